@@ -1,0 +1,90 @@
+# mlwatch: CO-RE eBPF sensors + C collector.
+#   make run    install what is missing (Debian 12, as root), build, run mlwatch
+#   make test   the same set-up, then every test (unit + end-to-end)
+#   make bench  overhead benchmark (ratios against bare and the empty-program floor)
+
+OUTPUT    := .output
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= cc
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION   := 0.1.0
+
+# Packages a fresh Debian 12 machine needs for build, tests and benchmarks.
+BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev \
+	      pkg-config make gcc
+TEST_PKGS  := python3 python3-torch python3-numpy python3-joblib python3-sklearn \
+	      iproute2 procps
+DEPS_STAMP := $(OUTPUT)/.deps-$(shell echo $(BUILD_PKGS) $(TEST_PKGS) | md5sum | cut -c1-8)
+
+CFLAGS    ?= -g -O2
+CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
+	     -Iinclude -Iuser -I$(OUTPUT) -DMLWATCH_VERSION='"$(VERSION)"'
+LDLIBS    := -lbpf -lelf -lz -lcjson
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+	      -Ivmlinux/$(ARCH) -Iinclude -Ibpf
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS  := $(wildcard bpf/*.h) include/mlwatch/events.h
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+USER_HDRS := $(wildcard user/*.h) include/mlwatch/events.h
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps run test unit bench clean
+.DELETE_ON_ERROR:
+
+all: mlwatch
+
+# Install only what is missing; apt-get update once, and only when needed.
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	@missing=$$(for p in $(BUILD_PKGS) $(TEST_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "mlwatch: installing:" $$missing; \
+		[ "$$(id -u)" = 0 ] || { echo "mlwatch: run as root to install packages" >&2; exit 1; }; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(OUTPUT) && touch $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Each sensor family is its own object; bpftool links them into one.
+$(OUTPUT)/mlwatch.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(OUTPUT)/mlwatch.skel.h: $(OUTPUT)/mlwatch.bpf.o
+	$(BPFTOOL) gen skeleton $< name mlwatch_bpf > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(OUTPUT)/mlwatch.skel.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/libmlwatch.a: $(USER_OBJS)
+	ar rcs $@ $^
+
+mlwatch: $(OUTPUT)/user/main.o $(OUTPUT)/libmlwatch.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h $(OUTPUT)/libmlwatch.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit $< $(OUTPUT)/libmlwatch.a $(LDLIBS) -o $@
+
+unit: $(UNIT_BINS)
+
+run: deps mlwatch
+	./mlwatch
+
+test: deps mlwatch unit
+	bash tests/run.sh
+
+bench: deps mlwatch
+	bash tests/bench/run.sh
+
+clean:
+	rm -rf $(OUTPUT) mlwatch
