@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers every sensor uses: marks, record headers, emitting, counters. */
+#ifndef MLWATCH_COMMON_BPF_H
+#define MLWATCH_COMMON_BPF_H
+
+#include "maps.bpf.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+
+#define MLW_AT_FDCWD (-100)
+
+static __always_inline void count(u32 idx)
+{
+	u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+static __always_inline struct mlw_mark *lookup_mark(u32 tgid)
+{
+	return bpf_map_lookup_elem(&marks, &tgid);
+}
+
+static __always_inline void *scratch_buf(void)
+{
+	u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+static __always_inline void fill_hdr(struct mlw_hdr *h, u32 kind,
+				     const struct mlw_mark *mark)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	u64 id = bpf_get_current_pid_tgid();
+
+	h->kind = kind;
+	h->flags = 0;
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->tgid = id >> 32;
+	h->tid = (u32)id;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->uid = (u32)bpf_get_current_uid_gid();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	if (mark) {
+		h->mark = *mark;
+		h->flags |= MLW_F_MARKED;
+	} else {
+		__builtin_memset(&h->mark, 0, sizeof(h->mark));
+	}
+}
+
+/* Send `size` bytes of a record built in scratch. The mask bounds the size
+ * for the verifier; records never come near MLW_SCRATCH_SIZE. */
+static __always_inline void emit(void *rec, u64 size, u32 kind)
+{
+	if (bpf_ringbuf_output(&events, rec, size & (MLW_SCRATCH_SIZE - 1), 0)) {
+		count(MLW_CNT_RB_FULL_EXEC + kind - 1);
+		return;
+	}
+	count(MLW_CNT_EVENTS_SENT);
+}
+
+/* Reads a user string into dst (at most MLW_PATH_MAX bytes). Returns its
+ * length with the NUL, 0 if unreadable; flags truncation on the header. */
+static __always_inline u32 read_user_path(char *dst, u64 uptr, struct mlw_hdr *h)
+{
+	long n = bpf_probe_read_user_str(dst, MLW_PATH_MAX, (const void *)uptr);
+
+	if (n <= 0) {
+		dst[0] = 0;
+		count(MLW_CNT_PATH_FAULT);
+		return 1;
+	}
+	/* A full buffer means the path went on past it (PATH_MAX includes
+	 * the NUL, so a real path this long is already at the limit). */
+	if (n >= MLW_PATH_MAX) {
+		h->flags |= MLW_F_PATH_TRUNC;
+		count(MLW_CNT_PATH_TRUNC);
+	}
+	return (u32)n;
+}
+
+/* The struct file behind fd in the current task, or NULL. */
+static __always_inline struct file *fd_to_file(s32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (fd < 0 || !fdt || (u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+#define MLW_S_IFMT   00170000
+#define MLW_S_IFSOCK 0140000
+
+/* The socket behind a file, or NULL when it is not one. */
+static __always_inline struct socket *file_socket(struct file *f)
+{
+	u16 mode;
+
+	if (!f)
+		return NULL;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & MLW_S_IFMT) != MLW_S_IFSOCK)
+		return NULL;
+	return (struct socket *)BPF_CORE_READ(f, private_data);
+}
+
+#endif

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * File sensors: open, openat, openat2, creat.
+ * Every open is checked against the model patterns (that is how a loader
+ * gets marked); only candidates and marked processes reach the exit hook's
+ * send, so an unmarked process pays a path read and two map lookups.
+ */
+#include "model_match.bpf.h"
+
+#define MLW_O_WRONLY 01
+#define MLW_O_CREAT  0100
+#define MLW_O_TRUNC  01000
+
+static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode,
+				      u32 sys)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = (u32)id, tgid = id >> 32;
+	struct mlw_pending p = {};
+	bool marked;
+	char *buf;
+	long n;
+
+	if (tgid == mlw_self_tgid)
+		return 0;
+	marked = lookup_mark(tgid) != NULL;
+	buf = scratch_buf();
+	if (!buf)
+		return 0;
+	n = bpf_probe_read_user_str(buf, MLW_PATH_MAX, (const void *)path);
+	if (n > 0)
+		p.candidate = is_model_path(buf, (u32)n);
+	if (!marked && !p.candidate)
+		return 0;
+	p.ptr = path;
+	p.fd = dirfd;
+	p.flags = flags;
+	p.mode = mode;
+	p.syscall = sys;
+	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
+		count(MLW_CNT_PENDING_FULL);
+	return 0;
+}
+
+static __always_inline int open_exit(long ret)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = (u32)id, tgid = id >> 32;
+	struct mlw_pending *pp = bpf_map_lookup_elem(&pending, &tid);
+	struct mlw_pending p;
+	struct mlw_mark *mark;
+	struct mlw_open *ev;
+	bool new_mark = false;
+	u32 n, kind;
+
+	if (!pp)
+		return 0;
+	p = *pp;
+	bpf_map_delete_elem(&pending, &tid);
+	if (p.syscall > MLW_SYS_CREAT) /* an exec or connect stash, not ours */
+		return 0;
+
+	mark = lookup_mark(tgid);
+	if (p.candidate && ret >= 0 && !mark) {
+		struct mlw_mark m = {
+			.loader_tgid = tgid,
+			.reason = MLW_MARK_MODEL,
+			.mark_ns = bpf_ktime_get_boot_ns(),
+		};
+
+		if (bpf_map_update_elem(&marks, &tgid, &m, BPF_NOEXIST))
+			count(MLW_CNT_MARKS_FULL);
+		else
+			count(MLW_CNT_MARKS_SET);
+		mark = lookup_mark(tgid);
+		new_mark = true;
+	}
+	ev = scratch_buf();
+	if (!ev)
+		return 0;
+	kind = p.candidate ? MLW_EV_MODEL_OPEN : MLW_EV_OPEN;
+	fill_hdr(&ev->hdr, kind, mark);
+	if (new_mark)
+		ev->hdr.flags |= MLW_F_NEW_MARK;
+	ev->ret = (s32)ret;
+	ev->dirfd = p.fd;
+	ev->flags = p.flags;
+	ev->mode = p.mode;
+	ev->syscall = p.syscall;
+	n = read_user_path(ev->path, p.ptr, &ev->hdr);
+	ev->path_len = n;
+	emit(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)), kind);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_openat")
+int handle_enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter(ctx->args[1], (s32)ctx->args[0], (u32)ctx->args[2],
+			  (u32)ctx->args[3], MLW_SYS_OPENAT);
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int handle_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+/* open(2) and creat(2) exist on x86_64 only; arm64 has openat alone.
+ * User space turns these off where the tracepoint is missing. */
+SEC("tp/syscalls/sys_enter_open")
+int handle_enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter(ctx->args[0], MLW_AT_FDCWD, (u32)ctx->args[1],
+			  (u32)ctx->args[2], MLW_SYS_OPEN);
+}
+
+SEC("tp/syscalls/sys_exit_open")
+int handle_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_enter_creat")
+int handle_enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter(ctx->args[0], MLW_AT_FDCWD,
+			  MLW_O_CREAT | MLW_O_WRONLY | MLW_O_TRUNC,
+			  (u32)ctx->args[1], MLW_SYS_CREAT);
+}
+
+SEC("tp/syscalls/sys_exit_creat")
+int handle_exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_enter_openat2")
+int handle_enter_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_how how = {};
+
+	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
+	return open_enter(ctx->args[1], (s32)ctx->args[0], (u32)how.flags,
+			  (u32)how.mode, MLW_SYS_OPENAT2);
+}
+
+SEC("tp/syscalls/sys_exit_openat2")
+int handle_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every map and load-time setting of the sensors, declared once. Each
+ * Each sensor file includes this one; the maps are __weak so `bpftool gen object`
+ * merges them into one set when it links the sensor objects.
+ */
+#ifndef MLWATCH_MAPS_BPF_H
+#define MLWATCH_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <mlwatch/events.h>
+
+/* Marked processes at once. A full map is counted (MLW_CNT_MARKS_FULL):
+ * a lineage that cannot be marked goes unwatched, so size it generously. */
+#define MLW_MAX_MARKS   16384
+/* Threads inside a hooked syscall at once (entry stash until exit). */
+#define MLW_MAX_PENDING 16384
+/* Per-CPU scratch for building a record: header + path + argv fit. */
+#define MLW_SCRATCH_SIZE 16384
+
+/* Set by user space between open and load (the verifier prunes on them). */
+const volatile u32 mlw_self_tgid __weak = 0;      /* mlwatch itself never marks */
+const volatile bool mlw_match_hex_blobs __weak = true;
+
+/* tgid -> why it is watched; inherited at fork, removed at exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MLW_MAX_MARKS);
+	__type(key, u32);
+	__type(value, struct mlw_mark);
+} marks SEC(".maps") __weak;
+
+/* What a syscall entry saw, for its exit to report with the result. */
+struct mlw_pending {
+	u64 ptr;       /* user pointer: path or sockaddr */
+	s32 fd;        /* dirfd or socket fd */
+	u32 flags;
+	u32 mode;
+	u32 syscall;   /* enum mlw_open_syscall, or the connect/exec marker */
+	u32 addrlen;
+	u8 candidate;  /* the path matched the model patterns */
+	u8 _pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MLW_MAX_PENDING);
+	__type(key, u32);              /* tid */
+	__type(value, struct mlw_pending);
+} pending SEC(".maps") __weak;
+
+/* Lowercase model extensions (see events.h), pushed from user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, u64);
+	__type(value, u32);
+} model_exts SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* user space may resize before load */
+} events SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MLW_CNT_MAX);
+	__type(key, u32);
+	__type(value, u64);
+} counters SEC(".maps") __weak;
+
+struct mlw_scratch {
+	u8 buf[MLW_SCRATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct mlw_scratch);
+} scratch SEC(".maps") __weak;
+
+#endif

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Process lifecycle sensors: exec (and failed exec attempts), fork, exit.
+ * Marks are inherited here, at fork, so a lineage stays tied to its loader
+ * after setsid, double fork or reparenting.
+ */
+#include "common.bpf.h"
+
+#define MLW_SYS_EXECVE   100
+#define MLW_SYS_EXECVEAT 101
+
+/* argv of the new image, read from its mm: at sys_enter_execve a fresh
+ * child's argv page may not be faulted in yet and reads back empty. */
+static __always_inline u32 read_args(char *dst, struct task_struct *task,
+				     struct mlw_hdr *h)
+{
+	u64 start = BPF_CORE_READ(task, mm, arg_start);
+	u64 end = BPF_CORE_READ(task, mm, arg_end);
+	u64 len;
+
+	if (end <= start)
+		return 0;
+	len = end - start;
+	if (len > MLW_ARGS_MAX) {
+		len = MLW_ARGS_MAX;
+		h->flags |= MLW_F_ARGS_TRUNC;
+		count(MLW_CNT_ARGS_TRUNC);
+	}
+	if (bpf_probe_read_user(dst, len & (2 * MLW_ARGS_MAX - 1), (void *)start)) {
+		h->flags |= MLW_F_ARGS_FAULT;
+		return 0;
+	}
+	return (u32)len;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	u32 tgid = current_tgid();
+	u32 old = old_pid;
+	struct mlw_mark *mark;
+	struct mlw_exec *ev;
+	long n;
+
+	/* A non-leader thread that execs takes the leader's pid: its stash
+	 * entry would otherwise never see its sys_exit. */
+	if (old != (u32)bpf_get_current_pid_tgid())
+		bpf_map_delete_elem(&pending, &old);
+
+	mark = lookup_mark(tgid);
+	if (!mark)
+		return 0;
+	ev = scratch_buf();
+	if (!ev)
+		return 0;
+	fill_hdr(&ev->hdr, MLW_EV_EXEC, mark);
+	ev->old_tid = old;
+	n = bpf_probe_read_kernel_str(ev->data, MLW_PATH_MAX, BPF_CORE_READ(bprm, filename));
+	if (n <= 0) {
+		ev->data[0] = 0;
+		n = 1;
+	} else if (n >= MLW_PATH_MAX) {
+		ev->hdr.flags |= MLW_F_PATH_TRUNC;
+		count(MLW_CNT_PATH_TRUNC);
+	}
+	ev->filename_len = (u32)n;
+	ev->args_len = read_args(ev->data + (n & (MLW_PATH_MAX - 1)), task, &ev->hdr);
+	ev->_pad = 0;
+	emit(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)) +
+		 (ev->args_len & (2 * MLW_ARGS_MAX - 1)), MLW_EV_EXEC);
+	return 0;
+}
+
+static __always_inline int exec_enter(u64 path, s32 dirfd, u32 sys)
+{
+	struct mlw_pending p = {};
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+
+	if (!lookup_mark(current_tgid()))
+		return 0;
+	p.ptr = path;
+	p.fd = dirfd;
+	p.syscall = sys;
+	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
+		count(MLW_CNT_PENDING_FULL);
+	return 0;
+}
+
+/* Only failures are sent: PATH search leaves a trail of ENOENT attempts
+ * before the real exec, and a success is reported by sched_process_exec. */
+static __always_inline int exec_exit(long ret)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct mlw_pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct mlw_exec_fail *ev;
+	struct mlw_pending saved;
+	u32 n;
+
+	if (!p)
+		return 0;
+	saved = *p;
+	bpf_map_delete_elem(&pending, &tid);
+	if (ret >= 0 || (saved.syscall != MLW_SYS_EXECVE && saved.syscall != MLW_SYS_EXECVEAT))
+		return 0;
+	ev = scratch_buf();
+	if (!ev)
+		return 0;
+	fill_hdr(&ev->hdr, MLW_EV_EXEC_FAIL, lookup_mark(current_tgid()));
+	ev->ret = (s32)ret;
+	ev->dirfd = saved.fd;
+	n = read_user_path(ev->path, saved.ptr, &ev->hdr);
+	ev->path_len = n;
+	ev->_pad = 0;
+	emit(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)), MLW_EV_EXEC_FAIL);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_execve")
+int handle_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter(ctx->args[0], MLW_AT_FDCWD, MLW_SYS_EXECVE);
+}
+
+SEC("tp/syscalls/sys_exit_execve")
+int handle_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_enter_execveat")
+int handle_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter(ctx->args[1], (s32)ctx->args[0], MLW_SYS_EXECVEAT);
+}
+
+SEC("tp/syscalls/sys_exit_execveat")
+int handle_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
+{
+	u32 ptgid = BPF_CORE_READ(parent, tgid);
+	u32 ctgid = BPF_CORE_READ(child, tgid);
+	struct mlw_mark *mark, inherited;
+	struct mlw_fork *ev;
+
+	if (ctgid == ptgid) /* a new thread, same process */
+		return 0;
+	mark = lookup_mark(ptgid);
+	if (!mark)
+		return 0;
+	inherited = *mark;
+	inherited.depth += 1;
+	if (bpf_map_update_elem(&marks, &ctgid, &inherited, BPF_ANY))
+		count(MLW_CNT_MARKS_FULL);
+	ev = scratch_buf();
+	if (!ev)
+		return 0;
+	fill_hdr(&ev->hdr, MLW_EV_FORK, mark);
+	ev->child_tgid = ctgid;
+	ev->_pad = 0;
+	emit(ev, sizeof(*ev), MLW_EV_FORK);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_exit, struct task_struct *task)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 tid = (u32)id, tgid = id >> 32;
+	struct mlw_mark *mark;
+	struct mlw_exit *ev;
+
+	/* A thread killed inside a hooked syscall never reaches sys_exit. */
+	bpf_map_delete_elem(&pending, &tid);
+	/* The mark belongs to the process: keep it until its last thread. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	mark = lookup_mark(tgid);
+	if (!mark)
+		return 0;
+	ev = scratch_buf();
+	if (ev) {
+		fill_hdr(&ev->hdr, MLW_EV_EXIT, mark);
+		ev->exit_code = BPF_CORE_READ(task, exit_code);
+		ev->_pad = 0;
+		emit(ev, sizeof(*ev), MLW_EV_EXIT);
+	}
+	bpf_map_delete_elem(&marks, &tgid);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
