@@ -1,0 +1,308 @@
+/* The collector's per-event pipeline. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alert.h"
+#include "classify.h"
+#include "collector.h"
+#include "decode.h"
+#include "pathres.h"
+#include "procfs.h"
+#include "rules.h"
+
+/* More rules firing on one event than this is a rules bug, not an attack. */
+#define MAX_RULES_PER_EVENT 16
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int collector_init(struct collector *c, const struct options *o, struct sensors *s,
+		   struct sink *sink)
+{
+	memset(c, 0, sizeof(*c));
+	c->opt = o;
+	c->sensors = s;
+	c->sink = sink;
+	if (gethostname(c->host, sizeof(c->host) - 1))
+		snprintf(c->host, sizeof(c->host), "unknown");
+	c->boot_to_real_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME));
+	return proctable_init(&c->pt);
+}
+
+void collector_free(struct collector *c)
+{
+	proctable_free(&c->pt);
+}
+
+/* First sight of a process (the loader itself, usually): fill from /proc. */
+static struct proc *ensure_proc(struct collector *c, const struct event *ev)
+{
+	bool created;
+	struct proc *p = proctable_add(&c->pt, ev->hdr.tgid, &created);
+	char buf[PATH_MAX];
+
+	if (!p)
+		return NULL;
+	if (created || p->exited) {
+		if (!created)
+			proctable_reset(p);
+		p->parent = ev->hdr.ppid;
+		p->loader = ev->hdr.mark.loader_tgid;
+		p->mark_ns = ev->hdr.mark.mark_ns;
+		memcpy(p->comm, ev->comm, sizeof(p->comm));
+		if (procfs_exe((pid_t)p->pid, buf, sizeof(buf)) == 0)
+			proctable_set_exe(p, buf);
+		else
+			proctable_set_exe(p, ev->comm);
+		{
+			char args[MLW_ARGS_MAX];
+			bool trunc;
+			long n = procfs_cmdline((pid_t)p->pid, args, sizeof(args), &trunc);
+
+			if (n > 0)
+				proctable_set_args(p, args, (size_t)n, trunc);
+		}
+	}
+	return p;
+}
+
+static void clear_mark_of(struct proc *p, void *ctx)
+{
+	struct collector *c = ctx;
+
+	if (c->sensors && sensors_clear_mark(c->sensors, p->pid) == 0)
+		c->st.marks_cleared++;
+	p->loader = 0;
+	p->mark_ns = 0;
+}
+
+/* Reads the model's first bytes through the loader's own fd when it still
+ * has it open (works for deleted or replaced files), else by path. */
+static int detect_model(const struct event *ev, const char *resolved, enum model_format *f)
+{
+	char via_fd[64];
+
+	snprintf(via_fd, sizeof(via_fd), "/proc/%u/fd/%d", ev->hdr.tgid, ev->u.open->ret);
+	if (model_format_detect_file(via_fd, f) == 0)
+		return 0;
+	return model_format_detect_file(resolved, f);
+}
+
+static void handle_model_open(struct collector *c, const struct event *ev, const struct facts *fa)
+{
+	const struct mlw_hdr *h = &ev->hdr;
+	enum model_format fmt = MF_UNKNOWN;
+	struct proc *p;
+	int err;
+
+	if (ev->u.open->ret < 0)
+		return;
+	p = ensure_proc(c, ev);
+	if (!p)
+		return;
+	err = detect_model(ev, fa->resolved_path, &fmt);
+	if (err == 0 && (fmt == MF_UNKNOWN || !model_format_can_run_code(fmt))) {
+		c->st.models_rejected++;
+		/* Only undo a mark this very open set: an earlier real model
+		 * load keeps the lineage watched. */
+		if ((h->flags & MLW_F_NEW_MARK) && h->mark.loader_tgid == h->tgid) {
+			p->model_state = MODEL_REJECTED;
+			clear_mark_of(p, c);
+			proctable_for_lineage(&c->pt, h->tgid, h->mark.mark_ns, clear_mark_of, c);
+		}
+		return;
+	}
+	if (err)
+		c->st.models_unreadable++; /* fail safe: keep watching */
+	else
+		c->st.models_confirmed++;
+	p->model_state = MODEL_CONFIRMED;
+	proctable_set_model(p, ev->path, fa->resolved_path, fmt, h->ts_ns);
+	if (!(h->flags & MLW_F_MARKED) && c->sensors) {
+		/* the kernel could not mark it (map full): do it from here */
+		struct mlw_mark m = { .loader_tgid = h->tgid, .reason = MLW_MARK_MODEL | MLW_MARK_USER,
+				      .mark_ns = h->ts_ns };
+
+		if (sensors_set_mark(c->sensors, h->tgid, &m) == 0) {
+			c->st.marks_set_by_user++;
+			p->loader = h->tgid;
+			p->mark_ns = h->ts_ns;
+		}
+	}
+}
+
+static void handle_fork(struct collector *c, const struct event *ev)
+{
+	const struct proc *parent = ensure_proc(c, ev);
+	bool created;
+	struct proc *child = proctable_add(&c->pt, ev->u.fork->child_tgid, &created);
+
+	if (!child)
+		return;
+	if (!created)
+		proctable_reset(child); /* pid reuse */
+	child->parent = ev->hdr.tgid;
+	child->loader = ev->hdr.mark.loader_tgid;
+	child->mark_ns = ev->hdr.mark.mark_ns;
+	memcpy(child->comm, ev->comm, sizeof(child->comm));
+	if (parent) {
+		proctable_set_exe(child, parent->exe);
+		if (parent->args)
+			proctable_set_args(child, parent->args, parent->args_len, parent->args_truncated);
+	}
+}
+
+static void handle_exec(struct collector *c, const struct event *ev, const struct facts *fa)
+{
+	struct proc *p = ensure_proc(c, ev);
+	char args[MLW_ARGS_MAX + 1];
+	size_t n = 0;
+
+	if (!p)
+		return;
+	memcpy(p->comm, ev->comm, sizeof(p->comm));
+	proctable_set_exe(p, fa->resolved_path[0] ? fa->resolved_path : ev->path);
+	for (size_t i = 0; i < ev->argc; i++) {
+		size_t l = strlen(ev->argv[i]) + 1;
+
+		if (n + l > sizeof(args))
+			break;
+		memcpy(args + n, ev->argv[i], l);
+		n += l;
+	}
+	proctable_set_args(p, args, n, ev->args_truncated);
+}
+
+static void raise_alerts(struct collector *c, const struct event *ev, const struct facts *fa)
+{
+	const struct rule *hits[MAX_RULES_PER_EVENT];
+	uint32_t loader_pid = ev->hdr.mark.loader_tgid;
+	const struct proc *loader;
+	struct alert a;
+	size_t n;
+
+	if (!(ev->hdr.flags & MLW_F_MARKED))
+		return;
+	n = rules_match(builtin_rules, n_builtin_rules, ev, fa, hits, MAX_RULES_PER_EVENT);
+	if (!n)
+		return;
+	loader = proctable_get(&c->pt, loader_pid);
+	if (loader && loader->model_state == MODEL_REJECTED && loader->mark_ns == 0) {
+		c->st.alerts_suppressed_rejected += n;
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.ev = ev;
+	a.facts = fa;
+	a.pt = &c->pt;
+	a.proc = proctable_get(&c->pt, ev->hdr.tgid);
+	a.loader = loader;
+	a.loader_pid = loader_pid;
+	a.n_ancestry = proctable_ancestry(&c->pt, ev->hdr.tgid, loader_pid, a.ancestry,
+					  PROCTABLE_MAX_DEPTH);
+	a.realtime_ns = ev->hdr.ts_ns + (uint64_t)c->boot_to_real_ns;
+	a.host = c->host;
+	for (size_t i = 0; i < n; i++) {
+		a.rule = hits[i];
+		sink_alert(c->sink, &a);
+		c->st.alerts++;
+	}
+}
+
+static void verbose_event(const struct event *ev, const struct facts *fa)
+{
+	fprintf(stderr, "event %s pid=%u tid=%u ppid=%u comm=%s loader=%u depth=%u path=%s\n",
+		event_kind_name(ev->kind), ev->hdr.tgid, ev->hdr.tid, ev->hdr.ppid, ev->comm,
+		ev->hdr.mark.loader_tgid, ev->hdr.mark.depth,
+		fa->resolved_path[0] ? fa->resolved_path : (ev->path ? ev->path : "-"));
+}
+
+int collector_handle(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+	static struct event ev; /* large; one record at a time */
+	struct facts fa;
+	const char *why;
+
+	if (event_decode(data, size, &ev, &why)) {
+		if (c->st.decode_errors++ < 10)
+			fprintf(stderr, "mlwatch: dropped a malformed record (%zu bytes): %s\n", size, why);
+		return 0;
+	}
+	c->st.events[ev.kind]++;
+	classify_event(&ev, &c->opt->net, &fa);
+	if (c->opt->verbose)
+		verbose_event(&ev, &fa);
+	switch (ev.kind) {
+	case MLW_EV_MODEL_OPEN:
+		handle_model_open(c, &ev, &fa);
+		break;
+	case MLW_EV_FORK:
+		handle_fork(c, &ev);
+		break;
+	case MLW_EV_EXEC:
+		handle_exec(c, &ev, &fa);
+		break;
+	case MLW_EV_EXIT: {
+		struct proc *p = proctable_get(&c->pt, ev.hdr.tgid);
+
+		if (p) {
+			p->exited = true;
+			p->exit_ns = ev.hdr.ts_ns;
+		}
+		break;
+	}
+	case MLW_EV_OPEN:
+	case MLW_EV_CONNECT:
+	case MLW_EV_DUP:
+		ensure_proc(c, &ev);
+		break;
+	default:
+		break;
+	}
+	raise_alerts(c, &ev, &fa);
+	return 0;
+}
+
+void collector_tick(struct collector *c)
+{
+	proctable_expire(&c->pt, clock_ns(CLOCK_BOOTTIME));
+}
+
+void collector_report(struct collector *c, FILE *f)
+{
+	uint64_t cnt[MLW_CNT_MAX] = { 0 };
+	uint64_t lost = 0;
+
+	if (c->sensors && c->sensors->skel)
+		sensors_counters(c->sensors, cnt);
+	for (int i = MLW_CNT_RB_FULL_EXEC; i <= MLW_CNT_RB_FULL_DUP; i++)
+		lost += cnt[i];
+	fprintf(f, "mlwatch: events received %llu, alerts %llu, lost in kernel %llu, "
+		"malformed %llu, alert write errors %llu\n",
+		(unsigned long long)(c->st.events[1] + c->st.events[2] + c->st.events[3] +
+				     c->st.events[4] + c->st.events[5] + c->st.events[6] +
+				     c->st.events[7] + c->st.events[8]),
+		(unsigned long long)c->st.alerts, (unsigned long long)lost,
+		(unsigned long long)c->st.decode_errors,
+		(unsigned long long)(c->sink ? c->sink->failed : 0));
+	fprintf(f, "mlwatch: kernel counters:");
+	for (int i = 0; i < MLW_CNT_MAX; i++)
+		fprintf(f, " %s=%llu", sensors_counter_name(i), (unsigned long long)cnt[i]);
+	fprintf(f, "\nmlwatch: models confirmed=%llu rejected=%llu unreadable=%llu, marks cleared=%llu set_by_user=%llu, "
+		"process table full=%llu evicted=%llu, alerts suppressed (rejected candidate)=%llu\n",
+		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_rejected,
+		(unsigned long long)c->st.models_unreadable, (unsigned long long)c->st.marks_cleared,
+		(unsigned long long)c->st.marks_set_by_user, (unsigned long long)c->pt.full,
+		(unsigned long long)c->pt.evicted, (unsigned long long)c->st.alerts_suppressed_rejected);
+}

@@ -1,0 +1,44 @@
+/*
+ * Collector: the per-event pipeline. decode -> process table -> (model
+ * confirmation) -> classify -> rules -> sinks, in ring-buffer order, so a
+ * loader's model open is always handled before what it does next.
+ */
+#ifndef MLWATCH_COLLECTOR_H
+#define MLWATCH_COLLECTOR_H
+#include <stdint.h>
+#include <stdio.h>
+#include "options.h"
+#include "proctable.h"
+#include "sensors.h"
+#include "sink.h"
+
+struct collector_stats {
+	uint64_t events[MLW_EV_KIND_MAX];
+	uint64_t decode_errors;
+	uint64_t alerts;
+	uint64_t models_confirmed;
+	uint64_t models_rejected;   /* candidate whose bytes are not a code-running model */
+	uint64_t models_unreadable; /* kept marked: we could not read its bytes */
+	uint64_t marks_cleared;
+	uint64_t marks_set_by_user;
+	uint64_t alerts_suppressed_rejected; /* in flight from a rejected candidate */
+};
+
+struct collector {
+	const struct options *opt;
+	struct sensors *sensors;    /* NULL in unit tests: no map writes */
+	struct proctable pt;
+	struct sink *sink;
+	char host[256];
+	int64_t boot_to_real_ns;
+	struct collector_stats st;
+};
+
+int collector_init(struct collector *c, const struct options *o, struct sensors *s,
+		   struct sink *sink);
+/* ring_buffer callback: always returns 0 (a bad record is counted, never fatal). */
+int collector_handle(void *ctx, void *data, size_t size);
+void collector_tick(struct collector *c);
+void collector_report(struct collector *c, FILE *f);
+void collector_free(struct collector *c);
+#endif

@@ -1,0 +1,151 @@
+/*
+ * Decode stage. The record comes from our own BPF code, but it is checked
+ * as untrusted bytes anyway: a size or length that does not add up drops
+ * the record with a reason instead of reading past it.
+ */
+#include <string.h>
+
+#include "decode.h"
+
+static const size_t min_size[MLW_EV_KIND_MAX] = {
+	[MLW_EV_EXEC] = sizeof(struct mlw_exec),
+	[MLW_EV_EXEC_FAIL] = sizeof(struct mlw_exec_fail),
+	[MLW_EV_FORK] = sizeof(struct mlw_fork),
+	[MLW_EV_EXIT] = sizeof(struct mlw_exit),
+	[MLW_EV_OPEN] = sizeof(struct mlw_open),
+	[MLW_EV_MODEL_OPEN] = sizeof(struct mlw_open),
+	[MLW_EV_CONNECT] = sizeof(struct mlw_connect),
+	[MLW_EV_DUP] = sizeof(struct mlw_dup),
+};
+
+const char *event_kind_name(enum mlw_event_kind k)
+{
+	switch (k) {
+	case MLW_EV_EXEC: return "exec";
+	case MLW_EV_EXEC_FAIL: return "exec_fail";
+	case MLW_EV_FORK: return "fork";
+	case MLW_EV_EXIT: return "exit";
+	case MLW_EV_OPEN: return "open";
+	case MLW_EV_MODEL_OPEN: return "model_open";
+	case MLW_EV_CONNECT: return "connect";
+	case MLW_EV_DUP: return "dup";
+	default: return "unknown";
+	}
+}
+
+/* Copies a counted string that should end in a NUL; never reads past avail. */
+static const char *copy_str(char *dst, size_t dstlen, const char *src, size_t len,
+			    size_t avail)
+{
+	size_t n = len < avail ? len : avail;
+
+	if (n >= dstlen)
+		n = dstlen - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+	return dst; /* an embedded NUL simply ends the string early */
+}
+
+static void split_args(struct event *ev, const char *src, size_t len)
+{
+	size_t i = 0;
+
+	if (len > MLW_ARGS_MAX)
+		len = MLW_ARGS_MAX;
+	memcpy(ev->argbuf, src, len);
+	ev->argbuf[len] = 0; /* a cut last argument still ends */
+	ev->argc = 0;
+	while (i < len) {
+		if (ev->argc == DECODE_ARGV_MAX) {
+			ev->args_truncated = true;
+			break;
+		}
+		ev->argv[ev->argc++] = ev->argbuf + i;
+		i += strlen(ev->argbuf + i) + 1;
+	}
+}
+
+int event_decode(const void *data, size_t size, struct event *ev, const char **why)
+{
+	const struct mlw_hdr *h = data;
+
+	ev->path = NULL;
+	ev->argc = 0;
+	ev->args_truncated = false;
+	ev->path_truncated = false;
+	if (size < sizeof(*h)) {
+		*why = "record shorter than its header";
+		return -1;
+	}
+	memcpy(&ev->hdr, h, sizeof(*h));
+	if (h->kind == 0 || h->kind >= MLW_EV_KIND_MAX) {
+		*why = "unknown event kind";
+		return -1;
+	}
+	if (size < min_size[h->kind]) {
+		*why = "record shorter than its kind's struct";
+		return -1;
+	}
+	ev->kind = h->kind;
+	memcpy(ev->comm, h->comm, MLW_COMM_LEN);
+	ev->comm[MLW_COMM_LEN] = 0;
+	ev->path_truncated = h->flags & MLW_F_PATH_TRUNC;
+	ev->args_truncated = h->flags & MLW_F_ARGS_TRUNC;
+
+	switch (h->kind) {
+	case MLW_EV_EXEC: {
+		const struct mlw_exec *e = data;
+		size_t avail = size - sizeof(*e);
+
+		ev->u.exec = e;
+		if (e->filename_len > avail || e->args_len > avail - e->filename_len) {
+			*why = "exec record lengths exceed its size";
+			return -1;
+		}
+		ev->path = copy_str(ev->pathbuf, sizeof(ev->pathbuf), e->data,
+				    e->filename_len, avail);
+		split_args(ev, e->data + e->filename_len, e->args_len);
+		break;
+	}
+	case MLW_EV_EXEC_FAIL: {
+		const struct mlw_exec_fail *e = data;
+		size_t avail = size - sizeof(*e);
+
+		ev->u.exec_fail = e;
+		if (e->path_len > avail) {
+			*why = "exec_fail path length exceeds its record";
+			return -1;
+		}
+		ev->path = copy_str(ev->pathbuf, sizeof(ev->pathbuf), e->path, e->path_len, avail);
+		break;
+	}
+	case MLW_EV_OPEN:
+	case MLW_EV_MODEL_OPEN: {
+		const struct mlw_open *o = data;
+		size_t avail = size - sizeof(*o);
+
+		ev->u.open = o;
+		if (o->path_len > avail) {
+			*why = "open path length exceeds its record";
+			return -1;
+		}
+		ev->path = copy_str(ev->pathbuf, sizeof(ev->pathbuf), o->path, o->path_len, avail);
+		break;
+	}
+	case MLW_EV_FORK:
+		ev->u.fork = data;
+		break;
+	case MLW_EV_EXIT:
+		ev->u.exit = data;
+		break;
+	case MLW_EV_CONNECT:
+		ev->u.connect = data;
+		break;
+	case MLW_EV_DUP:
+		ev->u.dup = data;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}

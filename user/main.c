@@ -1,0 +1,75 @@
+/* mlwatch: watch processes that load ML models, alert on what they do next. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "collector.h"
+#include "options.h"
+#include "sensors.h"
+#include "sink.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct options opt;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct sensors sensors;
+	struct collector col;
+	struct sink sink;
+	int rc, ticks = 0;
+
+	switch (options_parse(&opt, argc, argv)) {
+	case OPTIONS_EXIT_OK:
+		return MLW_EXIT_OK;
+	case OPTIONS_EXIT_USAGE:
+		return MLW_EXIT_USAGE;
+	default:
+		break;
+	}
+	if (sink_open(&sink, opt.output, opt.json))
+		return MLW_EXIT_OUTPUT;
+	if (collector_init(&col, &opt, &sensors, &sink)) {
+		fprintf(stderr, "mlwatch: out of memory\n");
+		return MLW_EXIT_FAILURE;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed output is counted, not fatal */
+
+	rc = sensors_start(&sensors, &opt, collector_handle, &col);
+	if (rc) {
+		sensors_stop(&sensors);
+		collector_free(&col);
+		sink_close(&sink);
+		return rc;
+	}
+	fprintf(stderr, "mlwatch: %d sensors attached, %d skipped\n", sensors.n_attached,
+		sensors.n_skipped);
+	fprintf(stderr, "mlwatch: ready\n");
+
+	while (!stop) {
+		int err = sensors_poll(&sensors, 100);
+
+		if (err < 0 && err != -EINTR) {
+			fprintf(stderr, "mlwatch: reading the ring buffer failed: %s\n", strerror(-err));
+			rc = MLW_EXIT_FAILURE;
+			break;
+		}
+		if (++ticks % 50 == 0)
+			collector_tick(&col);
+	}
+	sensors_poll(&sensors, 0); /* what arrived before the signal */
+	collector_report(&col, stderr);
+	sensors_stop(&sensors);
+	collector_free(&col);
+	sink_close(&sink);
+	return rc;
+}

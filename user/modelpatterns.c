@@ -1,0 +1,47 @@
+/* Default model extensions and their kernel map encoding. */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+#include <mlwatch/events.h>
+
+#include "modelpatterns.h"
+
+const char *const model_default_exts[] = {
+	/* torch: any name works, these are the usual ones */
+	"pt", "pth", "bin", "ckpt", "th", "tar", "mar",
+	/* pickle and friends (MLflow, Ray, dill, cloudpickle) */
+	"pkl", "pickle", "dat", "dill",
+	/* joblib / scikit-learn */
+	"joblib", "sav",
+	/* numpy */
+	"npy", "npz",
+	/* keras / hdf5 */
+	"h5", "hdf5", "keras",
+	/* llama.cpp, onnx, safetensors (the benign control) */
+	"gguf", "ggml", "onnx", "safetensors",
+	NULL,
+};
+
+bool model_ext_key(const char *ext, uint64_t *key)
+{
+	size_t n = ext ? strlen(ext) : 0;
+	uint64_t k = 0;
+
+	if (n == 0 || n > MLW_EXT_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)ext[i];
+
+		if (c == '/' || c == '.')
+			return false;
+		k |= (uint64_t)tolower(c) << (8 * i);
+	}
+	*key = k;
+	return true;
+}
+
+uint32_t model_ext_flags(const char *ext)
+{
+	/* torch's .pth and Python's path-configuration .pth share a name */
+	return strcasecmp(ext, "pth") == 0 ? MLW_EXT_NOT_IN_PACKAGES : MLW_EXT_ANYWHERE;
+}

@@ -1,0 +1,17 @@
+/* Which file names make an open a model-load candidate in the kernel. */
+#ifndef MLWATCH_MODELPATTERNS_H
+#define MLWATCH_MODELPATTERNS_H
+#include <stdbool.h>
+#include <stdint.h>
+
+/* NULL-terminated: THREATS.md §1 (torch, pickle, joblib, numpy, keras, gguf,
+ * onnx, safetensors and their usual spellings). */
+extern const char *const model_default_exts[];
+
+/* Packs an extension (no dot) the way bpf/model_match.bpf.h looks it up:
+ * lowercase, first character in the lowest byte. Returns false if it is
+ * empty, longer than MLW_EXT_MAX, or holds '/', '.' or a NUL. */
+bool model_ext_key(const char *ext, uint64_t *key);
+/* MLW_EXT_* flags the kernel applies to this extension. */
+uint32_t model_ext_flags(const char *ext);
+#endif

@@ -1,0 +1,125 @@
+/* Command-line parsing: every bad value is named in the message. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+
+/* 1 MiB is enough for bursts from a few marked lineages; 1 GiB is a typo. */
+#define RINGBUF_MB_MIN 1
+#define RINGBUF_MB_MAX 1024
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: mlwatch [OPTIONS]\n"
+"Watch processes that load ML model files (pickle, torch, numpy, joblib, ...)\n"
+"and alert on what they do next: shells, downloaders, outbound connects,\n"
+"credential reads, sockets handed to stdin/stdout/stderr.\n"
+"\n"
+"  --json                 one JSON object per alert per line\n"
+"  -o, --output FILE      write alerts to FILE (appended) instead of stdout\n"
+"  --internal-net CIDR    a network that counts as internal; repeatable; the\n"
+"                         first one replaces the defaults (127/8, 10/8,\n"
+"                         172.16/12, 192.168/16, 100.64/10, 169.254/16, ::1,\n"
+"                         fc00::/7, fe80::/10)\n"
+"  --model-ext EXT        also treat files ending in .EXT as models; repeatable\n"
+"  --no-hex-blobs         do not treat blobs/<sha> cache files as models\n"
+"  --ringbuf-mb N         kernel-to-user ring buffer size in MiB (default 16)\n"
+"  -v, --verbose          also print every event received\n"
+"  -h, --help             this help\n"
+"  -V, --version          print the version\n"
+"\n"
+"Runs as root. Prints 'mlwatch: ready' on stderr once every sensor is\n"
+"attached; SIGINT/SIGTERM detach everything and print the drop counters.\n");
+}
+
+enum { OPT_JSON = 256, OPT_NET, OPT_EXT, OPT_NO_HEX, OPT_RB };
+
+enum options_result options_parse(struct options *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "output", required_argument, NULL, 'o' },
+		{ "internal-net", required_argument, NULL, OPT_NET },
+		{ "model-ext", required_argument, NULL, OPT_EXT },
+		{ "no-hex-blobs", no_argument, NULL, OPT_NO_HEX },
+		{ "ringbuf-mb", required_argument, NULL, OPT_RB },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	char err[256];
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->ringbuf_mb = 16;
+	o->hex_blobs = true;
+	netclass_init(&o->net);
+
+	while ((c = getopt_long(argc, argv, "o:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_NET:
+			if (netclass_add(&o->net, optarg, err, sizeof(err))) {
+				fprintf(stderr, "mlwatch: --internal-net: %s\n", err);
+				return OPTIONS_EXIT_USAGE;
+			}
+			break;
+		case OPT_EXT: {
+			const char *e = optarg[0] == '.' ? optarg + 1 : optarg;
+			size_t n = strlen(e);
+
+			if (n == 0 || strchr(e, '/')) {
+				fprintf(stderr, "mlwatch: --model-ext '%s': expected an extension such as 'pt' or '.pt'\n", optarg);
+				return OPTIONS_EXIT_USAGE;
+			}
+			if (o->n_extra_exts >= OPTIONS_MAX_EXTS) {
+				fprintf(stderr, "mlwatch: --model-ext: at most %d extra extensions\n", OPTIONS_MAX_EXTS);
+				return OPTIONS_EXIT_USAGE;
+			}
+			o->extra_exts[o->n_extra_exts++] = e;
+			break;
+		}
+		case OPT_NO_HEX:
+			o->hex_blobs = false;
+			break;
+		case OPT_RB: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || v < RINGBUF_MB_MIN || v > RINGBUF_MB_MAX || (v & (v - 1))) {
+				fprintf(stderr, "mlwatch: --ringbuf-mb '%s': expected a power of two from %d to %d\n",
+					optarg, RINGBUF_MB_MIN, RINGBUF_MB_MAX);
+				return OPTIONS_EXIT_USAGE;
+			}
+			o->ringbuf_mb = (unsigned)v;
+			break;
+		}
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return OPTIONS_EXIT_OK;
+		case 'V':
+			printf("mlwatch %s\n", MLWATCH_VERSION);
+			return OPTIONS_EXIT_OK;
+		default:
+			usage(stderr);
+			return OPTIONS_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mlwatch: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return OPTIONS_EXIT_USAGE;
+	}
+	return OPTIONS_RUN;
+}

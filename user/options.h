@@ -1,0 +1,25 @@
+/* Command-line options. */
+#ifndef MLWATCH_OPTIONS_H
+#define MLWATCH_OPTIONS_H
+#include <stdbool.h>
+#include "netclass.h"
+
+/* Extra model extensions a user may add with --model-ext. */
+#define OPTIONS_MAX_EXTS 64
+
+struct options {
+	bool json;
+	bool verbose;          /* also print every event received (debugging) */
+	const char *output;    /* NULL: stdout */
+	struct netclass net;
+	const char *extra_exts[OPTIONS_MAX_EXTS];
+	int n_extra_exts;
+	unsigned ringbuf_mb;
+	bool hex_blobs;
+};
+
+enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };
+
+/* Parses argv; prints help/version/errors itself. */
+enum options_result options_parse(struct options *o, int argc, char **argv);
+#endif

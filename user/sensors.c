@@ -1,0 +1,292 @@
+/*
+ * Load stage. Order matters: privileges, BTF and tracefs are checked first
+ * so each failure gets its own message; programs whose tracepoint this
+ * kernel lacks (open/creat/dup2 on arm64) are skipped and said so.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <mlwatch/events.h> /* u32 & co. for the skeleton */
+#include "mlwatch.skel.h"
+#include "modelpatterns.h"
+#include "sensors.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+#define DEBUGFS_TRACING "/sys/kernel/debug/tracing"
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+
+#define CAP_BPF_BIT 39
+#define CAP_PERFMON_BIT 38
+
+static bool has_cap(const struct __user_cap_data_struct d[2], int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+
+	if (syscall(SYS_capget, &h, d)) {
+		fprintf(stderr, "mlwatch: cannot read capabilities: %s\n", strerror(errno));
+		return MLW_EXIT_PRIVILEGE;
+	}
+	if (has_cap(d, CAP_SYS_ADMIN) ||
+	    (has_cap(d, CAP_BPF_BIT) && has_cap(d, CAP_PERFMON_BIT)))
+		return MLW_EXIT_OK;
+	fprintf(stderr, "mlwatch: needs root (CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON) to load BPF programs: run it with sudo\n");
+	return MLW_EXIT_PRIVILEGE;
+}
+
+static bool exists(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0;
+}
+
+/* libbpf finds tracepoint ids under debugfs if that is there, else tracefs. */
+static const char *tracing_dir(void)
+{
+	return exists(DEBUGFS_TRACING) ? DEBUGFS_TRACING : TRACEFS;
+}
+
+static int ensure_tracefs(struct sensors *s)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/events/syscalls", tracing_dir());
+	if (exists(p))
+		return MLW_EXIT_OK;
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
+		fprintf(stderr, "mlwatch: tracefs is not mounted and mounting it at %s failed: %s; "
+			"mount it (mount -t tracefs nodev %s) and try again\n",
+			TRACEFS, strerror(errno), TRACEFS);
+		return MLW_EXIT_TRACEFS;
+	}
+	s->mounted_tracefs = true;
+	fprintf(stderr, "mlwatch: tracefs was not mounted; mounted it at %s (unmounted at exit)\n", TRACEFS);
+	snprintf(p, sizeof(p), "%s/events/syscalls", TRACEFS);
+	if (!exists(p)) {
+		fprintf(stderr, "mlwatch: %s has no syscall tracepoints: this kernel lacks CONFIG_FTRACE_SYSCALLS\n", TRACEFS);
+		return MLW_EXIT_TRACEFS;
+	}
+	return MLW_EXIT_OK;
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+/* Turns off tp/ programs whose tracepoint this kernel does not have. */
+static void skip_missing_tracepoints(struct sensors *s)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		const char *sec = bpf_program__section_name(prog);
+		char p[512];
+
+		if (strncmp(sec, "tp/", 3) != 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/events/%s/id", tracing_dir(), sec + 3);
+		if (exists(p))
+			continue;
+		bpf_program__set_autoload(prog, false);
+		s->n_skipped++;
+		fprintf(stderr, "mlwatch: skipping %s: this kernel has no such tracepoint\n", sec + 3);
+	}
+}
+
+static int push_model_exts(struct sensors *s, const struct options *o)
+{
+	int fd = bpf_map__fd(s->skel->maps.model_exts);
+	uint32_t one = MLW_EXT_ANYWHERE;
+	uint64_t key;
+
+	for (int i = 0; model_default_exts[i]; i++) {
+		uint32_t flags = model_ext_flags(model_default_exts[i]);
+
+		model_ext_key(model_default_exts[i], &key);
+		if (bpf_map_update_elem(fd, &key, &flags, BPF_ANY))
+			return -errno;
+	}
+	for (int i = 0; i < o->n_extra_exts; i++) {
+		if (!model_ext_key(o->extra_exts[i], &key)) {
+			fprintf(stderr, "mlwatch: --model-ext '%s' is longer than %d characters; the kernel side cannot match it, ignored\n",
+				o->extra_exts[i], MLW_EXT_MAX);
+			continue;
+		}
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int attach_all(struct sensors *s)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			fprintf(stderr, "mlwatch: attaching %s (%s) failed: %s\n",
+				bpf_program__name(prog), bpf_program__section_name(prog),
+				strerror(errno));
+			return MLW_EXIT_BPF_REFUSED;
+		}
+		/* The skeleton's destroy frees links it knows; keep ours on the
+		 * program's slot so sensors_stop can find them. */
+		for (int i = 0; i < s->skel->skeleton->prog_cnt; i++) {
+			if (*s->skel->skeleton->progs[i].prog == prog)
+				*s->skel->skeleton->progs[i].link = link;
+		}
+		s->n_attached++;
+	}
+	return MLW_EXIT_OK;
+}
+
+int sensors_start(struct sensors *s, const struct options *o,
+		  sensors_event_fn fn, void *ctx)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	int rc, err;
+
+	memset(s, 0, sizeof(*s));
+	libbpf_set_print(libbpf_log);
+	if ((rc = check_privileges()))
+		return rc;
+	if (!exists(BTF_PATH)) {
+		fprintf(stderr, "mlwatch: %s not found: this kernel was built without BTF (CONFIG_DEBUG_INFO_BTF), which the CO-RE sensors need\n", BTF_PATH);
+		return MLW_EXIT_NO_BTF;
+	}
+	/* Kernels >= 5.11 charge BPF memory to the cgroup; where root lacks
+	 * CAP_SYS_RESOURCE this fails and loading still works. */
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		fprintf(stderr, "mlwatch: warning: cannot raise RLIMIT_MEMLOCK (%s); continuing, BPF memory is charged to the memory cgroup on this kernel\n",
+			strerror(errno));
+	if ((rc = ensure_tracefs(s)))
+		return rc;
+
+	s->skel = mlwatch_bpf__open();
+	if (!s->skel) {
+		fprintf(stderr, "mlwatch: opening the BPF object failed: %s\n", strerror(errno));
+		return MLW_EXIT_BPF_REFUSED;
+	}
+	s->skel->rodata->mlw_self_tgid = (uint32_t)getpid();
+	s->skel->rodata->mlw_match_hex_blobs = o->hex_blobs;
+	bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20);
+	skip_missing_tracepoints(s);
+
+	err = mlwatch_bpf__load(s->skel);
+	if (err) {
+		fprintf(stderr, "mlwatch: the kernel refused to load the BPF sensors (%s); "
+			"see the verifier output above. Needs Linux >= 5.8 with BTF, ring buffers and tp_btf\n",
+			strerror(-err));
+		return MLW_EXIT_BPF_REFUSED;
+	}
+	if ((err = push_model_exts(s, o))) {
+		fprintf(stderr, "mlwatch: filling the model-extension map failed: %s\n", strerror(-err));
+		return MLW_EXIT_BPF_REFUSED;
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), fn, ctx, NULL);
+	if (!s->rb) {
+		fprintf(stderr, "mlwatch: creating the ring buffer reader failed: %s\n", strerror(errno));
+		return MLW_EXIT_BPF_REFUSED;
+	}
+	if ((rc = attach_all(s)))
+		return rc;
+	return MLW_EXIT_OK;
+}
+
+int sensors_poll(struct sensors *s, int timeout_ms)
+{
+	return ring_buffer__poll(s->rb, timeout_ms);
+}
+
+void sensors_counters(struct sensors *s, uint64_t out[MLW_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu > 0 ? ncpu : 1];
+	int fd = bpf_map__fd(s->skel->maps.counters);
+
+	memset(out, 0, sizeof(uint64_t) * MLW_CNT_MAX);
+	if (ncpu <= 0)
+		return;
+	for (uint32_t i = 0; i < MLW_CNT_MAX; i++) {
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+}
+
+const char *sensors_counter_name(int idx)
+{
+	static const char *const names[MLW_CNT_MAX] = {
+		[MLW_CNT_RB_FULL_EXEC] = "ringbuf_full_exec",
+		[MLW_CNT_RB_FULL_EXEC_FAIL] = "ringbuf_full_exec_fail",
+		[MLW_CNT_RB_FULL_FORK] = "ringbuf_full_fork",
+		[MLW_CNT_RB_FULL_EXIT] = "ringbuf_full_exit",
+		[MLW_CNT_RB_FULL_OPEN] = "ringbuf_full_open",
+		[MLW_CNT_RB_FULL_MODEL_OPEN] = "ringbuf_full_model_open",
+		[MLW_CNT_RB_FULL_CONNECT] = "ringbuf_full_connect",
+		[MLW_CNT_RB_FULL_DUP] = "ringbuf_full_dup",
+		[MLW_CNT_MARKS_FULL] = "marks_map_full",
+		[MLW_CNT_PENDING_FULL] = "pending_map_full",
+		[MLW_CNT_PATH_TRUNC] = "path_truncated",
+		[MLW_CNT_ARGS_TRUNC] = "args_truncated",
+		[MLW_CNT_PATH_FAULT] = "path_unreadable",
+		[MLW_CNT_EVENTS_SENT] = "events_sent",
+		[MLW_CNT_MARKS_SET] = "marks_set",
+	};
+
+	return idx >= 0 && idx < MLW_CNT_MAX && names[idx] ? names[idx] : "?";
+}
+
+int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m)
+{
+	return bpf_map__update_elem(s->skel->maps.marks, &tgid, sizeof(tgid), m,
+				    sizeof(*m), BPF_ANY);
+}
+
+int sensors_get_mark(struct sensors *s, uint32_t tgid, struct mlw_mark *m)
+{
+	return bpf_map__lookup_elem(s->skel->maps.marks, &tgid, sizeof(tgid), m,
+				    sizeof(*m), 0);
+}
+
+int sensors_clear_mark(struct sensors *s, uint32_t tgid)
+{
+	return bpf_map__delete_elem(s->skel->maps.marks, &tgid, sizeof(tgid), 0);
+}
+
+void sensors_stop(struct sensors *s)
+{
+	ring_buffer__free(s->rb);
+	s->rb = NULL;
+	if (s->skel)
+		mlwatch_bpf__destroy(s->skel); /* detaches every link */
+	s->skel = NULL;
+	if (s->mounted_tracefs && umount2(TRACEFS, 0) == 0)
+		s->mounted_tracefs = false;
+}

@@ -1,0 +1,172 @@
+/* Sinks: text and JSON-lines output to stdout or a file. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pathclass.h"
+#include "sink.h"
+#include "textsan.h"
+
+void format_rfc3339(uint64_t realtime_ns, char *out, size_t len)
+{
+	time_t sec = (time_t)(realtime_ns / 1000000000ull);
+	unsigned ms = (unsigned)(realtime_ns / 1000000ull % 1000);
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, len, "%s.%03uZ", base, ms);
+}
+
+int sink_open(struct sink *s, const char *path, bool json)
+{
+	memset(s, 0, sizeof(*s));
+	s->json = json;
+	if (!path) {
+		s->f = stdout;
+		return 0;
+	}
+	s->f = fopen(path, "a");
+	if (!s->f) {
+		int err = errno;
+
+		fprintf(stderr, "mlwatch: cannot open output file %s: %s\n", path, strerror(err));
+		return -err;
+	}
+	s->owned = true;
+	return 0;
+}
+
+void sink_close(struct sink *s)
+{
+	if (s->owned && s->f)
+		fclose(s->f);
+	s->f = NULL;
+}
+
+/* Appends escaped text; returns the new offset (never past len - 1). */
+static size_t put(char *out, size_t len, size_t off, const char *s)
+{
+	char esc[3 * 4096 + 4];
+
+	if (off >= len)
+		return off;
+	text_escape(s ? s : "", s ? strlen(s) : 0, esc, sizeof(esc));
+	return off + (size_t)snprintf(out + off, len - off, "%s", esc);
+}
+
+static size_t putf(char *out, size_t len, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static size_t putf(char *out, size_t len, size_t off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (off >= len)
+		return off;
+	va_start(ap, fmt);
+	n = vsnprintf(out + off, len - off, fmt, ap);
+	va_end(ap);
+	return off + (n > 0 ? (size_t)n : 0);
+}
+
+static size_t put_argv(char *out, size_t len, size_t off, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		off = putf(out, len, off, i ? " " : "");
+		off = put(out, len, off, v[i]);
+	}
+	return off;
+}
+
+int alert_to_text(const struct alert *a, char *out, size_t len)
+{
+	const struct event *ev = a->ev;
+	const struct facts *f = a->facts;
+	const struct proc *l = a->loader;
+	char ts[64], classes[256];
+	size_t o = 0;
+
+	format_rfc3339(a->realtime_ns, ts, sizeof(ts));
+	o = putf(out, len, o, "%s %s %s: %s\n", ts, severity_name(a->rule->severity),
+		 a->rule->id, a->rule->title);
+	o = putf(out, len, o, "  process  pid=%u ppid=%u uid=%u comm=", ev->hdr.tgid,
+		 ev->hdr.ppid, ev->hdr.uid);
+	o = put(out, len, o, ev->comm);
+	o = putf(out, len, o, " exe=");
+	o = put(out, len, o, a->proc && a->proc->exe ? a->proc->exe : "?");
+	o = putf(out, len, o, "\n  loader   pid=%u exe=", a->loader_pid);
+	o = put(out, len, o, l && l->exe ? l->exe : "?");
+	o = putf(out, len, o, " model=");
+	o = put(out, len, o, l && l->model.resolved_path ? l->model.resolved_path : "?");
+	o = putf(out, len, o, " (%s)\n  ancestry ", model_format_name(l ? l->model.format : MF_UNKNOWN));
+	for (size_t i = 0; i < a->n_ancestry; i++) {
+		const struct proc *p = proctable_get(a->pt, a->ancestry[i]);
+
+		o = putf(out, len, o, "%s%u ", i ? " <- " : "", a->ancestry[i]);
+		o = put(out, len, o, p && p->exe ? p->exe : "?");
+	}
+	o = putf(out, len, o, "\n  event    %s ", event_kind_name(ev->kind));
+	switch (ev->kind) {
+	case MLW_EV_EXEC:
+		o = put(out, len, o, f->resolved_path);
+		o = putf(out, len, o, " [%s] args: ", exec_class_names(f->exec_classes, classes, sizeof(classes)));
+		o = put_argv(out, len, o, ev->argv, ev->argc);
+		if (ev->args_truncated)
+			o = putf(out, len, o, " (args truncated)");
+		break;
+	case MLW_EV_OPEN:
+	case MLW_EV_MODEL_OPEN:
+		o = put(out, len, o, f->resolved_path);
+		o = putf(out, len, o, " (%s) result=%d", f->credential ? f->credential :
+			 f->persistence ? f->persistence : "", ev->u.open->ret);
+		break;
+	case MLW_EV_CONNECT:
+		o = putf(out, len, o, "%s %s port %u (%s) result=%d",
+			 sockaddr_family_name(ev->u.connect->addr.family), f->address, f->port,
+			 dest_class_name(f->dest), ev->u.connect->ret);
+		break;
+	case MLW_EV_DUP:
+		o = putf(out, len, o, "fd %d -> %d, socket peer %s port %u (%s)",
+			 ev->u.dup->oldfd, ev->u.dup->newfd, f->address, f->port,
+			 dest_class_name(f->dest));
+		break;
+	default:
+		break;
+	}
+	if (ev->path_truncated)
+		o = putf(out, len, o, " (path truncated)");
+	o = putf(out, len, o, "\n  tags    ");
+	for (int i = 0; i < RULE_MAX_TAGS && a->rule->tags[i]; i++)
+		o = putf(out, len, o, " %s", a->rule->tags[i]);
+	o = putf(out, len, o, "\n");
+	return (int)o;
+}
+
+void sink_alert(struct sink *s, const struct alert *a)
+{
+	int rc;
+
+	if (s->json) {
+		cJSON *j = alert_to_json(a);
+		char *line = j ? cJSON_PrintUnformatted(j) : NULL;
+
+		rc = line ? fprintf(s->f, "%s\n", line) : -1;
+		free(line);
+		cJSON_Delete(j);
+	} else {
+		char *buf = malloc(64 * 1024);
+
+		rc = buf ? (alert_to_text(a, buf, 64 * 1024), fputs(buf, s->f)) : -1;
+		free(buf);
+	}
+	if (rc < 0 || fflush(s->f) != 0)
+		s->failed++;
+	else
+		s->written++;
+}

@@ -1,0 +1,26 @@
+/* Sinks: where alerts go (readable text or JSON lines, stdout or a file). */
+#ifndef MLWATCH_SINK_H
+#define MLWATCH_SINK_H
+#include <stdbool.h>
+#include <stdio.h>
+#include "alert.h"
+
+struct sink {
+	FILE *f;
+	bool json;
+	bool owned;        /* opened by us: close at the end */
+	uint64_t written;
+	uint64_t failed;   /* write errors: counted, reported at exit */
+};
+
+/* path NULL: stdout. Returns 0 or -errno (message printed). */
+int sink_open(struct sink *s, const char *path, bool json);
+void sink_alert(struct sink *s, const struct alert *a);
+void sink_close(struct sink *s);
+
+/* The JSON object of one alert (caller frees with cJSON_Delete). */
+struct cJSON *alert_to_json(const struct alert *a);
+/* One line of readable text, for tests and the text sink; returns the
+ * bytes written (snprintf semantics). */
+int alert_to_text(const struct alert *a, char *out, size_t len);
+#endif

@@ -1,0 +1,195 @@
+/* JSON rendering of an alert (cJSON). Every string passes utf8_sanitize
+ * first: argv and paths are attacker-chosen bytes and must not break the
+ * line a SIEM parses. */
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pathclass.h"
+#include "sink.h"
+#include "textsan.h"
+
+static cJSON *add_str(cJSON *obj, const char *key, const char *s)
+{
+	/* UTF-8 can grow 3x when every byte is replaced */
+	char buf[3 * 4096 + 4];
+
+	utf8_sanitize(s ? s : "", s ? strlen(s) : 0, buf, sizeof(buf));
+	return cJSON_AddStringToObject(obj, key, buf);
+}
+
+static cJSON *str_array(const char *const *v, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char buf[3 * 4096 + 4];
+
+	for (size_t i = 0; i < n; i++) {
+		utf8_sanitize(v[i], strlen(v[i]), buf, sizeof(buf));
+		cJSON_AddItemToArray(arr, cJSON_CreateString(buf));
+	}
+	return arr;
+}
+
+/* NUL-separated args -> array (bounded by the decode limit). */
+static cJSON *args_array(const char *args, size_t len)
+{
+	const char *v[DECODE_ARGV_MAX];
+	size_t n = 0, i = 0;
+
+	while (args && i < len && n < DECODE_ARGV_MAX) {
+		v[n++] = args + i;
+		i += strlen(args + i) + 1;
+	}
+	return str_array(v, n);
+}
+
+static void add_flags(cJSON *obj, unsigned flags)
+{
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{ O_CREAT, "O_CREAT" }, { O_EXCL, "O_EXCL" }, { O_TRUNC, "O_TRUNC" },
+		{ O_APPEND, "O_APPEND" }, { O_NONBLOCK, "O_NONBLOCK" },
+		{ O_DIRECTORY, "O_DIRECTORY" }, { O_NOFOLLOW, "O_NOFOLLOW" },
+		{ O_CLOEXEC, "O_CLOEXEC" }, { O_PATH, "O_PATH" }, { O_TMPFILE & ~O_DIRECTORY, "O_TMPFILE" },
+	};
+	cJSON *arr = cJSON_CreateArray();
+	unsigned acc = flags & O_ACCMODE;
+
+	cJSON_AddItemToArray(arr, cJSON_CreateString(acc == O_WRONLY ? "O_WRONLY" :
+						      acc == O_RDWR ? "O_RDWR" : "O_RDONLY"));
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((flags & names[i].bit) == names[i].bit)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(names[i].name));
+	cJSON_AddItemToObject(obj, "flags", arr);
+}
+
+static cJSON *process_json(const struct alert *a)
+{
+	const struct event *ev = a->ev;
+	const struct proc *p = a->proc;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "pid", ev->hdr.tgid);
+	cJSON_AddNumberToObject(o, "tid", ev->hdr.tid);
+	cJSON_AddNumberToObject(o, "ppid", ev->hdr.ppid);
+	cJSON_AddNumberToObject(o, "uid", ev->hdr.uid);
+	add_str(o, "comm", ev->comm);
+	add_str(o, "exe", p && p->exe ? p->exe : "");
+	if (ev->kind == MLW_EV_EXEC) {
+		cJSON_AddItemToObject(o, "args", str_array(ev->argv, ev->argc));
+		cJSON_AddBoolToObject(o, "args_truncated", ev->args_truncated);
+	} else {
+		cJSON_AddItemToObject(o, "args", args_array(p ? p->args : NULL, p ? p->args_len : 0));
+		cJSON_AddBoolToObject(o, "args_truncated", p && p->args_truncated);
+	}
+	cJSON_AddNumberToObject(o, "cgroup_id", (double)ev->hdr.cgroup_id);
+	return o;
+}
+
+static cJSON *loader_json(const struct alert *a)
+{
+	const struct proc *l = a->loader;
+	cJSON *o = cJSON_CreateObject(), *m = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "pid", a->loader_pid);
+	add_str(o, "exe", l && l->exe ? l->exe : "");
+	add_str(m, "path", l && l->model.path ? l->model.path : "");
+	add_str(m, "resolved_path", l && l->model.resolved_path ? l->model.resolved_path : "");
+	add_str(m, "format", model_format_name(l ? l->model.format : MF_UNKNOWN));
+	if (l && l->n_models > 1)
+		cJSON_AddNumberToObject(m, "models_loaded", l->n_models);
+	cJSON_AddItemToObject(o, "model", m);
+	return o;
+}
+
+static cJSON *sockaddr_json(cJSON *o, const struct facts *f, unsigned family)
+{
+	add_str(o, "family", sockaddr_family_name(family));
+	add_str(o, "address", f->address);
+	cJSON_AddNumberToObject(o, "port", f->port);
+	add_str(o, "dest_class", dest_class_name(f->dest));
+	return o;
+}
+
+static cJSON *event_json(const struct alert *a)
+{
+	const struct event *ev = a->ev;
+	const struct facts *f = a->facts;
+	cJSON *o = cJSON_CreateObject();
+	char classes[256];
+
+	switch (ev->kind) {
+	case MLW_EV_EXEC:
+		add_str(o, "kind", "exec");
+		add_str(o, "filename", ev->path);
+		add_str(o, "resolved_path", f->resolved_path);
+		cJSON_AddItemToObject(o, "args", str_array(ev->argv, ev->argc));
+		cJSON_AddBoolToObject(o, "args_truncated", ev->args_truncated);
+		add_str(o, "classes", exec_class_names(f->exec_classes, classes, sizeof(classes)));
+		break;
+	case MLW_EV_OPEN:
+	case MLW_EV_MODEL_OPEN:
+		add_str(o, "kind", "open");
+		add_str(o, "path", ev->path);
+		add_str(o, "resolved_path", f->resolved_path);
+		add_flags(o, ev->u.open->flags);
+		cJSON_AddNumberToObject(o, "result", ev->u.open->ret);
+		if (f->credential)
+			add_str(o, "match", f->credential);
+		else if (f->persistence)
+			add_str(o, "match", f->persistence);
+		break;
+	case MLW_EV_CONNECT:
+		add_str(o, "kind", "connect");
+		sockaddr_json(o, f, ev->u.connect->addr.family);
+		cJSON_AddNumberToObject(o, "fd", ev->u.connect->fd);
+		cJSON_AddNumberToObject(o, "result", ev->u.connect->ret);
+		break;
+	case MLW_EV_DUP: {
+		cJSON *peer = cJSON_CreateObject();
+
+		add_str(o, "kind", "dup");
+		cJSON_AddNumberToObject(o, "oldfd", ev->u.dup->oldfd);
+		cJSON_AddNumberToObject(o, "newfd", ev->u.dup->newfd);
+		add_str(o, "syscall", ev->u.dup->syscall == 3 ? "dup3" : "dup2");
+		cJSON_AddItemToObject(o, "peer", sockaddr_json(peer, f, ev->u.dup->peer.family));
+		break;
+	}
+	default:
+		add_str(o, "kind", event_kind_name(ev->kind));
+		break;
+	}
+	cJSON_AddBoolToObject(o, "path_truncated", ev->path_truncated);
+	return o;
+}
+
+cJSON *alert_to_json(const struct alert *a)
+{
+	cJSON *root = cJSON_CreateObject(), *rule = cJSON_CreateObject();
+	cJSON *tags = cJSON_CreateArray(), *anc = cJSON_CreateArray();
+	char ts[64];
+
+	format_rfc3339(a->realtime_ns, ts, sizeof(ts));
+	add_str(root, "time", ts);
+	add_str(root, "host", a->host);
+	add_str(rule, "id", a->rule->id);
+	add_str(rule, "title", a->rule->title);
+	cJSON_AddItemToObject(root, "rule", rule);
+	add_str(root, "severity", severity_name(a->rule->severity));
+	for (int i = 0; i < RULE_MAX_TAGS && a->rule->tags[i]; i++)
+		cJSON_AddItemToArray(tags, cJSON_CreateString(a->rule->tags[i]));
+	cJSON_AddItemToObject(root, "tags", tags);
+	cJSON_AddItemToObject(root, "process", process_json(a));
+	cJSON_AddItemToObject(root, "loader", loader_json(a));
+	for (size_t i = 0; i < a->n_ancestry; i++) {
+		const struct proc *p = proctable_get(a->pt, a->ancestry[i]);
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(e, "pid", a->ancestry[i]);
+		add_str(e, "exe", p && p->exe ? p->exe : "");
+		cJSON_AddItemToArray(anc, e);
+	}
+	cJSON_AddItemToObject(root, "ancestry", anc);
+	cJSON_AddItemToObject(root, "event", event_json(a));
+	return root;
+}

@@ -1,0 +1,105 @@
+/* UTF-8 validation and escaping for the sinks. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "textsan.h"
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is invalid
+ * (overlong, surrogate, > U+10FFFF, or cut short). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+bool utf8_sanitize(const char *src, size_t srclen, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	static const char repl[] = "\xef\xbf\xbd";
+	bool changed = false;
+	size_t i = 0, o = 0;
+
+	if (outlen == 0)
+		return srclen > 0;
+	while (i < srclen && s[i]) {
+		size_t n = utf8_seq(s + i, srclen - i);
+		const char *from = n ? src + i : repl;
+		size_t m = n ? n : 3;
+
+		if (o + m >= outlen) {
+			changed = true;
+			break;
+		}
+		memcpy(out + o, from, m);
+		o += m;
+		i += n ? n : 1;
+		changed |= !n;
+	}
+	out[o] = 0;
+	return changed;
+}
+
+bool text_escape(const char *src, size_t srclen, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	bool changed = false;
+	size_t i = 0, o = 0;
+
+	if (outlen == 0)
+		return srclen > 0;
+	while (i < srclen && s[i]) {
+		char tmp[8];
+		size_t n = utf8_seq(s + i, srclen - i), m;
+
+		if (n == 1 && s[i] >= 0x20 && s[i] != 0x7f && s[i] != '\\') {
+			tmp[0] = (char)s[i];
+			m = 1;
+		} else if (n > 1) {
+			memcpy(tmp, s + i, n);
+			m = n;
+		} else {
+			n = 1;
+			changed = true;
+			if (s[i] == '\n')
+				m = (size_t)snprintf(tmp, sizeof(tmp), "\\n");
+			else if (s[i] == '\t')
+				m = (size_t)snprintf(tmp, sizeof(tmp), "\\t");
+			else if (s[i] == '\\')
+				m = (size_t)snprintf(tmp, sizeof(tmp), "\\\\");
+			else
+				m = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", s[i]);
+		}
+		if (o + m >= outlen) {
+			changed = true;
+			break;
+		}
+		memcpy(out + o, tmp, m);
+		o += m;
+		i += n;
+	}
+	out[o] = 0;
+	return changed;
+}

@@ -1,0 +1,15 @@
+/* Making hostile strings (paths, argv) safe to print and to put in JSON. */
+#ifndef MLWATCH_TEXTSAN_H
+#define MLWATCH_TEXTSAN_H
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copies src as valid UTF-8: each byte of an invalid sequence becomes
+ * U+FFFD. Returns true if anything was replaced or cut (out too small). */
+bool utf8_sanitize(const char *src, size_t srclen, char *out, size_t outlen);
+
+/* For one-line text output: control characters become \n, \t, \xNN and
+ * invalid UTF-8 bytes \xNN, so a path cannot forge a log line. Returns
+ * true if anything was escaped or cut. */
+bool text_escape(const char *src, size_t srclen, char *out, size_t outlen);
+#endif
