@@ -1,0 +1,84 @@
+#!/bin/bash
+# make bench: ns per operation with no monitor, with empty programs on the
+# same hooks (the floor), and with mlwatch (unmarked and marked process),
+# all in one run; then a drop check: a marked process's opens while an
+# unmarked process runs an open storm.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=.output/bench
+ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+OPEN_N=${OPEN_N:-200000}
+CONNECT_N=${CONNECT_N:-20000}
+EXEC_N=${EXEC_N:-2000}
+STORM_N=${STORM_N:-20000}
+mkdir -p "$OUT"
+
+cc -O2 -Wall -Werror -o "$OUT/opbench" tests/bench/opbench.c -lpthread
+clang -g -O2 -target bpf -D__TARGET_ARCH_"$ARCH" -Ivmlinux/"$ARCH" -c tests/bench/floor.bpf.c -o "$OUT/floor.bpf.o"
+cc -O2 -Wall -Werror -o "$OUT/floor" tests/bench/floor.c -lbpf
+/usr/bin/python3 -c "import pickle; pickle.dump({'w': list(range(10))}, open('$OUT/bench-model.pkl', 'wb'))"
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+# start_bg NAME LOG CMD...: runs CMD, waits (bounded) for "NAME: ready" on its stderr
+start_bg() {
+	local name=$1 log=$2; shift 2
+	"$@" 2>"$log" >/dev/null &
+	BG=$!
+	pids+=("$BG")
+	for _ in $(seq 1 200); do
+		grep -q "^$name: ready" "$log" && return 0
+		kill -0 "$BG" 2>/dev/null || { cat "$log" >&2; return 1; }
+		sleep 0.1
+	done
+	echo "bench: $name did not get ready in 20 s" >&2; cat "$log" >&2; return 1
+}
+stop_bg() { kill -INT "$1"; for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -KILL "$1"; }
+
+measure() { # measure LABEL [--mark]
+	local mark=()
+	[ "${2:-}" = --mark ] && mark=(--mark "$OUT/bench-model.pkl")
+	r_open[$1]=$("$OUT/opbench" open "$OPEN_N" "${mark[@]}")
+	r_conn[$1]=$("$OUT/opbench" connect "$CONNECT_N" "${mark[@]}")
+	r_exec[$1]=$("$OUT/opbench" forkexec "$EXEC_N" "${mark[@]}")
+}
+declare -A r_open r_conn r_exec
+
+measure bare
+start_bg floor "$OUT/floor.log" "$OUT/floor" "$OUT/floor.bpf.o"; F=$BG
+measure floor
+stop_bg "$F"
+start_bg mlwatch "$OUT/mlwatch.log" ./mlwatch --json --output /dev/null; M=$BG
+measure unmarked
+measure marked --mark
+stop_bg "$M"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+{
+	echo "| ns/op (best of 5 rounds) | openat+close | connect (loopback) | fork+exec |"
+	echo "|---|---|---|---|"
+	for c in bare floor unmarked marked; do
+		label=$c
+		[ "$c" = floor ] && label="empty programs (floor)"
+		[ "$c" = unmarked ] && label="mlwatch, unmarked process"
+		[ "$c" = marked ] && label="mlwatch, marked process"
+		echo "| $label | ${r_open[$c]} ($(ratio "${r_open[$c]}" "${r_open[bare]}")) | ${r_conn[$c]} ($(ratio "${r_conn[$c]}" "${r_conn[bare]}")) | ${r_exec[$c]} ($(ratio "${r_exec[$c]}" "${r_exec[bare]}")) |"
+	done
+} | tee "$OUT/results.md"
+
+# Drop check: a marked process opens STORM_N x 5 files while an unmarked
+# process hammers openat; every marked open must arrive.
+start_bg mlwatch "$OUT/mlwatch-storm.log" ./mlwatch --json --output /dev/null -v; M=$BG
+"$OUT/opbench" open 2000000 >/dev/null & S=$!; pids+=("$S")
+"$OUT/opbench" open "$STORM_N" --mark "$OUT/bench-model.pkl" >/dev/null & B=$!
+wait "$B"
+kill "$S" 2>/dev/null || true; wait "$S" 2>/dev/null || true
+stop_bg "$M"
+got=$(grep -c "^event open pid=$B .*path=/etc/hostname" "$OUT/mlwatch-storm.log" || true)
+want=$((STORM_N * 5))
+lost=$(grep -o "lost in kernel [0-9]*" "$OUT/mlwatch-storm.log" | awk '{print $4}')
+echo "drop check: marked process opens seen $got of $want; mlwatch lost in kernel: $lost" | tee -a "$OUT/results.md"
+grep "kernel counters" "$OUT/mlwatch-storm.log" | tee -a "$OUT/results.md"
+[ "$got" -eq "$want" ] && [ "$lost" = 0 ]

@@ -1,0 +1,111 @@
+#include <errno.h>
+#include "check.h"
+#include "pathclass.h"
+#include "rules.h"
+
+static struct event ev;
+
+static size_t match(const struct facts *f, const struct rule **hits)
+{
+	return rules_match(builtin_rules, n_builtin_rules, &ev, f, hits, 16);
+}
+
+static bool has(const struct rule **hits, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(hits[i]->id, id))
+			return true;
+	return false;
+}
+
+static void test_shell_exec(void)
+{
+	const struct rule *hits[16];
+	struct facts f = { .exec_classes = EXEC_SHELL | EXEC_SHELL_INLINE };
+	size_t n;
+
+	ev.kind = MLW_EV_EXEC;
+	n = match(&f, hits);
+	CHECK(has(hits, n, "model-loader-shell"));
+	CHECK(!has(hits, n, "model-loader-downloader"));
+}
+
+static void test_benign_compiler_silent(void)
+{
+	const struct rule *hits[16];
+	struct facts f = { .exec_classes = EXEC_BENIGN_ML };
+
+	ev.kind = MLW_EV_EXEC;
+	CHECK(match(&f, hits) == 0);
+}
+
+static void test_connect_classes(void)
+{
+	const struct rule *hits[16];
+	struct mlw_connect c = { .ret = -ECONNREFUSED };
+	struct facts f = { .dest = DEST_EXTERNAL };
+	size_t n;
+
+	ev.kind = MLW_EV_CONNECT;
+	ev.u.connect = &c;
+	n = match(&f, hits);
+	CHECK(n == 1 && has(hits, n, "model-loader-external-connect")); /* failed attempt counts */
+	f.dest = DEST_METADATA;
+	CHECK(has(hits, match(&f, hits), "model-loader-metadata-connect"));
+	f.dest = DEST_UNIX;
+	CHECK(match(&f, hits) == 0);
+	f.dest = DEST_INTERNAL;
+	CHECK(match(&f, hits) == 0);
+	f.dest = DEST_LOOPBACK;
+	CHECK(match(&f, hits) == 0);
+}
+
+static void test_credential_open(void)
+{
+	const struct rule *hits[16];
+	struct mlw_open o = { .ret = 3 };
+	struct facts f = { .credential = "aws-credentials" };
+
+	ev.kind = MLW_EV_OPEN;
+	ev.u.open = &o;
+	CHECK(has(hits, match(&f, hits), "model-loader-credential-read"));
+	o.ret = -ENOENT; /* a failed read is not a read */
+	CHECK(match(&f, hits) == 0);
+	o.ret = 3;
+	f.credential = NULL;
+	CHECK(match(&f, hits) == 0);
+}
+
+static void test_dup_always(void)
+{
+	const struct rule *hits[16];
+	struct facts f = { .dest = DEST_LOOPBACK };
+
+	ev.kind = MLW_EV_DUP;
+	CHECK(has(hits, match(&f, hits), "model-loader-socket-stdio"));
+}
+
+static void test_every_rule_tagged(void)
+{
+	for (size_t i = 0; i < n_builtin_rules; i++) {
+		bool atlas = false, attack = false;
+
+		for (int t = 0; t < RULE_MAX_TAGS && builtin_rules[i].tags[t]; t++) {
+			atlas |= !strncmp(builtin_rules[i].tags[t], "AML.T", 5);
+			attack |= builtin_rules[i].tags[t][0] == 'T';
+		}
+		CHECK(atlas && attack);
+		CHECK(builtin_rules[i].id && builtin_rules[i].title);
+	}
+}
+
+int main(void)
+{
+	RUN(test_shell_exec);
+	RUN(test_benign_compiler_silent);
+	RUN(test_connect_classes);
+	RUN(test_credential_open);
+	RUN(test_dup_always);
+	RUN(test_every_rule_tagged);
+	return CHECK_DONE();
+}
