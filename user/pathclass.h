@@ -1,0 +1,34 @@
+/* What an opened path or an executed program means (THREATS.md §4). */
+#ifndef MLWATCH_PATHCLASS_H
+#define MLWATCH_PATHCLASS_H
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Absolute, normalised path of a read: returns a short name of the secret
+ * matched ("ssh-key", "aws-credentials", "k8s-serviceaccount-token", ...) or
+ * NULL. Home directories are matched anywhere (any "/.aws/credentials"). */
+const char *credential_path_match(const char *path);
+/* Absolute path opened for writing: "cron", "systemd-unit", "shell-rc",
+ * "ld-preload", "python-pth", "hosts", "authorized-keys", ... or NULL. */
+const char *persistence_path_match(const char *path);
+
+enum exec_class {
+	EXEC_SHELL = 1u << 0,          /* sh bash dash zsh ksh ash busybox sh */
+	EXEC_SHELL_INLINE = 1u << 1,   /* shell with -c or -i, or /dev/tcp/ in argv */
+	EXEC_DOWNLOADER = 1u << 2,     /* curl wget tftp scp rsync, git clone */
+	EXEC_INLINE_INTERP = 1u << 3,  /* python -c, perl -e, ruby -e, node -e, php -r */
+	EXEC_NETTOOL = 1u << 4,        /* nc ncat netcat socat telnet */
+	EXEC_MINER = 1u << 5,          /* xmrig minerd cpuminer ..., stratum+tcp in argv */
+	EXEC_RECON = 1u << 6,          /* id whoami uname hostname ps env ... */
+	EXEC_PERSIST_TOOL = 1u << 7,   /* crontab systemctl iptables useradd ... */
+	EXEC_PKG_INSTALL = 1u << 8,    /* pip install, python -m pip install */
+	EXEC_FROM_TEMP = 1u << 9,      /* the program lives under /tmp, /var/tmp, /dev/shm */
+	EXEC_BASE64_DECODE = 1u << 10, /* base64 -d / --decode */
+	EXEC_BENIGN_ML = 1u << 11,     /* gcc cc ld nvcc ptxas nvidia-smi, ldconfig -p, uname -p, git rev-parse */
+};
+
+/* path: the program as executed (absolute when known); argv: argc strings. */
+unsigned exec_classify(const char *path, const char *const *argv, size_t argc);
+/* "shell,inline-shell" style list of the set bits, into buf. */
+const char *exec_class_names(unsigned classes, char *buf, size_t len);
+#endif
