@@ -12,7 +12,7 @@ VERSION   := 0.1.0
 
 # Packages a fresh Debian 12 machine needs for build, tests and benchmarks.
 BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev \
-	      pkg-config make gcc
+	      pkg-config make gcc libclang-rt-14-dev
 TEST_PKGS  := python3 python3-torch python3-numpy python3-joblib python3-sklearn \
 	      iproute2 procps
 DEPS_STAMP := $(OUTPUT)/.deps-$(shell echo $(BUILD_PKGS) $(TEST_PKGS) | md5sum | cut -c1-8)
@@ -33,7 +33,11 @@ USER_HDRS := $(wildcard user/*.h) include/mlwatch/events.h
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test unit bench clean
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	       -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser
+FUZZ_BINS := $(OUTPUT)/fuzz/fuzz_modelfmt $(OUTPUT)/fuzz/fuzz_decode
+
+.PHONY: all deps run test unit bench fuzz fuzz-build clean
 .DELETE_ON_ERROR:
 
 all: mlwatch
@@ -77,10 +81,24 @@ $(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h $(OUTPUT)/libmlwatch.a
 
 unit: $(UNIT_BINS)
 
+# libFuzzer targets for the parsers of untrusted bytes (clang only).
+$(OUTPUT)/fuzz/fuzz_modelfmt: tests/fuzz/fuzz_modelfmt.c user/modelfmt.c user/modelfmt.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_modelfmt.c user/modelfmt.c -lz -o $@
+
+$(OUTPUT)/fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c user/decode.c user/decode.h include/mlwatch/events.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_decode.c user/decode.c -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps fuzz-build
+	bash tests/fuzz/run.sh
+
 run: deps mlwatch
 	./mlwatch
 
-test: deps mlwatch unit
+test: deps mlwatch unit fuzz-build
 	bash tests/run.sh
 
 bench: deps mlwatch

@@ -1,0 +1,44 @@
+#include "check.h"
+#include "modelpatterns.h"
+#include <mlwatch/events.h>
+
+static void test_key_packing(void)
+{
+	uint64_t k;
+
+	CHECK(model_ext_key("pt", &k) && k == 0x7470);
+	CHECK(model_ext_key("PKL", &k) && k == 0x6c6b70);
+	CHECK(model_ext_key("safetens", &k));
+	CHECK(!model_ext_key("safetensors", &k)); /* 11 > MLW_EXT_MAX */
+	CHECK(!model_ext_key("", &k));
+	CHECK(!model_ext_key("a/b", &k));
+	CHECK(!model_ext_key("tar.gz", &k));
+}
+
+static void test_defaults_cover_threats(void)
+{
+	static const char *const need[] = { "pt", "pth", "bin", "ckpt", "pkl", "pickle", "joblib",
+					    "npy", "npz", "h5", "keras", "onnx", "gguf", "dill", NULL };
+
+	for (int i = 0; need[i]; i++) {
+		bool found = false;
+
+		for (int j = 0; model_default_exts[j]; j++)
+			found |= !strcmp(need[i], model_default_exts[j]);
+		CHECK(found);
+	}
+}
+
+static void test_pth_not_in_packages(void)
+{
+	CHECK(model_ext_flags("pth") == MLW_EXT_NOT_IN_PACKAGES);
+	CHECK(model_ext_flags("pt") == MLW_EXT_ANYWHERE);
+}
+
+int main(void)
+{
+	RUN(test_key_packing);
+	RUN(test_defaults_cover_threats);
+	RUN(test_pth_not_in_packages);
+	return CHECK_DONE();
+}
