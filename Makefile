@@ -14,7 +14,7 @@ VERSION   := 0.1.0
 BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev \
 	      pkg-config make gcc libclang-rt-14-dev
 TEST_PKGS  := python3 python3-torch python3-numpy python3-joblib python3-sklearn \
-	      iproute2 procps
+	      iproute2 procps curl
 DEPS_STAMP := $(OUTPUT)/.deps-$(shell echo $(BUILD_PKGS) $(TEST_PKGS) | md5sum | cut -c1-8)
 
 CFLAGS    ?= -g -O2

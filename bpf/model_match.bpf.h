@@ -117,7 +117,7 @@ static __always_inline bool blob_matches(const char *path, u32 len)
 	if (c == '-' || c == ':') { /* Ollama: sha256-<hex> */
 		if (!ends_with_at(path, at, "/sha256", 7))
 			return false;
-		at -= 6; /* now at the '/' before "sha256" */
+		at -= 7; /* now at the '/' before "sha256" */
 	} else if (c != '/') {
 		return false;
 	}

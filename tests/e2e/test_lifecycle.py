@@ -1,0 +1,79 @@
+"""mlwatch's own contract: ready line, clean exit on SIGINT/SIGTERM with
+counters on stderr, and no BPF programs left behind."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+from harness import Checks, Scenario, TestFailure
+
+
+def loaded_prog_ids():
+    """IDs of all loaded BPF programs (bpftool), or None without bpftool."""
+    tool = shutil.which("bpftool", path="/usr/sbin:/usr/bin:/sbin:/bin")
+    if not tool:
+        return None
+    try:
+        out = subprocess.run([tool, "-j", "prog", "show"], capture_output=True, timeout=20).stdout
+        return {p["id"] for p in json.loads(out or b"[]")}
+    except (subprocess.SubprocessError, ValueError, KeyError, TypeError):
+        return None
+
+
+def held_prog_ids(pid):
+    """BPF program IDs behind the fds of pid (prog and link fds), from fdinfo."""
+    ids = set()
+    d = "/proc/%d/fdinfo" % pid
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return ids
+    for n in names:
+        try:
+            with open(os.path.join(d, n)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except (OSError, ValueError, IndexError):
+            continue
+    return ids
+
+
+def test_sigint_clean_exit_and_detach():
+    with Scenario("sigint") as sc:
+        sc.start(sentinel=True)
+        pid = sc.mon.proc.pid
+        held = held_prog_ids(pid)
+        sc.liveness_sentinel()
+        sc.stop(signal.SIGINT)
+        c = Checks()
+        c.true(held, "mlwatch (pid %d) holds no BPF program fds while ready" % pid)
+        c.true(sc.mon.exit_seconds is not None and sc.mon.exit_seconds <= 3.0,
+               "exit took %.1f s after SIGINT (want <= 3)" % (sc.mon.exit_seconds or -1))
+        tail = sc.mon.stderr_after_ready()
+        c.true(re.search(r"drop|lost", tail, re.I) and re.search(r"trunc", tail, re.I),
+               "no drop/lost and truncation counters on stderr at exit; stderr after ready: %r"
+               % tail[-300:])
+        left = set(held)
+        for _ in range(60):                  # programs are freed asynchronously
+            now = loaded_prog_ids()
+            if now is None:
+                break
+            left &= now
+            if not left:
+                break
+            time.sleep(0.05)
+        c.true(not left, "BPF programs %s still loaded after mlwatch exited (pinned?)" % sorted(left))
+        c.done()
+
+
+def test_sigterm_clean_exit():
+    with Scenario("sigterm") as sc:
+        sc.start()
+        time.sleep(0.2)
+        sc.stop(signal.SIGTERM)
+        if sc.mon.exit_seconds is None or sc.mon.exit_seconds > 3.0:
+            raise TestFailure("exit took %.1f s after SIGTERM (want <= 3)" % (sc.mon.exit_seconds or -1))

@@ -1,0 +1,94 @@
+"""No alert without a malicious model. Every test here proves its scenario
+ran (exit status / output / marker / listener) and ends with a liveness
+sentinel, so a dead or silent mlwatch cannot make it pass."""
+from harness import Checks, Scenario, summary, touching
+
+
+def benign_load(name, gen_fmt, kind, rel, want_out):
+    with Scenario(name) as sc:
+        model = sc.make_model(gen_fmt, rel)
+        sc.start(sentinel=True)
+        ld = sc.run_loader(kind, model).expect_ok("benign loader")
+        sc.liveness_sentinel()
+        alerts = sc.stop()
+        c = Checks()
+        c.true(ld.out.startswith("LOADED " + want_out),
+               "benign load printed %r, want 'LOADED %s...'" % (ld.out.strip()[:200], want_out))
+        mine = touching(alerts, ld.pid)
+        c.true(not mine, "benign %s load (pid %d) raised alerts %s" % (kind, ld.pid, summary(mine)))
+        c.done()
+
+
+def test_benign_pickle():
+    benign_load("bpickle", "pickle", "pickle", "model.pkl", "dict keys=bias,name,weights")
+
+
+def test_benign_torch_state_dict():
+    benign_load("btorch", "torch", "torch", "model.pt", "dict keys=layer.bias,layer.weight")
+
+
+def test_benign_numpy():
+    benign_load("bnumpy", "numpy", "numpy", "weights.npy", "ndarray sum=66.0")
+
+
+def test_benign_joblib_estimator():
+    # Unpickling the estimator imports sklearn and SciPy after the open.
+    benign_load("bjoblib", "joblib", "joblib", "estimator.joblib",
+                "estimator LogisticRegression predict=[1, 0]")
+
+
+def test_benign_joblib_compressed():
+    benign_load("bjoblibz", "joblib-z", "joblib", "estimator_z.joblib",
+                "estimator LogisticRegression predict=[1, 0]")
+
+
+def control_code(marker, cred, port):
+    return ("import os, socket, subprocess\n"
+            "rc1 = os.system('touch ' + %r)\n"
+            "rc2 = subprocess.run(['/bin/sh', '-c', 'true']).returncode\n"
+            "s = socket.create_connection(('127.0.0.1', %d), timeout=5)\n"
+            "s.sendall(open(%r).read().encode())\n"
+            "s.close()\n"
+            "print('CONTROL', rc1, rc2, flush=True)\n") % (marker, port, cred)
+
+
+def test_unmarked_process_does_everything():
+    """A python process that opens no model (it still reads site-packages
+    *.pth files at start-up, text that must not count as a model) runs a
+    shell, connects to an 'external' 127.0.0.1 and reads a credential."""
+    with Scenario("control") as sc:
+        marker = sc.path("MARKER")
+        cred = sc.fake_credentials()
+        sc.start(sentinel=True)
+        lst = sc.listener()
+        r = sc.run_script(control_code(marker, cred, lst.port)).expect_ok("control")
+        sc.expect_file(marker)
+        c = Checks()
+        c.true(lst.wait(1), "control never connected to the listener")
+        c.true(r.out.strip() == "CONTROL 0 0", "control printed %r" % r.out.strip())
+        c.true(any(b"AKIAFAKE" in d for d in lst.received), "control did not send the credential")
+        sc.liveness_sentinel()
+        alerts = sc.stop()
+        mine = touching(alerts, r.pid)
+        c.true(not mine, "unmarked process (pid %d) raised alerts %s" % (r.pid, summary(mine)))
+        c.done()
+
+
+def test_model_named_text_file_not_marked():
+    """notes.pkl holds text: the name matches, the magic bytes do not."""
+    with Scenario("fakename") as sc:
+        marker = sc.path("MARKER")
+        text = "import os\n# just text that happens to be named .pkl\n"
+        notes = sc.write("notes.pkl", text)
+        sc.start(sentinel=True)
+        code = ("import os\nwith open(%r, 'rb') as f: data = f.read()\n"
+                "print('READ', len(data), os.system('touch ' + %r), flush=True)\n") % (notes, marker)
+        r = sc.run_script(code).expect_ok("reader")
+        sc.expect_file(marker)
+        sc.liveness_sentinel()
+        alerts = sc.stop()
+        c = Checks()
+        c.true(r.out.startswith("READ %d 0" % len(text)), "reader printed %r" % r.out.strip())
+        mine = touching(alerts, r.pid)
+        c.true(not mine, "reader of a text .pkl (pid %d) raised alerts %s" % (r.pid, summary(mine)))
+        c.done()
