@@ -54,9 +54,14 @@ $(DEPS_STAMP):
 	fi
 	@mkdir -p $(OUTPUT) && touch $@
 
+# v3 for the atomic bit operations of the fast-path bitmaps; the path
+# matcher's loops verify far faster as v2 code (see model_match.bpf.c).
+BPF_CPU := v3
+$(OUTPUT)/bpf/model_match.bpf.o: BPF_CPU := v2
+
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(CLANG) $(BPF_CFLAGS) -mcpu=$(BPF_CPU) -c $< -o $@
 
 # Each sensor family is its own object; bpftool links them into one.
 $(OUTPUT)/mlwatch.bpf.o: $(BPF_OBJS)

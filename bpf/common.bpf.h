@@ -23,9 +23,67 @@ static __always_inline u32 current_tgid(void)
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
+static __always_inline bool bit_test(const u64 *bits, u32 id)
+{
+	return bits[(id >> 6) & (MLW_BITMAP_WORDS - 1)] & (1ull << (id & 63));
+}
+
+static __always_inline void bit_set(u64 *bits, u32 id)
+{
+	__sync_fetch_and_or(&bits[(id >> 6) & (MLW_BITMAP_WORDS - 1)], 1ull << (id & 63));
+}
+
+static __always_inline void bit_clear(u64 *bits, u32 id)
+{
+	__sync_fetch_and_and(&bits[(id >> 6) & (MLW_BITMAP_WORDS - 1)], ~(1ull << (id & 63)));
+}
+
 static __always_inline struct mlw_mark *lookup_mark(u32 tgid)
 {
+	if (!bit_test(mlw_mark_bits, tgid))
+		return NULL;
 	return bpf_map_lookup_elem(&marks, &tgid);
+}
+
+/* The bit goes up before the map entry, so no marked process is ever
+ * behind a clear bit. */
+static __always_inline long set_mark(u32 tgid, const struct mlw_mark *m, u64 flags)
+{
+	long err;
+
+	bit_set(mlw_mark_bits, tgid);
+	err = bpf_map_update_elem(&marks, &tgid, m, flags);
+	if (err && err != -17 /* EEXIST: a sibling thread marked it first */)
+		count(MLW_CNT_MARKS_FULL);
+	return err;
+}
+
+static __always_inline void clear_mark(u32 tgid)
+{
+	bpf_map_delete_elem(&marks, &tgid);
+	bit_clear(mlw_mark_bits, tgid);
+}
+
+static __always_inline struct mlw_pending *lookup_pending(u32 tid)
+{
+	if (!bit_test(mlw_pending_bits, tid))
+		return NULL;
+	return bpf_map_lookup_elem(&pending, &tid);
+}
+
+static __always_inline void stash_pending(u32 tid, const struct mlw_pending *p)
+{
+	bit_set(mlw_pending_bits, tid);
+	if (bpf_map_update_elem(&pending, &tid, p, BPF_ANY))
+		count(MLW_CNT_PENDING_FULL);
+}
+
+static __always_inline void drop_pending(u32 tid)
+{
+	if (!bit_test(mlw_pending_bits, tid))
+		return;
+	bpf_map_delete_elem(&pending, &tid);
+	bit_clear(mlw_pending_bits, tid);
 }
 
 static __always_inline void *scratch_buf(void)
@@ -58,11 +116,20 @@ static __always_inline void fill_hdr(struct mlw_hdr *h, u32 kind,
 	}
 }
 
+/* Ring-buffer bytes pending before a batched record wakes the reader. */
+#define MLW_WAKEUP_BYTES (256 << 10)
+
 /* Send `size` bytes of a record built in scratch. The mask bounds the size
- * for the verifier; records never come near MLW_SCRATCH_SIZE. */
+ * for the verifier; records never come near MLW_SCRATCH_SIZE. Plain opens
+ * of marked processes are batched: a wakeup per record costs more than
+ * the record, and the reader polls on a short timeout anyway. */
 static __always_inline void emit(void *rec, u64 size, u32 kind)
 {
-	if (bpf_ringbuf_output(&events, rec, size & (MLW_SCRATCH_SIZE - 1), 0)) {
+	u64 flags = 0;
+
+	if (kind == MLW_EV_OPEN && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < MLW_WAKEUP_BYTES)
+		flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, rec, size & (MLW_SCRATCH_SIZE - 1), flags)) {
 		count(MLW_CNT_RB_FULL_EXEC + kind - 1);
 		return;
 	}

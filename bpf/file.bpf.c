@@ -10,6 +10,8 @@
 #define MLW_O_WRONLY 01
 #define MLW_O_CREAT  0100
 #define MLW_O_TRUNC  01000
+#define MLW_O_DIRECTORY 0200000
+#define MLW_O_PATH   010000000
 
 static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode,
 				      u32 sys)
@@ -17,19 +19,24 @@ static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode,
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tid = (u32)id, tgid = id >> 32;
 	struct mlw_pending p = {};
-	bool marked;
-	char *buf;
+	struct mlw_pathbuf *pb;
+	bool marked, loadable;
 	long n;
 
 	if (tgid == mlw_self_tgid)
 		return 0;
 	marked = lookup_mark(tgid) != NULL;
-	buf = scratch_buf();
-	if (!buf)
+	/* Writing, listing or O_PATH-ing a file is not loading it: an
+	 * unmarked process stops here without reading the path. */
+	loadable = !(flags & (MLW_O_WRONLY | MLW_O_DIRECTORY | MLW_O_PATH));
+	if (!marked && !loadable)
 		return 0;
-	n = bpf_probe_read_user_str(buf, MLW_PATH_MAX, (const void *)path);
-	if (n > 0)
-		p.candidate = is_model_path(buf, (u32)n);
+	pb = pathbuf_get();
+	if (!pb)
+		return 0;
+	n = bpf_probe_read_user_str(pb->path, MLW_PATH_MAX, (const void *)path);
+	if (n > 0 && loadable)
+		p.candidate = mlw_match_path((u32)n) != 0;
 	if (!marked && !p.candidate)
 		return 0;
 	p.ptr = path;
@@ -37,8 +44,7 @@ static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode,
 	p.flags = flags;
 	p.mode = mode;
 	p.syscall = sys;
-	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
-		count(MLW_CNT_PENDING_FULL);
+	stash_pending(tid, &p);
 	return 0;
 }
 
@@ -46,7 +52,7 @@ static __always_inline int open_exit(long ret)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tid = (u32)id, tgid = id >> 32;
-	struct mlw_pending *pp = bpf_map_lookup_elem(&pending, &tid);
+	struct mlw_pending *pp = lookup_pending(tid);
 	struct mlw_pending p;
 	struct mlw_mark *mark;
 	struct mlw_open *ev;
@@ -56,7 +62,7 @@ static __always_inline int open_exit(long ret)
 	if (!pp)
 		return 0;
 	p = *pp;
-	bpf_map_delete_elem(&pending, &tid);
+	drop_pending(tid);
 	if (p.syscall > MLW_SYS_CREAT) /* an exec or connect stash, not ours */
 		return 0;
 
@@ -68,9 +74,7 @@ static __always_inline int open_exit(long ret)
 			.mark_ns = bpf_ktime_get_boot_ns(),
 		};
 
-		if (bpf_map_update_elem(&marks, &tgid, &m, BPF_NOEXIST))
-			count(MLW_CNT_MARKS_FULL);
-		else
+		if (!set_mark(tgid, &m, BPF_NOEXIST))
 			count(MLW_CNT_MARKS_SET);
 		mark = lookup_mark(tgid);
 		new_mark = true;

@@ -19,9 +19,21 @@
 /* Per-CPU scratch for building a record: header + path + argv fit. */
 #define MLW_SCRATCH_SIZE 16384
 
+/* pid_max can be at most 4M (PID_MAX_LIMIT on 64-bit): one bit each. */
+#define MLW_BITMAP_WORDS ((4u << 20) / 64)
+
 /* Set by user space between open and load (the verifier prunes on them). */
 const volatile u32 mlw_self_tgid __weak = 0;      /* mlwatch itself never marks */
 const volatile bool mlw_match_hex_blobs __weak = true;
+
+/*
+ * Fast-path filters, one bit per id, read with a plain load: unmarked
+ * processes (nearly all) stop at one bit test instead of a hash lookup.
+ * A set bit only says "look in the map"; a clear bit is authoritative.
+ * User space flips bits with atomics through the skeleton's mmap of .bss.
+ */
+u64 mlw_mark_bits[MLW_BITMAP_WORDS] SEC(".bss") __weak;    /* tgid has a mark */
+u64 mlw_pending_bits[MLW_BITMAP_WORDS] SEC(".bss") __weak; /* tid has a stash */
 
 /* tgid -> why it is watched; inherited at fork, removed at exit. */
 struct {

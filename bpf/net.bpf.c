@@ -93,8 +93,7 @@ int handle_enter_connect(struct trace_event_raw_sys_enter *ctx)
 	p.ptr = ctx->args[1];
 	p.addrlen = (u32)ctx->args[2];
 	p.syscall = MLW_SYS_CONNECT;
-	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
-		count(MLW_CNT_PENDING_FULL);
+	stash_pending(tid, &p);
 	return 0;
 }
 
@@ -103,7 +102,7 @@ int handle_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tid = (u32)id;
-	struct mlw_pending *pp = bpf_map_lookup_elem(&pending, &tid);
+	struct mlw_pending *pp = lookup_pending(tid);
 	struct mlw_pending p;
 	struct mlw_connect *ev;
 	struct socket *sock;
@@ -111,7 +110,7 @@ int handle_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (!pp)
 		return 0;
 	p = *pp;
-	bpf_map_delete_elem(&pending, &tid);
+	drop_pending(tid);
 	if (p.syscall != MLW_SYS_CONNECT)
 		return 0;
 	ev = scratch_buf();

@@ -46,7 +46,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	/* A non-leader thread that execs takes the leader's pid: its stash
 	 * entry would otherwise never see its sys_exit. */
 	if (old != (u32)bpf_get_current_pid_tgid())
-		bpf_map_delete_elem(&pending, &old);
+		drop_pending(old);
 
 	mark = lookup_mark(tgid);
 	if (!mark)
@@ -82,8 +82,7 @@ static __always_inline int exec_enter(u64 path, s32 dirfd, u32 sys)
 	p.ptr = path;
 	p.fd = dirfd;
 	p.syscall = sys;
-	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
-		count(MLW_CNT_PENDING_FULL);
+	stash_pending(tid, &p);
 	return 0;
 }
 
@@ -92,7 +91,7 @@ static __always_inline int exec_enter(u64 path, s32 dirfd, u32 sys)
 static __always_inline int exec_exit(long ret)
 {
 	u32 tid = (u32)bpf_get_current_pid_tgid();
-	struct mlw_pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct mlw_pending *p = lookup_pending(tid);
 	struct mlw_exec_fail *ev;
 	struct mlw_pending saved;
 	u32 n;
@@ -100,7 +99,7 @@ static __always_inline int exec_exit(long ret)
 	if (!p)
 		return 0;
 	saved = *p;
-	bpf_map_delete_elem(&pending, &tid);
+	drop_pending(tid);
 	if (ret >= 0 || (saved.syscall != MLW_SYS_EXECVE && saved.syscall != MLW_SYS_EXECVEAT))
 		return 0;
 	ev = scratch_buf();
@@ -155,8 +154,7 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	inherited = *mark;
 	inherited.depth += 1;
-	if (bpf_map_update_elem(&marks, &ctgid, &inherited, BPF_ANY))
-		count(MLW_CNT_MARKS_FULL);
+	set_mark(ctgid, &inherited, BPF_ANY);
 	ev = scratch_buf();
 	if (!ev)
 		return 0;
@@ -176,7 +174,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 	struct mlw_exit *ev;
 
 	/* A thread killed inside a hooked syscall never reaches sys_exit. */
-	bpf_map_delete_elem(&pending, &tid);
+	drop_pending(tid);
 	/* The mark belongs to the process: keep it until its last thread. */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
@@ -190,7 +188,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 		ev->_pad = 0;
 		emit(ev, sizeof(*ev), MLW_EV_EXIT);
 	}
-	bpf_map_delete_elem(&marks, &tgid);
+	clear_mark(tgid);
 	return 0;
 }
 

@@ -9,6 +9,9 @@
 #include "sensors.h"
 #include "sink.h"
 
+/* Latency bound for records the kernel sends without a wakeup. */
+#define POLL_TIMEOUT_MS 50
+
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -56,14 +59,15 @@ int main(int argc, char **argv)
 	fprintf(stderr, "mlwatch: ready\n");
 
 	while (!stop) {
-		int err = sensors_poll(&sensors, 100);
+		/* Batched records (plain opens) wait at most this long. */
+		int err = sensors_poll(&sensors, POLL_TIMEOUT_MS);
 
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "mlwatch: reading the ring buffer failed: %s\n", strerror(-err));
 			rc = MLW_EXIT_FAILURE;
 			break;
 		}
-		if (++ticks % 50 == 0)
+		if (++ticks % (5000 / POLL_TIMEOUT_MS) == 0)
 			collector_tick(&col);
 	}
 	sensors_poll(&sensors, 0); /* what arrived before the signal */

@@ -27,7 +27,9 @@ bool model_ext_key(const char *ext, uint64_t *key)
 	size_t n = ext ? strlen(ext) : 0;
 	uint64_t k = 0;
 
-	if (n == 0 || n > MLW_EXT_MAX)
+	if (n > MLW_EXT_MAX) /* long: keyed by its last 8 bytes */
+		ext += n - MLW_EXT_MAX, n = MLW_EXT_MAX;
+	if (n == 0)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)ext[i];
@@ -43,5 +45,17 @@ bool model_ext_key(const char *ext, uint64_t *key)
 uint32_t model_ext_flags(const char *ext)
 {
 	/* torch's .pth and Python's path-configuration .pth share a name */
-	return strcasecmp(ext, "pth") == 0 ? MLW_EXT_NOT_IN_PACKAGES : MLW_EXT_ANYWHERE;
+	if (strcasecmp(ext, "pth") == 0)
+		return MLW_EXT_NOT_IN_PACKAGES;
+	return strlen(ext) > MLW_EXT_MAX ? MLW_EXT_LONG : MLW_EXT_ANYWHERE;
+}
+
+/* Must match bloom_has() in bpf/model_match.bpf.c. */
+void model_ext_bloom_add(uint64_t bloom[4], uint64_t key)
+{
+	uint64_t h1 = (key * 0x9e3779b97f4a7c15ull) >> 56;
+	uint64_t h2 = (key * 0xc2b2ae3d27d4eb4full) >> 56;
+
+	bloom[(h1 >> 6) & 3] |= 1ull << (h1 & 63);
+	bloom[(h2 >> 6) & 3] |= 1ull << (h2 & 63);
 }

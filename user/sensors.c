@@ -113,10 +113,22 @@ static void skip_missing_tracepoints(struct sensors *s)
 	}
 }
 
+static void fill_ext_bloom(u64 bloom[4], const struct options *o)
+{
+	uint64_t b[4] = { 0 }, key;
+
+	for (int i = 0; model_default_exts[i]; i++)
+		if (model_ext_key(model_default_exts[i], &key))
+			model_ext_bloom_add(b, key);
+	for (int i = 0; i < o->n_extra_exts; i++)
+		if (model_ext_key(o->extra_exts[i], &key))
+			model_ext_bloom_add(b, key);
+	memcpy(bloom, b, sizeof(b));
+}
+
 static int push_model_exts(struct sensors *s, const struct options *o)
 {
 	int fd = bpf_map__fd(s->skel->maps.model_exts);
-	uint32_t one = MLW_EXT_ANYWHERE;
 	uint64_t key;
 
 	for (int i = 0; model_default_exts[i]; i++) {
@@ -127,12 +139,14 @@ static int push_model_exts(struct sensors *s, const struct options *o)
 			return -errno;
 	}
 	for (int i = 0; i < o->n_extra_exts; i++) {
+		uint32_t flags = model_ext_flags(o->extra_exts[i]);
+
 		if (!model_ext_key(o->extra_exts[i], &key)) {
-			fprintf(stderr, "mlwatch: --model-ext '%s' is longer than %d characters; the kernel side cannot match it, ignored\n",
-				o->extra_exts[i], MLW_EXT_MAX);
+			fprintf(stderr, "mlwatch: --model-ext '%s' cannot be matched (it holds a '.' or '/'), ignored\n",
+				o->extra_exts[i]);
 			continue;
 		}
-		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+		if (bpf_map_update_elem(fd, &key, &flags, BPF_ANY))
 			return -errno;
 	}
 	return 0;
@@ -194,6 +208,7 @@ int sensors_start(struct sensors *s, const struct options *o,
 	}
 	s->skel->rodata->mlw_self_tgid = (uint32_t)getpid();
 	s->skel->rodata->mlw_match_hex_blobs = o->hex_blobs;
+	fill_ext_bloom(s->skel->rodata->mlw_ext_bloom, o);
 	bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20);
 	skip_missing_tracepoints(s);
 
@@ -220,7 +235,14 @@ int sensors_start(struct sensors *s, const struct options *o,
 
 int sensors_poll(struct sensors *s, int timeout_ms)
 {
-	return ring_buffer__poll(s->rb, timeout_ms);
+	int n = ring_buffer__poll(s->rb, timeout_ms), m;
+
+	if (n < 0)
+		return n;
+	/* Batched records come without a wakeup, so epoll never reports
+	 * them: drain whatever is there after every wait. */
+	m = ring_buffer__consume(s->rb);
+	return m < 0 ? m : n + m;
 }
 
 void sensors_counters(struct sensors *s, uint64_t out[MLW_CNT_MAX])
@@ -263,8 +285,18 @@ const char *sensors_counter_name(int idx)
 	return idx >= 0 && idx < MLW_CNT_MAX && names[idx] ? names[idx] : "?";
 }
 
+/* The kernel's fast-path bitmap lives in .bss, which the skeleton maps
+ * into this process: the same atomic order as bpf/common.bpf.h (bit up
+ * before the entry, entry gone before the bit). */
+static u64 *mark_word(struct sensors *s, uint32_t tgid)
+{
+	return &s->skel->bss->mlw_mark_bits[(tgid >> 6) % (sizeof(s->skel->bss->mlw_mark_bits) /
+							    sizeof(u64))];
+}
+
 int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m)
 {
+	__atomic_fetch_or(mark_word(s, tgid), 1ull << (tgid & 63), __ATOMIC_SEQ_CST);
 	return bpf_map__update_elem(s->skel->maps.marks, &tgid, sizeof(tgid), m,
 				    sizeof(*m), BPF_ANY);
 }
@@ -277,7 +309,10 @@ int sensors_get_mark(struct sensors *s, uint32_t tgid, struct mlw_mark *m)
 
 int sensors_clear_mark(struct sensors *s, uint32_t tgid)
 {
-	return bpf_map__delete_elem(s->skel->maps.marks, &tgid, sizeof(tgid), 0);
+	int err = bpf_map__delete_elem(s->skel->maps.marks, &tgid, sizeof(tgid), 0);
+
+	__atomic_fetch_and(mark_word(s, tgid), ~(1ull << (tgid & 63)), __ATOMIC_SEQ_CST);
+	return err;
 }
 
 void sensors_stop(struct sensors *s)

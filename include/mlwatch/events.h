@@ -186,5 +186,8 @@ enum mlw_counter {
 /* Not when directly inside a *-packages directory: Python's site module
  * opens every .pth file in site-packages (path configuration) at start-up. */
 #define MLW_EXT_NOT_IN_PACKAGES (1u << 0)
+/* An extension longer than MLW_EXT_MAX ("safetensors"): keyed by its last
+ * 8 bytes, matched when the path ends with them. */
+#define MLW_EXT_LONG            (1u << 1)
 
 #endif /* MLWATCH_EVENTS_H */

@@ -4,7 +4,7 @@
  * MODE: open (openat+close of one file), connect (TCP connect to a
  * 127.0.0.1 listener + close), forkexec (fork, exec /bin/true, wait).
  * --mark opens MODEL_FILE first, so mlwatch marks this process.
- * Prints the best of 5 rounds of the median batch, in ns per op.
+ * Prints the best of ROUNDS batches, in ns per op.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ROUNDS 5
+#define ROUNDS 3
 
 static uint64_t now_ns(void)
 {

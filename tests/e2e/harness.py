@@ -440,10 +440,11 @@ class Monitor:
         self._reader = None
         self.exit_seconds = None
         self.rc = None
+        self.extra_args = []
 
     def start(self):
         argv = [mlwatch_bin(), "--json", "--output", self.output,
-                "--internal-net", INTERNAL_NET]
+                "--internal-net", INTERNAL_NET] + self.extra_args
         with open(self.stdout_path, "wb") as out:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.PIPE, cwd=REPO,
@@ -606,14 +607,15 @@ class Scenario:
             h.update(f.read())
         return h.hexdigest()
 
-    def start(self, sentinel=False):
+    def start(self, sentinel=False, extra_args=()):
         """Start mlwatch and wait for ready. sentinel=True first writes a
-        malicious pickle for liveness_sentinel()."""
+        malicious pickle for liveness_sentinel(); extra_args go to mlwatch."""
         if sentinel:
             self.sentinel_marker = self.path("SENTINEL")
             self.sentinel_model = self.make_model(
                 "pickle", "sentinel/sentinel.pkl", system="touch " + self.sentinel_marker)
         self.mon = Monitor(self.dir)
+        self.mon.extra_args = list(extra_args)
         self.mon.start()
 
     def listener(self):

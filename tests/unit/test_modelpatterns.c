@@ -9,7 +9,9 @@ static void test_key_packing(void)
 	CHECK(model_ext_key("pt", &k) && k == 0x7470);
 	CHECK(model_ext_key("PKL", &k) && k == 0x6c6b70);
 	CHECK(model_ext_key("safetens", &k));
-	CHECK(!model_ext_key("safetensors", &k)); /* 11 > MLW_EXT_MAX */
+	CHECK(model_ext_key("safetensors", &k)); /* long: its last 8 bytes */
+	CHECK(k == 0x73726f736e657465ull);       /* "etensors" */
+	CHECK(model_ext_flags("safetensors") == MLW_EXT_LONG);
 	CHECK(!model_ext_key("", &k));
 	CHECK(!model_ext_key("a/b", &k));
 	CHECK(!model_ext_key("tar.gz", &k));
@@ -35,10 +37,27 @@ static void test_pth_not_in_packages(void)
 	CHECK(model_ext_flags("pt") == MLW_EXT_ANYWHERE);
 }
 
+static void test_bloom_has_every_default(void)
+{
+	uint64_t b[4] = { 0 }, key;
+	int set = 0;
+
+	for (int i = 0; model_default_exts[i]; i++) {
+		CHECK(model_ext_key(model_default_exts[i], &key));
+		model_ext_bloom_add(b, key);
+	}
+	for (int w = 0; w < 4; w++)
+		set += __builtin_popcountll(b[w]);
+	/* two bits per extension, at most: sparse enough to filter .py/.so */
+	CHECK(set > 0 && set <= 2 * 24);
+	CHECK(set < 64);
+}
+
 int main(void)
 {
 	RUN(test_key_packing);
 	RUN(test_defaults_cover_threats);
 	RUN(test_pth_not_in_packages);
+	RUN(test_bloom_has_every_default);
 	return CHECK_DONE();
 }

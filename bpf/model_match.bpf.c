@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The model-path matcher. A global function, so the verifier checks it
+ * once on its own, not once per state of its caller; and every index into
+ * the path window is a constant (see MLW_TAIL).
+ */
+#include "model_match.bpf.h"
+
+#define T (MLW_TAIL - 1) /* index of the last character */
+
+static __always_inline bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* Lowercases ASCII letters in all 8 bytes at once. */
+static __always_inline u64 lower8(u64 x)
+{
+	u64 h = x & 0x7f7f7f7f7f7f7f7full;
+	u64 ge_a = h + 0x3f3f3f3f3f3f3f3full;  /* >= 'A' sets bit 7 */
+	u64 gt_z = h + 0x2525252525252525ull;  /* >  'Z' sets bit 7 */
+	u64 upper = ge_a & ~gt_z & ~x & 0x8080808080808080ull;
+
+	return x | (upper >> 2);
+}
+
+static __always_inline bool bloom_has(u64 key)
+{
+	u64 h1 = (key * 0x9e3779b97f4a7c15ull) >> 56;
+	u64 h2 = (key * 0xc2b2ae3d27d4eb4full) >> 56;
+
+	return (mlw_ext_bloom[(h1 >> 6) & 3] & (1ull << (h1 & 63))) &&
+	       (mlw_ext_bloom[(h2 >> 6) & 3] & (1ull << (h2 & 63)));
+}
+
+static __always_inline bool tail_is(const char *t, int end, const char *lit, int n)
+{
+	/* lit occupies t[end - n + 1 .. end]; all offsets are constants */
+	for (int i = 0; i < n; i++)
+		if (t[end - n + 1 + i] != lit[i])
+			return false;
+	return true;
+}
+
+/* Directly inside a "...-packages" directory? Tried for each possible
+ * basename length, nearest slash first. */
+static __always_inline bool in_packages_dir(const char *t)
+{
+#pragma unroll
+	for (int l = 5; l <= 64; l++) {
+		if (t[T - l] == '/')
+			return tail_is(t, T - l - 1, "-packages", 9);
+	}
+	return false;
+}
+
+static __always_inline bool ext_matches(const char *t)
+{
+	u64 last8, key;
+	u32 *flags;
+	int e = 0;
+
+	/* the last '.' within the last 9 characters, with no '/' after it */
+#pragma unroll
+	for (int i = 1; i <= MLW_EXT_MAX; i++) {
+		char c = t[T - i];
+
+		if (t[T - i + 1] == '/' || t[T - i + 1] == 0)
+			break;
+		if (c == '.') {
+			e = i;
+			break;
+		}
+	}
+	__builtin_memcpy(&last8, &t[T - 7], 8);
+	/* the extension is the top e bytes: shift it down to byte 0; with no
+	 * dot that close, the last 8 bytes may end a long one */
+	key = e == 0 || e == 8 ? last8 : last8 >> (8 * (8 - e));
+	key = lower8(key);
+	if (!bloom_has(key))
+		return false;
+	flags = bpf_map_lookup_elem(&model_exts, &key);
+	if (!flags || (e == 0) != !!(*flags & MLW_EXT_LONG))
+		return false;
+	if (*flags & MLW_EXT_NOT_IN_PACKAGES)
+		return !in_packages_dir(t);
+	return true;
+}
+
+static __always_inline bool all_hex(const char *t, int end, int n)
+{
+	bool ok = true;
+
+	for (int i = 0; i < n; i++)
+		ok &= is_hex(t[end - i]);
+	return ok;
+}
+
+/* .../blobs/<40 or 64 hex> and .../blobs/sha256-<64 hex> (or sha256:) */
+static __always_inline bool blob_matches(const char *t)
+{
+	if (!mlw_match_hex_blobs)
+		return false;
+	if (t[T - 64] == '/' && tail_is(t, T - 65, "/blobs", 6))
+		return all_hex(t, T, 64);
+	if (t[T - 40] == '/' && tail_is(t, T - 41, "/blobs", 6))
+		return all_hex(t, T, 40);
+	if ((t[T - 64] == '-' || t[T - 64] == ':') && tail_is(t, T - 65, "/blobs/sha256", 13))
+		return all_hex(t, T, 64);
+	return false;
+}
+
+__noinline int mlw_match_path(u32 len)
+{
+	struct mlw_pathbuf *pb = pathbuf_get();
+
+	if (!pb || len < 2 || len > MLW_PATH_MAX)
+		return 0;
+	/* the window ends at the last character; the guard pads short paths */
+	if (bpf_probe_read_kernel(pb->tail, MLW_TAIL, pb->path + ((len - 1) & (MLW_PATH_MAX - 1)) - MLW_TAIL))
+		return 0;
+	return ext_matches(pb->tail) || blob_matches(pb->tail);
+}
