@@ -37,7 +37,18 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 	       -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser
 FUZZ_BINS := $(OUTPUT)/fuzz/fuzz_modelfmt $(OUTPUT)/fuzz/fuzz_decode
 
-.PHONY: all deps run test unit bench fuzz fuzz-build clean
+# The sensors also compile for the other architecture of GPU nodes (arm64
+# Grace Hopper, or x86 from arm64): CI runs on one, this keeps both honest.
+OTHER_ARCH := $(if $(filter x86,$(ARCH)),arm64,x86)
+$(OUTPUT)/cross/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) $(subst $(ARCH),$(OTHER_ARCH),$(BPF_CFLAGS)) -mcpu=$(BPF_CPU) -c $< -o $@
+$(OUTPUT)/cross/model_match.bpf.o: BPF_CPU := v2
+$(OUTPUT)/cross/mlwatch.bpf.o: $(patsubst bpf/%.bpf.c,$(OUTPUT)/cross/%.bpf.o,$(BPF_SRCS))
+	$(BPFTOOL) gen object $@ $^
+cross-check: $(OUTPUT)/cross/mlwatch.bpf.o
+
+.PHONY: all deps run test unit bench fuzz fuzz-build cross-check clean
 .DELETE_ON_ERROR:
 
 all: mlwatch
@@ -103,7 +114,7 @@ fuzz: deps fuzz-build
 run: deps mlwatch
 	./mlwatch
 
-test: deps mlwatch unit fuzz-build
+test: deps mlwatch unit fuzz-build cross-check
 	bash tests/run.sh
 
 bench: deps mlwatch

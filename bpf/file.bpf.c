@@ -13,32 +13,37 @@
 #define MLW_O_DIRECTORY 0200000
 #define MLW_O_PATH   010000000
 
+static __always_inline bool loadable(u32 flags)
+{
+	/* Writing, listing or O_PATH-ing a file is not loading it. */
+	return !(flags & (MLW_O_WRONLY | MLW_O_DIRECTORY | MLW_O_PATH));
+}
+
+/*
+ * Entry: an unmarked process reads the path only to see whether it names a
+ * model (and stops here unless it does); a marked one just stashes the
+ * arguments: its path is read once, at exit, for the record and the match.
+ */
 static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode,
 				      u32 sys)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tid = (u32)id, tgid = id >> 32;
 	struct mlw_pending p = {};
-	struct mlw_pathbuf *pb;
-	bool marked, loadable;
-	long n;
 
 	if (tgid == mlw_self_tgid)
 		return 0;
-	marked = lookup_mark(tgid) != NULL;
-	/* Writing, listing or O_PATH-ing a file is not loading it: an
-	 * unmarked process stops here without reading the path. */
-	loadable = !(flags & (MLW_O_WRONLY | MLW_O_DIRECTORY | MLW_O_PATH));
-	if (!marked && !loadable)
-		return 0;
-	pb = pathbuf_get();
-	if (!pb)
-		return 0;
-	n = bpf_probe_read_user_str(pb->path, MLW_PATH_MAX, (const void *)path);
-	if (n > 0 && loadable)
-		p.candidate = mlw_match_path((u32)n) != 0;
-	if (!marked && !p.candidate)
-		return 0;
+	if (!lookup_mark(tgid)) {
+		struct mlw_pathbuf *pb;
+		long n;
+
+		if (!loadable(flags) || !(pb = pathbuf_get()))
+			return 0;
+		n = bpf_probe_read_user_str(pb->path, MLW_PATH_MAX, (const void *)path);
+		if (n <= 0 || !mlw_match_path((u32)n))
+			return 0;
+		p.candidate = 1;
+	}
 	p.ptr = path;
 	p.fd = dirfd;
 	p.flags = flags;
@@ -53,6 +58,7 @@ static __always_inline int open_exit(long ret)
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tid = (u32)id, tgid = id >> 32;
 	struct mlw_pending *pp = lookup_pending(tid);
+	struct mlw_pathbuf *pb;
 	struct mlw_pending p;
 	struct mlw_mark *mark;
 	struct mlw_open *ev;
@@ -65,13 +71,22 @@ static __always_inline int open_exit(long ret)
 	drop_pending(tid);
 	if (p.syscall > MLW_SYS_CREAT) /* an exec or connect stash, not ours */
 		return 0;
+	ev = scratch_buf();
+	pb = pathbuf_get();
+	if (!ev || !pb)
+		return 0;
+	/* one read of the path (the CPU may have changed since entry) */
+	ev->hdr.flags = 0;
+	n = read_user_path(pb->path, p.ptr, &ev->hdr);
+	if (!p.candidate && loadable(p.flags) && n > 1)
+		p.candidate = mlw_match_path(n) != 0;
 
 	mark = lookup_mark(tgid);
 	if (p.candidate && ret >= 0 && !mark) {
 		struct mlw_mark m = {
 			.loader_tgid = tgid,
 			.reason = MLW_MARK_MODEL,
-			.mark_ns = bpf_ktime_get_boot_ns(),
+			.mark_ns = bpf_ktime_get_ns(),
 		};
 
 		if (!set_mark(tgid, &m, BPF_NOEXIST))
@@ -79,20 +94,20 @@ static __always_inline int open_exit(long ret)
 		mark = lookup_mark(tgid);
 		new_mark = true;
 	}
-	ev = scratch_buf();
-	if (!ev)
-		return 0;
 	kind = p.candidate ? MLW_EV_MODEL_OPEN : MLW_EV_OPEN;
-	fill_hdr(&ev->hdr, kind, mark);
-	if (new_mark)
-		ev->hdr.flags |= MLW_F_NEW_MARK;
+	{
+		u32 trunc = ev->hdr.flags & MLW_F_PATH_TRUNC; /* set by the read */
+
+		fill_hdr(&ev->hdr, kind, mark);
+		ev->hdr.flags |= trunc | (new_mark ? MLW_F_NEW_MARK : 0);
+	}
 	ev->ret = (s32)ret;
 	ev->dirfd = p.fd;
 	ev->flags = p.flags;
 	ev->mode = p.mode;
 	ev->syscall = p.syscall;
-	n = read_user_path(ev->path, p.ptr, &ev->hdr);
 	ev->path_len = n;
+	bpf_probe_read_kernel(ev->path, n & (MLW_PATH_MAX - 1), pb->path);
 	emit(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)), kind);
 	return 0;
 }

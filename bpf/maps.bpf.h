@@ -14,8 +14,6 @@
 /* Marked processes at once. A full map is counted (MLW_CNT_MARKS_FULL):
  * a lineage that cannot be marked goes unwatched, so size it generously. */
 #define MLW_MAX_MARKS   16384
-/* Threads inside a hooked syscall at once (entry stash until exit). */
-#define MLW_MAX_PENDING 16384
 /* Per-CPU scratch for building a record: header + path + argv fit. */
 #define MLW_SCRATCH_SIZE 16384
 
@@ -55,10 +53,12 @@ struct mlw_pending {
 	u8 _pad[3];
 };
 
+/* Per thread (task-local storage: no lock, freed with the task); only valid
+ * while the thread's bit in mlw_pending_bits is set. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MLW_MAX_PENDING);
-	__type(key, u32);              /* tid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct mlw_pending);
 } pending SEC(".maps") __weak;
 

@@ -43,8 +43,8 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	struct mlw_exec *ev;
 	long n;
 
-	/* A non-leader thread that execs takes the leader's pid: its stash
-	 * entry would otherwise never see its sys_exit. */
+	/* A non-leader thread that execs takes the leader's pid: the bit
+	 * under its old tid would otherwise never be cleared. */
 	if (old != (u32)bpf_get_current_pid_tgid())
 		drop_pending(old);
 
@@ -63,6 +63,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	} else if (n >= MLW_PATH_MAX) {
 		ev->hdr.flags |= MLW_F_PATH_TRUNC;
 		count(MLW_CNT_PATH_TRUNC);
+		n = MLW_PATH_MAX - 1;
 	}
 	ev->filename_len = (u32)n;
 	ev->args_len = read_args(ev->data + (n & (MLW_PATH_MAX - 1)), task, &ev->hdr);

@@ -35,7 +35,7 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	c->sink = sink;
 	if (gethostname(c->host, sizeof(c->host) - 1))
 		snprintf(c->host, sizeof(c->host), "unknown");
-	c->boot_to_real_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME));
+	c->boot_to_real_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	return proctable_init(&c->pt);
 }
 
@@ -276,7 +276,7 @@ int collector_handle(void *ctx, void *data, size_t size)
 
 void collector_tick(struct collector *c)
 {
-	proctable_expire(&c->pt, clock_ns(CLOCK_BOOTTIME));
+	proctable_expire(&c->pt, clock_ns(CLOCK_MONOTONIC));
 }
 
 void collector_report(struct collector *c, FILE *f)

@@ -70,7 +70,7 @@ struct mlw_mark {
 struct mlw_hdr {
 	u32 kind;      /* enum mlw_event_kind */
 	u32 flags;     /* MLW_F_* */
-	u64 ts_ns;     /* bpf_ktime_get_boot_ns() */
+	u64 ts_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	u32 tgid;
 	u32 tid;
 	u32 ppid;      /* tgid of real_parent at the time of the event */
