@@ -77,3 +77,38 @@ def test_sigterm_clean_exit():
         sc.stop(signal.SIGTERM)
         if sc.mon.exit_seconds is None or sc.mon.exit_seconds > 3.0:
             raise TestFailure("exit took %.1f s after SIGTERM (want <= 3)" % (sc.mon.exit_seconds or -1))
+
+
+def _run_mlwatch(argv, prefix=(), timeout=20):
+    from harness import mlwatch_bin
+    p = subprocess.run(list(prefix) + [mlwatch_bin()] + argv, capture_output=True,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stderr.decode("utf-8", "replace")
+
+
+def test_startup_errors_named_with_exit_codes():
+    """Each reason mlwatch cannot start has its own exit code and a message
+    that names the problem; none leaves a program loaded."""
+    c = Checks("startup errors")
+    before = loaded_prog_ids()
+    setpriv = shutil.which("setpriv", path="/usr/bin:/bin")
+    c.true(setpriv is not None, "setpriv (util-linux) not found")
+    if setpriv:
+        rc, err = _run_mlwatch([], prefix=[setpriv, "--reuid=65534", "--regid=65534",
+                                           "--clear-groups", "--inh-caps=-all"])
+        c.eq(rc, 3, "exit code as nobody")
+        c.true("needs root" in err, "unprivileged message: %r" % err[-300:])
+    rc, err = _run_mlwatch(["--internal-net", "10.0.0.0/33"])
+    c.eq(rc, 2, "exit code for a bad CIDR")
+    c.true("10.0.0.0/33" in err and "prefix" in err, "bad CIDR message: %r" % err[-300:])
+    rc, err = _run_mlwatch(["--ringbuf-mb", "3"])
+    c.eq(rc, 2, "exit code for a bad ring-buffer size")
+    rc, err = _run_mlwatch(["--output", "/proc/no/such/dir/alerts.json"])
+    c.eq(rc, 7, "exit code for an unwritable output")
+    c.true("/proc/no/such/dir/alerts.json" in err, "output message: %r" % err[-300:])
+    rc, err = _run_mlwatch(["--version"])
+    c.true(rc == 0 and err == "", "--version: rc %s" % rc)
+    after = loaded_prog_ids()
+    if before is not None and after is not None:
+        c.true(after <= before | set(), "programs left loaded: %s" % sorted(after - before))
+    c.done()
