@@ -3,6 +3,7 @@
 #   make test   the same set-up, then every test (unit + end-to-end)
 #   make bench  overhead benchmark (ratios against bare and the empty-program floor)
 
+.DEFAULT_GOAL := all
 OUTPUT    := .output
 CLANG     ?= clang
 BPFTOOL   ?= bpftool

@@ -407,6 +407,52 @@ static bool pip_install_from(const struct exec_view *v, size_t from)
 	return sub && strcmp(sub, "install") == 0;
 }
 
+/*
+ * The fixed one-liners CPython's multiprocessing (spawn, forkserver, the
+ * resource tracker: what torch.multiprocessing.spawn / DDP and DataLoader
+ * workers run) and joblib's loky backend hand to a fresh interpreter:
+ *   from <module> import <fn>; <fn>(<arguments>)
+ * Benign only in exactly that shape, with no call, statement or line break
+ * in the arguments, so a payload cannot hide behind the prefix.
+ */
+static bool python_worker_bootstrap(const char *code)
+{
+	static const struct { const char *from; const char *fn; } known[] = {
+		{ "from multiprocessing.spawn import spawn_main", "spawn_main" },
+		{ "from multiprocessing.resource_tracker import main", "main" },
+		{ "from multiprocessing.semaphore_tracker import main", "main" },
+		{ "from multiprocessing.forkserver import main", "main" },
+		{ "from joblib.externals.loky.backend.resource_tracker import main", "main" },
+		{ "from loky.backend.resource_tracker import main", "main" },
+	};
+
+	for (size_t k = 0; code && k < sizeof(known) / sizeof(known[0]); k++) {
+		size_t n = strlen(known[k].from), f = strlen(known[k].fn);
+		const char *p = code;
+
+		if (strncmp(p, known[k].from, n) != 0)
+			continue;
+		p += n;
+		while (*p == ' ')
+			p++;
+		if (*p++ != ';')
+			return false;
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, known[k].fn, f) != 0 || p[f] != '(')
+			return false;
+		for (p += f + 1; *p && *p != ')'; p++)
+			if (*p == '(' || *p == ';' || *p == '\n' || *p == '\r' || *p == '\\')
+				return false;
+		if (*p != ')')
+			return false;
+		for (p++; *p == ' '; p++)
+			;
+		return *p == 0;
+	}
+	return false;
+}
+
 /* python [options] (-c code | -m module ...): options stop at the first
  * operand (the script), -c and -m may end a cluster (-Bc, -um), -W and -X
  * take a value. */
@@ -425,8 +471,12 @@ static unsigned classify_python(const struct exec_view *v)
 			continue;
 		}
 		for (const char *p = a + 1; *p; p++) {
-			if (*p == 'c')
-				return EXEC_INLINE_INTERP;
+			if (*p == 'c') {
+				const char *code = p[1] ? p + 1 : arg_at(v, i + 1);
+
+				return python_worker_bootstrap(code) ? EXEC_BENIGN_ML
+								     : EXEC_INLINE_INTERP;
+			}
 			if (*p == 'm') {
 				const char *mod = p[1] ? p + 1 : arg_at(v, i + 1);
 				size_t next = p[1] ? i + 1 : i + 2;

@@ -92,3 +92,32 @@ def test_model_named_text_file_not_marked():
         mine = touching(alerts, r.pid)
         c.true(not mine, "reader of a text .pkl (pid %d) raised alerts %s" % (r.pid, summary(mine)))
         c.done()
+
+
+def test_benign_training_job_workers():
+    """A benign checkpoint load followed by what training jobs do next:
+    spawn-context worker processes (as DDP / torch.multiprocessing.spawn
+    and DataLoader(multiprocessing_context='spawn') run them) and a joblib
+    loky pool. Their bootstrap `python -c` one-liners are not inline code."""
+    with Scenario("btrain") as sc:
+        model = sc.make_model("torch", "model.pt")
+        sc.start(sentinel=True)
+        res = sc.run_script(
+            "import multiprocessing as mp, torch\n"
+            "from joblib import Parallel, delayed\n"
+            "def sq(x):\n"
+            "    return x * x\n"
+            "if __name__ == '__main__':\n"
+            "    sd = torch.load(%r)\n"
+            "    with mp.get_context('spawn').Pool(2) as pool:\n"
+            "        a = sum(pool.map(sq, range(10)))\n"
+            "    b = sum(Parallel(n_jobs=2, backend='loky')(delayed(sq)(i) for i in range(10)))\n"
+            "    print('TRAINED', sorted(sd), a, b)\n" % model, timeout=120).expect_ok("training job")
+        sc.liveness_sentinel()
+        alerts = sc.stop()
+        c = Checks()
+        c.true("TRAINED ['layer.bias', 'layer.weight'] 285 285" in res.out,
+               "training job printed %r" % res.out.strip()[:300])
+        mine = touching(alerts, res.pid)
+        c.true(not mine, "benign training job (pid %d) raised alerts %s" % (res.pid, summary(mine)))
+        c.done()

@@ -589,8 +589,28 @@ static void test_exec_class_names(void)
 	CHECK_STR(untouched, "abc");
 }
 
+/* DDP / DataLoader spawn workers, the resource tracker, forkserver and
+ * joblib's loky tracker are benign; the same prefix with a payload is not. */
+static void test_python_worker_bootstrap(void)
+{
+	const char *py = "/usr/bin/python3.11";
+
+	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5, pipe_handle=7)", "--multiprocessing-fork") == EXEC_BENIGN_ML);
+	CHECK(EXEC(py, "python3", "-B", "-s", "-c", "from multiprocessing.resource_tracker import main;main(5)") == EXEC_BENIGN_ML);
+	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.forkserver import main; main(6, 7, ['__main__'], **{'sys_path': ['/srv/a b'], 'main_path': '/srv/train.py'})") == EXEC_BENIGN_ML);
+	CHECK(EXEC(py, "python3", "-c", "from joblib.externals.loky.backend.resource_tracker import main; main(9, False)") == EXEC_BENIGN_ML);
+	/* evasions: extra statements, calls in the arguments, line breaks */
+	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5); import os") == EXEC_INLINE_INTERP);
+	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(__import__('os').system('id'))") == EXEC_INLINE_INTERP);
+	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(1)\nimport os") == EXEC_INLINE_INTERP);
+	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main as os; os.system('id')") == EXEC_INLINE_INTERP);
+	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main") == EXEC_INLINE_INTERP);
+	CHECK(EXEC(py, "python3", "-c", "import os; os.system('id')") == EXEC_INLINE_INTERP);
+}
+
 int main(void)
 {
+	RUN(test_python_worker_bootstrap);
 	RUN(test_cred_ssh);
 	RUN(test_cred_cloud);
 	RUN(test_cred_kubernetes);
