@@ -7,6 +7,8 @@
  */
 #include "model_match.bpf.h"
 
+#define MLW_O_ACCMODE 03
+#define MLW_O_RDONLY 0
 #define MLW_O_WRONLY 01
 #define MLW_O_CREAT  0100
 #define MLW_O_TRUNC  01000
@@ -40,7 +42,7 @@ static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode,
 		if (!loadable(flags) || !(pb = pathbuf_get()))
 			return 0;
 		n = bpf_probe_read_user_str(pb->path, MLW_PATH_MAX, (const void *)path);
-		if (n <= 0 || !mlw_match_path((u32)n))
+		if (n <= 0 || mlw_match_path((u32)n, 0) != MLW_MATCH_MODEL)
 			return 0;
 		p.candidate = 1;
 	}
@@ -78,8 +80,16 @@ static __always_inline int open_exit(long ret)
 	/* one read of the path (the CPU may have changed since entry) */
 	ev->hdr.flags = 0;
 	n = read_user_path(pb->path, p.ptr, &ev->hdr);
-	if (!p.candidate && loadable(p.flags) && n > 1)
-		p.candidate = mlw_match_path(n) != 0;
+	if (!p.candidate && loadable(p.flags) && n > 1) {
+		/* a marked process: is it a second model, or an import? */
+		int r = mlw_match_path(n, (p.flags & MLW_O_ACCMODE) == MLW_O_RDONLY);
+
+		if (r == MLW_MATCH_QUIET) {
+			count(MLW_CNT_OPEN_QUIET);
+			return 0;
+		}
+		p.candidate = r == MLW_MATCH_MODEL;
+	}
 
 	mark = lookup_mark(tgid);
 	if (p.candidate && ret >= 0 && !mark) {

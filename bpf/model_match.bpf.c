@@ -54,7 +54,7 @@ static __always_inline bool in_packages_dir(const char *t)
 	return false;
 }
 
-static __always_inline bool ext_matches(const char *t)
+static __always_inline int ext_matches(const char *t, bool want_quiet)
 {
 	u64 last8, key;
 	u32 *flags;
@@ -77,14 +77,17 @@ static __always_inline bool ext_matches(const char *t)
 	 * dot that close, the last 8 bytes may end a long one */
 	key = e == 0 || e == 8 ? last8 : last8 >> (8 * (8 - e));
 	key = lower8(key);
+	/* only marked processes ask: unmarked ones never pay this lookup */
+	if (want_quiet && e != 0 && bpf_map_lookup_elem(&quiet_exts, &key))
+		return MLW_MATCH_QUIET;
 	if (!bloom_has(key))
-		return false;
+		return MLW_MATCH_NONE;
 	flags = bpf_map_lookup_elem(&model_exts, &key);
 	if (!flags || (e == 0) != !!(*flags & MLW_EXT_LONG))
-		return false;
+		return MLW_MATCH_NONE;
 	if (*flags & MLW_EXT_NOT_IN_PACKAGES)
-		return !in_packages_dir(t);
-	return true;
+		return in_packages_dir(t) ? MLW_MATCH_NONE : MLW_MATCH_MODEL;
+	return MLW_MATCH_MODEL;
 }
 
 static __always_inline bool all_hex(const char *t, int end, int n)
@@ -110,8 +113,10 @@ static __always_inline bool blob_matches(const char *t)
 	return false;
 }
 
-__noinline int mlw_match_path(u32 len)
+__noinline int mlw_match_path(u32 len, u32 want_quiet)
 {
+	int r;
+
 	struct mlw_pathbuf *pb = pathbuf_get();
 
 	if (!pb || len < 2 || len > MLW_PATH_MAX)
@@ -119,5 +124,8 @@ __noinline int mlw_match_path(u32 len)
 	/* the window ends at the last character; the guard pads short paths */
 	if (bpf_probe_read_kernel(pb->tail, MLW_TAIL, pb->path + ((len - 1) & (MLW_PATH_MAX - 1)) - MLW_TAIL))
 		return 0;
-	return ext_matches(pb->tail) || blob_matches(pb->tail);
+	r = ext_matches(pb->tail, want_quiet != 0);
+	if (r != MLW_MATCH_NONE)
+		return r;
+	return blob_matches(pb->tail) ? MLW_MATCH_MODEL : MLW_MATCH_NONE;
 }

@@ -32,6 +32,19 @@ struct {
 	__type(value, struct mlw_pathbuf);
 } pathbuf SEC(".maps") __weak;
 
+/* Extensions whose read-only opens by a marked process are not sent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, u64);
+	__type(value, u32);
+} quiet_exts SEC(".maps") __weak;
+
+/* mlw_match_path() verdicts */
+#define MLW_MATCH_NONE  0
+#define MLW_MATCH_MODEL 1
+#define MLW_MATCH_QUIET 2
+
 /* 256-bit bloom filter of the extension keys (two bits each), set by user
  * space before load: most non-model extensions (.py .so .pyc) skip the
  * hash lookup. */
@@ -44,8 +57,9 @@ static __always_inline struct mlw_pathbuf *pathbuf_get(void)
 	return bpf_map_lookup_elem(&pathbuf, &zero);
 }
 
-/* pb->path holds a string of len bytes (NUL included): 1 if it names a
- * model candidate. Defined in model_match.bpf.c. */
-extern int mlw_match_path(u32 len);
+/* pb->path holds a string of len bytes (NUL included): MLW_MATCH_MODEL if
+ * it names a model candidate; with want_quiet, MLW_MATCH_QUIET if its
+ * extension is in quiet_exts. Defined in model_match.bpf.c. */
+extern int mlw_match_path(u32 len, u32 want_quiet);
 
 #endif

@@ -22,6 +22,10 @@ const char *const model_default_exts[] = {
 	NULL,
 };
 
+/* Python's imports: a marked process reads hundreds of these after a load,
+ * and no rule looks at reading them (writing them is still sent). */
+const char *const model_quiet_exts[] = { "py", "pyc", "so", NULL };
+
 bool model_ext_key(const char *ext, uint64_t *key)
 {
 	size_t n = ext ? strlen(ext) : 0;

@@ -13,6 +13,9 @@ extern const char *const model_default_exts[];
  * MLW_EXT_MAX by its last MLW_EXT_MAX bytes (see MLW_EXT_LONG). Returns
  * false if it is empty or holds '/' or '.'. */
 bool model_ext_key(const char *ext, uint64_t *key);
+/* NULL-terminated: read-only opens of these by a marked process are not
+ * sent (counted as opens_quiet). */
+extern const char *const model_quiet_exts[];
 /* MLW_EXT_* flags the kernel applies to this extension. */
 uint32_t model_ext_flags(const char *ext);
 /* Adds a key to the kernel's 256-bit extension bloom filter. */

@@ -149,6 +149,14 @@ static int push_model_exts(struct sensors *s, const struct options *o)
 		if (bpf_map_update_elem(fd, &key, &flags, BPF_ANY))
 			return -errno;
 	}
+	fd = bpf_map__fd(s->skel->maps.quiet_exts);
+	for (int i = 0; model_quiet_exts[i]; i++) {
+		uint32_t flags = MLW_EXT_QUIET;
+
+		model_ext_key(model_quiet_exts[i], &key);
+		if (bpf_map_update_elem(fd, &key, &flags, BPF_ANY))
+			return -errno;
+	}
 	return 0;
 }
 
@@ -280,6 +288,7 @@ const char *sensors_counter_name(int idx)
 		[MLW_CNT_PATH_FAULT] = "path_unreadable",
 		[MLW_CNT_EVENTS_SENT] = "events_sent",
 		[MLW_CNT_MARKS_SET] = "marks_set",
+		[MLW_CNT_OPEN_QUIET] = "opens_quiet",
 	};
 
 	return idx >= 0 && idx < MLW_CNT_MAX && names[idx] ? names[idx] : "?";

@@ -172,6 +172,7 @@ enum mlw_counter {
 	MLW_CNT_PATH_FAULT,          /* user path unreadable */
 	MLW_CNT_EVENTS_SENT,
 	MLW_CNT_MARKS_SET,
+	MLW_CNT_OPEN_QUIET,          /* marked read-only opens of .py/.pyc/.so not sent */
 	MLW_CNT_MAX,
 };
 
@@ -189,5 +190,8 @@ enum mlw_counter {
 /* An extension longer than MLW_EXT_MAX ("safetensors"): keyed by its last
  * 8 bytes, matched when the path ends with them. */
 #define MLW_EXT_LONG            (1u << 1)
+/* Not a model: a read-only open of it by a marked process is not sent
+ * (Python imports: .py .pyc .so). Kept in its own table, `quiet_exts`. */
+#define MLW_EXT_QUIET           (1u << 2)
 
 #endif /* MLWATCH_EVENTS_H */

@@ -1,7 +1,9 @@
 """The kernel's model-path matcher, by path shape. One process opens every
 path read-only; mlwatch -v prints a `model_open` event for each open the
 kernel took as a model candidate, and an `open` event for the rest once
-the process is marked."""
+the process is marked, except for read-only opens of Python's import
+files (.py .pyc .so), which a marked process does not send; writing one
+is still sent."""
 import os
 import re
 import time
@@ -19,8 +21,10 @@ POSITIVE = [
     "ollama/models/blobs/sha256-" + HEX64,
     "/".join(["d" * 50] * 6) + "/long.pkl",  # past any short-path fast path
 ]
+QUIET = ["mod.py", "pkg/__pycache__/mod.cpython-311.pyc", "libx.so", "ext.SO"]
+WRITTEN = ["site-packages/sitecustomize.py"]
 NEGATIVE = [
-    "notes.txt", "libx.so", "mod.py", "model.ptx", "a.safetensorsx", "pkl",
+    "notes.txt", "libc.so.6", "model.ptx", "a.safetensorsx", "pkl",
     "lib/python3/site-packages/distutils-precedence.pth",
     "usr/lib/python3/dist-packages/zz.pth",
     "hub/models--acme--m/blobs/" + HEX64[:63],
@@ -33,18 +37,22 @@ NEGATIVE = [
 def test_kernel_model_path_matcher():
     with Scenario("matcher") as sc:
         paths = []
-        for rel in POSITIVE + NEGATIVE:
+        for rel in POSITIVE + NEGATIVE + QUIET + WRITTEN:
             p = sc.path("m", rel)
             os.makedirs(os.path.dirname(p), exist_ok=True)
             with open(p, "wb") as f:
                 f.write(b"\x80\x04N.")  # a pickle: confirmed, process stays marked
             paths.append(p)
-        listing = sc.write("paths.txt", "\n".join(paths) + "\n")
+        n_read = len(POSITIVE + NEGATIVE + QUIET)
+        listing = sc.write("paths.txt", "\n".join(paths[:n_read]) + "\n")
+        writes = sc.write("writes.txt", "\n".join(paths[n_read:]) + "\n")
         sc.start(extra_args=["-v"])
         res = sc.run_script(
             "import os\n"
             "for p in open(%r).read().splitlines():\n"
-            "    os.close(os.open(p, os.O_RDONLY))\n" % listing).expect_ok("opener")
+            "    os.close(os.open(p, os.O_RDONLY))\n"
+            "for p in open(%r).read().splitlines():\n"
+            "    os.close(os.open(p, os.O_WRONLY | os.O_APPEND))\n" % (listing, writes)).expect_ok("opener")
         # the opens are batched to user space: wait (bounded) for the last
         end = time.monotonic() + 5.0
         while time.monotonic() < end and paths[-1] not in sc.mon.stderr_text():
@@ -56,9 +64,11 @@ def test_kernel_model_path_matcher():
             if m:
                 seen.setdefault(m.group(2), set()).add(m.group(1))
         c = Checks("matcher")
-        for rel, p in zip(POSITIVE + NEGATIVE, paths):
+        for rel, p in zip(POSITIVE + NEGATIVE + QUIET + WRITTEN, paths):
             kinds = seen.get(p, set())
-            if rel in POSITIVE:
+            if rel in QUIET:
+                c.true(not kinds, "%s: a marked process's import read was sent (%s)" % (rel, sorted(kinds)))
+            elif rel in POSITIVE:
                 c.true("model_open" in kinds, "%s: not a model candidate (saw %s)" % (rel, sorted(kinds)))
             else:
                 c.true("model_open" not in kinds, "%s: taken as a model candidate" % rel)
