@@ -47,7 +47,7 @@ static void classify_exec(const struct event *ev, struct facts *f)
 {
 	/* A relative program name is resolved against the cwd while the
 	 * process still exists; exec from /tmp must not hide behind "./x". */
-	f->resolved_ok = path_resolve((pid_t)ev->hdr.tgid, -100, ev->path, f->resolved_path,
+	f->resolved_ok = path_resolve((pid_t)ev->hdr.tgid, AT_FDCWD, ev->path, f->resolved_path,
 				      sizeof(f->resolved_path)) == 0;
 	f->exec_classes = exec_classify(f->resolved_path, ev->argv, ev->argc);
 }

@@ -1,12 +1,11 @@
 /* Path resolution: relative opens are resolved against dirfd/cwd. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 
 #include "pathres.h"
 #include "procfs.h"
-
-#define PATHRES_AT_FDCWD (-100)
 
 int path_normalize(const char *base, const char *path, char *out, size_t len)
 {
@@ -67,7 +66,7 @@ int path_resolve(pid_t pid, int dirfd, const char *path, char *out, size_t len)
 
 	if (path[0] == '/')
 		return path_normalize("/", path, out, len);
-	err = dirfd == PATHRES_AT_FDCWD ? procfs_cwd(pid, base, sizeof(base))
+	err = dirfd == AT_FDCWD ? procfs_cwd(pid, base, sizeof(base))
 					: procfs_fd_path(pid, dirfd, base, sizeof(base));
 	if (err || base[0] != '/') {
 		/* the process is gone: keep what it asked for, flagged by rc */

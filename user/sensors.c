@@ -310,12 +310,6 @@ int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m)
 				    sizeof(*m), BPF_ANY);
 }
 
-int sensors_get_mark(struct sensors *s, uint32_t tgid, struct mlw_mark *m)
-{
-	return bpf_map__lookup_elem(s->skel->maps.marks, &tgid, sizeof(tgid), m,
-				    sizeof(*m), 0);
-}
-
 int sensors_clear_mark(struct sensors *s, uint32_t tgid)
 {
 	int err = bpf_map__delete_elem(s->skel->maps.marks, &tgid, sizeof(tgid), 0);

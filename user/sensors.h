@@ -41,7 +41,6 @@ int sensors_poll(struct sensors *s, int timeout_ms);
 void sensors_counters(struct sensors *s, uint64_t out[MLW_CNT_MAX]);
 const char *sensors_counter_name(int idx);
 int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m);
-int sensors_get_mark(struct sensors *s, uint32_t tgid, struct mlw_mark *m);
 int sensors_clear_mark(struct sensors *s, uint32_t tgid);
 /* Detaches and frees everything; safe on a partly started struct. */
 void sensors_stop(struct sensors *s);

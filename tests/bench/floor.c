@@ -15,8 +15,10 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
+	struct bpf_link *links[64];
 	struct bpf_object *obj;
 	struct bpf_program *prog;
+	int n = 0;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: floor FLOOR.bpf.o\n");
@@ -28,14 +30,20 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bpf_object__for_each_program(prog, obj) {
-		if (!bpf_program__attach(prog))
+		struct bpf_link *l = bpf_program__attach(prog);
+
+		if (!l)
 			fprintf(stderr, "floor: attaching %s failed\n", bpf_program__name(prog));
+		else if (n < 64)
+			links[n++] = l;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	fprintf(stderr, "floor: ready\n");
 	while (!stop)
 		pause();
-	bpf_object__close(obj); /* detaches the links with it */
+	while (n > 0)
+		bpf_link__destroy(links[--n]);
+	bpf_object__close(obj);
 	return 0;
 }
