@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,14 +87,20 @@ static void clear_mark_of(struct proc *p, void *ctx)
 	p->mark_ns = 0;
 }
 
-/* Reads the model's first bytes through the loader's own fd when it still
- * has it open (works for deleted or replaced files), else by path. */
+/* Reads the model's first bytes through the loader's own fd (works for a
+ * deleted file), but only while that fd is still the file that was
+ * opened: by the time this runs the loader may have closed it and reused
+ * the number for something else. Otherwise by path. */
 static int detect_model(const struct event *ev, const char *resolved, enum model_format *f)
 {
+	struct stat by_fd, by_path;
 	char via_fd[64];
 
 	snprintf(via_fd, sizeof(via_fd), "/proc/%u/fd/%d", ev->hdr.tgid, ev->u.open->ret);
-	if (model_format_detect_file(via_fd, f) == 0)
+	if (stat(via_fd, &by_fd) == 0 &&
+	    (stat(resolved, &by_path) != 0 ||
+	     (by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino)) &&
+	    model_format_detect_file(via_fd, f) == 0)
 		return 0;
 	return model_format_detect_file(resolved, f);
 }
@@ -282,17 +289,17 @@ void collector_tick(struct collector *c)
 void collector_report(struct collector *c, FILE *f)
 {
 	uint64_t cnt[MLW_CNT_MAX] = { 0 };
-	uint64_t lost = 0;
+	uint64_t lost = 0, received = 0;
 
+	for (int k = 1; k < MLW_EV_KIND_MAX; k++)
+		received += c->st.events[k];
 	if (c->sensors && c->sensors->skel)
 		sensors_counters(c->sensors, cnt);
 	for (int i = MLW_CNT_RB_FULL_EXEC; i <= MLW_CNT_RB_FULL_DUP; i++)
 		lost += cnt[i];
 	fprintf(f, "mlwatch: events received %llu, alerts %llu, lost in kernel %llu, "
 		"malformed %llu, alert write errors %llu\n",
-		(unsigned long long)(c->st.events[1] + c->st.events[2] + c->st.events[3] +
-				     c->st.events[4] + c->st.events[5] + c->st.events[6] +
-				     c->st.events[7] + c->st.events[8]),
+		(unsigned long long)received,
 		(unsigned long long)c->st.alerts, (unsigned long long)lost,
 		(unsigned long long)c->st.decode_errors,
 		(unsigned long long)(c->sink ? c->sink->failed : 0));

@@ -82,7 +82,9 @@ static void write_file(const char *path, const void *data, size_t n)
 	fclose(f);
 }
 
-static void run_case(const char *model_bytes, size_t model_len, int *alerts, cJSON **first)
+/* fd_file: the file whose fd the record carries (NULL: the model itself). */
+static void run_case_fd(const char *model_bytes, size_t model_len, const char *fd_file,
+			int *alerts, cJSON **first)
 {
 	static struct options opt;
 	struct collector c;
@@ -99,7 +101,7 @@ static void run_case(const char *model_bytes, size_t model_len, int *alerts, cJS
 	netclass_init(&opt.net);
 	CHECK(sink_open(&s, out, true) == 0);
 	CHECK(collector_init(&c, &opt, NULL, &s) == 0);
-	fd = open(model, O_RDONLY);
+	fd = open(fd_file ? fd_file : model, O_RDONLY);
 	collector_handle(&c, rec, model_open(me, fd, model, MLW_F_NEW_MARK));
 	collector_handle(&c, rec, fork_rec(me, child, me));
 	collector_handle(&c, rec, exec_sh(child, me));
@@ -107,6 +109,11 @@ static void run_case(const char *model_bytes, size_t model_len, int *alerts, cJS
 	collector_free(&c);
 	sink_close(&s);
 	*alerts = count_lines(out, first);
+}
+
+static void run_case(const char *model_bytes, size_t model_len, int *alerts, cJSON **first)
+{
+	run_case_fd(model_bytes, model_len, NULL, alerts, first);
 }
 
 static void test_confirmed_pickle_alerts_with_lineage(void)
@@ -141,6 +148,22 @@ static void test_rejected_candidate_silent(void)
 	cJSON_Delete(a);
 }
 
+/* The loader closed the model and reused its fd number for a text file
+ * before the collector looked: the model must still be read by its path. */
+static void test_reused_fd_not_trusted(void)
+{
+	static const char pkl[] = "\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93\x94.";
+	char other[256];
+	cJSON *a;
+	int n;
+
+	snprintf(other, sizeof(other), "%s/notes.txt", dir);
+	write_file(other, "plain text, not a model\n", 24);
+	run_case_fd(pkl, sizeof(pkl) - 1, other, &n, &a);
+	CHECK(n == 1);
+	cJSON_Delete(a);
+}
+
 static void test_malformed_record_counted(void)
 {
 	static struct options opt;
@@ -166,6 +189,7 @@ int main(void)
 		return 1;
 	RUN(test_confirmed_pickle_alerts_with_lineage);
 	RUN(test_rejected_candidate_silent);
+	RUN(test_reused_fd_not_trusted);
 	RUN(test_malformed_record_counted);
 	{
 		char cmd[300];
