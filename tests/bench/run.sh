@@ -18,8 +18,18 @@ clang -g -O2 -target bpf -D__TARGET_ARCH_"$ARCH" -Ivmlinux/"$ARCH" -c tests/benc
 cc -O2 -Wall -Werror -o "$OUT/floor" tests/bench/floor.c -lbpf
 /usr/bin/python3 -c "import pickle; pickle.dump({'w': list(range(10))}, open('$OUT/bench-model.pkl', 'wb'))"
 
+# The floor attaches through tracefs; mlwatch mounts it itself when it is
+# missing, and so must the bench, or the floor attaches nothing.
+mounted=0
+if [ ! -d /sys/kernel/tracing/events/syscalls ]; then
+	mount -t tracefs tracefs /sys/kernel/tracing && mounted=1
+fi
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done; }
+cleanup() {
+	for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	[ "$mounted" = 1 ] && umount /sys/kernel/tracing 2>/dev/null || true
+}
 trap cleanup EXIT
 
 # start_bg NAME LOG CMD...: runs CMD, waits (bounded) for "NAME: ready" on its stderr
@@ -35,14 +45,22 @@ start_bg() {
 	done
 	echo "bench: $name did not get ready in 20 s" >&2; cat "$log" >&2; return 1
 }
-stop_bg() { kill -INT "$1"; for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -KILL "$1"; }
+# stop_bg PID: SIGINT, then wait for it (SIGKILL after 10 s), so the next
+# configuration never overlaps this one
+stop_bg() {
+	kill -INT "$1"
+	(sleep 10; kill -KILL "$1" 2>/dev/null) & local w=$!
+	wait "$1" 2>/dev/null || true
+	kill "$w" 2>/dev/null || true
+	wait "$w" 2>/dev/null || true
+}
 
 # This VM drifts by +-15% over seconds, so configurations are measured in
 # rounds, each monitored run between two bare runs: a round's ratio is
 # monitored / mean(bare before, bare after), and the table shows the
 # median over ROUNDS rounds.
 ROUNDS=${ROUNDS:-7}
-OPS=(open connect forkexec)
+read -r -a OPS <<< "${OPS:-open connect forkexec}"
 declare -A N=([open]=$OPEN_N [connect]=$CONNECT_N [forkexec]=$EXEC_N)
 declare -A ratios ns
 run_op() { "$OUT/opbench" "$1" "$((N[$1] / 5))" "${@:2}"; }
