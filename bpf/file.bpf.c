@@ -2,8 +2,7 @@
 /*
  * File sensors: open, openat, openat2, creat.
  * Every open is checked against the model patterns (that is how a loader
- * gets marked); only candidates and marked processes reach the exit hook's
- * send, so an unmarked process pays a path read and two map lookups.
+ * gets marked); only candidates and opens by marked processes are sent.
  */
 #include "model_match.bpf.h"
 
@@ -22,10 +21,26 @@ static __always_inline bool loadable(u32 flags)
 }
 
 /*
- * Entry: an unmarked process reads the path only to see whether it names a
- * model (and stops here unless it does); a marked one just stashes the
- * arguments: its path is read once, at exit, for the record and the match.
+ * Two ways to run, chosen by user space at load (see --open-match):
+ *
+ * exit-only (Linux 6.2+, bpf_rdonly_cast): no entry hooks at all. The exit
+ * looks at the file just opened, through its name in kernel memory; only a
+ * model candidate, or any open by a marked process, has its arguments read
+ * back from the registers the syscall was entered with. An unmarked
+ * process pays one tracepoint and a name check per open.
+ *
+ * entry+exit (any kernel): the entry reads the path to see whether it
+ * names a model; a candidate or a marked process stashes the arguments
+ * for the exit, which reports them with the result.
  */
+
+/* Weak: referenced only by the exit-only programs, which are not loaded on
+ * kernels without it. */
+extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym __weak;
+
+#define MLW_FMODE_READ 0x1
+#define MLW_S_IFDIR    0040000
+
 static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode,
 				      u32 sys)
 {
@@ -55,44 +70,20 @@ static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode,
 	return 0;
 }
 
-static __always_inline int open_exit(long ret)
+/* Sends the open that p describes, its path (n bytes) in pb->path; a model
+ * candidate that succeeds marks the process. */
+static __always_inline int open_send(long ret, const struct mlw_pending *p,
+				     const struct mlw_pathbuf *pb, u32 n, u32 hflags)
 {
-	u64 id = bpf_get_current_pid_tgid();
-	u32 tid = (u32)id, tgid = id >> 32;
-	struct mlw_pending *pp = lookup_pending(tid);
-	struct mlw_pathbuf *pb;
-	struct mlw_pending p;
-	struct mlw_mark *mark;
-	struct mlw_open *ev;
+	u32 tgid = current_tgid();
+	struct mlw_mark *mark = lookup_mark(tgid);
+	struct mlw_open *ev = scratch_buf();
 	bool new_mark = false;
-	u32 n, kind;
+	u32 kind;
 
-	if (!pp)
+	if (!ev)
 		return 0;
-	p = *pp;
-	drop_pending(tid);
-	if (p.syscall > MLW_SYS_CREAT) /* an exec or connect stash, not ours */
-		return 0;
-	ev = scratch_buf();
-	pb = pathbuf_get();
-	if (!ev || !pb)
-		return 0;
-	/* one read of the path (the CPU may have changed since entry) */
-	ev->hdr.flags = 0;
-	n = read_user_path(pb->path, p.ptr, &ev->hdr);
-	if (!p.candidate && loadable(p.flags) && n > 1) {
-		/* a marked process: is it a second model, or an import? */
-		int r = mlw_match_path(n, (p.flags & MLW_O_ACCMODE) == MLW_O_RDONLY);
-
-		if (r == MLW_MATCH_QUIET) {
-			count(MLW_CNT_OPEN_QUIET);
-			return 0;
-		}
-		p.candidate = r == MLW_MATCH_MODEL;
-	}
-
-	mark = lookup_mark(tgid);
-	if (p.candidate && ret >= 0 && !mark) {
+	if (p->candidate && ret >= 0 && !mark) {
 		struct mlw_mark m = {
 			.loader_tgid = tgid,
 			.reason = MLW_MARK_MODEL,
@@ -104,22 +95,196 @@ static __always_inline int open_exit(long ret)
 		mark = lookup_mark(tgid);
 		new_mark = true;
 	}
-	kind = p.candidate ? MLW_EV_MODEL_OPEN : MLW_EV_OPEN;
-	{
-		u32 trunc = ev->hdr.flags & MLW_F_PATH_TRUNC; /* set by the read */
-
-		fill_hdr(&ev->hdr, kind, mark);
-		ev->hdr.flags |= trunc | (new_mark ? MLW_F_NEW_MARK : 0);
-	}
+	kind = p->candidate ? MLW_EV_MODEL_OPEN : MLW_EV_OPEN;
+	fill_hdr(&ev->hdr, kind, mark);
+	ev->hdr.flags |= hflags | (new_mark ? MLW_F_NEW_MARK : 0);
 	ev->ret = (s32)ret;
-	ev->dirfd = p.fd;
-	ev->flags = p.flags;
-	ev->mode = p.mode;
-	ev->syscall = p.syscall;
+	ev->dirfd = p->fd;
+	ev->flags = p->flags;
+	ev->mode = p->mode;
+	ev->syscall = p->syscall;
 	ev->path_len = n;
 	bpf_probe_read_kernel(ev->path, n & (MLW_PATH_MAX - 1), pb->path);
 	emit(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)), kind);
 	return 0;
+}
+
+/* Reads p's path and reports the open. For a marked process, the path
+ * decides whether this is a second model, an import that stays in the
+ * kernel (MLW_MATCH_QUIET), or a plain open. */
+static __always_inline int open_report(long ret, struct mlw_pending *p,
+				       struct mlw_pathbuf *pb)
+{
+	struct mlw_hdr h = {};
+	u32 n = read_user_path(pb->path, p->ptr, &h);
+
+	if (!p->candidate && loadable(p->flags) && n > 1) {
+		int r = mlw_match_path(n, (p->flags & MLW_O_ACCMODE) == MLW_O_RDONLY);
+
+		if (r == MLW_MATCH_QUIET) {
+			count(MLW_CNT_OPEN_QUIET);
+			return 0;
+		}
+		p->candidate = r == MLW_MATCH_MODEL;
+	}
+	return open_send(ret, p, pb, n, h.flags & MLW_F_PATH_TRUNC);
+}
+
+/* entry+exit mode: the exit of an open whose entry stashed its arguments */
+static __always_inline int open_exit(long ret)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct mlw_pending *pp = lookup_pending(tid);
+	struct mlw_pathbuf *pb;
+	struct mlw_pending p;
+
+	if (!pp)
+		return 0;
+	p = *pp;
+	drop_pending(tid);
+	if (p.syscall > MLW_SYS_CREAT) /* an exec or connect stash, not ours */
+		return 0;
+	if (!(pb = pathbuf_get()))
+		return 0;
+	return open_report(ret, &p, pb);
+}
+
+/*
+ * Eight bytes of kernel memory at p, by a plain load: bpf_rdonly_cast
+ * makes it a fault-safe (PROBE_MEM) load of a struct whose first member is
+ * a u64, which spares a bpf_probe_read_kernel call (~30 ns here) on the
+ * path every unmarked open takes. struct qstr has that shape (hash_len)
+ * on every kernel with bpf_rdonly_cast. p need not be aligned; a fault
+ * reads 0.
+ */
+static __always_inline u64 load8_kernel(const void *p)
+{
+	const struct qstr *q = bpf_rdonly_cast((void *)p, bpf_core_type_id_kernel(struct qstr));
+
+	return q->hash_len;
+}
+
+/*
+ * exit-only mode: is the file just opened as fd a model candidate? From
+ * its name alone (kernel memory, cheap): the last 8 bytes give the
+ * extension key for the bloom filter; only a hit, or a name as long as a
+ * blob's, builds "/<parent>/<name>" in pb->path for the full matcher.
+ */
+static __always_inline bool opened_file_is_model(struct task_struct *task, s32 fd,
+						 struct mlw_pathbuf *pb)
+{
+	struct fdtable *fdt = task->files->fdt;
+	const unsigned char *name, *pname;
+	struct dentry *d;
+	struct file *f;
+	u64 last8;
+	long a, b;
+	u32 nl;
+
+	if ((u32)fd >= fdt->max_fds)
+		return false;
+	f = bpf_rdonly_cast((void *)load8_kernel(&fdt->fd[fd]), bpf_core_type_id_kernel(struct file));
+	if (!f || !(f->f_mode & MLW_FMODE_READ) ||
+	    (f->f_inode->i_mode & MLW_S_IFMT) == MLW_S_IFDIR)
+		return false; /* O_PATH, write-only or a directory: not a load */
+	d = f->f_path.dentry;
+	nl = d->d_name.len;
+	name = d->d_name.name;
+	if (nl == 0 || nl > 255)
+		return false;
+	if (nl >= 8) {
+		last8 = load8_kernel(name + nl - 8);
+	} else {
+		/* the bytes after a short name are not the name's */
+		last8 = load8_kernel(name) & ((1ull << (8 * nl)) - 1);
+		last8 <<= 8 * (8 - nl);
+	}
+	if (!bloom_has(ext_key_of_last8(last8)) &&
+	    !(mlw_match_hex_blobs && (nl == 40 || nl == 64 || nl == 71)))
+		return false;
+
+	pname = d->d_parent->d_name.name;
+	pb->path[0] = '/';
+	a = bpf_probe_read_kernel_str(pb->path + 1, 256, pname);
+	if (a <= 0)
+		a = 1;
+	a &= 255;
+	pb->path[a] = '/';
+	b = bpf_probe_read_kernel_str(pb->path + a + 1, 256, name);
+	if (b <= 0)
+		return false;
+	return mlw_match_path(a + 1 + (b & 511), 0) == MLW_MATCH_MODEL;
+}
+
+/* exit-only mode: the arguments, from the user registers saved at syscall
+ * entry (libbpf's per-architecture PT_REGS_PARMn_SYSCALL; sys is a
+ * constant in each program, so the switch folds away). */
+static __always_inline void open_args(u32 sys, struct mlw_pending *p)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	p->syscall = sys;
+	switch (sys) {
+	case MLW_SYS_OPEN:
+		p->fd = MLW_AT_FDCWD;
+		p->ptr = PT_REGS_PARM1_SYSCALL(regs);
+		p->flags = PT_REGS_PARM2_SYSCALL(regs);
+		p->mode = PT_REGS_PARM3_SYSCALL(regs);
+		break;
+	case MLW_SYS_CREAT:
+		p->fd = MLW_AT_FDCWD;
+		p->ptr = PT_REGS_PARM1_SYSCALL(regs);
+		p->flags = MLW_O_CREAT | MLW_O_WRONLY | MLW_O_TRUNC;
+		p->mode = PT_REGS_PARM2_SYSCALL(regs);
+		break;
+	case MLW_SYS_OPENAT2: {
+		struct open_how how = {};
+
+		p->fd = PT_REGS_PARM1_SYSCALL(regs);
+		p->ptr = PT_REGS_PARM2_SYSCALL(regs);
+		bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_SYSCALL(regs));
+		p->flags = how.flags;
+		p->mode = how.mode;
+		break;
+	}
+	default:
+		p->fd = PT_REGS_PARM1_SYSCALL(regs);
+		p->ptr = PT_REGS_PARM2_SYSCALL(regs);
+		p->flags = PT_REGS_PARM3_SYSCALL(regs);
+		p->mode = PT_REGS_PARM4_SYSCALL(regs);
+	}
+}
+
+static __always_inline int open_exit_only(long ret, u32 sys)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	u32 tgid = task->tgid;
+	struct mlw_pending p = {};
+	struct mlw_pathbuf *pb;
+
+	/* mlwatch reads every candidate it is told of: never tell it of its own */
+	if (tgid == mlw_self_tgid || !(pb = pathbuf_get()))
+		return 0;
+	if (!lookup_mark(tgid)) {
+		if (ret < 0 || !opened_file_is_model(task, (s32)ret, pb))
+			return 0;
+		p.candidate = 1;
+	}
+	open_args(sys, &p);
+	return open_report(ret, &p, pb);
+}
+
+/* Both modes' exit programs for one syscall; user space loads one of them. */
+#define OPEN_EXIT_PROGRAMS(sys, SYS)					\
+SEC("tp/syscalls/sys_exit_" #sys)					\
+int handle_exit_##sys(struct trace_event_raw_sys_exit *ctx)		\
+{									\
+	return open_exit(ctx->ret);					\
+}									\
+SEC("tp/syscalls/sys_exit_" #sys)					\
+int handle_exit_##sys##_only(struct trace_event_raw_sys_exit *ctx)	\
+{									\
+	return open_exit_only(ctx->ret, SYS);				\
 }
 
 SEC("tp/syscalls/sys_enter_openat")
@@ -129,11 +294,7 @@ int handle_enter_openat(struct trace_event_raw_sys_enter *ctx)
 			  (u32)ctx->args[3], MLW_SYS_OPENAT);
 }
 
-SEC("tp/syscalls/sys_exit_openat")
-int handle_exit_openat(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
+OPEN_EXIT_PROGRAMS(openat, MLW_SYS_OPENAT)
 
 /* open(2) and creat(2) exist on x86_64 only; arm64 has openat alone.
  * User space turns these off where the tracepoint is missing. */
@@ -144,11 +305,7 @@ int handle_enter_open(struct trace_event_raw_sys_enter *ctx)
 			  (u32)ctx->args[2], MLW_SYS_OPEN);
 }
 
-SEC("tp/syscalls/sys_exit_open")
-int handle_exit_open(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
+OPEN_EXIT_PROGRAMS(open, MLW_SYS_OPEN)
 
 SEC("tp/syscalls/sys_enter_creat")
 int handle_enter_creat(struct trace_event_raw_sys_enter *ctx)
@@ -158,11 +315,7 @@ int handle_enter_creat(struct trace_event_raw_sys_enter *ctx)
 			  (u32)ctx->args[1], MLW_SYS_CREAT);
 }
 
-SEC("tp/syscalls/sys_exit_creat")
-int handle_exit_creat(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
+OPEN_EXIT_PROGRAMS(creat, MLW_SYS_CREAT)
 
 SEC("tp/syscalls/sys_enter_openat2")
 int handle_enter_openat2(struct trace_event_raw_sys_enter *ctx)
@@ -174,8 +327,4 @@ int handle_enter_openat2(struct trace_event_raw_sys_enter *ctx)
 			  (u32)how.mode, MLW_SYS_OPENAT2);
 }
 
-SEC("tp/syscalls/sys_exit_openat2")
-int handle_exit_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
+OPEN_EXIT_PROGRAMS(openat2, MLW_SYS_OPENAT2)

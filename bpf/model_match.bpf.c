@@ -13,26 +13,6 @@ static __always_inline bool is_hex(char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
-/* Lowercases ASCII letters in all 8 bytes at once. */
-static __always_inline u64 lower8(u64 x)
-{
-	u64 h = x & 0x7f7f7f7f7f7f7f7full;
-	u64 ge_a = h + 0x3f3f3f3f3f3f3f3full;  /* >= 'A' sets bit 7 */
-	u64 gt_z = h + 0x2525252525252525ull;  /* >  'Z' sets bit 7 */
-	u64 upper = ge_a & ~gt_z & ~x & 0x8080808080808080ull;
-
-	return x | (upper >> 2);
-}
-
-static __always_inline bool bloom_has(u64 key)
-{
-	u64 h1 = (key * 0x9e3779b97f4a7c15ull) >> 56;
-	u64 h2 = (key * 0xc2b2ae3d27d4eb4full) >> 56;
-
-	return (mlw_ext_bloom[(h1 >> 6) & 3] & (1ull << (h1 & 63))) &&
-	       (mlw_ext_bloom[(h2 >> 6) & 3] & (1ull << (h2 & 63)));
-}
-
 static __always_inline bool tail_is(const char *t, int end, const char *lit, int n)
 {
 	/* lit occupies t[end - n + 1 .. end]; all offsets are constants */

@@ -50,6 +50,38 @@ struct {
  * hash lookup. */
 const volatile u64 mlw_ext_bloom[4] __weak = { ~0ull, ~0ull, ~0ull, ~0ull };
 
+/* Lowercases ASCII letters in all 8 bytes at once. */
+static __always_inline u64 lower8(u64 x)
+{
+	u64 h = x & 0x7f7f7f7f7f7f7f7full;
+	u64 ge_a = h + 0x3f3f3f3f3f3f3f3full;  /* >= 'A' sets bit 7 */
+	u64 gt_z = h + 0x2525252525252525ull;  /* >  'Z' sets bit 7 */
+	u64 upper = ge_a & ~gt_z & ~x & 0x8080808080808080ull;
+
+	return x | (upper >> 2);
+}
+
+static __always_inline bool bloom_has(u64 key)
+{
+	u64 h1 = (key * 0x9e3779b97f4a7c15ull) >> 56;
+	u64 h2 = (key * 0xc2b2ae3d27d4eb4full) >> 56;
+
+	return (mlw_ext_bloom[(h1 >> 6) & 3] & (1ull << (h1 & 63))) &&
+	       (mlw_ext_bloom[(h2 >> 6) & 3] & (1ull << (h2 & 63)));
+}
+
+/* The extension key of a name whose last 8 bytes are last8 (little
+ * endian, the last character in the top byte), as ext_matches() forms it
+ * from a full path. A dot further back than 8 bytes gives last8 itself. */
+static __always_inline u64 ext_key_of_last8(u64 last8)
+{
+#pragma unroll
+	for (int e = 1; e < 8; e++)
+		if (((last8 >> (8 * (7 - e))) & 0xff) == '.')
+			return lower8(last8 >> (8 * (8 - e)));
+	return lower8(last8);
+}
+
 static __always_inline struct mlw_pathbuf *pathbuf_get(void)
 {
 	u32 zero = 0;

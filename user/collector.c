@@ -117,6 +117,13 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 	p = ensure_proc(c, ev);
 	if (!p)
 		return;
+	if (c->sensors && procfs_runs_own_exe((pid_t)h->tgid)) {
+		/* another mlwatch reading a candidate it was told of */
+		c->st.peer_reads++;
+		if ((h->flags & MLW_F_NEW_MARK) && h->mark.loader_tgid == h->tgid)
+			clear_mark_of(p, c);
+		return;
+	}
 	err = detect_model(ev, fa->resolved_path, &fmt);
 	if (err == 0 && (fmt == MF_UNKNOWN || !model_format_can_run_code(fmt))) {
 		c->st.models_rejected++;
@@ -278,7 +285,9 @@ int collector_handle(void *ctx, void *data, size_t size)
 		break;
 	}
 	raise_alerts(c, &ev, &fa);
-	return 0;
+	/* After handling: libbpf consumes the record whatever the callback
+	 * returns, and an error only stops the loop. */
+	return c->stop && *c->stop ? -EINTR : 0;
 }
 
 void collector_tick(struct collector *c)
@@ -306,10 +315,11 @@ void collector_report(struct collector *c, FILE *f)
 	fprintf(f, "mlwatch: kernel counters:");
 	for (int i = 0; i < MLW_CNT_MAX; i++)
 		fprintf(f, " %s=%llu", sensors_counter_name(i), (unsigned long long)cnt[i]);
-	fprintf(f, "\nmlwatch: models confirmed=%llu rejected=%llu unreadable=%llu, marks cleared=%llu set_by_user=%llu, "
+	fprintf(f, "\nmlwatch: models confirmed=%llu rejected=%llu unreadable=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
 		"process table full=%llu evicted=%llu, alerts suppressed (rejected candidate)=%llu\n",
 		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_rejected,
-		(unsigned long long)c->st.models_unreadable, (unsigned long long)c->st.marks_cleared,
+		(unsigned long long)c->st.models_unreadable, (unsigned long long)c->st.peer_reads,
+		(unsigned long long)c->st.marks_cleared,
 		(unsigned long long)c->st.marks_set_by_user, (unsigned long long)c->pt.full,
 		(unsigned long long)c->pt.evicted, (unsigned long long)c->st.alerts_suppressed_rejected);
 }

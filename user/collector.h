@@ -5,6 +5,7 @@
  */
 #ifndef MLWATCH_COLLECTOR_H
 #define MLWATCH_COLLECTOR_H
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "options.h"
@@ -19,6 +20,7 @@ struct collector_stats {
 	uint64_t models_confirmed;
 	uint64_t models_rejected;   /* candidate whose bytes are not a code-running model */
 	uint64_t models_unreadable; /* kept marked: we could not read its bytes */
+	uint64_t peer_reads;        /* candidates opened by another mlwatch: ignored */
 	uint64_t marks_cleared;
 	uint64_t marks_set_by_user;
 	uint64_t alerts_suppressed_rejected; /* in flight from a rejected candidate */
@@ -32,11 +34,15 @@ struct collector {
 	char host[256];
 	int64_t boot_to_real_ns;
 	struct collector_stats st;
+	/* set by a signal handler: stop draining, even while records keep
+	 * coming faster than they are handled */
+	volatile sig_atomic_t *stop;
 };
 
 int collector_init(struct collector *c, const struct options *o, struct sensors *s,
 		   struct sink *sink);
-/* ring_buffer callback: always returns 0 (a bad record is counted, never fatal). */
+/* ring_buffer callback: returns 0 (a bad record is counted, never fatal),
+ * or -EINTR once *stop is set, after handling the record. */
 int collector_handle(void *ctx, void *data, size_t size);
 void collector_tick(struct collector *c);
 void collector_report(struct collector *c, FILE *f);

@@ -43,6 +43,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mlwatch: out of memory\n");
 		return MLW_EXIT_FAILURE;
 	}
+	col.stop = &stop;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a closed output is counted, not fatal */
@@ -54,8 +55,8 @@ int main(int argc, char **argv)
 		sink_close(&sink);
 		return rc;
 	}
-	fprintf(stderr, "mlwatch: %d sensors attached, %d skipped\n", sensors.n_attached,
-		sensors.n_skipped);
+	fprintf(stderr, "mlwatch: %d sensors attached, %d skipped; opens matched at %s\n",
+		sensors.n_attached, sensors.n_skipped, sensors.open_match_at_exit ? "exit" : "entry");
 	fprintf(stderr, "mlwatch: ready\n");
 
 	while (!stop) {
@@ -70,7 +71,11 @@ int main(int argc, char **argv)
 		if (++ticks % (5000 / POLL_TIMEOUT_MS) == 0)
 			collector_tick(&col);
 	}
-	sensors_poll(&sensors, 0); /* what arrived before the signal */
+	/* No new records once detached, so the drain ends; nothing sent before
+	 * the signal is left unread. */
+	sensors_detach(&sensors);
+	col.stop = NULL;
+	sensors_poll(&sensors, 0);
 	collector_report(&col, stderr);
 	sensors_stop(&sensors);
 	collector_free(&col);

@@ -26,6 +26,9 @@ static void usage(FILE *f)
 "                         fc00::/7, fe80::/10)\n"
 "  --model-ext EXT        also treat files ending in .EXT as models; repeatable\n"
 "  --no-hex-blobs         do not treat blobs/<sha> cache files as models\n"
+"  --open-match WHERE     auto (default), exit or entry: match an unmarked\n"
+"                         process's opens by the opened file's name at exit\n"
+"                         (cheaper; Linux 6.2+), or by the path at entry\n"
 "  --ringbuf-mb N         kernel-to-user ring buffer size in MiB (default 16)\n"
 "  -v, --verbose          also print every event received\n"
 "  -h, --help             this help\n"
@@ -35,7 +38,7 @@ static void usage(FILE *f)
 "attached; SIGINT/SIGTERM detach everything and print the drop counters.\n");
 }
 
-enum { OPT_JSON = 256, OPT_NET, OPT_EXT, OPT_NO_HEX, OPT_RB };
+enum { OPT_JSON = 256, OPT_NET, OPT_EXT, OPT_NO_HEX, OPT_RB, OPT_OPEN_MATCH };
 
 enum options_result options_parse(struct options *o, int argc, char **argv)
 {
@@ -46,6 +49,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 		{ "model-ext", required_argument, NULL, OPT_EXT },
 		{ "no-hex-blobs", no_argument, NULL, OPT_NO_HEX },
 		{ "ringbuf-mb", required_argument, NULL, OPT_RB },
+		{ "open-match", required_argument, NULL, OPT_OPEN_MATCH },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -103,6 +107,18 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			o->ringbuf_mb = (unsigned)v;
 			break;
 		}
+		case OPT_OPEN_MATCH:
+			if (!strcmp(optarg, "auto")) {
+				o->open_match = OPEN_MATCH_AUTO;
+			} else if (!strcmp(optarg, "entry")) {
+				o->open_match = OPEN_MATCH_ENTRY;
+			} else if (!strcmp(optarg, "exit")) {
+				o->open_match = OPEN_MATCH_EXIT;
+			} else {
+				fprintf(stderr, "mlwatch: --open-match '%s': expected auto, exit or entry\n", optarg);
+				return OPTIONS_EXIT_USAGE;
+			}
+			break;
 		case 'v':
 			o->verbose = true;
 			break;

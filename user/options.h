@@ -7,6 +7,11 @@
 /* Extra model extensions a user may add with --model-ext. */
 #define OPTIONS_MAX_EXTS 64
 
+/* Where an unmarked process's opens are matched against the model patterns:
+ * at exit by the opened file's name (needs bpf_rdonly_cast, Linux 6.2+),
+ * or at entry by the path argument (any kernel). */
+enum open_match { OPEN_MATCH_AUTO, OPEN_MATCH_ENTRY, OPEN_MATCH_EXIT };
+
 struct options {
 	bool json;
 	bool verbose;          /* also print every event received (debugging) */
@@ -16,6 +21,7 @@ struct options {
 	int n_extra_exts;
 	unsigned ringbuf_mb;
 	bool hex_blobs;
+	enum open_match open_match;
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "procfs.h"
@@ -61,4 +62,14 @@ long procfs_cmdline(pid_t pid, char *out, size_t len, bool *truncated)
 		*truncated = true;
 	close(fd);
 	return n < 0 ? -errno : n;
+}
+
+bool procfs_runs_own_exe(pid_t pid)
+{
+	struct stat self, other;
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
+	return stat("/proc/self/exe", &self) == 0 && stat(p, &other) == 0 &&
+	       self.st_dev == other.st_dev && self.st_ino == other.st_ino;
 }

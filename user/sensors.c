@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <mlwatch/events.h> /* u32 & co. for the skeleton */
@@ -102,7 +103,7 @@ static void skip_missing_tracepoints(struct sensors *s)
 		const char *sec = bpf_program__section_name(prog);
 		char p[512];
 
-		if (strncmp(sec, "tp/", 3) != 0)
+		if (strncmp(sec, "tp/", 3) != 0 || !bpf_program__autoload(prog))
 			continue;
 		snprintf(p, sizeof(p), "%s/events/%s/id", tracing_dir(), sec + 3);
 		if (exists(p))
@@ -111,6 +112,54 @@ static void skip_missing_tracepoints(struct sensors *s)
 		s->n_skipped++;
 		fprintf(stderr, "mlwatch: skipping %s: this kernel has no such tracepoint\n", sec + 3);
 	}
+}
+
+static bool kernel_has_kfunc(const char *name)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!vmlinux)
+		return false;
+	found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) >= 0;
+	btf__free(vmlinux);
+	return found;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* The open family runs in one of two modes (bpf/file.bpf.c): exit-only
+ * (the _only exit programs, no entry hooks; needs bpf_rdonly_cast), or the
+ * entry programs with the plain exit ones. Loads one set. */
+static int choose_open_match(struct sensors *s, const struct options *o)
+{
+	bool have = kernel_has_kfunc("bpf_rdonly_cast"), at_exit;
+	struct bpf_program *prog;
+
+	if (o->open_match == OPEN_MATCH_EXIT && !have) {
+		fprintf(stderr, "mlwatch: --open-match exit needs bpf_rdonly_cast (Linux 6.2+), which this kernel lacks; use auto or entry\n");
+		return MLW_EXIT_BPF_REFUSED;
+	}
+	at_exit = o->open_match == OPEN_MATCH_EXIT || (o->open_match == OPEN_MATCH_AUTO && have);
+	if (o->open_match == OPEN_MATCH_AUTO && !have)
+		fprintf(stderr, "mlwatch: this kernel has no bpf_rdonly_cast: opens are matched at entry, which costs unmarked processes more\n");
+	s->open_match_at_exit = at_exit;
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		const char *name = bpf_program__name(prog);
+		bool enter = !strncmp(name, "handle_enter_open", 17) || !strcmp(name, "handle_enter_creat");
+		bool exit = !strncmp(name, "handle_exit_open", 16) || !strncmp(name, "handle_exit_creat", 17);
+
+		if (enter)
+			bpf_program__set_autoload(prog, !at_exit);
+		else if (exit)
+			bpf_program__set_autoload(prog, ends_with(name, "_only") == at_exit);
+	}
+	return MLW_EXIT_OK;
 }
 
 static void fill_ext_bloom(u64 bloom[4], const struct options *o)
@@ -218,6 +267,8 @@ int sensors_start(struct sensors *s, const struct options *o,
 	s->skel->rodata->mlw_match_hex_blobs = o->hex_blobs;
 	fill_ext_bloom(s->skel->rodata->mlw_ext_bloom, o);
 	bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20);
+	if ((rc = choose_open_match(s, o)))
+		return rc;
 	skip_missing_tracepoints(s);
 
 	err = mlwatch_bpf__load(s->skel);
@@ -316,6 +367,18 @@ int sensors_clear_mark(struct sensors *s, uint32_t tgid)
 
 	__atomic_fetch_and(mark_word(s, tgid), ~(1ull << (tgid & 63)), __ATOMIC_SEQ_CST);
 	return err;
+}
+
+void sensors_detach(struct sensors *s)
+{
+	if (!s->skel)
+		return;
+	for (int i = 0; i < s->skel->skeleton->prog_cnt; i++) {
+		struct bpf_link **link = s->skel->skeleton->progs[i].link;
+
+		bpf_link__destroy(*link);
+		*link = NULL;
+	}
 }
 
 void sensors_stop(struct sensors *s)

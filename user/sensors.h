@@ -27,6 +27,7 @@ struct sensors {
 	bool mounted_tracefs;
 	int n_attached;
 	int n_skipped;
+	bool open_match_at_exit; /* see --open-match */
 };
 
 typedef int (*sensors_event_fn)(void *ctx, void *data, size_t size);
@@ -43,5 +44,8 @@ const char *sensors_counter_name(int idx);
 int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m);
 int sensors_clear_mark(struct sensors *s, uint32_t tgid);
 /* Detaches and frees everything; safe on a partly started struct. */
+/* Detaches every program, keeping the ring buffer readable: what is in
+ * it can then be drained to the end. */
+void sensors_detach(struct sensors *s);
 void sensors_stop(struct sensors *s);
 #endif

@@ -548,6 +548,7 @@ class Scenario:
         self.t0 = time.time()
         self.final_alerts = None
         self.sentinel_model = None
+        self.cleanup_paths = []  # files a test put outside its directory
 
     # -- setup --------------------------------------------------------
     def __enter__(self):
@@ -727,6 +728,11 @@ class Scenario:
             try:
                 ev.mlwatch_log = extra + self.mon.log_tail()
             except AttributeError:
+                pass
+        for p in self.cleanup_paths:
+            try:
+                os.unlink(p)
+            except OSError:
                 pass
         if self.dir and os.path.isdir(self.dir) and not os.environ.get("MLWATCH_E2E_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)

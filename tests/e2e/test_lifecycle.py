@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from harness import Checks, Scenario, TestFailure
+from harness import Checks, Monitor, Scenario, TestFailure
 
 
 def loaded_prog_ids():
@@ -112,3 +112,54 @@ def test_startup_errors_named_with_exit_codes():
     if before is not None and after is not None:
         c.true(after <= before | set(), "programs left loaded: %s" % sorted(after - before))
     c.done()
+
+
+def _cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_own_and_peer_reads_not_chased():
+    """mlwatch reads each candidate model to confirm it. That read is itself
+    an open of a model file: mlwatch must not be told of its own, and two
+    instances must not chase each other's reads forever. Both alert once,
+    then go idle, then stop on SIGTERM."""
+    with Scenario("peers") as sc:
+        marker = sc.path("MARKER")
+        made = sc.make_model("pickle", "m.pkl", system="touch " + marker)
+        # directly under /tmp: a read whose path argument is lost is reported
+        # as "/<parent>/<name>", which then names the real file, so a loop
+        # would not stop on a path that does not resolve
+        model = "/tmp/mlwatch-e2e-peers-%d.pkl" % os.getpid()
+        os.replace(made, model)
+        sc.cleanup_paths.append(model)
+        sc.start()
+        second = Monitor(sc.path())
+        second.output = sc.path("second.jsonl")
+        second.stdout_path = sc.path("second.stdout")
+        second.start()
+        c = Checks("peer instances")
+        try:
+            ld = sc.run_loader("pickle", model).expect_ok("loader")
+            sc.expect_file(marker)
+            sc.wait_rules(ld.pid, {"model-loader-shell"})
+            time.sleep(1.0)
+            busy = [_cpu_seconds(p) for p in (sc.mon.proc.pid, second.proc.pid)]
+            time.sleep(2.0)
+            busy = [_cpu_seconds(p) - b for p, b in zip((sc.mon.proc.pid, second.proc.pid), busy)]
+            for who, cpu in zip(("first", "second"), busy):
+                c.true(cpu < 0.5, "%s mlwatch used %.2f s of CPU in 2 s idle after one model load"
+                       % (who, cpu))
+        finally:
+            c.extend(second.stop(signal.SIGTERM), "second: ")
+        alerts = sc.stop()
+        second_alerts, problems = second.read(final=True)
+        c.extend(problems, "second: ")
+        for who, got in (("first", alerts), ("second", second_alerts)):
+            shells = [a for a in got if a.get("rule", {}).get("id") == "model-loader-shell"
+                      and a.get("loader", {}).get("pid") == ld.pid]
+            c.eq(len(shells), 1, "%s mlwatch: model-loader-shell alerts for the loader" % who)
+            noise = [a for a in got if a.get("loader", {}).get("pid") != ld.pid]
+            c.true(not noise, "%s mlwatch: alerts about something else: %s" % (who, noise[:2]))
+        c.done()

@@ -34,8 +34,9 @@ NEGATIVE = [
 ]
 
 
-def test_kernel_model_path_matcher():
-    with Scenario("matcher") as sc:
+def _matcher(where):
+    """where: exit (the file's name, Linux 6.2+) or entry (the path)."""
+    with Scenario("matcher-" + where) as sc:
         paths = []
         for rel in POSITIVE + NEGATIVE + QUIET + WRITTEN:
             p = sc.path("m", rel)
@@ -46,7 +47,7 @@ def test_kernel_model_path_matcher():
         n_read = len(POSITIVE + NEGATIVE + QUIET)
         listing = sc.write("paths.txt", "\n".join(paths[:n_read]) + "\n")
         writes = sc.write("writes.txt", "\n".join(paths[n_read:]) + "\n")
-        sc.start(extra_args=["-v"])
+        sc.start(extra_args=["-v", "--open-match", where])
         res = sc.run_script(
             "import os\n"
             "for p in open(%r).read().splitlines():\n"
@@ -63,7 +64,9 @@ def test_kernel_model_path_matcher():
             m = re.match(r"event (model_open|open) pid=%d .* path=(.*)$" % res.pid, line)
             if m:
                 seen.setdefault(m.group(2), set()).add(m.group(1))
-        c = Checks("matcher")
+        c = Checks("matcher at " + where)
+        c.true("opens matched at " + where in sc.mon.stderr_text(),
+               "mlwatch did not say it matches opens at %s" % where)
         for rel, p in zip(POSITIVE + NEGATIVE + QUIET + WRITTEN, paths):
             kinds = seen.get(p, set())
             if rel in QUIET:
@@ -74,3 +77,13 @@ def test_kernel_model_path_matcher():
                 c.true("model_open" not in kinds, "%s: taken as a model candidate" % rel)
                 c.true("open" in kinds, "%s: no open event at all (was the process marked?)" % rel)
         c.done()
+
+
+def test_kernel_model_path_matcher_at_exit():
+    _matcher("exit")
+
+
+def test_kernel_model_path_matcher_at_entry():
+    """The fallback for kernels without bpf_rdonly_cast (6.1, the arm64
+    Grace Hopper nodes): the same verdicts from the path argument."""
+    _matcher("entry")

@@ -16,6 +16,7 @@ static void test_defaults(void)
 
 	CHECK(parse(&o, 1, argv) == OPTIONS_RUN);
 	CHECK(!o.json && o.output == NULL && o.ringbuf_mb == 16 && o.hex_blobs);
+	CHECK(o.open_match == OPEN_MATCH_AUTO);
 	CHECK(o.net.n > 5 && !o.net.user_set);
 }
 
@@ -24,9 +25,10 @@ static void test_all_options(void)
 	struct options o;
 	const char *argv[] = { "mlwatch", "--json", "-o", "/tmp/x", "--internal-net", "10.0.0.0/8",
 			       "--internal-net", "fd00::/8", "--model-ext", ".mdl", "--ringbuf-mb", "64",
-			       "--no-hex-blobs", "-v" };
+			       "--no-hex-blobs", "-v", "--open-match", "entry" };
 
-	CHECK(parse(&o, 14, argv) == OPTIONS_RUN);
+	CHECK(parse(&o, 16, argv) == OPTIONS_RUN);
+	CHECK(o.open_match == OPEN_MATCH_ENTRY);
 	CHECK(o.json && o.verbose && !o.hex_blobs);
 	CHECK_STR(o.output, "/tmp/x");
 	CHECK(o.net.n == 2 && o.net.user_set);
@@ -44,6 +46,7 @@ static void test_bad_values_refused(void)
 	const char *a4[] = { "mlwatch", "--model-ext", "a/b" };
 	const char *a5[] = { "mlwatch", "stray" };
 	const char *a6[] = { "mlwatch", "--no-such-option" };
+	const char *a7[] = { "mlwatch", "--open-match", "both" };
 
 	CHECK(parse(&o, 3, a1) == OPTIONS_EXIT_USAGE);
 	CHECK(parse(&o, 3, a2) == OPTIONS_EXIT_USAGE);
@@ -51,6 +54,7 @@ static void test_bad_values_refused(void)
 	CHECK(parse(&o, 3, a4) == OPTIONS_EXIT_USAGE);
 	CHECK(parse(&o, 2, a5) == OPTIONS_EXIT_USAGE);
 	CHECK(parse(&o, 2, a6) == OPTIONS_EXIT_USAGE);
+	CHECK(parse(&o, 3, a7) == OPTIONS_EXIT_USAGE);
 }
 
 int main(void)
