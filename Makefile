@@ -13,7 +13,7 @@ VERSION   := 0.1.0
 
 # Packages a fresh Debian 12 machine needs for build, tests and benchmarks.
 BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev \
-	      pkg-config make gcc libclang-rt-14-dev
+	      pkg-config make gcc libclang-rt-14-dev libssl-dev
 TEST_PKGS  := python3 python3-torch python3-numpy python3-joblib python3-sklearn \
 	      iproute2 procps curl
 DEPS_STAMP := $(OUTPUT)/.deps-$(shell echo $(BUILD_PKGS) $(TEST_PKGS) | md5sum | cut -c1-8)
@@ -21,7 +21,7 @@ DEPS_STAMP := $(OUTPUT)/.deps-$(shell echo $(BUILD_PKGS) $(TEST_PKGS) | md5sum |
 CFLAGS    ?= -g -O2
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
 	     -Iinclude -Iuser -I$(OUTPUT) -DMLWATCH_VERSION='"$(VERSION)"'
-LDLIBS    := -lbpf -lelf -lz -lcjson
+LDLIBS    := -lbpf -lelf -lz -lcjson -lcrypto -lpthread
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux/$(ARCH) -Iinclude -Ibpf
 

@@ -33,6 +33,56 @@ const volatile bool mlw_match_hex_blobs __weak = true;
 u64 mlw_mark_bits[MLW_BITMAP_WORDS] SEC(".bss") __weak;    /* tgid has a mark */
 u64 mlw_pending_bits[MLW_BITMAP_WORDS] SEC(".bss") __weak; /* tid has a stash */
 
+/* ML control-plane process names (comm, NUL-padded) -> MLW_ROOT_*; pushed
+ * from user space. Looked up once per exec or rename of an unmarked task. */
+struct mlw_comm_key {
+	char comm[MLW_COMM_LEN];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct mlw_comm_key);
+	__type(value, u32);
+} root_comms SEC(".maps") __weak;
+
+/* Threads renamed to a name starting with this are control-plane workers
+ * too (Ray names its workers "ray::<task>" with prctl after exec). Empty:
+ * off. */
+const volatile char mlw_root_prefix[8] __weak = "ray::";
+
+/*
+ * Enforcement (--enforce, or rules with action "kill"), off unless user
+ * space turns it on. Each value is a mask of mlw_mark.reason bits: a marked
+ * process is killed when its mark's reason is in the mask (a shell is an
+ * attack under a model loader, and a job under a Ray root).
+ */
+const volatile bool mlw_enforce __weak = false;
+const volatile u32 mlw_kill_temp_exec __weak = 0;        /* exec from /tmp, /var/tmp, /dev/shm */
+const volatile u32 mlw_kill_connect_external __weak = 0;
+const volatile u32 mlw_kill_connect_metadata __weak = 0;
+/* Program names (comm after exec) -> reason mask. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct mlw_comm_key);
+	__type(value, u32);
+} kill_comms SEC(".maps") __weak;
+
+/* The internal networks (--internal-net), for enforcement's own
+ * destination class: key data is a family byte (4 or 6) and the address;
+ * prefixlen counts the family byte's 8 bits. */
+struct mlw_net_key {
+	u32 prefixlen;
+	u8 data[17];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 256);
+	__type(key, struct mlw_net_key);
+	__type(value, u32);
+} internal_nets SEC(".maps") __weak;
+
 /* tgid -> why it is watched; inherited at fork, removed at exit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -50,7 +100,8 @@ struct mlw_pending {
 	u32 syscall;   /* enum mlw_open_syscall, or the connect/exec marker */
 	u32 addrlen;
 	u8 candidate;  /* the path matched the model patterns */
-	u8 _pad[3];
+	u8 killed;     /* --enforce sent SIGKILL at entry */
+	u8 _pad[2];
 };
 
 /* Per thread (task-local storage: no lock, freed with the task); only valid

@@ -30,6 +30,7 @@ union mlw_user_sockaddr {
 		u16 family;
 		char path[MLW_UNIX_PATH_MAX];
 	} un;
+	u8 room[128]; /* a masked length (<= 127) always fits */
 };
 
 static __always_inline void sockaddr_from_user(struct mlw_sockaddr *out, u64 uptr,
@@ -39,9 +40,11 @@ static __always_inline void sockaddr_from_user(struct mlw_sockaddr *out, u64 upt
 	u32 len = addrlen;
 
 	__builtin_memset(out, 0, sizeof(*out));
-	if (len > sizeof(sa))
-		len = sizeof(sa);
-	if (!uptr || len < sizeof(u16) || bpf_probe_read_user(&sa, len, (void *)uptr))
+	if (len > sizeof(sa.un))
+		len = sizeof(sa.un);
+	/* keep clang from reading a copy of len taken before the clamp */
+	asm volatile("" : "+r"(len));
+	if (!uptr || len < sizeof(u16) || bpf_probe_read_user(&sa, len & 127, (void *)uptr))
 		return;
 	out->family = sa.family;
 	if (sa.family == MLW_AF_INET) {
@@ -80,19 +83,82 @@ static __always_inline void sockaddr_from_sock(struct mlw_sockaddr *out,
 	}
 }
 
+static __always_inline bool is_v4_mapped(const u8 *x)
+{
+	for (int i = 0; i < 10; i++)
+		if (x[i])
+			return false;
+	return x[10] == 0xff && x[11] == 0xff;
+}
+
+static __always_inline bool is_metadata(const struct mlw_sockaddr *a)
+{
+	/* 169.254.169.254, 169.254.170.2 (ECS), fd00:ec2::254 */
+	const u8 *x = a->addr;
+
+	if (a->family == MLW_AF_INET)
+		return x[0] == 169 && x[1] == 254 &&
+		       ((x[2] == 169 && x[3] == 254) || (x[2] == 170 && x[3] == 2));
+	if (a->family != MLW_AF_INET6 || x[0] != 0xfd || x[1] != 0 || x[2] != 0x0e ||
+	    x[3] != 0xc2 || x[14] != 0x02 || x[15] != 0x54)
+		return false;
+	for (int i = 4; i < 14; i++)
+		if (x[i])
+			return false;
+	return true;
+}
+
+/* --enforce: SIGKILL before connect() returns, so the caller never sends a
+ * byte. The kernel still sends the SYN: a tracepoint cannot veto the
+ * syscall itself. */
+static __always_inline bool enforce_connect(u64 uptr, u32 addrlen, u32 reason)
+{
+	struct mlw_net_key k = {};
+	struct mlw_sockaddr a;
+	u32 mask;
+
+	if (!((mlw_kill_connect_external | mlw_kill_connect_metadata) & reason))
+		return false;
+	sockaddr_from_user(&a, uptr, addrlen);
+	if (a.family != MLW_AF_INET && a.family != MLW_AF_INET6)
+		return false;
+	if (a.family == MLW_AF_INET6 && is_v4_mapped(a.addr)) {
+		/* ::ffff:a.b.c.d is the IPv4 address, as user space classes it */
+		a.family = MLW_AF_INET;
+		__builtin_memcpy(a.addr, &a.addr[12], 4);
+	}
+	if (is_metadata(&a)) {
+		mask = mlw_kill_connect_metadata;
+	} else {
+		k.data[0] = a.family == MLW_AF_INET ? 4 : 6;
+		__builtin_memcpy(&k.data[1], a.addr, 16);
+		k.prefixlen = 8 + (a.family == MLW_AF_INET ? 32 : 128);
+		if (bpf_map_lookup_elem(&internal_nets, &k))
+			return false;
+		mask = mlw_kill_connect_external;
+	}
+	if (!(mask & reason))
+		return false;
+	bpf_send_signal(9 /* SIGKILL */);
+	return true;
+}
+
 SEC("tp/syscalls/sys_enter_connect")
 int handle_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tid = (u32)id;
 	struct mlw_pending p = {};
+	struct mlw_mark *mark = lookup_mark(id >> 32);
 
-	if (!lookup_mark(id >> 32))
+	if (!mark)
 		return 0;
 	p.fd = (s32)ctx->args[0];
 	p.ptr = ctx->args[1];
 	p.addrlen = (u32)ctx->args[2];
 	p.syscall = MLW_SYS_CONNECT;
+	if (mlw_enforce)
+		p.killed = enforce_connect(p.ptr, p.addrlen, mark->reason);
 	stash_pending(tid, &p);
 	return 0;
 }
@@ -117,6 +183,8 @@ int handle_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (!ev)
 		return 0;
 	fill_hdr(&ev->hdr, MLW_EV_CONNECT, lookup_mark(id >> 32));
+	if (p.killed)
+		ev->hdr.flags |= MLW_F_KILLED;
 	ev->ret = (s32)ctx->ret;
 	ev->fd = p.fd;
 	ev->addrlen = p.addrlen;

@@ -9,6 +9,55 @@
 #define MLW_SYS_EXECVE   100
 #define MLW_SYS_EXECVEAT 101
 
+/* A watched ML control-plane process (raylet, a Jupyter kernel...): it and
+ * its lineage are watched whether or not they load a model. */
+static __always_inline struct mlw_mark *mark_root(u32 tgid)
+{
+	struct mlw_mark m = {
+		.loader_tgid = tgid,
+		.reason = MLW_MARK_ROOT,
+		.mark_ns = bpf_ktime_get_ns(),
+	};
+
+	if (!set_mark(tgid, &m, BPF_NOEXIST))
+		count(MLW_CNT_MARKS_SET);
+	return lookup_mark(tgid);
+}
+
+static __always_inline bool has_prefix(const char *p, const char *lit, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (p[i] != lit[i])
+			return false;
+	return true;
+}
+
+static __always_inline bool under_temp(const char *f)
+{
+	char p[10] = {};
+
+	bpf_probe_read_kernel_str(p, sizeof(p), f);
+	return has_prefix(p, "/tmp/", 5) || has_prefix(p, "/var/tmp/", 9) ||
+	       has_prefix(p, "/dev/shm/", 9);
+}
+
+/* --enforce: the new program has not run a single instruction yet; a
+ * pending SIGKILL ends it on the way back to user space. */
+static __always_inline bool enforce_exec(struct task_struct *task,
+					 struct linux_binprm *bprm, u32 reason)
+{
+	struct mlw_comm_key k;
+	u32 *mask;
+
+	__builtin_memcpy(k.comm, task->comm, sizeof(k.comm));
+	mask = bpf_map_lookup_elem(&kill_comms, &k);
+	if (!(mask && (*mask & reason)) &&
+	    !((mlw_kill_temp_exec & reason) && under_temp(BPF_CORE_READ(bprm, filename))))
+		return false;
+	bpf_send_signal(9 /* SIGKILL */);
+	return true;
+}
+
 /* argv of the new image, read from its mm: at sys_enter_execve a fresh
  * child's argv page may not be faulted in yet and reads back empty. */
 static __always_inline u32 read_args(char *dst, struct task_struct *task,
@@ -38,7 +87,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
 	u32 tgid = current_tgid();
-	u32 old = old_pid;
+	u32 old = old_pid, hflags = 0;
 	struct mlw_mark *mark;
 	struct mlw_exec *ev;
 	long n;
@@ -49,12 +98,26 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 		drop_pending(old);
 
 	mark = lookup_mark(tgid);
-	if (!mark)
-		return 0;
+	if (!mark) {
+		struct mlw_comm_key k;
+		u32 *what;
+
+		__builtin_memcpy(k.comm, task->comm, sizeof(k.comm));
+		what = bpf_map_lookup_elem(&root_comms, &k);
+		if (!what)
+			return 0;
+		if (*what & MLW_ROOT_MARK)
+			mark = mark_root(tgid);
+		else
+			hflags = MLW_F_ROOT_CHECK; /* user space decides by argv */
+	}
+	if (mlw_enforce && mark && enforce_exec(task, bprm, mark->reason))
+		hflags |= MLW_F_KILLED;
 	ev = scratch_buf();
 	if (!ev)
 		return 0;
 	fill_hdr(&ev->hdr, MLW_EV_EXEC, mark);
+	ev->hdr.flags |= hflags;
 	ev->old_tid = old;
 	n = bpf_probe_read_kernel_str(ev->data, MLW_PATH_MAX, BPF_CORE_READ(bprm, filename));
 	if (n <= 0) {
@@ -190,6 +253,27 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 		emit(ev, sizeof(*ev), MLW_EV_EXIT);
 	}
 	clear_mark(tgid);
+	return 0;
+}
+
+/* prctl(PR_SET_NAME) and writes to /proc/PID/comm: how Ray names its
+ * workers ("ray::JobSupervisor") after they exec as plain python. */
+SEC("tp_btf/task_rename")
+int BPF_PROG(handle_rename, struct task_struct *task, const char *comm)
+{
+	u32 tgid = task->tgid;
+	struct mlw_comm_key k = {};
+	u32 *what;
+	bool prefix = mlw_root_prefix[0] != 0;
+
+	if (lookup_mark(tgid) || tgid == mlw_self_tgid)
+		return 0;
+	bpf_probe_read_kernel_str(k.comm, sizeof(k.comm), comm);
+	for (int i = 0; i < (int)sizeof(mlw_root_prefix) && mlw_root_prefix[i]; i++)
+		prefix &= k.comm[i] == mlw_root_prefix[i];
+	what = bpf_map_lookup_elem(&root_comms, &k);
+	if (prefix || (what && (*what & MLW_ROOT_MARK)))
+		mark_root(tgid);
 	return 0;
 }
 

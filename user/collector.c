@@ -105,6 +105,34 @@ static int detect_model(const struct event *ev, const char *resolved, enum model
 	return model_format_detect_file(resolved, f);
 }
 
+/* An interpreter's exec, sent unmarked: a Jupyter kernel, a vLLM or Ray
+ * server is a control-plane root, watched from here on with its lineage. */
+static void check_root_argv(struct collector *c, const struct event *ev)
+{
+	const char *hit = roots_argv_match(&c->opt->roots, ev->argv, ev->argc);
+	struct mlw_mark m = {
+		.loader_tgid = ev->hdr.tgid,
+		.reason = MLW_MARK_ROOT | MLW_MARK_USER,
+		.mark_ns = ev->hdr.ts_ns,
+	};
+	struct proc *p;
+
+	if (!hit)
+		return;
+	c->st.roots_by_argv++;
+	if (c->sensors && sensors_set_mark(c->sensors, ev->hdr.tgid, &m) == 0)
+		c->st.marks_set_by_user++;
+	p = proctable_get(&c->pt, ev->hdr.tgid);
+	if (p)
+		proctable_reset(p);
+	p = ensure_proc(c, ev);
+	if (p) {
+		p->loader = m.loader_tgid;
+		p->mark_ns = m.mark_ns;
+		proctable_set_exe(p, ev->path);
+	}
+}
+
 static void handle_model_open(struct collector *c, const struct event *ev, const struct facts *fa)
 {
 	const struct mlw_hdr *h = &ev->hdr;
@@ -205,7 +233,9 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 	struct alert a;
 	size_t n;
 
-	if (!(ev->hdr.flags & MLW_F_MARKED))
+	/* the built-in rules are about model loaders; a control-plane root's
+	 * lineage alone (MLW_MARK_ROOT) waits for its own rules */
+	if (!(ev->hdr.flags & MLW_F_MARKED) || !(ev->hdr.mark.reason & MLW_MARK_MODEL))
 		return;
 	n = rules_match(builtin_rules, n_builtin_rules, ev, fa, hits, MAX_RULES_PER_EVENT);
 	if (!n)
@@ -254,6 +284,10 @@ int collector_handle(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	c->st.events[ev.kind]++;
+	if (ev.kind == MLW_EV_EXEC && (ev.hdr.flags & MLW_F_ROOT_CHECK)) {
+		check_root_argv(c, &ev);
+		return c->stop && *c->stop ? -EINTR : 0;
+	}
 	classify_event(&ev, &c->opt->net, &fa);
 	if (c->opt->verbose)
 		verbose_event(&ev, &fa);

@@ -21,6 +21,7 @@ struct collector_stats {
 	uint64_t models_rejected;   /* candidate whose bytes are not a code-running model */
 	uint64_t models_unreadable; /* kept marked: we could not read its bytes */
 	uint64_t peer_reads;        /* candidates opened by another mlwatch: ignored */
+	uint64_t roots_by_argv;     /* interpreters marked as control-plane roots */
 	uint64_t marks_cleared;
 	uint64_t marks_set_by_user;
 	uint64_t alerts_suppressed_rejected; /* in flight from a rejected candidate */

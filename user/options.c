@@ -29,6 +29,16 @@ static void usage(FILE *f)
 "  --open-match WHERE     auto (default), exit or entry: match an unmarked\n"
 "                         process's opens by the opened file's name at exit\n"
 "                         (cheaper; Linux 6.2+), or by the path at entry\n"
+"  --root NAME            also watch processes named NAME (as in ps -o comm,\n"
+"                         at most 15 characters) and their descendants as ML\n"
+"                         control-plane roots; repeatable\n"
+"  --root-argv PATTERN    also watch Python/Java processes whose command line\n"
+"                         matches PATTERN (fnmatch, e.g. '*my_server.py*')\n"
+"  --no-default-roots     forget the built-in roots (raylet, Jupyter, vLLM, ...)\n"
+"  --enforce              SIGKILL a process that loaded a model when it execs\n"
+"                         a shell, downloader, network tool, miner or a program\n"
+"                         under /tmp, or connects to an external or metadata\n"
+"                         address; the alert says what was killed\n"
 "  --ringbuf-mb N         kernel-to-user ring buffer size in MiB (default 16)\n"
 "  -v, --verbose          also print every event received\n"
 "  -h, --help             this help\n"
@@ -38,7 +48,7 @@ static void usage(FILE *f)
 "attached; SIGINT/SIGTERM detach everything and print the drop counters.\n");
 }
 
-enum { OPT_JSON = 256, OPT_NET, OPT_EXT, OPT_NO_HEX, OPT_RB, OPT_OPEN_MATCH };
+enum { OPT_JSON = 256, OPT_NET, OPT_EXT, OPT_NO_HEX, OPT_RB, OPT_OPEN_MATCH, OPT_ROOT, OPT_ROOT_ARGV, OPT_NO_ROOTS, OPT_ENFORCE };
 
 enum options_result options_parse(struct options *o, int argc, char **argv)
 {
@@ -50,11 +60,17 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 		{ "no-hex-blobs", no_argument, NULL, OPT_NO_HEX },
 		{ "ringbuf-mb", required_argument, NULL, OPT_RB },
 		{ "open-match", required_argument, NULL, OPT_OPEN_MATCH },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "root-argv", required_argument, NULL, OPT_ROOT_ARGV },
+		{ "no-default-roots", no_argument, NULL, OPT_NO_ROOTS },
+		{ "enforce", no_argument, NULL, OPT_ENFORCE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
+	struct roots extra = { 0 };
+	bool default_roots = true;
 	char err[256];
 	int c;
 
@@ -119,6 +135,26 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 				return OPTIONS_EXIT_USAGE;
 			}
 			break;
+		case OPT_ROOT:
+			if (roots_add_comm(&extra, optarg)) {
+				fprintf(stderr, "mlwatch: --root '%s': expected a process name of 1 to 15 characters (at most %d roots)\n",
+					optarg, ROOTS_MAX);
+				return OPTIONS_EXIT_USAGE;
+			}
+			break;
+		case OPT_ROOT_ARGV:
+			if (roots_add_argv(&extra, optarg)) {
+				fprintf(stderr, "mlwatch: --root-argv '%s': expected a non-empty pattern (at most %d)\n",
+					optarg, ROOTS_MAX);
+				return OPTIONS_EXIT_USAGE;
+			}
+			break;
+		case OPT_ENFORCE:
+			o->enforce = true;
+			break;
+		case OPT_NO_ROOTS:
+			default_roots = false;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -133,6 +169,18 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			return OPTIONS_EXIT_USAGE;
 		}
 	}
+	if (default_roots)
+		roots_defaults(&o->roots);
+	for (size_t i = 0; i < extra.n_comms; i++)
+		if (roots_add_comm(&o->roots, extra.comms[i])) {
+			fprintf(stderr, "mlwatch: --root: at most %d roots in all\n", ROOTS_MAX);
+			return OPTIONS_EXIT_USAGE;
+		}
+	for (size_t i = 0; i < extra.n_argv_patterns; i++)
+		if (roots_add_argv(&o->roots, extra.argv_patterns[i])) {
+			fprintf(stderr, "mlwatch: --root-argv: at most %d patterns in all\n", ROOTS_MAX);
+			return OPTIONS_EXIT_USAGE;
+		}
 	if (optind < argc) {
 		fprintf(stderr, "mlwatch: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return OPTIONS_EXIT_USAGE;

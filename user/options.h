@@ -3,6 +3,7 @@
 #define MLWATCH_OPTIONS_H
 #include <stdbool.h>
 #include "netclass.h"
+#include "roots.h"
 
 /* Extra model extensions a user may add with --model-ext. */
 #define OPTIONS_MAX_EXTS 64
@@ -22,6 +23,8 @@ struct options {
 	unsigned ringbuf_mb;
 	bool hex_blobs;
 	enum open_match open_match;
+	struct roots roots;    /* ML control-plane processes watched from exec */
+	bool enforce;          /* kill at the offending exec or connect (enforce.h) */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };

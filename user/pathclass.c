@@ -799,3 +799,14 @@ const char *exec_class_names(unsigned classes, char *buf, size_t len)
 	}
 	return buf;
 }
+
+const char *const *exec_class_programs(unsigned cls)
+{
+	switch (cls) {
+	case EXEC_SHELL: return shells;
+	case EXEC_DOWNLOADER: return downloaders;
+	case EXEC_NETTOOL: return nettools;
+	case EXEC_MINER: return miner_prefixes;
+	default: return NULL;
+	}
+}

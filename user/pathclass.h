@@ -27,6 +27,11 @@ enum exec_class {
 	EXEC_BENIGN_ML = 1u << 11,     /* gcc cc ld nvcc ptxas nvidia-smi, ldconfig -p, uname -p, git rev-parse */
 };
 
+/* The program names (basenames) behind a name-based class (EXEC_SHELL,
+ * EXEC_DOWNLOADER, EXEC_NETTOOL, EXEC_MINER), NULL-terminated; NULL for
+ * other classes. What --enforce gives the kernel to kill at exec. */
+const char *const *exec_class_programs(unsigned cls);
+
 /* path: the program as executed (absolute when known); argv: argc strings. */
 unsigned exec_classify(const char *path, const char *const *argv, size_t argc);
 /* "shell,inline-shell" style list of the set bits, into buf. */

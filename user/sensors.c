@@ -20,6 +20,7 @@
 
 #include <mlwatch/events.h> /* u32 & co. for the skeleton */
 #include "mlwatch.skel.h"
+#include "enforce.h"
 #include "modelpatterns.h"
 #include "sensors.h"
 
@@ -209,6 +210,31 @@ static int push_model_exts(struct sensors *s, const struct options *o)
 	return 0;
 }
 
+/* Control-plane names for the exec and rename hooks. An interpreter is
+ * only sent up for an argv check; a name that is both is marked. */
+static int push_roots(struct sensors *s, const struct options *o)
+{
+	int fd = bpf_map__fd(s->skel->maps.root_comms);
+	const struct roots *r = &o->roots;
+
+	for (int pass = 0; pass < 2; pass++) {
+		const char *const *names = pass ? r->comms : r->interpreters;
+		size_t n = pass ? r->n_comms : r->n_interpreters;
+		uint32_t what = pass ? MLW_ROOT_MARK : MLW_ROOT_ARGV;
+
+		if (pass == 0 && r->n_argv_patterns == 0)
+			continue; /* no patterns: no reason to send interpreter execs */
+		for (size_t i = 0; i < n; i++) {
+			char key[MLW_COMM_LEN] = { 0 };
+
+			strncpy(key, names[i], MLW_COMM_LEN - 1);
+			if (bpf_map_update_elem(fd, key, &what, BPF_ANY))
+				return -errno;
+		}
+	}
+	return 0;
+}
+
 static int attach_all(struct sensors *s)
 {
 	struct bpf_program *prog;
@@ -266,6 +292,9 @@ int sensors_start(struct sensors *s, const struct options *o,
 	s->skel->rodata->mlw_self_tgid = (uint32_t)getpid();
 	s->skel->rodata->mlw_match_hex_blobs = o->hex_blobs;
 	fill_ext_bloom(s->skel->rodata->mlw_ext_bloom, o);
+	enforce_configure(s->skel, o);
+	if (!o->roots.ray_workers)
+		s->skel->rodata->mlw_root_prefix[0] = 0;
 	bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20);
 	if ((rc = choose_open_match(s, o)))
 		return rc;
@@ -280,6 +309,14 @@ int sensors_start(struct sensors *s, const struct options *o,
 	}
 	if ((err = push_model_exts(s, o))) {
 		fprintf(stderr, "mlwatch: filling the model-extension map failed: %s\n", strerror(-err));
+		return MLW_EXIT_BPF_REFUSED;
+	}
+	if ((err = enforce_push(s->skel, o))) {
+		fprintf(stderr, "mlwatch: filling the enforcement maps failed: %s\n", strerror(-err));
+		return MLW_EXIT_BPF_REFUSED;
+	}
+	if ((err = push_roots(s, o))) {
+		fprintf(stderr, "mlwatch: filling the control-plane root map failed: %s\n", strerror(-err));
 		return MLW_EXIT_BPF_REFUSED;
 	}
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), fn, ctx, NULL);

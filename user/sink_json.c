@@ -160,6 +160,9 @@ static cJSON *event_json(const struct alert *a)
 		break;
 	}
 	cJSON_AddBoolToObject(o, "path_truncated", ev->path_truncated);
+	/* --enforce: the kernel SIGKILLed the actor at this event */
+	if (ev->hdr.flags & MLW_F_KILLED)
+		add_str(o, "action", "killed");
 	return o;
 }
 

