@@ -19,6 +19,7 @@ struct alert {
 	size_t n_ancestry;
 	uint64_t realtime_ns;
 	const char *host;
+	const char *incident_id;    /* the incident this alert is a step of, or NULL */
 };
 
 /* RFC 3339 UTC with milliseconds: 2026-11-22T01:02:03.456Z */

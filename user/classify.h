@@ -12,6 +12,8 @@ struct facts {
 	const char *credential;     /* open: credential name matched, or NULL */
 	const char *persistence;    /* open for writing: persistence target, or NULL */
 	bool open_write;            /* O_WRONLY, O_RDWR, O_CREAT or O_TRUNC */
+	bool exec_dropped;          /* exec: the program was written by the same
+	                             * lineage moments earlier (collector, dropped.h) */
 	bool resolved_ok;           /* resolved_path came from /proc, not a guess */
 	char resolved_path[PATH_MAX]; /* open: absolute path; exec: absolute program */
 	char address[64];           /* connect/dup: printable address */

@@ -27,6 +27,29 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Every incident record (new, update, closed) goes out here. */
+static void write_incident(void *ctx, const struct incident *inc, enum incident_record st)
+{
+	struct collector *c = ctx;
+
+	if (!c->sink)
+		return;
+	if (c->sink->json) {
+		char *s = incident_to_json(inc, st, c->host, c->boot_to_real_ns);
+
+		if (s)
+			sink_line(c->sink, s);
+		else
+			c->sink->failed++;
+		free(s);
+	} else {
+		char buf[8192];
+
+		incident_to_text(inc, st, c->boot_to_real_ns, buf, sizeof(buf));
+		sink_line(c->sink, buf);
+	}
+}
+
 int collector_init(struct collector *c, const struct options *o, struct sensors *s,
 		   struct sink *sink)
 {
@@ -37,12 +60,57 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	if (gethostname(c->host, sizeof(c->host) - 1))
 		snprintf(c->host, sizeof(c->host), "unknown");
 	c->boot_to_real_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
+	c->dropped = malloc(sizeof(*c->dropped));
+	if (!c->dropped)
+		return -1;
+	dropped_init(c->dropped);
+	if (incident_table_init(&c->inc, &(struct incident_config){
+		    .host = c->host, .emit = write_incident, .emit_ctx = c }))
+		return -1;
 	return proctable_init(&c->pt);
 }
 
 void collector_free(struct collector *c)
 {
+	incident_table_free(&c->inc);
 	proctable_free(&c->pt);
+	if (c->dropped) {
+		dropped_free(c->dropped);
+		free(c->dropped);
+		c->dropped = NULL;
+	}
+}
+
+static void count_live(struct proc *p, void *ctx)
+{
+	if (!p->exited)
+		++*(size_t *)ctx;
+}
+
+/* The last process of a lineage exited: its incident, if any, closes. */
+static void lineage_maybe_gone(struct collector *c, uint32_t loader, uint64_t mark_ns, uint64_t ts)
+{
+	size_t live = 0;
+
+	if (!loader || !incident_find(&c->inc, loader, mark_ns))
+		return;
+	proctable_for_lineage(&c->pt, loader, mark_ns, count_live, &live);
+	if (live == 0)
+		incident_lineage_exited(&c->inc, loader, mark_ns, ts);
+}
+
+/* Writes and execs of watched lineages, for "runs what it just wrote". */
+static void track_dropped(struct collector *c, const struct event *ev, struct facts *fa)
+{
+	const struct mlw_mark *m = &ev->hdr.mark;
+
+	if (!(ev->hdr.flags & MLW_F_MARKED) || !fa->resolved_path[0])
+		return;
+	if (ev->kind == MLW_EV_OPEN && fa->open_write && ev->u.open->ret >= 0)
+		dropped_note(c->dropped, m->loader_tgid, m->mark_ns, fa->resolved_path, ev->hdr.ts_ns);
+	else if (ev->kind == MLW_EV_EXEC)
+		fa->exec_dropped = dropped_by_lineage(c->dropped, m->loader_tgid, m->mark_ns,
+						      fa->resolved_path, ev->hdr.ts_ns);
 }
 
 /* First sight of a process (the loader itself, usually): fill from /proc. */
@@ -233,11 +301,16 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 	struct alert a;
 	size_t n;
 
-	/* the built-in rules are about model loaders; a control-plane root's
-	 * lineage alone (MLW_MARK_ROOT) waits for its own rules */
-	if (!(ev->hdr.flags & MLW_F_MARKED) || !(ev->hdr.mark.reason & MLW_MARK_MODEL))
+	const struct proc *actor = proctable_get(&c->pt, ev->hdr.tgid);
+
+	if (!(ev->hdr.flags & MLW_F_MARKED))
 		return;
-	n = rules_match(builtin_rules, n_builtin_rules, ev, fa, hits, MAX_RULES_PER_EVENT);
+	/* each rule's scope says whether it is about model loaders or
+	 * control-plane roots (ev->hdr.mark.reason) */
+	if (c->rules)
+		n = ruleset_match(c->rules, ev, fa, actor ? actor->exe : NULL, hits, MAX_RULES_PER_EVENT);
+	else
+		n = rules_match(builtin_rules, n_builtin_rules, ev, fa, hits, MAX_RULES_PER_EVENT);
 	if (!n)
 		return;
 	loader = proctable_get(&c->pt, loader_pid);
@@ -257,7 +330,21 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 	a.realtime_ns = ev->hdr.ts_ns + (uint64_t)c->boot_to_real_ns;
 	a.host = c->host;
 	for (size_t i = 0; i < n; i++) {
+		struct incident_input in;
+		struct incident *inc = NULL;
+		char sum[INCIDENT_SUMMARY_MAX];
+		uint64_t dups = c->inc.st.duplicates;
+
 		a.rule = hits[i];
+		incident_input_from_alert(&a, &in, sum, sizeof(sum));
+		incident_add(&c->inc, &in, &inc);
+		a.incident_id = inc ? inc->id : NULL;
+		if (c->inc.st.duplicates != dups) {
+			/* the same rule on the same thing again: the incident's
+			 * step counts it, one alert line is enough */
+			c->st.alerts_collapsed++;
+			continue;
+		}
 		sink_alert(c->sink, &a);
 		c->st.alerts++;
 	}
@@ -289,6 +376,7 @@ int collector_handle(void *ctx, void *data, size_t size)
 		return c->stop && *c->stop ? -EINTR : 0;
 	}
 	classify_event(&ev, &c->opt->net, &fa);
+	track_dropped(c, &ev, &fa);
 	if (c->opt->verbose)
 		verbose_event(&ev, &fa);
 	switch (ev.kind) {
@@ -308,6 +396,7 @@ int collector_handle(void *ctx, void *data, size_t size)
 			p->exited = true;
 			p->exit_ns = ev.hdr.ts_ns;
 		}
+		lineage_maybe_gone(c, ev.hdr.mark.loader_tgid, ev.hdr.mark.mark_ns, ev.hdr.ts_ns);
 		break;
 	}
 	case MLW_EV_OPEN:
@@ -326,7 +415,15 @@ int collector_handle(void *ctx, void *data, size_t size)
 
 void collector_tick(struct collector *c)
 {
-	proctable_expire(&c->pt, clock_ns(CLOCK_MONOTONIC));
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	proctable_expire(&c->pt, now);
+	incident_tick(&c->inc, now); /* records the rate limits held back */
+}
+
+void collector_finish(struct collector *c)
+{
+	incident_close_all(&c->inc, clock_ns(CLOCK_MONOTONIC));
 }
 
 void collector_report(struct collector *c, FILE *f)
@@ -349,7 +446,9 @@ void collector_report(struct collector *c, FILE *f)
 	fprintf(f, "mlwatch: kernel counters:");
 	for (int i = 0; i < MLW_CNT_MAX; i++)
 		fprintf(f, " %s=%llu", sensors_counter_name(i), (unsigned long long)cnt[i]);
-	fprintf(f, "\nmlwatch: models confirmed=%llu rejected=%llu unreadable=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
+	fprintf(f, "\nmlwatch: alerts collapsed into incident steps=%llu\n", (unsigned long long)c->st.alerts_collapsed);
+	incident_report(&c->inc, f);
+	fprintf(f, "mlwatch: models confirmed=%llu rejected=%llu unreadable=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
 		"process table full=%llu evicted=%llu, alerts suppressed (rejected candidate)=%llu\n",
 		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_rejected,
 		(unsigned long long)c->st.models_unreadable, (unsigned long long)c->st.peer_reads,

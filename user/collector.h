@@ -9,7 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "options.h"
+#include "dropped.h"
+#include "incident.h"
 #include "proctable.h"
+#include "rules.h"
 #include "sensors.h"
 #include "sink.h"
 
@@ -25,12 +28,18 @@ struct collector_stats {
 	uint64_t marks_cleared;
 	uint64_t marks_set_by_user;
 	uint64_t alerts_suppressed_rejected; /* in flight from a rejected candidate */
+	uint64_t alerts_collapsed;  /* identical to one already written: counted on the incident step */
 };
 
 struct collector {
 	const struct options *opt;
 	struct sensors *sensors;    /* NULL in unit tests: no map writes */
 	struct proctable pt;
+	struct dropped *dropped;    /* recent writes of watched lineages */
+	struct incident_table inc;  /* alerts gathered per lineage */
+	/* the rules in force; swapped whole on SIGHUP (single thread: the
+	 * swap happens between ring-buffer callbacks). NULL: built-ins. */
+	const struct ruleset *rules;
 	struct sink *sink;
 	char host[256];
 	int64_t boot_to_real_ns;
@@ -46,6 +55,8 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
  * or -EINTR once *stop is set, after handling the record. */
 int collector_handle(void *ctx, void *data, size_t size);
 void collector_tick(struct collector *c);
+/* At shutdown, after the last drain: closes every open incident. */
+void collector_finish(struct collector *c);
 void collector_report(struct collector *c, FILE *f);
 void collector_free(struct collector *c);
 #endif

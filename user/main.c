@@ -6,18 +6,56 @@
 
 #include "collector.h"
 #include "options.h"
+#include "rulefile.h"
+#include "rules_cmd.h"
 #include "sensors.h"
 #include "sink.h"
 
 /* Latency bound for records the kernel sends without a wakeup. */
 #define POLL_TIMEOUT_MS 50
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reload;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGHUP)
+		reload = 1;
+	else
+		stop = 1;
+}
+
+/* Loads opt->rules_file over the built-ins; errors are printed, each
+ * naming the rule and field. */
+static struct ruleset *load_rules(const struct options *o)
+{
+	struct rule_errors re;
+	struct ruleset *rs = NULL;
+
+	rule_errors_init(&re);
+	if (ruleset_load(o->rules_file, &rs, &re)) {
+		rule_errors_print(&re, stderr);
+		rs = NULL;
+	}
+	rule_errors_free(&re);
+	return rs;
+}
+
+/* SIGHUP: a new set replaces the old in one store, or the old one stays. */
+static void reload_rules(struct collector *c, const struct options *o)
+{
+	struct ruleset *rs;
+
+	reload = 0;
+	rs = load_rules(o);
+	if (!rs) {
+		fprintf(stderr, "mlwatch: SIGHUP: %s has errors; keeping the rules in force\n",
+			o->rules_file ? o->rules_file : "(built-ins)");
+		return;
+	}
+	ruleset_free((struct ruleset *)c->rules);
+	c->rules = rs;
+	fprintf(stderr, "mlwatch: SIGHUP: reloaded %zu rules from %s\n", rs->n_rules,
+		o->rules_file ? o->rules_file : "(built-ins)");
 }
 
 int main(int argc, char **argv)
@@ -29,6 +67,8 @@ int main(int argc, char **argv)
 	struct sink sink;
 	int rc, ticks = 0;
 
+	if (argc > 1 && strcmp(argv[1], "rules") == 0)
+		return rules_cmd(argc - 1, argv + 1, stdout, stderr);
 	switch (options_parse(&opt, argc, argv)) {
 	case OPTIONS_EXIT_OK:
 		return MLW_EXIT_OK;
@@ -44,13 +84,21 @@ int main(int argc, char **argv)
 		return MLW_EXIT_FAILURE;
 	}
 	col.stop = &stop;
+	col.rules = load_rules(&opt);
+	if (!col.rules) {
+		collector_free(&col);
+		sink_close(&sink);
+		return MLW_EXIT_USAGE;
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a closed output is counted, not fatal */
 
 	rc = sensors_start(&sensors, &opt, collector_handle, &col);
 	if (rc) {
 		sensors_stop(&sensors);
+		ruleset_free((struct ruleset *)col.rules);
 		collector_free(&col);
 		sink_close(&sink);
 		return rc;
@@ -68,7 +116,9 @@ int main(int argc, char **argv)
 			rc = MLW_EXIT_FAILURE;
 			break;
 		}
-		if (++ticks % (5000 / POLL_TIMEOUT_MS) == 0)
+		if (reload)
+			reload_rules(&col, &opt);
+		if (++ticks % (1000 / POLL_TIMEOUT_MS) == 0)
 			collector_tick(&col);
 	}
 	/* No new records once detached, so the drain ends; nothing sent before
@@ -76,8 +126,10 @@ int main(int argc, char **argv)
 	sensors_detach(&sensors);
 	col.stop = NULL;
 	sensors_poll(&sensors, 0);
+	collector_finish(&col);
 	collector_report(&col, stderr);
 	sensors_stop(&sensors);
+	ruleset_free((struct ruleset *)col.rules);
 	collector_free(&col);
 	sink_close(&sink);
 	return rc;

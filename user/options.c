@@ -14,6 +14,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: mlwatch [OPTIONS]\n"
+"       mlwatch rules check FILE | rules list [--json] [FILE]\n"
 "Watch processes that load ML model files (pickle, torch, numpy, joblib, ...)\n"
 "and alert on what they do next: shells, downloaders, outbound connects,\n"
 "credential reads, sockets handed to stdin/stdout/stderr.\n"
@@ -35,6 +36,8 @@ static void usage(FILE *f)
 "  --root-argv PATTERN    also watch Python/Java processes whose command line\n"
 "                         matches PATTERN (fnmatch, e.g. '*my_server.py*')\n"
 "  --no-default-roots     forget the built-in roots (raylet, Jupyter, vLLM, ...)\n"
+"  --rules FILE           rules file (JSON, see docs/rules.md) that extends or\n"
+"                         overrides the built-in rules; SIGHUP reloads it\n"
 "  --enforce              SIGKILL a process that loaded a model when it execs\n"
 "                         a shell, downloader, network tool, miner or a program\n"
 "                         under /tmp, or connects to an external or metadata\n"
@@ -48,7 +51,7 @@ static void usage(FILE *f)
 "attached; SIGINT/SIGTERM detach everything and print the drop counters.\n");
 }
 
-enum { OPT_JSON = 256, OPT_NET, OPT_EXT, OPT_NO_HEX, OPT_RB, OPT_OPEN_MATCH, OPT_ROOT, OPT_ROOT_ARGV, OPT_NO_ROOTS, OPT_ENFORCE };
+enum { OPT_JSON = 256, OPT_NET, OPT_EXT, OPT_NO_HEX, OPT_RB, OPT_OPEN_MATCH, OPT_ROOT, OPT_ROOT_ARGV, OPT_NO_ROOTS, OPT_ENFORCE, OPT_RULES };
 
 enum options_result options_parse(struct options *o, int argc, char **argv)
 {
@@ -64,6 +67,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 		{ "root-argv", required_argument, NULL, OPT_ROOT_ARGV },
 		{ "no-default-roots", no_argument, NULL, OPT_NO_ROOTS },
 		{ "enforce", no_argument, NULL, OPT_ENFORCE },
+		{ "rules", required_argument, NULL, OPT_RULES },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -148,6 +152,9 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 					optarg, ROOTS_MAX);
 				return OPTIONS_EXIT_USAGE;
 			}
+			break;
+		case OPT_RULES:
+			o->rules_file = optarg;
 			break;
 		case OPT_ENFORCE:
 			o->enforce = true;

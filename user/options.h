@@ -25,6 +25,7 @@ struct options {
 	enum open_match open_match;
 	struct roots roots;    /* ML control-plane processes watched from exec */
 	bool enforce;          /* kill at the offending exec or connect (enforce.h) */
+	const char *rules_file; /* --rules: extends/overrides the built-ins; NULL: none */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };

@@ -1,10 +1,22 @@
-/* Built-in rules (THREATS.md §4) and their evaluation. */
+/* Built-in rules and allowlist (THREATS.md §4), and their evaluation. */
 #include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "pathclass.h"
 #include "rules.h"
 
+#define KIND(k) (1u << (k))
 #define DEST(c) (1u << (c))
+#define NS_PER_S 1000000000ull
+
+/* A static list of globs; ruleset copies compile them, these use fnmatch. */
+#define PATTERNS(...)                                                          \
+	{ (const struct pattern[]){ __VA_ARGS__ },                             \
+	  sizeof((const struct pattern[]){ __VA_ARGS__ }) / sizeof(struct pattern) }
+#define P(s) { .text = (s) }
 
 const struct rule builtin_rules[] = {
 	{
@@ -12,93 +24,250 @@ const struct rule builtin_rules[] = {
 		.title = "Shell started by a process that loaded a model",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0011.000", "AML.T0010.003", "T1059.004" },
-		.kind = MLW_EV_EXEC,
-		.exec_any = EXEC_SHELL,
+		.scope = RULE_SCOPE_MODEL,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_SHELL },
 	},
 	{
 		.id = "model-loader-downloader",
 		.title = "Downloader run by a process that loaded a model",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0011.000", "AML.T0010.003", "T1105" },
-		.kind = MLW_EV_EXEC,
-		.exec_any = EXEC_DOWNLOADER,
+		.scope = RULE_SCOPE_MODEL,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_DOWNLOADER },
 	},
 	{
 		.id = "model-loader-inline-interpreter",
 		.title = "Interpreter with inline code run by a process that loaded a model",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0011.000", "AML.T0010.003", "T1059.006" },
-		.kind = MLW_EV_EXEC,
-		.exec_any = EXEC_INLINE_INTERP | EXEC_BASE64_DECODE,
+		.scope = RULE_SCOPE_MODEL,
+		.match = { .kinds = KIND(MLW_EV_EXEC),
+			   .exec_any = EXEC_INLINE_INTERP | EXEC_BASE64_DECODE },
 	},
 	{
 		.id = "model-loader-network-tool",
 		.title = "Netcat-like tool run by a process that loaded a model",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0011.000", "AML.T0072", "T1059.004" },
-		.kind = MLW_EV_EXEC,
-		.exec_any = EXEC_NETTOOL,
+		.scope = RULE_SCOPE_MODEL,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_NETTOOL },
 	},
 	{
 		.id = "model-loader-miner",
 		.title = "Cryptominer run by a process that loaded a model",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0048.000", "AML.T0011.000", "T1496" },
-		.kind = MLW_EV_EXEC,
-		.exec_any = EXEC_MINER,
+		.scope = RULE_SCOPE_MODEL,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_MINER },
 	},
 	{
 		.id = "model-loader-exec-from-temp",
 		.title = "Program under /tmp, /var/tmp or /dev/shm run by a process that loaded a model",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0011.000", "AML.T0018.002", "T1105" },
-		.kind = MLW_EV_EXEC,
-		.exec_any = EXEC_FROM_TEMP,
+		.scope = RULE_SCOPE_MODEL,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_FROM_TEMP },
 	},
 	{
 		.id = "model-loader-external-connect",
 		.title = "Outbound connection to an external address by a process that loaded a model",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0011.000", "AML.T0025", "T1041" },
-		.kind = MLW_EV_CONNECT,
-		.dest_any = DEST(DEST_EXTERNAL),
+		.scope = RULE_SCOPE_MODEL,
 		.failed_too = true, /* the attempt is the signal; the C2 may be down */
+		.match = { .kinds = KIND(MLW_EV_CONNECT), .dest_any = DEST(DEST_EXTERNAL) },
 	},
 	{
 		.id = "model-loader-metadata-connect",
 		.title = "Cloud metadata service contacted by a process that loaded a model",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0055", "AML.T0011.000", "T1552.005" },
-		.kind = MLW_EV_CONNECT,
-		.dest_any = DEST(DEST_METADATA),
+		.scope = RULE_SCOPE_MODEL,
 		.failed_too = true,
+		.match = { .kinds = KIND(MLW_EV_CONNECT), .dest_any = DEST(DEST_METADATA) },
 	},
 	{
 		.id = "model-loader-credential-read",
 		.title = "Credential file read by a process that loaded a model",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0055", "AML.T0011.000", "T1552.001" },
-		.kind = MLW_EV_OPEN,
-		.open_match = OPEN_MATCH_CREDENTIAL,
+		.scope = RULE_SCOPE_MODEL,
+		.match = { .kinds = KIND(MLW_EV_OPEN), .path_class = RULE_PATH_CREDENTIAL },
 	},
 	{
 		.id = "model-loader-persistence-write",
 		.title = "Persistence location written by a process that loaded a model",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0011.000", "T1053.003", "T1546.004" },
-		.kind = MLW_EV_OPEN,
-		.open_match = OPEN_MATCH_PERSISTENCE,
+		.scope = RULE_SCOPE_MODEL,
+		.match = { .kinds = KIND(MLW_EV_OPEN), .path_class = RULE_PATH_PERSISTENCE },
 	},
 	{
 		.id = "model-loader-socket-stdio",
 		.title = "Socket duplicated onto stdin/stdout/stderr by a process that loaded a model",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0072", "AML.T0011.000", "T1059" },
-		.kind = MLW_EV_DUP,
+		.scope = RULE_SCOPE_MODEL,
+		.match = { .kinds = KIND(MLW_EV_DUP) },
+	},
+	{
+		.id = "model-loader-exec-dropped",
+		.title = "Program written moments earlier by the same model-loading lineage, now run",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0011.000", "AML.T0018.002", "T1105", "T1204.002" },
+		.scope = RULE_SCOPE_MODEL,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .dropped = true },
+	},
+
+	/*
+	 * ML control-plane roots (ShadowRay, AML.T0049): the lineage runs jobs,
+	 * so a shell or python alone is normal; these are what a hijacked job
+	 * does that a legitimate one does not.
+	 */
+	{
+		.id = "root-download-pipe-shell",
+		.title = "Control-plane job pipes a download into a shell",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0049", "T1190", "T1105", "T1059.004" },
+		.scope = RULE_SCOPE_ROOT,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_SHELL,
+			   .argv = PATTERNS(P("*curl *|*sh*"), P("*wget *|*sh*"), P("*curl *|*python*"),
+					    P("*wget *|*python*"), P("*sh*<(curl*"), P("*sh*<(wget*")) },
+	},
+	{
+		.id = "root-base64-shell",
+		.title = "Control-plane job decodes base64 into a shell",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0049", "T1140", "T1059.004" },
+		.scope = RULE_SCOPE_ROOT,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_SHELL,
+			   .argv = PATTERNS(P("*base64 -d*|*sh*"), P("*base64 --decode*|*sh*"),
+					    P("*base64 -d*|*python*")) },
+	},
+	{
+		.id = "root-miner",
+		.title = "Cryptominer run by a control-plane job",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0049", "AML.T0048.000", "T1496" },
+		.scope = RULE_SCOPE_ROOT,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_MINER },
+	},
+	{
+		.id = "root-reverse-shell",
+		.title = "Reverse shell from a control-plane job",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0049", "AML.T0072", "T1059.004" },
+		.scope = RULE_SCOPE_ROOT,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_NETTOOL | EXEC_SHELL,
+			   .argv_contains = PATTERNS(P("/dev/tcp/"), P("/dev/udp/"), P(" -e /bin/"),
+						     P(" -e sh"), P("exec:"), P("pty.spawn")) },
+	},
+	{
+		.id = "root-socket-stdio",
+		.title = "Socket duplicated onto stdin/stdout/stderr in a control-plane job",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0049", "AML.T0072", "T1059" },
+		.scope = RULE_SCOPE_ROOT,
+		.match = { .kinds = KIND(MLW_EV_DUP) },
+	},
+	{
+		.id = "root-credential-read",
+		.title = "Credential file read by a control-plane job",
+		.severity = SEV_HIGH,
+		.tags = { "AML.T0049", "AML.T0055", "T1552.001" },
+		.scope = RULE_SCOPE_ROOT,
+		.match = { .kinds = KIND(MLW_EV_OPEN), .open = RULE_OPEN_READ,
+			   .path_class = RULE_PATH_CREDENTIAL },
+	},
+	{
+		.id = "root-metadata-connect",
+		.title = "Cloud metadata service contacted by a control-plane job",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0049", "AML.T0055", "T1552.005" },
+		.scope = RULE_SCOPE_ROOT,
+		.failed_too = true,
+		.match = { .kinds = KIND(MLW_EV_CONNECT), .dest_any = DEST(DEST_METADATA) },
+	},
+	{
+		.id = "root-persistence-write",
+		.title = "Persistence location written by a control-plane job",
+		.severity = SEV_HIGH,
+		.tags = { "AML.T0049", "T1053.003", "T1546.004", "T1098.004" },
+		.scope = RULE_SCOPE_ROOT,
+		.match = { .kinds = KIND(MLW_EV_OPEN), .open = RULE_OPEN_WRITE,
+			   .path_class = RULE_PATH_PERSISTENCE },
+	},
+	{
+		.id = "root-firewall-edit",
+		.title = "Firewall rules changed by a control-plane job",
+		.severity = SEV_HIGH,
+		.tags = { "AML.T0049", "T1562.004" },
+		.scope = RULE_SCOPE_ROOT,
+		.match = { .kinds = KIND(MLW_EV_EXEC),
+			   .exe = PATTERNS(P("iptables"), P("ip6tables"), P("iptables-restore"),
+					   P("ip6tables-restore"), P("iptables-legacy"), P("iptables-nft"),
+					   P("nft"), P("ufw")) },
+	},
+	{
+		.id = "root-data-upload",
+		.title = "Control-plane job uploads data with a downloader",
+		.severity = SEV_HIGH,
+		.tags = { "AML.T0049", "AML.T0025", "T1041" },
+		.scope = RULE_SCOPE_ROOT,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_DOWNLOADER,
+			   .argv_contains = PATTERNS(P(" --data"), P(" -d "), P(" -d@"), P(" -F "),
+						     P(" --form"), P(" -T "), P(" --upload-file"),
+						     P(" --post-file"), P(" --post-data")) },
+	},
+	{
+		.id = "root-exec-dropped",
+		.title = "Program written moments earlier by the same control-plane job, now run",
+		.severity = SEV_HIGH,
+		.tags = { "AML.T0049", "T1105", "T1204.002" },
+		.scope = RULE_SCOPE_ROOT,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .dropped = true },
 	},
 };
 
 const size_t n_builtin_rules = sizeof(builtin_rules) / sizeof(builtin_rules[0]);
+
+/*
+ * A name is easy to borrow (copy xmrig to ~/gcc): no allowlist entry below
+ * hides an exec that a class the built-in rules alert on also flags, so a
+ * renamed miner keeps its stratum URL and a gcc dropped in /tmp is still
+ * from-temp. The entries matter for user rules that match more broadly.
+ */
+#define ALERTING_EXEC                                                          \
+	(EXEC_SHELL | EXEC_SHELL_INLINE | EXEC_DOWNLOADER | EXEC_INLINE_INTERP |     \
+	 EXEC_NETTOOL | EXEC_MINER | EXEC_FROM_TEMP | EXEC_BASE64_DECODE)
+
+const struct rule_filter builtin_allow[] = {
+	/* What pathclass.c already calls benign-ml (multiprocessing and loky
+	 * bootstrap one-liners, git's read-only subcommands, toolchains with a
+	 * triplet or version in their name). */
+	{ .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_BENIGN_ML, .exec_none = ALERTING_EXEC },
+	/* torch.compile / Triton / inductor toolchains and nvidia tooling */
+	{ .kinds = KIND(MLW_EV_EXEC), .exec_none = ALERTING_EXEC,
+	  .exe = PATTERNS(P("gcc"), P("gcc-[0-9]*"), P("cc"), P("c++"), P("g++"), P("g++-[0-9]*"),
+			  P("clang"), P("clang-[0-9]*"), P("clang++"), P("cc1"), P("cc1plus"),
+			  P("collect2"), P("ld"), P("ld.bfd"), P("ld.gold"), P("ld.lld"), P("as"),
+			  P("nvcc"), P("ptxas"), P("cicc"), P("fatbinary"), P("nvlink"),
+			  P("nvidia-smi")) },
+	/* ctypes.util.find_library */
+	{ .kinds = KIND(MLW_EV_EXEC), .exec_none = ALERTING_EXEC,
+	  .exe = PATTERNS(P("ldconfig"), P("ldconfig.real")),
+	  .argv = PATTERNS(P("ldconfig -p"), P("/sbin/ldconfig -p"), P("/usr/sbin/ldconfig -p"),
+			   P("/sbin/ldconfig.real -p")) },
+	/* platform.processor(), platform.machine() */
+	{ .kinds = KIND(MLW_EV_EXEC), .exec_none = ALERTING_EXEC,
+	  .exe = PATTERNS(P("uname")),
+	  .argv = PATTERNS(P("uname -[mp]"), P("/bin/uname -[mp]"), P("/usr/bin/uname -[mp]")) },
+	/* experiment trackers (wandb, mlflow) record the commit */
+	{ .kinds = KIND(MLW_EV_EXEC), .exec_none = ALERTING_EXEC,
+	  .exe = PATTERNS(P("git")), .argv = PATTERNS(P("git rev-parse*")) },
+};
+
+const size_t n_builtin_allow = sizeof(builtin_allow) / sizeof(builtin_allow[0]);
 
 const char *severity_name(enum severity s)
 {
@@ -109,6 +278,167 @@ const char *severity_name(enum severity s)
 	case SEV_CRITICAL: return "critical";
 	}
 	return "unknown";
+}
+
+const char *rule_action_name(enum rule_action a)
+{
+	return a == RULE_ACTION_KILL ? "kill" : "alert";
+}
+
+const char *rule_scope_name(unsigned scope)
+{
+	switch (scope & RULE_SCOPE_ANY) {
+	case RULE_SCOPE_ROOT: return "root";
+	case RULE_SCOPE_ANY: return "any";
+	default: return "model";
+	}
+}
+
+/* ---- patterns ------------------------------------------------------- */
+
+static bool has_glob_meta(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '*' || s[i] == '?' || s[i] == '[' || s[i] == '\\')
+			return true;
+	return false;
+}
+
+void pattern_compile(struct pattern *p)
+{
+	const char *t = p->text;
+	size_t n = strlen(t);
+
+	p->kind = PAT_GLOB;
+	p->lit = t;
+	p->lit_len = n;
+	if (!has_glob_meta(t, n)) {
+		p->kind = PAT_EXACT;
+	} else if (n >= 2 && t[0] == '*' && t[n - 1] == '*' && !has_glob_meta(t + 1, n - 2)) {
+		p->kind = PAT_CONTAINS;
+		p->lit = t + 1;
+		p->lit_len = n - 2;
+	} else if (t[0] == '*' && !has_glob_meta(t + 1, n - 1)) {
+		p->kind = PAT_SUFFIX;
+		p->lit = t + 1;
+		p->lit_len = n - 1;
+	} else if (n >= 1 && t[n - 1] == '*' && !has_glob_meta(t, n - 1)) {
+		p->kind = PAT_PREFIX;
+		p->lit_len = n - 1;
+	}
+}
+
+bool pattern_match(const struct pattern *p, const char *s, size_t len)
+{
+	switch (p->kind) {
+	case PAT_EXACT:
+		return len == p->lit_len && memcmp(s, p->lit, len) == 0;
+	case PAT_PREFIX:
+		return len >= p->lit_len && memcmp(s, p->lit, p->lit_len) == 0;
+	case PAT_SUFFIX:
+		return len >= p->lit_len && memcmp(s + len - p->lit_len, p->lit, p->lit_len) == 0;
+	case PAT_CONTAINS:
+		return memmem(s, len, p->lit, p->lit_len) != NULL;
+	case PAT_GLOB:
+		break;
+	}
+	/* no FNM_PATHNAME: '*' crosses '/', so a directory's glob covers its subtree */
+	return fnmatch(p->text, s, 0) == 0;
+}
+
+static bool any_pattern(const struct pattern_list *l, const char *s, size_t len)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (pattern_match(&l->v[i], s, len))
+			return true;
+	return false;
+}
+
+/* argv_contains entries are substrings whatever their kind says. */
+static bool any_substring(const struct pattern_list *l, const char *s, size_t len)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct pattern *p = &l->v[i];
+		size_t n = p->kind == PAT_CONTAINS ? p->lit_len : strlen(p->text);
+		const char *lit = p->kind == PAT_CONTAINS ? p->lit : p->text;
+
+		if (memmem(s, len, lit, n))
+			return true;
+	}
+	return false;
+}
+
+/* ---- one event ------------------------------------------------------ */
+
+/* What conditions look at, worked out at most once per event. */
+struct match_ctx {
+	const struct event *ev;
+	const struct facts *f;
+	const char *actor_exe;
+	unsigned scope;           /* RULE_SCOPE_* bits of the event's mark */
+	int result;               /* the syscall's result */
+	bool names_done, argv_done;
+	const char *path, *exe;   /* NULL when the event has none */
+	size_t path_len, exe_len;
+	size_t argv_len;
+	char argv[MLW_ARGS_MAX + 1];
+};
+
+static const char *base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static void ctx_names(struct match_ctx *c)
+{
+	const struct event *ev = c->ev;
+	const char *file = c->f->resolved_path[0] ? c->f->resolved_path : ev->path;
+
+	if (c->names_done)
+		return;
+	c->names_done = true;
+	switch (ev->kind) {
+	case MLW_EV_EXEC:
+		c->path = file;
+		c->exe = file ? base_of(file) : NULL;
+		break;
+	case MLW_EV_OPEN:
+	case MLW_EV_MODEL_OPEN:
+		c->path = file;
+		c->exe = c->actor_exe ? base_of(c->actor_exe) : NULL;
+		break;
+	default:
+		c->exe = c->actor_exe ? base_of(c->actor_exe) : NULL;
+		break;
+	}
+	if (c->exe && !*c->exe)
+		c->exe = NULL;
+	c->path_len = c->path ? strlen(c->path) : 0;
+	c->exe_len = c->exe ? strlen(c->exe) : 0;
+}
+
+/* argv joined with single spaces, as `ps` shows it (cut at the buffer). */
+static void ctx_argv(struct match_ctx *c)
+{
+	size_t n = 0;
+
+	if (c->argv_done)
+		return;
+	c->argv_done = true;
+	for (size_t i = 0; i < c->ev->argc && c->ev->argv[i]; i++) {
+		size_t l = strlen(c->ev->argv[i]);
+
+		if (i && n < sizeof(c->argv) - 1)
+			c->argv[n++] = ' ';
+		if (l > sizeof(c->argv) - 1 - n)
+			l = sizeof(c->argv) - 1 - n;
+		memcpy(c->argv + n, c->ev->argv[i], l);
+		n += l;
+	}
+	c->argv[n] = 0;
+	c->argv_len = n;
 }
 
 static int event_result(const struct event *ev)
@@ -122,35 +452,178 @@ static int event_result(const struct event *ev)
 	}
 }
 
-static bool rule_matches(const struct rule *r, const struct event *ev, const struct facts *f)
+static unsigned event_scope(const struct event *ev)
 {
-	if (r->kind != ev->kind)
-		return false;
-	if (!r->failed_too && event_result(ev) < 0)
-		return false;
-	if (r->exec_any && !(f->exec_classes & r->exec_any))
-		return false;
-	if (r->exec_none && (f->exec_classes & r->exec_none))
-		return false;
-	if (r->dest_any && !(DEST(f->dest) & r->dest_any))
-		return false;
-	switch (r->open_match) {
-	case OPEN_MATCH_CREDENTIAL:
-		return f->credential != NULL;
-	case OPEN_MATCH_PERSISTENCE:
-		return f->persistence != NULL;
-	default:
-		return true;
+	unsigned r = ev->hdr.mark.reason, s = 0;
+
+	if (r & MLW_MARK_MODEL)
+		s |= RULE_SCOPE_MODEL;
+	if (r & MLW_MARK_ROOT)
+		s |= RULE_SCOPE_ROOT;
+	/* Sensors from before control-plane roots set no reason: every
+	 * mark was then a model's. */
+	return s ? s : RULE_SCOPE_MODEL;
+}
+
+static void ctx_init(struct match_ctx *c, const struct event *ev, const struct facts *f,
+		     const char *actor_exe)
+{
+	c->ev = ev;
+	c->f = f;
+	c->actor_exe = actor_exe && *actor_exe ? actor_exe : NULL;
+	c->scope = event_scope(ev);
+	c->result = event_result(ev);
+	c->names_done = c->argv_done = false;
+}
+
+static bool is_net(const struct match_ctx *c)
+{
+	return (c->ev->kind == MLW_EV_CONNECT || c->ev->kind == MLW_EV_DUP) &&
+	       (c->f->dest != DEST_UNIX && c->f->dest != DEST_OTHER);
+}
+
+static bool addr_in(const struct rule_filter *m, const struct match_ctx *c)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	const struct mlw_sockaddr *sa = c->ev->kind == MLW_EV_CONNECT ? &c->ev->u.connect->addr
+								       : &c->ev->u.dup->peer;
+	int family = sa->family;
+	const uint8_t *addr = sa->addr;
+
+	/* ::ffff:a.b.c.d is the IPv4 host, as for the destination class */
+	if (family == AF_INET6 && memcmp(addr, v4mapped, sizeof(v4mapped)) == 0) {
+		family = AF_INET;
+		addr += sizeof(v4mapped);
 	}
+	for (size_t i = 0; i < m->n_cidrs; i++)
+		if (cidr_contains(&m->cidrs[i], family, addr))
+			return true;
+	return false;
+}
+
+static bool port_in(const struct rule_filter *m, unsigned port)
+{
+	for (size_t i = 0; i < m->n_ports; i++)
+		if (port >= m->ports[i].lo && port <= m->ports[i].hi)
+			return true;
+	return false;
+}
+
+static bool open_as(enum rule_open want, const struct match_ctx *c)
+{
+	if (c->ev->kind != MLW_EV_OPEN && c->ev->kind != MLW_EV_MODEL_OPEN)
+		return false;
+	if (want == RULE_OPEN_WRITE)
+		return c->f->open_write;
+	return (c->ev->u.open->flags & O_ACCMODE) != O_WRONLY;
+}
+
+/* Cheap bit tests first; strings only when those hold. */
+static bool filter_holds(const struct rule_filter *m, struct match_ctx *c)
+{
+	const struct event *ev = c->ev;
+	const struct facts *f = c->f;
+
+	if (m->kinds && !(m->kinds & KIND(ev->kind)))
+		return false;
+	if (m->exec_any && (ev->kind != MLW_EV_EXEC || !(f->exec_classes & m->exec_any)))
+		return false;
+	if (m->exec_none && ev->kind == MLW_EV_EXEC && (f->exec_classes & m->exec_none))
+		return false;
+	if (m->dest_any && !(is_net(c) && (DEST(f->dest) & m->dest_any)))
+		return false;
+	if (m->n_ports && !(is_net(c) && port_in(m, f->port)))
+		return false;
+	if (m->n_cidrs && !(is_net(c) && addr_in(m, c)))
+		return false;
+	if (m->open != RULE_OPEN_ANY && !open_as(m->open, c))
+		return false;
+	if (m->path_class &&
+	    !(((m->path_class & RULE_PATH_CREDENTIAL) && f->credential) ||
+	      ((m->path_class & RULE_PATH_PERSISTENCE) && f->persistence)))
+		return false;
+	if (m->dropped && !(ev->kind == MLW_EV_EXEC && f->exec_dropped))
+		return false;
+	if (m->path.n || m->exe.n)
+		ctx_names(c);
+	if (m->path.n && !(c->path && any_pattern(&m->path, c->path, c->path_len)))
+		return false;
+	if (m->exe.n && !(c->exe && any_pattern(&m->exe, c->exe, c->exe_len)))
+		return false;
+	if (m->argv.n || m->argv_contains.n) {
+		if (ev->kind != MLW_EV_EXEC)
+			return false;
+		ctx_argv(c);
+		if (m->argv.n && !any_pattern(&m->argv, c->argv, c->argv_len))
+			return false;
+		if (m->argv_contains.n && !any_substring(&m->argv_contains, c->argv, c->argv_len))
+			return false;
+	}
+	return true;
+}
+
+static bool rule_fires(const struct rule *r, struct match_ctx *c)
+{
+	const struct mlw_hdr *h = &c->ev->hdr;
+	unsigned scope = r->scope ? r->scope : RULE_SCOPE_MODEL;
+
+	if (r->match.kinds && !(r->match.kinds & KIND(c->ev->kind)))
+		return false; /* the common case: most rules are for another kind */
+	if (!(scope & c->scope))
+		return false;
+	if (r->window_s && h->ts_ns > h->mark.mark_ns &&
+	    h->ts_ns - h->mark.mark_ns > (uint64_t)r->window_s * NS_PER_S)
+		return false;
+	if (!r->failed_too && c->result < 0)
+		return false;
+	if (!filter_holds(&r->match, c))
+		return false;
+	for (size_t i = 0; i < r->n_except; i++)
+		if (filter_holds(&r->except[i], c))
+			return false;
+	return true;
+}
+
+bool rule_filter_match(const struct rule_filter *m, const struct event *ev,
+		       const struct facts *f, const char *actor_exe)
+{
+	struct match_ctx c;
+
+	ctx_init(&c, ev, f, actor_exe);
+	return filter_holds(m, &c);
 }
 
 size_t rules_match(const struct rule *rules, size_t n, const struct event *ev,
 		   const struct facts *f, const struct rule **out, size_t max)
 {
+	struct match_ctx c;
 	size_t k = 0;
 
+	ctx_init(&c, ev, f, NULL);
 	for (size_t i = 0; i < n && k < max; i++)
-		if (rule_matches(&rules[i], ev, f))
+		if (rule_fires(&rules[i], &c))
 			out[k++] = &rules[i];
+	return k;
+}
+
+size_t ruleset_match(const struct ruleset *rs, const struct event *ev, const struct facts *f,
+		     const char *actor_exe, const struct rule **out, size_t max)
+{
+	struct match_ctx c;
+	size_t k = 0;
+
+	if (!rs || ev->kind <= 0 || ev->kind >= MLW_EV_KIND_MAX)
+		return 0;
+	ctx_init(&c, ev, f, actor_exe);
+	for (size_t i = 0; i < rs->n_by_kind[ev->kind] && k < max; i++) {
+		const struct rule *r = &rs->rules[rs->by_kind[ev->kind][i]];
+
+		if (rule_fires(r, &c))
+			out[k++] = r;
+	}
+	/* Most events fire nothing: the allowlist is only read for the rest. */
+	for (size_t i = 0; k && i < rs->n_allow; i++)
+		if (filter_holds(&rs->allow[i], &c))
+			return 0;
 	return k;
 }

@@ -171,3 +171,11 @@ void sink_alert(struct sink *s, const struct alert *a)
 	else
 		s->written++;
 }
+
+void sink_line(struct sink *s, const char *line)
+{
+	if (fprintf(s->f, "%s\n", line) < 0 || fflush(s->f) != 0)
+		s->failed++;
+	else
+		s->written++;
+}

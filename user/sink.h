@@ -16,6 +16,9 @@ struct sink {
 /* path NULL: stdout. Returns 0 or -errno (message printed). */
 int sink_open(struct sink *s, const char *path, bool json);
 void sink_alert(struct sink *s, const struct alert *a);
+/* One already rendered record (an incident, an inventory entry) and a
+ * newline. */
+void sink_line(struct sink *s, const char *line);
 void sink_close(struct sink *s);
 
 /* The JSON object of one alert (caller frees with cJSON_Delete). */

@@ -173,7 +173,10 @@ cJSON *alert_to_json(const struct alert *a)
 	char ts[64];
 
 	format_rfc3339(a->realtime_ns, ts, sizeof(ts));
+	add_str(root, "record", "alert");
 	add_str(root, "time", ts);
+	if (a->incident_id)
+		add_str(root, "incident", a->incident_id);
 	add_str(root, "host", a->host);
 	add_str(rule, "id", a->rule->id);
 	add_str(rule, "title", a->rule->title);

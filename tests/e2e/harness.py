@@ -441,6 +441,7 @@ class Monitor:
         self.exit_seconds = None
         self.rc = None
         self.extra_args = []
+        self.incidents = []
 
     def start(self):
         argv = [mlwatch_bin(), "--json", "--output", self.output,
@@ -475,12 +476,15 @@ class Monitor:
         return self.proc is not None and self.proc.poll() is None
 
     def read(self, final=False):
+        """(alerts, problems); incident records go to self.incidents."""
         try:
             with open(self.output, "rb") as f:
                 data = f.read()
         except FileNotFoundError:
             data = b""
-        return parse_output(data, final)
+        objs, problems = parse_output(data, final)
+        self.incidents = [o for o in objs if o.get("record") == "incident"]
+        return [o for o in objs if o.get("record") != "incident"], problems
 
     def stop(self, sig=signal.SIGINT):
         """Stop by PID. Returns a list of problems (empty when clean)."""
@@ -706,8 +710,11 @@ class Scenario:
         alerts, parse_problems = self.mon.read(final=True) if self.mon else ([], [])
         problems += parse_problems
         for a in alerts:
-            if get(a, "rule", "id") is None:
-                problems.append("alert without rule.id: %r" % (a,))
+            if get(a, "rule", "id") is None or a.get("record") != "alert":
+                problems.append("alert without rule.id or record=alert: %r" % (a,))
+        for i in self.mon.incidents if self.mon else []:
+            if not str(i.get("incident", "")).startswith("mlw-"):
+                problems.append("incident record without an id: %r" % (i,))
         self.final_alerts = alerts
         if problems:
             c = Checks()

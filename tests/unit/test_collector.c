@@ -59,6 +59,7 @@ static size_t exec_sh(u32 tgid, u32 loader)
 	return sizeof(*e) + sizeof(file) + sizeof(args);
 }
 
+/* Alert lines (record "alert"); incident records are counted apart. */
 static int count_lines(const char *path, cJSON **first)
 {
 	char line[65536];
@@ -67,8 +68,17 @@ static int count_lines(const char *path, cJSON **first)
 
 	*first = NULL;
 	while (f && fgets(line, sizeof(line), f)) {
+		cJSON *j = cJSON_Parse(line);
+		cJSON *rec = j ? cJSON_GetObjectItem(j, "record") : NULL;
+
+		if (!rec || !cJSON_IsString(rec) || strcmp(rec->valuestring, "alert")) {
+			cJSON_Delete(j);
+			continue;
+		}
 		if (n++ == 0)
-			*first = cJSON_Parse(line);
+			*first = j;
+		else
+			cJSON_Delete(j);
 	}
 	if (f)
 		fclose(f);

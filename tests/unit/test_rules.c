@@ -99,6 +99,59 @@ static void test_every_rule_tagged(void)
 	}
 }
 
+/* A control-plane root's lineage alone is not what the model rules are for. */
+static void test_root_mark_not_builtin(void)
+{
+	const struct rule *hits[16];
+	struct facts f = { .exec_classes = EXEC_SHELL };
+
+	ev.kind = MLW_EV_EXEC;
+	ev.hdr.mark.reason = MLW_MARK_ROOT;
+	CHECK(match(&f, hits) == 0);
+	ev.hdr.mark.reason = MLW_MARK_ROOT | MLW_MARK_MODEL;
+	CHECK(has(hits, match(&f, hits), "model-loader-shell"));
+	ev.hdr.mark.reason = 0;
+}
+
+static void test_builtin_defaults(void)
+{
+	for (size_t i = 0; i < n_builtin_rules; i++) {
+		const struct rule *r = &builtin_rules[i];
+
+		/* model rules first; the control-plane ones say so in their id */
+		CHECK(r->scope == (strncmp(r->id, "root-", 5) ? RULE_SCOPE_MODEL : RULE_SCOPE_ROOT));
+		CHECK(r->window_s == 0);
+		CHECK(r->action == RULE_ACTION_ALERT && r->n_except == 0);
+		/* exactly one event kind each */
+		CHECK(r->match.kinds && !(r->match.kinds & (r->match.kinds - 1)));
+	}
+}
+
+/* The static allowlist works uncompiled (fnmatch) too. */
+static void test_builtin_allow_static(void)
+{
+	static const char *gcc[] = { "gcc", "-c", "x.c" };
+	struct facts f = { 0 };
+	bool allowed;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = MLW_EV_EXEC;
+	ev.argc = 3;
+	memcpy(ev.argv, gcc, sizeof(gcc));
+	strcpy(f.resolved_path, "/usr/bin/gcc");
+	f.exec_classes = exec_classify(f.resolved_path, gcc, 3);
+	allowed = false;
+	for (size_t i = 0; i < n_builtin_allow; i++)
+		allowed |= rule_filter_match(&builtin_allow[i], &ev, &f, NULL);
+	CHECK(allowed);
+	strcpy(f.resolved_path, "/tmp/gcc");
+	f.exec_classes = exec_classify(f.resolved_path, gcc, 3);
+	allowed = false;
+	for (size_t i = 0; i < n_builtin_allow; i++)
+		allowed |= rule_filter_match(&builtin_allow[i], &ev, &f, NULL);
+	CHECK(!allowed);
+}
+
 int main(void)
 {
 	RUN(test_shell_exec);
@@ -107,5 +160,8 @@ int main(void)
 	RUN(test_credential_open);
 	RUN(test_dup_always);
 	RUN(test_every_rule_tagged);
+	RUN(test_root_mark_not_builtin);
+	RUN(test_builtin_defaults);
+	RUN(test_builtin_allow_static);
 	return CHECK_DONE();
 }
