@@ -1,5 +1,6 @@
 /* The collector's per-event pipeline. */
 #include <errno.h>
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +71,92 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	return proctable_init(&c->pt);
 }
 
+/* A finished inventory record: its alerts (a blocklisted model) go to the
+ * alert output, the record itself to --inventory and to a JSON output. */
+static void inv_emit(const struct inv_record *r, void *ctx)
+{
+	struct collector *c = ctx;
+
+	for (unsigned bit = 1; bit <= INV_ALERT_DIGEST_MISMATCH; bit <<= 1) {
+		if (!(r->alerts & bit) || !c->sink)
+			continue;
+		if (c->sink->json) {
+			cJSON *j = inv_alert_to_json(r, bit);
+			char *line = j ? cJSON_PrintUnformatted(j) : NULL;
+
+			if (line)
+				sink_line(c->sink, line);
+			else
+				c->sink->failed++;
+			free(line);
+			cJSON_Delete(j);
+		} else {
+			char buf[8192];
+
+			inv_alert_to_text(r, bit, buf, sizeof(buf));
+			sink_line(c->sink, buf);
+		}
+		c->st.alerts++;
+	}
+	if (!r->complete)
+		return;
+	if (c->inv_sink_open || (c->sink && c->sink->json)) {
+		cJSON *j = inv_record_to_json(r);
+		char *line = j ? cJSON_PrintUnformatted(j) : NULL;
+
+		if (line && c->inv_sink_open)
+			sink_line(&c->inv_sink, line);
+		if (line && c->sink && c->sink->json)
+			sink_line(c->sink, line);
+		free(line);
+		cJSON_Delete(j);
+	}
+}
+
+int collector_start_inventory(struct collector *c)
+{
+	struct inv_options io;
+	char err[512];
+
+	blocklist_init(&c->bl);
+	if (c->opt->blocklist_file && blocklist_load(&c->bl, c->opt->blocklist_file, err, sizeof(err))) {
+		fprintf(stderr, "mlwatch: --blocklist: %s\n", err);
+		return MLW_EXIT_USAGE;
+	}
+	if (c->opt->inventory_file) {
+		if (sink_open(&c->inv_sink, c->opt->inventory_file, true))
+			return MLW_EXIT_OUTPUT;
+		c->inv_sink_open = true;
+	}
+	inv_options_default(&io);
+	io.host = c->host;
+	io.blocklist = &c->bl;
+	io.max_mib_per_s = c->opt->hash_mib_per_s;
+	c->inv = inventory_new(&io, err, sizeof(err));
+	if (!c->inv) {
+		fprintf(stderr, "mlwatch: starting the model inventory failed: %s\n", err);
+		return MLW_EXIT_FAILURE;
+	}
+	return MLW_EXIT_OK;
+}
+
+void collector_poll_inventory(struct collector *c)
+{
+	if (c->inv)
+		inventory_poll(c->inv, inv_emit, c);
+}
+
 void collector_free(struct collector *c)
 {
+	if (c->inv) {
+		inventory_free(c->inv);
+		c->inv = NULL;
+	}
+	blocklist_free(&c->bl);
+	if (c->inv_sink_open) {
+		sink_close(&c->inv_sink);
+		c->inv_sink_open = false;
+	}
 	incident_table_free(&c->inc);
 	proctable_free(&c->pt);
 	if (c->dropped) {
@@ -221,6 +306,13 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 		return;
 	}
 	err = detect_model(ev, fa->resolved_path, &fmt);
+	/* the inventory wants data-only formats too: poisoned weights live
+	 * in safetensors as well */
+	if (c->inv && (err || fmt != MF_UNKNOWN))
+		inventory_submit(c->inv, &(struct inv_load){
+			.pid = h->tgid, .uid = h->uid, .fd = ev->u.open->ret, .comm = p->comm,
+			.exe = p->exe, .path = ev->path, .resolved_path = fa->resolved_path,
+			.format = fmt, .realtime_ns = h->ts_ns + (uint64_t)c->boot_to_real_ns });
 	if (err == 0 && (fmt == MF_UNKNOWN || !model_format_can_run_code(fmt))) {
 		c->st.models_rejected++;
 		/* Only undo a mark this very open set: an earlier real model
@@ -423,6 +515,8 @@ void collector_tick(struct collector *c)
 
 void collector_finish(struct collector *c)
 {
+	if (c->inv)
+		inventory_flush(c->inv, inv_emit, c);
 	incident_close_all(&c->inc, clock_ns(CLOCK_MONOTONIC));
 }
 
@@ -448,6 +542,8 @@ void collector_report(struct collector *c, FILE *f)
 		fprintf(f, " %s=%llu", sensors_counter_name(i), (unsigned long long)cnt[i]);
 	fprintf(f, "\nmlwatch: alerts collapsed into incident steps=%llu\n", (unsigned long long)c->st.alerts_collapsed);
 	incident_report(&c->inc, f);
+	if (c->inv)
+		inventory_report(c->inv, f);
 	fprintf(f, "mlwatch: models confirmed=%llu rejected=%llu unreadable=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
 		"process table full=%llu evicted=%llu, alerts suppressed (rejected candidate)=%llu\n",
 		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_rejected,

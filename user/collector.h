@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include "options.h"
 #include "dropped.h"
+#include "blocklist.h"
 #include "incident.h"
+#include "inventory.h"
 #include "proctable.h"
 #include "rules.h"
 #include "sensors.h"
@@ -40,6 +42,11 @@ struct collector {
 	/* the rules in force; swapped whole on SIGHUP (single thread: the
 	 * swap happens between ring-buffer callbacks). NULL: built-ins. */
 	const struct ruleset *rules;
+	/* model inventory: every confirmed load, hashed off the hot path */
+	struct inventory *inv;
+	struct blocklist bl;
+	struct sink inv_sink;       /* --inventory FILE, when given */
+	bool inv_sink_open;
 	struct sink *sink;
 	char host[256];
 	int64_t boot_to_real_ns;
@@ -55,6 +62,11 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
  * or -EINTR once *stop is set, after handling the record. */
 int collector_handle(void *ctx, void *data, size_t size);
 void collector_tick(struct collector *c);
+/* Loads --blocklist, opens --inventory and starts the hashing thread.
+ * Returns 0, or an MLW_EXIT_* code after printing what is wrong. */
+int collector_start_inventory(struct collector *c);
+/* Hands out finished inventory records (each main-loop turn). */
+void collector_poll_inventory(struct collector *c);
 /* At shutdown, after the last drain: closes every open incident. */
 void collector_finish(struct collector *c);
 void collector_report(struct collector *c, FILE *f);

@@ -90,6 +90,12 @@ int main(int argc, char **argv)
 		sink_close(&sink);
 		return MLW_EXIT_USAGE;
 	}
+	if ((rc = collector_start_inventory(&col))) {
+		ruleset_free((struct ruleset *)col.rules);
+		collector_free(&col);
+		sink_close(&sink);
+		return rc;
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -118,6 +124,7 @@ int main(int argc, char **argv)
 		}
 		if (reload)
 			reload_rules(&col, &opt);
+		collector_poll_inventory(&col);
 		if (++ticks % (1000 / POLL_TIMEOUT_MS) == 0)
 			collector_tick(&col);
 	}

@@ -38,6 +38,12 @@ static void usage(FILE *f)
 "  --no-default-roots     forget the built-in roots (raylet, Jupyter, vLLM, ...)\n"
 "  --rules FILE           rules file (JSON, see docs/rules.md) that extends or\n"
 "                         overrides the built-in rules; SIGHUP reloads it\n"
+"  --inventory FILE       append a record per model load (path, size, sha256,\n"
+"                         format, Hugging Face repo and revision) to FILE\n"
+"  --blocklist FILE       alert at load time on models whose sha256 or Hugging\n"
+"                         Face repo id is listed in FILE (docs/inventory.md)\n"
+"  --hash-rate MIB        read at most MIB MiB/s when hashing models (default:\n"
+"                         no cap; the hashing thread runs at nice 19)\n"
 "  --enforce              SIGKILL a process that loaded a model when it execs\n"
 "                         a shell, downloader, network tool, miner or a program\n"
 "                         under /tmp, or connects to an external or metadata\n"
@@ -51,7 +57,8 @@ static void usage(FILE *f)
 "attached; SIGINT/SIGTERM detach everything and print the drop counters.\n");
 }
 
-enum { OPT_JSON = 256, OPT_NET, OPT_EXT, OPT_NO_HEX, OPT_RB, OPT_OPEN_MATCH, OPT_ROOT, OPT_ROOT_ARGV, OPT_NO_ROOTS, OPT_ENFORCE, OPT_RULES };
+enum { OPT_JSON = 256, OPT_NET, OPT_EXT, OPT_NO_HEX, OPT_RB, OPT_OPEN_MATCH, OPT_ROOT, OPT_ROOT_ARGV, OPT_NO_ROOTS, OPT_ENFORCE, OPT_RULES, OPT_INVENTORY, OPT_BLOCKLIST,
+       OPT_HASH_RATE };
 
 enum options_result options_parse(struct options *o, int argc, char **argv)
 {
@@ -68,6 +75,9 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 		{ "no-default-roots", no_argument, NULL, OPT_NO_ROOTS },
 		{ "enforce", no_argument, NULL, OPT_ENFORCE },
 		{ "rules", required_argument, NULL, OPT_RULES },
+		{ "inventory", required_argument, NULL, OPT_INVENTORY },
+		{ "blocklist", required_argument, NULL, OPT_BLOCKLIST },
+		{ "hash-rate", required_argument, NULL, OPT_HASH_RATE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -153,6 +163,23 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 				return OPTIONS_EXIT_USAGE;
 			}
 			break;
+		case OPT_INVENTORY:
+			o->inventory_file = optarg;
+			break;
+		case OPT_BLOCKLIST:
+			o->blocklist_file = optarg;
+			break;
+		case OPT_HASH_RATE: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || v < 1 || v > 100000) {
+				fprintf(stderr, "mlwatch: --hash-rate '%s': expected MiB/s from 1 to 100000\n", optarg);
+				return OPTIONS_EXIT_USAGE;
+			}
+			o->hash_mib_per_s = (unsigned)v;
+			break;
+		}
 		case OPT_RULES:
 			o->rules_file = optarg;
 			break;

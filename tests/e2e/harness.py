@@ -442,6 +442,7 @@ class Monitor:
         self.rc = None
         self.extra_args = []
         self.incidents = []
+        self.inventory = []
 
     def start(self):
         argv = [mlwatch_bin(), "--json", "--output", self.output,
@@ -484,7 +485,8 @@ class Monitor:
             data = b""
         objs, problems = parse_output(data, final)
         self.incidents = [o for o in objs if o.get("record") == "incident"]
-        return [o for o in objs if o.get("record") != "incident"], problems
+        self.inventory = [o for o in objs if o.get("record") == "inventory"]
+        return [o for o in objs if o.get("record") not in ("incident", "inventory")], problems
 
     def stop(self, sig=signal.SIGINT):
         """Stop by PID. Returns a list of problems (empty when clean)."""
