@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a closed output is counted, not fatal */
 
-	rc = sensors_start(&sensors, &opt, collector_handle, &col);
+	rc = sensors_start(&sensors, &opt, col.rules, collector_handle, &col);
 	if (rc) {
 		sensors_stop(&sensors);
 		ruleset_free((struct ruleset *)col.rules);
@@ -111,6 +111,8 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "mlwatch: %d sensors attached, %d skipped; opens matched at %s\n",
 		sensors.n_attached, sensors.n_skipped, sensors.open_match_at_exit ? "exit" : "entry");
+	if (sensors.plan.n_rules)
+		fprintf(stderr, "mlwatch: enforcing %zu rules in the kernel (SIGKILL)\n", sensors.plan.n_rules);
 	fprintf(stderr, "mlwatch: ready\n");
 
 	while (!stop) {

@@ -262,7 +262,7 @@ static int attach_all(struct sensors *s)
 	return MLW_EXIT_OK;
 }
 
-int sensors_start(struct sensors *s, const struct options *o,
+int sensors_start(struct sensors *s, const struct options *o, const struct ruleset *rs,
 		  sensors_event_fn fn, void *ctx)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
@@ -292,7 +292,8 @@ int sensors_start(struct sensors *s, const struct options *o,
 	s->skel->rodata->mlw_self_tgid = (uint32_t)getpid();
 	s->skel->rodata->mlw_match_hex_blobs = o->hex_blobs;
 	fill_ext_bloom(s->skel->rodata->mlw_ext_bloom, o);
-	enforce_configure(s->skel, o);
+	enforce_plan_build(&s->plan, rs, o->enforce, stderr);
+	enforce_configure(s->skel, &s->plan);
 	if (!o->roots.ray_workers)
 		s->skel->rodata->mlw_root_prefix[0] = 0;
 	bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20);
@@ -311,7 +312,7 @@ int sensors_start(struct sensors *s, const struct options *o,
 		fprintf(stderr, "mlwatch: filling the model-extension map failed: %s\n", strerror(-err));
 		return MLW_EXIT_BPF_REFUSED;
 	}
-	if ((err = enforce_push(s->skel, o))) {
+	if ((err = enforce_push(s->skel, &s->plan, o))) {
 		fprintf(stderr, "mlwatch: filling the enforcement maps failed: %s\n", strerror(-err));
 		return MLW_EXIT_BPF_REFUSED;
 	}

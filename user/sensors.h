@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <mlwatch/events.h>
+#include "enforce.h"
 #include "options.h"
 
 /* Exit codes, one per reason mlwatch cannot start (documented in README). */
@@ -28,13 +29,14 @@ struct sensors {
 	int n_attached;
 	int n_skipped;
 	bool open_match_at_exit; /* see --open-match */
+	struct enforce_plan plan; /* kill tables given to the kernel at start */
 };
 
 typedef int (*sensors_event_fn)(void *ctx, void *data, size_t size);
 
 /* Runs every start-up check, loads and attaches. Prints what it did and
  * what it skipped; returns MLW_EXIT_OK or the exit code to leave with. */
-int sensors_start(struct sensors *s, const struct options *o,
+int sensors_start(struct sensors *s, const struct options *o, const struct ruleset *rs,
 		  sensors_event_fn fn, void *ctx);
 /* Waits up to timeout_ms for events and hands each to fn. */
 int sensors_poll(struct sensors *s, int timeout_ms);

@@ -112,7 +112,7 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 		o = put(out, len, o, p && p->exe ? p->exe : "?");
 	}
 	o = putf(out, len, o, "\n  event    %s%s ", event_kind_name(ev->kind),
-		 ev->hdr.flags & MLW_F_KILLED ? " (KILLED by --enforce)" : "");
+		 ev->hdr.flags & MLW_F_KILLED ? " (KILLED by mlwatch)" : "");
 	switch (ev->kind) {
 	case MLW_EV_EXEC:
 		o = put(out, len, o, f->resolved_path);

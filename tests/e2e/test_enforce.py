@@ -72,3 +72,30 @@ def test_enforce_spares_benign_load():
         killed = [a for a in alerts if get(a, "event", "action") == "killed"]
         c.true(not killed, "killed in a benign run: %s" % killed[:1])
         c.done()
+
+
+def test_rule_action_kill_without_enforce():
+    """A rules-file rule with action kill is enforced on its own: the shell
+    runs (no --enforce), the `touch` it starts is killed before it runs."""
+    import json
+    with Scenario("enforce-rule") as sc:
+        marker = sc.path("MARKER")
+        model = sc.make_model("pickle", "model.pkl", system="touch " + marker)
+        rules = sc.write("rules.json", json.dumps({"version": 1, "rules": [
+            {"id": "kill-touch", "title": "touch under a model loader", "severity": "high",
+             "tags": ["AML.T0011.000", "T1059"],
+             "action": "kill", "match": {"kind": "exec", "exe": ["touch"]}}]}))
+        sc.start(extra_args=["--rules", rules])
+        c = Checks("rule action kill")
+        c.true("enforcing 1 rules" in sc.mon.stderr_text(), "mlwatch did not say it enforces the rule")
+        ld = sc.run_loader("pickle", model)
+        sc.wait_rules(ld.pid, {"model-loader-shell", "kill-touch"})
+        time.sleep(0.5)
+        alerts = sc.stop()
+        mine = require_rules(sc, alerts, ld.pid, {"model-loader-shell", "kill-touch"})
+        c.true(not os.path.exists(marker), "touch ran: %s exists" % marker)
+        for a in with_rule(mine, "model-loader-shell"):
+            c.true(get(a, "event", "action") is None, "the shell was killed without --enforce")
+        for a in with_rule(mine, "kill-touch"):
+            c.eq(get(a, "event", "action"), "killed", "touch alert event.action")
+        c.done()
