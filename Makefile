@@ -37,7 +37,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser
 FUZZ_BINS := $(OUTPUT)/fuzz/fuzz_modelfmt $(OUTPUT)/fuzz/fuzz_decode $(OUTPUT)/fuzz/fuzz_rulefile \
-	     $(OUTPUT)/fuzz/fuzz_blocklist
+	     $(OUTPUT)/fuzz/fuzz_blocklist $(OUTPUT)/fuzz/fuzz_pickle
 
 # The sensors also compile for the other architecture of GPU nodes (arm64
 # Grace Hopper, or x86 from arm64): CI runs on one, this keeps both honest.
@@ -117,6 +117,11 @@ BLOCKLIST_FUZZ_SRCS := user/blocklist.c user/hfcache.c user/textsan.c
 $(OUTPUT)/fuzz/fuzz_blocklist: tests/fuzz/fuzz_blocklist.c $(BLOCKLIST_FUZZ_SRCS) $(USER_HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_blocklist.c $(BLOCKLIST_FUZZ_SRCS) -lcjson -o $@
+
+PICKLE_FUZZ_SRCS := user/pickle_scan.c user/textsan.c
+$(OUTPUT)/fuzz/fuzz_pickle: tests/fuzz/fuzz_pickle.c $(PICKLE_FUZZ_SRCS) $(USER_HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_pickle.c $(PICKLE_FUZZ_SRCS) -lcjson -o $@
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.." || exit 1
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 passed=0
 failed=0
-for t in modelfmt decode rulefile blocklist; do
+for t in modelfmt decode rulefile blocklist pickle; do
 	bin=.output/fuzz/fuzz_$t
 	work=.output/fuzz/work-$t
 	mkdir -p "$work"

@@ -1,0 +1,445 @@
+/* pickle_scan: hand-built hostile byte strings (never produced by running a
+ * __reduce__) and benign pickles generated offline with python3 -m pickle. */
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "pickle_scan.h"
+
+/* Generated with /usr/bin/python3 pickle (protocol 2): a torch-shaped
+ * state_dict (OrderedDict of _rebuild_tensor_v2 with persistent ids), a
+ * numpy float32 array, and a plain dict at protocol 4. */
+static const uint8_t torch_sd[] =
+	"\x80\x02\x63\x63\x6f\x6c\x6c\x65\x63\x74\x69\x6f\x6e\x73\x0a\x4f\x72\x64\x65\x72\x65\x64\x44\x69"
+	"\x63\x74\x0a\x71\x00\x29\x52\x71\x01\x28\x58\x09\x00\x00\x00\x66\x63\x2e\x77\x65\x69\x67\x68\x74"
+	"\x71\x02\x63\x74\x6f\x72\x63\x68\x2e\x5f\x75\x74\x69\x6c\x73\x0a\x5f\x72\x65\x62\x75\x69\x6c\x64"
+	"\x5f\x74\x65\x6e\x73\x6f\x72\x5f\x76\x32\x0a\x71\x03\x28\x28\x58\x07\x00\x00\x00\x73\x74\x6f\x72"
+	"\x61\x67\x65\x71\x04\x58\x18\x00\x00\x00\x46\x6c\x6f\x61\x74\x53\x74\x6f\x72\x61\x67\x65\x5f\x70"
+	"\x6c\x61\x63\x65\x68\x6f\x6c\x64\x65\x72\x71\x05\x58\x01\x00\x00\x00\x30\x71\x06\x58\x03\x00\x00"
+	"\x00\x63\x70\x75\x71\x07\x4b\x04\x74\x71\x08\x51\x4b\x00\x4b\x02\x4b\x02\x86\x71\x09\x4b\x02\x4b"
+	"\x01\x86\x71\x0a\x89\x68\x00\x29\x52\x71\x0b\x74\x71\x0c\x52\x71\x0d\x58\x07\x00\x00\x00\x66\x63"
+	"\x2e\x62\x69\x61\x73\x71\x0e\x68\x03\x28\x28\x68\x04\x68\x05\x58\x01\x00\x00\x00\x31\x71\x0f\x68"
+	"\x07\x4b\x04\x74\x71\x10\x51\x4b\x00\x68\x09\x68\x0a\x89\x68\x00\x29\x52\x71\x11\x74\x71\x12\x52"
+	"\x71\x13\x75\x2e";
+static const uint8_t numpy_p2[] =
+	"\x80\x02\x63\x6e\x75\x6d\x70\x79\x2e\x63\x6f\x72\x65\x2e\x6d\x75\x6c\x74\x69\x61\x72\x72\x61\x79"
+	"\x0a\x5f\x72\x65\x63\x6f\x6e\x73\x74\x72\x75\x63\x74\x0a\x71\x00\x63\x6e\x75\x6d\x70\x79\x0a\x6e"
+	"\x64\x61\x72\x72\x61\x79\x0a\x71\x01\x4b\x00\x85\x71\x02\x63\x5f\x63\x6f\x64\x65\x63\x73\x0a\x65"
+	"\x6e\x63\x6f\x64\x65\x0a\x71\x03\x58\x01\x00\x00\x00\x62\x71\x04\x58\x06\x00\x00\x00\x6c\x61\x74"
+	"\x69\x6e\x31\x71\x05\x86\x71\x06\x52\x71\x07\x87\x71\x08\x52\x71\x09\x28\x4b\x01\x4b\x04\x85\x71"
+	"\x0a\x63\x6e\x75\x6d\x70\x79\x0a\x64\x74\x79\x70\x65\x0a\x71\x0b\x58\x02\x00\x00\x00\x66\x34\x71"
+	"\x0c\x89\x88\x87\x71\x0d\x52\x71\x0e\x28\x4b\x03\x58\x01\x00\x00\x00\x3c\x71\x0f\x4e\x4e\x4e\x4a"
+	"\xff\xff\xff\xff\x4a\xff\xff\xff\xff\x4b\x00\x74\x71\x10\x62\x89\x68\x03\x58\x11\x00\x00\x00\x00"
+	"\x00\x00\x00\x00\x00\xc2\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40\x71\x11\x68\x05\x86\x71\x12\x52"
+	"\x71\x13\x74\x71\x14\x62\x2e";
+static const uint8_t benign_p4[] =
+	"\x80\x04\x95\x32\x00\x00\x00\x00\x00\x00\x00\x7d\x94\x28\x8c\x01\x61\x94\x5d\x94\x28\x4b\x01\x47"
+	"\x40\x04\x00\x00\x00\x00\x00\x00\x8c\x01\x78\x94\x43\x01\x79\x94\x4b\x01\x4b\x02\x86\x94\x65\x8c"
+	"\x01\x62\x94\x8f\x94\x28\x4b\x03\x4b\x04\x90\x75\x2e";
+
+#define S(lit) (const uint8_t *)(lit), sizeof(lit) - 1
+
+static const struct pickle_finding *find(const struct pickle_result *r, const char *mod,
+					 const char *name)
+{
+	for (size_t i = 0; i < r->nfindings; i++)
+		if (!strcmp(r->findings[i].module, mod) && !strcmp(r->findings[i].name, name))
+			return &r->findings[i];
+	return NULL;
+}
+
+static void test_os_system_global_p0(void)
+{
+	struct pickle_result r;
+	const struct pickle_finding *f;
+
+	CHECK(pickle_scan(S("cos\nsystem\n(S'id'\ntR."), &pickle_profile_torch, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS);
+	CHECK(r.nfindings == 1);
+	CHECK((f = find(&r, "os", "system")) != NULL);
+	if (f) {
+		CHECK(f->offset == 0);
+		CHECK(f->opcode == 'c');
+		CHECK(f->called);
+		CHECK(f->severity == PSEV_MALICIOUS);
+		CHECK(f->depth == 0);
+	}
+	CHECK(r.nerrors == 0);
+	CHECK(!r.trailing);
+	pickle_result_free(&r);
+}
+
+/* Protocol 4: module and name MEMOIZEd, popped, fetched back with BINGET. */
+static const char stack_global_p4[] =
+	"\x80\x04\x95\x20\x00\x00\x00\x00\x00\x00\x00"
+	"\x8c\x02os\x94" "0" "\x8c\x06system\x94" "0"
+	"h\x00h\x01\x93\x94\x8c\x02id\x94\x85\x94R\x94.";
+
+static void test_os_system_stack_global_memo(void)
+{
+	struct pickle_result r;
+	const struct pickle_finding *f;
+
+	CHECK(pickle_scan(S(stack_global_p4), &pickle_profile_torch, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS);
+	CHECK((f = find(&r, "os", "system")) != NULL);
+	if (f) {
+		CHECK(f->offset == 31);
+		CHECK(f->opcode == 0x93);
+		CHECK(f->kind == PIMP_STACK_GLOBAL);
+		CHECK(f->called);
+	}
+	CHECK(r.nerrors == 0);
+	pickle_result_free(&r);
+}
+
+static void test_builtins_exec(void)
+{
+	struct pickle_result r;
+	const struct pickle_finding *f;
+
+	CHECK(pickle_scan(S("\x80\x02" "cbuiltins\nexec\nq\x00X\x05\x00\x00\x00pass;q\x01\x85R."),
+			  &pickle_profile_sklearn, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS);
+	CHECK((f = find(&r, "builtins", "exec")) != NULL && f->called);
+	pickle_result_free(&r);
+}
+
+static void test_torch_state_dict_clean(void)
+{
+	struct pickle_result r;
+
+	CHECK(pickle_scan(torch_sd, sizeof(torch_sd) - 1, &pickle_profile_torch, &r) == 0);
+	CHECK(r.verdict == PV_CLEAN);
+	CHECK(r.nerrors == 0);
+	CHECK(r.persids == 2);
+	CHECK(find(&r, "torch._utils", "_rebuild_tensor_v2") != NULL);
+	CHECK(find(&r, "collections", "OrderedDict") != NULL);
+	pickle_result_free(&r);
+	/* outside its profile the same file is not clean */
+	CHECK(pickle_scan(torch_sd, sizeof(torch_sd) - 1, &pickle_profile_numpy, &r) == 0);
+	CHECK(r.verdict == PV_SUSPICIOUS);
+	pickle_result_free(&r);
+}
+
+static void test_numpy_reconstruct_clean(void)
+{
+	struct pickle_result r;
+	const struct pickle_finding *f;
+
+	CHECK(pickle_scan(numpy_p2, sizeof(numpy_p2) - 1, &pickle_profile_numpy, &r) == 0);
+	CHECK(r.verdict == PV_CLEAN);
+	CHECK((f = find(&r, "numpy.core.multiarray", "_reconstruct")) != NULL && f->called);
+	CHECK(r.nerrors == 0);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(numpy_p2, sizeof(numpy_p2) - 1, &pickle_profile_sklearn, &r) == 0);
+	CHECK(r.verdict == PV_CLEAN);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(numpy_p2, sizeof(numpy_p2) - 1, NULL, &r) == 0);
+	CHECK(r.verdict == PV_SUSPICIOUS);
+	pickle_result_free(&r);
+}
+
+static void test_benign_p4_no_imports(void)
+{
+	struct pickle_result r;
+
+	CHECK(pickle_scan(benign_p4, sizeof(benign_p4) - 1, NULL, &r) == 0);
+	CHECK(r.verdict == PV_CLEAN);
+	CHECK(r.nfindings == 0 && r.nerrors == 0 && r.pickles == 1);
+	pickle_result_free(&r);
+}
+
+/* pickle.loads(b"cos\nsystem\n(S'id'\ntR.") */
+static const char nested[] = "\x80\x02" "cpickle\nloads\n"
+			     "C\x15" "cos\nsystem\n(S'id'\ntR." "\x85R.";
+
+static void test_nested_loads(void)
+{
+	struct pickle_result r;
+	const struct pickle_finding *f;
+
+	CHECK(pickle_scan(S(nested), &pickle_profile_torch, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS);
+	CHECK(r.nested == 1);
+	CHECK((f = find(&r, "pickle", "loads")) != NULL && f->loader && f->called &&
+	      f->depth == 0 && f->severity == PSEV_SUSPICIOUS);
+	CHECK((f = find(&r, "os", "system")) != NULL);
+	if (f) {
+		CHECK(f->depth == 1);
+		CHECK(f->offset == 18);    /* absolute: inside the C argument */
+		CHECK(f->called);
+	}
+	pickle_result_free(&r);
+}
+
+/* torch.load(io.BytesIO(b"...")): the wrapper passes the bytes on. */
+static void test_nested_bytesio(void)
+{
+	struct pickle_result r;
+	const struct pickle_finding *f;
+
+	CHECK(pickle_scan(S("\x80\x02" "ctorch\nload\ncio\nBytesIO\n"
+			    "C\x11" "cposix\nsystem\n)R." "\x85R\x85R."),
+			  &pickle_profile_torch, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS);
+	CHECK((f = find(&r, "posix", "system")) != NULL && f->depth == 1);
+	pickle_result_free(&r);
+}
+
+static void test_depth_limit(void)
+{
+	struct pickle_result r;
+	struct pickle_limits lim = pickle_default_limits;
+
+	lim.max_depth = 0;
+	CHECK(pickle_scan_opts(S(nested), &pickle_profile_torch, &lim, &r) == 0);
+	CHECK(r.limits_hit & PLIM_DEPTH);
+	CHECK(find(&r, "os", "system") == NULL);
+	CHECK(r.verdict == PV_SUSPICIOUS);    /* the loader itself */
+	pickle_result_free(&r);
+}
+
+static void test_broken_after_payload(void)
+{
+	struct pickle_result r;
+
+	CHECK(pickle_scan(S("cos\nsystem\n(S'id'\ntR\xff\x01\x02"), NULL, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS);
+	CHECK(find(&r, "os", "system") != NULL);
+	CHECK(r.nerrors == 1);
+	CHECK(r.errors[0].kind == PERR_UNKNOWN_OPCODE);
+	CHECK(r.errors[0].offset == 20);
+	CHECK(r.errors[0].opcode == 0xff);
+	pickle_result_free(&r);
+
+	CHECK(pickle_scan(S("\x80\x02" "cbuiltins\neval\nX\xff\x00\x00\x00" "ab"), NULL, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS);
+	CHECK(r.nerrors == 1 && r.errors[0].kind == PERR_TRUNCATED && r.errors[0].offset == 17);
+	pickle_result_free(&r);
+}
+
+static void test_only_errors(void)
+{
+	struct pickle_result r;
+
+	CHECK(pickle_scan(S("R."), NULL, &r) == 0);
+	CHECK(r.verdict == PV_ERROR);
+	CHECK(r.nerrors >= 1 && r.errors[0].kind == PERR_STACK_UNDERFLOW);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S("\x80\x02N"), NULL, &r) == 0);
+	CHECK(r.verdict == PV_ERROR && r.nerrors == 1 && r.errors[0].kind == PERR_NO_STOP);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S(""), NULL, &r) == 0);
+	CHECK(r.verdict == PV_ERROR);
+	pickle_result_free(&r);
+}
+
+static void test_cprofile_pkgutil(void)
+{
+	struct pickle_result r;
+
+	CHECK(pickle_scan(S("ccProfile\nrun\n(S'x'\ntR."), &pickle_profile_sklearn, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S("\x80\x04\x8c\x07pkgutil\x8c\x0cresolve_name\x93"
+			    "\x8c\x09os:system\x85R)R."), &pickle_profile_sklearn, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS);
+	CHECK(find(&r, "pkgutil", "resolve_name") != NULL);
+	pickle_result_free(&r);
+	/* cProfile itself is not denied wholesale, only its runners */
+	CHECK(pickle_judge("cProfile", "Profile", NULL) == PSEV_SUSPICIOUS);
+	CHECK(pickle_judge("operator", "methodcaller", &pickle_profile_sklearn) == PSEV_MALICIOUS);
+}
+
+static void test_ext1(void)
+{
+	struct pickle_result r;
+
+	CHECK(pickle_scan(S("\x80\x02\x82\x05)R."), &pickle_profile_torch, &r) == 0);
+	CHECK(r.nfindings == 1);
+	if (r.nfindings == 1) {
+		CHECK(r.findings[0].kind == PIMP_EXT);
+		CHECK(r.findings[0].ext_code == 5);
+		CHECK(r.findings[0].opcode == 0x82);
+		CHECK(r.findings[0].called);
+	}
+	CHECK(r.verdict == PV_SUSPICIOUS);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S("\x80\x02\x84\x01\x02\x03\x04."), NULL, &r) == 0);
+	CHECK(r.nfindings == 1 && r.findings[0].ext_code == 0x04030201 && !r.findings[0].called);
+	pickle_result_free(&r);
+}
+
+static void test_called_flags(void)
+{
+	struct pickle_result r;
+	const struct pickle_finding *f;
+
+	/* only referenced (in a list): still malicious, but not called */
+	CHECK(pickle_scan(S("\x80\x02]cos\nsystem\na."), NULL, &r) == 0);
+	CHECK((f = find(&r, "os", "system")) != NULL && !f->called);
+	CHECK(r.verdict == PV_MALICIOUS);
+	pickle_result_free(&r);
+	/* INST is a call; OBJ and NEWOBJ too; BUILD is not */
+	CHECK(pickle_scan(S("(S'id'\nios\nsystem\n."), NULL, &r) == 0);
+	CHECK((f = find(&r, "os", "system")) != NULL && f->called && f->kind == PIMP_INST);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S("(csubprocess\nPopen\nS'id'\no."), NULL, &r) == 0);
+	CHECK((f = find(&r, "subprocess", "Popen")) != NULL && f->called);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S("\x80\x02" "csklearn.linear_model._base\nLinearRegression\n)\x81}b."),
+			  &pickle_profile_sklearn, &r) == 0);
+	CHECK((f = find(&r, "sklearn.linear_model._base", "LinearRegression")) && f->called);
+	CHECK(r.verdict == PV_CLEAN && r.nerrors == 0);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S("\x80\x04" "cfoo\nBar\n)}\x92" "cfoo\nState\nb."), NULL, &r) == 0);
+	CHECK((f = find(&r, "foo", "Bar")) && f->called);
+	CHECK((f = find(&r, "foo", "State")) && !f->called);
+	CHECK(r.nerrors == 0);
+	pickle_result_free(&r);
+}
+
+/* Protocol 4 resolves dotted names by getattr: a glob must not allow them. */
+static void test_dotted_name(void)
+{
+	CHECK(pickle_judge("sklearn.base", "os.system", &pickle_profile_sklearn) == PSEV_MALICIOUS);
+	CHECK(pickle_judge("sklearn.base", "np.load", &pickle_profile_sklearn) == PSEV_SUSPICIOUS);
+	CHECK(pickle_judge("sklearn.base", "__class__", &pickle_profile_sklearn) == PSEV_SUSPICIOUS);
+	CHECK(pickle_judge("sklearn.base", "BaseEstimator", &pickle_profile_sklearn) == PSEV_ALLOWED);
+	CHECK(pickle_judge("torch", "FloatStorage", &pickle_profile_torch) == PSEV_ALLOWED);
+	CHECK(pickle_judge("torch.storage", "_load_from_bytes", &pickle_profile_torch) ==
+	      PSEV_SUSPICIOUS);
+	CHECK(pickle_judge("os.path", "join", &pickle_profile_torch) == PSEV_MALICIOUS);
+}
+
+static void test_limits(void)
+{
+	struct pickle_result r;
+	struct pickle_limits lim = pickle_default_limits;
+	char big[400];
+
+	lim.max_opcodes = 3;
+	CHECK(pickle_scan_opts(S("NNNNN."), NULL, &lim, &r) == 0);
+	CHECK(r.limits_hit == PLIM_OPCODES && r.opcodes == 3 && r.verdict == PV_SUSPICIOUS);
+	pickle_result_free(&r);
+
+	lim = pickle_default_limits;
+	lim.max_stack = 4;
+	CHECK(pickle_scan_opts(S("NNNNN."), NULL, &lim, &r) == 0);
+	CHECK(r.limits_hit == PLIM_STACK);
+	pickle_result_free(&r);
+	CHECK(pickle_scan_opts(S("(((((N."), NULL, &lim, &r) == 0);
+	CHECK(r.limits_hit == PLIM_STACK);
+	pickle_result_free(&r);
+
+	lim = pickle_default_limits;
+	lim.max_memo = 8;
+	CHECK(pickle_scan_opts(S("\x80\x02Nq\x09."), NULL, &lim, &r) == 0);
+	CHECK(r.limits_hit == PLIM_MEMO);
+	pickle_result_free(&r);
+
+	lim = pickle_default_limits;
+	lim.max_findings = 1;
+	CHECK(pickle_scan_opts(S("\x80\x02]cfoo\nbar\nacos\nsystem\na."), NULL, &lim, &r) == 0);
+	CHECK(r.limits_hit == PLIM_FINDINGS && r.nfindings == 1 && r.findings_dropped == 1);
+	CHECK(r.verdict == PV_MALICIOUS);    /* the dropped one still counts */
+	pickle_result_free(&r);
+
+	lim = pickle_default_limits;
+	lim.max_string = 4;
+	CHECK(pickle_scan_opts(S("\x80\x02X\x05\x00\x00\x00hello."), NULL, &lim, &r) == 0);
+	CHECK(r.limits_hit == PLIM_STRING);
+	pickle_result_free(&r);
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "c", 1);
+	big[300] = '\n';
+	memcpy(big + 301, "x\n.", 3);
+	CHECK(pickle_scan((const uint8_t *)big, 304, NULL, &r) == 0);
+	CHECK(r.limits_hit == PLIM_STRING && r.nfindings == 1);
+	CHECK(r.nfindings == 1 && strlen(r.findings[0].module) == PICKLE_NAME_MAX);
+	pickle_result_free(&r);
+
+	lim = pickle_default_limits;
+	lim.max_input = 4;
+	CHECK(pickle_scan_opts(S("NNNNNNNN."), NULL, &lim, &r) == 0);
+	CHECK(r.limits_hit & PLIM_INPUT);
+	CHECK(r.opcodes == 4);
+	pickle_result_free(&r);
+}
+
+static void test_trailing_second_pickle(void)
+{
+	struct pickle_result r;
+	static const char two[] = "\x80\x02K\x01." "cos\nsystem\n(S'id'\ntR.";
+
+	CHECK(pickle_scan(S(two), NULL, &r) == 0);
+	CHECK(r.verdict == PV_CLEAN);
+	CHECK(r.trailing && r.trailing_offset == 5 && r.pickles == 1);
+	pickle_result_free(&r);
+	CHECK(pickle_scan_stream(S(two), NULL, NULL, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS && r.pickles == 2);
+	CHECK(find(&r, "os", "system") && find(&r, "os", "system")->offset == 5);
+	CHECK(!r.trailing);
+	pickle_result_free(&r);
+	/* legacy torch: raw storage bytes after the last pickle are not errors */
+	CHECK(pickle_scan_stream(S("\x80\x02K\x01.\x10\x00\x00\x00\x00\x00\x00\x00\xff\xee"),
+				 NULL, NULL, &r) == 0);
+	CHECK(r.verdict == PV_CLEAN && r.trailing_unparsed && r.nerrors == 0 && r.pickles == 1);
+	pickle_result_free(&r);
+}
+
+static void test_json(void)
+{
+	struct pickle_result r;
+	cJSON *j, *fs, *f0;
+	char *txt;
+
+	CHECK(pickle_scan(S("\x80\x02" "c\xff\xfeos\nsystem\n)R\xfe"), NULL, &r) == 0);
+	j = pickle_result_json(&r);
+	CHECK(j != NULL);
+	if (j) {
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "verdict")), "suspicious");
+		fs = cJSON_GetObjectItem(j, "findings");
+		f0 = cJSON_GetArrayItem(fs, 0);
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f0, "module")),
+			  "\xef\xbf\xbd\xef\xbf\xbdos");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f0, "opcode")), "GLOBAL");
+		CHECK(cJSON_IsTrue(cJSON_GetObjectItem(f0, "called")));
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
+				  cJSON_GetArrayItem(cJSON_GetObjectItem(j, "errors"), 0), "kind")),
+			  "unknown-opcode");
+		txt = cJSON_PrintUnformatted(j);
+		CHECK(txt && strstr(txt, "\"profile\":\"none\""));
+		free(txt);
+		cJSON_Delete(j);
+	}
+	pickle_result_free(&r);
+	CHECK_STR(pickle_verdict_name(PV_ERROR), "error");
+	CHECK_STR(pickle_limit_name(PLIM_DEPTH), "depth");
+	CHECK_STR(pickle_opcode_name(0x93), "STACK_GLOBAL");
+}
+
+int main(void)
+{
+	RUN(test_os_system_global_p0);
+	RUN(test_os_system_stack_global_memo);
+	RUN(test_builtins_exec);
+	RUN(test_torch_state_dict_clean);
+	RUN(test_numpy_reconstruct_clean);
+	RUN(test_benign_p4_no_imports);
+	RUN(test_nested_loads);
+	RUN(test_nested_bytesio);
+	RUN(test_depth_limit);
+	RUN(test_broken_after_payload);
+	RUN(test_only_errors);
+	RUN(test_cprofile_pkgutil);
+	RUN(test_ext1);
+	RUN(test_called_flags);
+	RUN(test_dotted_name);
+	RUN(test_limits);
+	RUN(test_trailing_second_pickle);
+	RUN(test_json);
+	return CHECK_DONE();
+}

@@ -1,0 +1,123 @@
+/* Static pickle walker: finds every import (callable) a pickle would make,
+ * without running it, and judges them against an allowlist profile. */
+#ifndef MLWATCH_PICKLE_SCAN_H
+#define MLWATCH_PICKLE_SCAN_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+
+#define PICKLE_NAME_MAX 255   /* module / name bytes kept; longer is cut */
+#define PICKLE_MAX_ERRORS 32  /* errors kept; more are only counted */
+
+enum pickle_severity { PSEV_ALLOWED = 0, PSEV_SUSPICIOUS, PSEV_MALICIOUS };
+enum pickle_verdict { PV_CLEAN = 0, PV_SUSPICIOUS, PV_MALICIOUS, PV_ERROR };
+
+enum pickle_err_kind {
+	PERR_UNKNOWN_OPCODE = 1,
+	PERR_TRUNCATED,       /* an argument or line runs past the buffer */
+	PERR_STACK_UNDERFLOW,
+	PERR_MARK_UNDERFLOW,  /* pop-to-mark with no mark */
+	PERR_MEMO_MISS,       /* GET of a key never PUT */
+	PERR_BAD_ARG,         /* unparsable line argument (GET/PUT key, ...) */
+	PERR_BAD_GLOBAL,      /* STACK_GLOBAL operands are not strings */
+	PERR_NO_STOP,         /* buffer ended without STOP */
+};
+
+/* Bits of pickle_result.limits_hit; each names the limit that cut the walk. */
+enum pickle_limit {
+	PLIM_INPUT = 1 << 0,    /* only the first max_input bytes were walked */
+	PLIM_OPCODES = 1 << 1,
+	PLIM_STACK = 1 << 2,    /* stack or mark-stack depth */
+	PLIM_MEMO = 1 << 3,     /* memo key >= max_memo: not stored */
+	PLIM_FINDINGS = 1 << 4, /* later findings only counted (verdict still sees them) */
+	PLIM_STRING = 1 << 5,   /* a string/bytes argument or a name too long */
+	PLIM_DEPTH = 1 << 6,    /* nested pickle not walked */
+};
+
+struct pickle_limits {
+	size_t max_input, max_opcodes, max_stack, max_memo, max_findings, max_string;
+	unsigned max_depth;
+};
+extern const struct pickle_limits pickle_default_limits;
+
+/* Allowlist: NULL-terminated "module:name" patterns (fnmatch globs; a
+ * wildcard never matches a dotted or dunder name), plus a base profile
+ * whose patterns are allowed too. */
+struct pickle_profile {
+	const char *name;
+	const char *const *allow;
+	const struct pickle_profile *base;
+};
+extern const struct pickle_profile pickle_profile_data;    /* builtin containers only */
+extern const struct pickle_profile pickle_profile_torch;   /* state_dict / checkpoints */
+extern const struct pickle_profile pickle_profile_numpy;   /* ndarray / dtype / scalar */
+extern const struct pickle_profile pickle_profile_sklearn; /* sklearn + joblib + numpy */
+
+enum pickle_import_kind { PIMP_GLOBAL, PIMP_STACK_GLOBAL, PIMP_INST, PIMP_EXT };
+
+struct pickle_finding {
+	char module[PICKLE_NAME_MAX + 1];  /* raw bytes, NUL-free copy; EXT: "" */
+	char name[PICKLE_NAME_MAX + 1];
+	size_t offset;          /* of the opcode, in the outermost buffer */
+	uint8_t opcode;
+	enum pickle_import_kind kind;
+	int32_t ext_code;       /* EXT1/2/4 registry code, else -1 */
+	unsigned depth;         /* 0 = top level, 1 = pickle inside a loads() arg ... */
+	bool called;            /* consumed by REDUCE/OBJ/NEWOBJ/NEWOBJ_EX/INST */
+	bool loader;            /* a known pickle loader (nested-load risk) */
+	enum pickle_severity severity;
+};
+
+struct pickle_error {
+	enum pickle_err_kind kind;
+	size_t offset;
+	uint8_t opcode;
+	unsigned depth;
+};
+
+struct pickle_result {
+	enum pickle_verdict verdict;
+	const char *profile;            /* profile name, or "none" */
+	struct pickle_finding *findings;
+	size_t nfindings;
+	size_t findings_dropped;        /* past max_findings */
+	enum pickle_severity worst;     /* over all findings, dropped ones too */
+	struct pickle_error errors[PICKLE_MAX_ERRORS];
+	size_t nerrors;                 /* may exceed PICKLE_MAX_ERRORS */
+	unsigned limits_hit;            /* enum pickle_limit bits */
+	size_t opcodes;                 /* opcodes walked, nested ones included */
+	size_t persids;                 /* PERSID/BINPERSID seen (torch storages) */
+	size_t pickles;                 /* top-level pickles walked */
+	size_t nested;                  /* nested pickles walked */
+	bool trailing;                  /* bytes follow the (last walked) STOP */
+	size_t trailing_offset;
+	bool trailing_unparsed;         /* stream: a trailing segment was not a pickle */
+};
+
+/* Walks the first pickle in buf. profile may be NULL (nothing allowed).
+ * Returns 0, or -ENOMEM (out is still valid and freeable). */
+int pickle_scan(const uint8_t *buf, size_t len, const struct pickle_profile *profile,
+		struct pickle_result *out);
+/* As pickle_scan, with explicit limits (NULL = defaults). */
+int pickle_scan_opts(const uint8_t *buf, size_t len, const struct pickle_profile *profile,
+		     const struct pickle_limits *lim, struct pickle_result *out);
+/* Walks consecutive pickles (legacy torch files stack five of them, then raw
+ * storage bytes): a later segment that fails before any import or STOP is
+ * taken as non-pickle data (trailing_unparsed), not as an error. */
+int pickle_scan_stream(const uint8_t *buf, size_t len, const struct pickle_profile *profile,
+		       const struct pickle_limits *lim, struct pickle_result *out);
+void pickle_result_free(struct pickle_result *r);
+
+const char *pickle_verdict_name(enum pickle_verdict v);   /* "clean", ... */
+const char *pickle_severity_name(enum pickle_severity s); /* "allowed", ... */
+const char *pickle_err_name(enum pickle_err_kind k);      /* "unknown-opcode", ... */
+const char *pickle_limit_name(enum pickle_limit bit);     /* "input", "opcodes", ... */
+const char *pickle_opcode_name(uint8_t op);               /* "GLOBAL", ...; "?" */
+/* Severity of module:name under profile (NULL = none allowed). */
+enum pickle_severity pickle_judge(const char *module, const char *name,
+				  const struct pickle_profile *profile);
+/* The result as a JSON object, strings made valid UTF-8; NULL on ENOMEM. */
+struct cJSON *pickle_result_json(const struct pickle_result *r);
+#endif
