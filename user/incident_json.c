@@ -321,31 +321,6 @@ char *incident_to_json(const struct incident *inc, enum incident_record status,
 
 /* ---- text */
 
-static size_t put(char *out, size_t len, size_t off, const char *s)
-{
-	char esc[4 * INCIDENT_MODEL_MAX + 4];
-
-	if (off >= len)
-		return off;
-	text_escape(s ? s : "", s ? strlen(s) : 0, esc, sizeof(esc));
-	return off + (size_t)snprintf(out + off, len - off, "%s", esc);
-}
-
-static size_t putf(char *out, size_t len, size_t off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static size_t putf(char *out, size_t len, size_t off, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (off >= len)
-		return off;
-	va_start(ap, fmt);
-	n = vsnprintf(out + off, len - off, fmt, ap);
-	va_end(ap);
-	return off + (n > 0 ? (size_t)n : 0);
-}
 
 int incident_to_text(const struct incident *inc, enum incident_record status,
 		     int64_t realtime_offset_ns, char *out, size_t len)
@@ -362,40 +337,40 @@ int incident_to_text(const struct incident *inc, enum incident_record status,
 			last = &inc->steps[i];
 	format_rfc3339((status == INCIDENT_CLOSED && inc->close_ns ? inc->close_ns : inc->last_ns) +
 		       (uint64_t)realtime_offset_ns, ts, sizeof(ts));
-	o = putf(out, len, o, "%s %s incident %s %s", ts, sev_name(inc->severity), inc->id,
+	o = text_putf(out, len, o, "%s %s incident %s %s", ts, sev_name(inc->severity), inc->id,
 		 incident_record_name(status));
 	if (status == INCIDENT_CLOSED)
-		o = putf(out, len, o, " (%s)", incident_close_reason_name(inc->close_reason));
-	o = putf(out, len, o, ": ");
-	o = put(out, len, o, inc->title[0] ? inc->title : "Activity in a watched lineage");
-	o = putf(out, len, o, " | loader pid=%u exe=", inc->loader_pid);
-	o = put(out, len, o, inc->loader_exe[0] ? inc->loader_exe : "?");
+		o = text_putf(out, len, o, " (%s)", incident_close_reason_name(inc->close_reason));
+	o = text_putf(out, len, o, ": ");
+	o = text_put(out, len, o, inc->title[0] ? inc->title : "Activity in a watched lineage");
+	o = text_putf(out, len, o, " | loader pid=%u exe=", inc->loader_pid);
+	o = text_put(out, len, o, inc->loader_exe[0] ? inc->loader_exe : "?");
 	if (inc->model_path[0] || !inc->root_scope) {
-		o = putf(out, len, o, " model=");
-		o = put(out, len, o, inc->model_path[0] ? inc->model_path : "?");
+		o = text_putf(out, len, o, " model=");
+		o = text_put(out, len, o, inc->model_path[0] ? inc->model_path : "?");
 	}
-	o = putf(out, len, o, " | steps=%llu pids=%zu alerts=%llu",
+	o = text_putf(out, len, o, " | steps=%llu pids=%zu alerts=%llu",
 		 (unsigned long long)(inc->n_steps + inc->sup.steps_cut), inc->n_pids,
 		 (unsigned long long)inc->alerts);
 	if (inc->n_chains) {
-		o = putf(out, len, o, " chains=");
+		o = text_putf(out, len, o, " chains=");
 		for (size_t i = 0; i < inc->n_chains; i++)
-			o = putf(out, len, o, "%s%s", i ? "," : "",
+			o = text_putf(out, len, o, "%s%s", i ? "," : "",
 				 incident_chains[inc->chain_order[i]].id);
 	}
 	if (status == INCIDENT_CLOSED)
-		o = putf(out, len, o, " duration=%llums",
+		o = text_putf(out, len, o, " duration=%llums",
 			 (unsigned long long)(inc->last_ns > inc->first_ns ?
 					      (inc->last_ns - inc->first_ns) / 1000000ull : 0));
 	if (last) {
-		o = putf(out, len, o, " | last: ");
-		o = put(out, len, o, last->summary);
+		o = text_putf(out, len, o, " | last: ");
+		o = text_put(out, len, o, last->summary);
 		if (last->count > 1)
-			o = putf(out, len, o, " (x%llu)", (unsigned long long)last->count);
+			o = text_putf(out, len, o, " (x%llu)", (unsigned long long)last->count);
 	}
 	if (inc->sup.duplicates || inc->sup.rate_limited || inc->sup.global_limited ||
 	    inc->sup.steps_cut)
-		o = putf(out, len, o, " | suppressed dup=%llu rate=%llu global=%llu cut=%llu",
+		o = text_putf(out, len, o, " | suppressed dup=%llu rate=%llu global=%llu cut=%llu",
 			 (unsigned long long)inc->sup.duplicates,
 			 (unsigned long long)inc->sup.rate_limited,
 			 (unsigned long long)inc->sup.global_limited,

@@ -1071,20 +1071,28 @@ static cJSON *source_json(const struct model_origin *g, const struct inv_record 
 	return o;
 }
 
+/* The loading process, as records and alerts both show it. */
+static cJSON *process_json(const struct inv_record *r)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(p, "pid", r->pid);
+	cJSON_AddNumberToObject(p, "uid", r->uid);
+	add_str(p, "comm", r->comm);
+	add_str(p, "exe", r->exe);
+	return p;
+}
+
 cJSON *inv_record_to_json(const struct inv_record *r)
 {
-	cJSON *root = cJSON_CreateObject(), *p = cJSON_CreateObject(), *m = cJSON_CreateObject();
+	cJSON *root = cJSON_CreateObject(), *m = cJSON_CreateObject();
 	char dev[48], ht[160];
 
 	add_str(root, "record", "inventory");
 	add_time(root, "time", r->last_seen_ns);
 	add_str(root, "host", r->host);
 	cJSON_AddBoolToObject(root, "complete", r->complete);
-	cJSON_AddNumberToObject(p, "pid", r->pid);
-	cJSON_AddNumberToObject(p, "uid", r->uid);
-	add_str(p, "comm", r->comm);
-	add_str(p, "exe", r->exe);
-	cJSON_AddItemToObject(root, "process", p);
+	cJSON_AddItemToObject(root, "process", process_json(r));
 
 	add_str(m, "path", r->path);
 	add_str(m, "resolved_path", r->resolved_path);
@@ -1120,66 +1128,32 @@ cJSON *inv_record_to_json(const struct inv_record *r)
 	return root;
 }
 
-/* Appends s escaped for one text line; returns the new offset. */
-static size_t put(char *out, size_t len, size_t off, const char *s)
-{
-	size_t n = s ? strlen(s) : 0, cap = 4 * n + 1;
-	char small[1024], *esc = cap <= sizeof(small) ? small : malloc(cap);
-	int w;
-
-	if (!esc || off >= len) {
-		if (esc != small)
-			free(esc);
-		return off;
-	}
-	text_escape(s ? s : "", n, esc, cap);
-	w = snprintf(out + off, len - off, "%s", esc);
-	if (esc != small)
-		free(esc);
-	return off + (w > 0 ? (size_t)w : 0);
-}
-
-static size_t putf(char *out, size_t len, size_t off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static size_t putf(char *out, size_t len, size_t off, const char *fmt, ...)
-{
-	va_list ap;
-	int w;
-
-	if (off >= len)
-		return off;
-	va_start(ap, fmt);
-	w = vsnprintf(out + off, len - off, fmt, ap);
-	va_end(ap);
-	return off + (w > 0 ? (size_t)w : 0);
-}
 
 static size_t put_source(char *out, size_t len, size_t o, const struct model_origin *g)
 {
 	if (g->source == MSRC_NONE)
 		return o;
-	o = putf(out, len, o, " source=%s", model_source_name(g->source));
+	o = text_putf(out, len, o, " source=%s", model_source_name(g->source));
 	if (g->source == MSRC_HUGGINGFACE) {
-		o = putf(out, len, o, " repo=%s:", hf_repo_type_name(g->repo_type));
-		o = put(out, len, o, g->repo);
-		o = putf(out, len, o, " revision=%s", g->revision[0] ? g->revision : "?");
+		o = text_putf(out, len, o, " repo=%s:", hf_repo_type_name(g->repo_type));
+		o = text_put(out, len, o, g->repo);
+		o = text_putf(out, len, o, " revision=%s", g->revision[0] ? g->revision : "?");
 	}
 	if (g->file[0]) {
-		o = putf(out, len, o, " file=");
-		o = put(out, len, o, g->file);
+		o = text_putf(out, len, o, " file=");
+		o = text_put(out, len, o, g->file);
 	}
 	return o;
 }
 
 static size_t put_match(char *out, size_t len, size_t o, const char *by, const struct bl_entry *m)
 {
-	o = putf(out, len, o, " %s=", by);
-	o = put(out, len, o, m->text);
+	o = text_putf(out, len, o, " %s=", by);
+	o = text_put(out, len, o, m->text);
 	if (m->reason) {
-		o = putf(out, len, o, " (");
-		o = put(out, len, o, m->reason);
-		o = putf(out, len, o, ")");
+		o = text_putf(out, len, o, " (");
+		o = text_put(out, len, o, m->reason);
+		o = text_putf(out, len, o, ")");
 	}
 	return o;
 }
@@ -1193,29 +1167,29 @@ int inv_record_to_text(const struct inv_record *r, char *out, size_t len)
 		out[0] = 0;
 	rfc3339(r->last_seen_ns, ts, sizeof(ts));
 	rfc3339(r->first_seen_ns, first, sizeof(first));
-	o = putf(out, len, o, "%s inventory%s host=", ts, r->complete ? "" : " (notice)");
-	o = put(out, len, o, r->host);
-	o = putf(out, len, o, " pid=%u uid=%u comm=", r->pid, r->uid);
-	o = put(out, len, o, r->comm);
-	o = putf(out, len, o, " exe=");
-	o = put(out, len, o, r->exe);
-	o = putf(out, len, o, " model=");
-	o = put(out, len, o, r->resolved_path[0] ? r->resolved_path : r->path);
-	o = putf(out, len, o, " format=%s size=%llu sha256=%s hash=", model_format_name(r->format),
+	o = text_putf(out, len, o, "%s inventory%s host=", ts, r->complete ? "" : " (notice)");
+	o = text_put(out, len, o, r->host);
+	o = text_putf(out, len, o, " pid=%u uid=%u comm=", r->pid, r->uid);
+	o = text_put(out, len, o, r->comm);
+	o = text_putf(out, len, o, " exe=");
+	o = text_put(out, len, o, r->exe);
+	o = text_putf(out, len, o, " model=");
+	o = text_put(out, len, o, r->resolved_path[0] ? r->resolved_path : r->path);
+	o = text_putf(out, len, o, " format=%s size=%llu sha256=%s hash=", model_format_name(r->format),
 		 (unsigned long long)r->size, r->sha256[0] ? r->sha256 : "-");
-	o = put(out, len, o, hash_text(r, ht, sizeof(ht)));
+	o = text_put(out, len, o, hash_text(r, ht, sizeof(ht)));
 	o = put_source(out, len, o, &r->origin);
 	if (r->digest_mismatch)
-		o = putf(out, len, o, " name_sha256=%s (MISMATCH)", r->origin.name_sha256);
-	o = putf(out, len, o, " loads=%llu first_seen=%s", (unsigned long long)r->load_count, first);
+		o = text_putf(out, len, o, " name_sha256=%s (MISMATCH)", r->origin.name_sha256);
+	o = text_putf(out, len, o, " loads=%llu first_seen=%s", (unsigned long long)r->load_count, first);
 	if (r->repo_match || r->sha256_match) {
-		o = putf(out, len, o, " BLOCKLISTED");
+		o = text_putf(out, len, o, " BLOCKLISTED");
 		if (r->repo_match)
 			o = put_match(out, len, o, "repo", r->repo_match);
 		if (r->sha256_match)
 			o = put_match(out, len, o, "sha256", r->sha256_match);
 	}
-	o = putf(out, len, o, "\n");
+	o = text_putf(out, len, o, "\n");
 	return (int)o;
 }
 
@@ -1228,7 +1202,7 @@ cJSON *inv_alert_to_json(const struct inv_record *r, unsigned alert_bit)
 {
 	const struct inv_rule *rule = inv_alert_rule(alert_bit);
 	cJSON *root = cJSON_CreateObject(), *ru = cJSON_CreateObject(), *tags = cJSON_CreateArray();
-	cJSON *p = cJSON_CreateObject(), *l = cJSON_CreateObject(), *m = cJSON_CreateObject();
+	cJSON *l = cJSON_CreateObject(), *m = cJSON_CreateObject();
 	cJSON *match = cJSON_CreateObject();
 
 	add_str(root, "record", "alert");
@@ -1241,11 +1215,7 @@ cJSON *inv_alert_to_json(const struct inv_record *r, unsigned alert_bit)
 	for (size_t i = 0; i < sizeof(rule->tags) / sizeof(rule->tags[0]) && rule->tags[i]; i++)
 		cJSON_AddItemToArray(tags, cJSON_CreateString(rule->tags[i]));
 	cJSON_AddItemToObject(root, "tags", tags);
-	cJSON_AddNumberToObject(p, "pid", r->pid);
-	cJSON_AddNumberToObject(p, "uid", r->uid);
-	add_str(p, "comm", r->comm);
-	add_str(p, "exe", r->exe);
-	cJSON_AddItemToObject(root, "process", p);
+	cJSON_AddItemToObject(root, "process", process_json(r));
 	/* the loading process is its own loader */
 	cJSON_AddNumberToObject(l, "pid", r->pid);
 	add_str(l, "exe", r->exe);
@@ -1281,23 +1251,23 @@ int inv_alert_to_text(const struct inv_record *r, unsigned alert_bit, char *out,
 	if (len)
 		out[0] = 0;
 	rfc3339(r->last_seen_ns, ts, sizeof(ts));
-	o = putf(out, len, o, "%s %s %s: %s\n", ts, rule->severity, rule->id,
+	o = text_putf(out, len, o, "%s %s %s: %s\n", ts, rule->severity, rule->id,
 		 rule->title);
-	o = putf(out, len, o, "  process  pid=%u uid=%u comm=", r->pid, r->uid);
-	o = put(out, len, o, r->comm);
-	o = putf(out, len, o, " exe=");
-	o = put(out, len, o, r->exe);
-	o = putf(out, len, o, "\n  model    ");
-	o = put(out, len, o, r->resolved_path[0] ? r->resolved_path : r->path);
-	o = putf(out, len, o, " (%s) sha256=%s", model_format_name(r->format),
+	o = text_putf(out, len, o, "  process  pid=%u uid=%u comm=", r->pid, r->uid);
+	o = text_put(out, len, o, r->comm);
+	o = text_putf(out, len, o, " exe=");
+	o = text_put(out, len, o, r->exe);
+	o = text_putf(out, len, o, "\n  model    ");
+	o = text_put(out, len, o, r->resolved_path[0] ? r->resolved_path : r->path);
+	o = text_putf(out, len, o, " (%s) sha256=%s", model_format_name(r->format),
 		 r->sha256[0] ? r->sha256 : "(pending)");
 	if (r->origin.source != MSRC_NONE) {
-		o = putf(out, len, o, "\n  origin  ");
+		o = text_putf(out, len, o, "\n  origin  ");
 		o = put_source(out, len, o, &r->origin);
 	}
-	o = putf(out, len, o, "\n  match   ");
+	o = text_putf(out, len, o, "\n  match   ");
 	if (alert_bit == INV_ALERT_DIGEST_MISMATCH) {
-		o = putf(out, len, o, " name promises sha256 %s", r->origin.name_sha256);
+		o = text_putf(out, len, o, " name promises sha256 %s", r->origin.name_sha256);
 	} else {
 		const struct bl_entry *e = alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? r->sha256_match
 										   : r->repo_match;
@@ -1306,9 +1276,9 @@ int inv_alert_to_text(const struct inv_record *r, unsigned alert_bit, char *out,
 			o = put_match(out, len, o,
 				      alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? "sha256" : "repo", e);
 	}
-	o = putf(out, len, o, "\n  tags    ");
+	o = text_putf(out, len, o, "\n  tags    ");
 	for (size_t i = 0; i < sizeof(rule->tags) / sizeof(rule->tags[0]) && rule->tags[i]; i++)
-		o = putf(out, len, o, " %s", rule->tags[i]);
-	o = putf(out, len, o, "\n");
+		o = text_putf(out, len, o, " %s", rule->tags[i]);
+	o = text_putf(out, len, o, "\n");
 	return (int)o;
 }

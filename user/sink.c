@@ -48,38 +48,12 @@ void sink_close(struct sink *s)
 	s->f = NULL;
 }
 
-/* Appends escaped text; returns the new offset (never past len - 1). */
-static size_t put(char *out, size_t len, size_t off, const char *s)
-{
-	char esc[3 * 4096 + 4];
-
-	if (off >= len)
-		return off;
-	text_escape(s ? s : "", s ? strlen(s) : 0, esc, sizeof(esc));
-	return off + (size_t)snprintf(out + off, len - off, "%s", esc);
-}
-
-static size_t putf(char *out, size_t len, size_t off, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static size_t putf(char *out, size_t len, size_t off, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (off >= len)
-		return off;
-	va_start(ap, fmt);
-	n = vsnprintf(out + off, len - off, fmt, ap);
-	va_end(ap);
-	return off + (n > 0 ? (size_t)n : 0);
-}
 
 static size_t put_argv(char *out, size_t len, size_t off, const char *const *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		off = putf(out, len, off, i ? " " : "");
-		off = put(out, len, off, v[i]);
+		off = text_putf(out, len, off, i ? " " : "");
+		off = text_put(out, len, off, v[i]);
 	}
 	return off;
 }
@@ -93,47 +67,47 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 	size_t o = 0;
 
 	format_rfc3339(a->realtime_ns, ts, sizeof(ts));
-	o = putf(out, len, o, "%s %s %s: %s\n", ts, severity_name(a->rule->severity),
+	o = text_putf(out, len, o, "%s %s %s: %s\n", ts, severity_name(a->rule->severity),
 		 a->rule->id, a->rule->title);
-	o = putf(out, len, o, "  process  pid=%u ppid=%u uid=%u comm=", ev->hdr.tgid,
+	o = text_putf(out, len, o, "  process  pid=%u ppid=%u uid=%u comm=", ev->hdr.tgid,
 		 ev->hdr.ppid, ev->hdr.uid);
-	o = put(out, len, o, ev->comm);
-	o = putf(out, len, o, " exe=");
-	o = put(out, len, o, a->proc && a->proc->exe ? a->proc->exe : "?");
-	o = putf(out, len, o, "\n  loader   pid=%u exe=", a->loader_pid);
-	o = put(out, len, o, l && l->exe ? l->exe : "?");
-	o = putf(out, len, o, " model=");
-	o = put(out, len, o, l && l->model.resolved_path ? l->model.resolved_path : "?");
-	o = putf(out, len, o, " (%s)\n  ancestry ", model_format_name(l ? l->model.format : MF_UNKNOWN));
+	o = text_put(out, len, o, ev->comm);
+	o = text_putf(out, len, o, " exe=");
+	o = text_put(out, len, o, a->proc && a->proc->exe ? a->proc->exe : "?");
+	o = text_putf(out, len, o, "\n  loader   pid=%u exe=", a->loader_pid);
+	o = text_put(out, len, o, l && l->exe ? l->exe : "?");
+	o = text_putf(out, len, o, " model=");
+	o = text_put(out, len, o, l && l->model.resolved_path ? l->model.resolved_path : "?");
+	o = text_putf(out, len, o, " (%s)\n  ancestry ", model_format_name(l ? l->model.format : MF_UNKNOWN));
 	for (size_t i = 0; i < a->n_ancestry; i++) {
 		const struct proc *p = proctable_get(a->pt, a->ancestry[i]);
 
-		o = putf(out, len, o, "%s%u ", i ? " <- " : "", a->ancestry[i]);
-		o = put(out, len, o, p && p->exe ? p->exe : "?");
+		o = text_putf(out, len, o, "%s%u ", i ? " <- " : "", a->ancestry[i]);
+		o = text_put(out, len, o, p && p->exe ? p->exe : "?");
 	}
-	o = putf(out, len, o, "\n  event    %s%s ", event_kind_name(ev->kind),
+	o = text_putf(out, len, o, "\n  event    %s%s ", event_kind_name(ev->kind),
 		 ev->hdr.flags & MLW_F_KILLED ? " (KILLED by mlwatch)" : "");
 	switch (ev->kind) {
 	case MLW_EV_EXEC:
-		o = put(out, len, o, f->resolved_path);
-		o = putf(out, len, o, " [%s] args: ", exec_class_names(f->exec_classes, classes, sizeof(classes)));
+		o = text_put(out, len, o, f->resolved_path);
+		o = text_putf(out, len, o, " [%s] args: ", exec_class_names(f->exec_classes, classes, sizeof(classes)));
 		o = put_argv(out, len, o, ev->argv, ev->argc);
 		if (ev->args_truncated)
-			o = putf(out, len, o, " (args truncated)");
+			o = text_putf(out, len, o, " (args truncated)");
 		break;
 	case MLW_EV_OPEN:
 	case MLW_EV_MODEL_OPEN:
-		o = put(out, len, o, f->resolved_path);
-		o = putf(out, len, o, " (%s) result=%d", f->credential ? f->credential :
+		o = text_put(out, len, o, f->resolved_path);
+		o = text_putf(out, len, o, " (%s) result=%d", f->credential ? f->credential :
 			 f->persistence ? f->persistence : "", ev->u.open->ret);
 		break;
 	case MLW_EV_CONNECT:
-		o = putf(out, len, o, "%s %s port %u (%s) result=%d",
+		o = text_putf(out, len, o, "%s %s port %u (%s) result=%d",
 			 sockaddr_family_name(ev->u.connect->addr.family), f->address, f->port,
 			 dest_class_name(f->dest), ev->u.connect->ret);
 		break;
 	case MLW_EV_DUP:
-		o = putf(out, len, o, "fd %d -> %d, socket peer %s port %u (%s)",
+		o = text_putf(out, len, o, "fd %d -> %d, socket peer %s port %u (%s)",
 			 ev->u.dup->oldfd, ev->u.dup->newfd, f->address, f->port,
 			 dest_class_name(f->dest));
 		break;
@@ -141,11 +115,11 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 		break;
 	}
 	if (ev->path_truncated)
-		o = putf(out, len, o, " (path truncated)");
-	o = putf(out, len, o, "\n  tags    ");
+		o = text_putf(out, len, o, " (path truncated)");
+	o = text_putf(out, len, o, "\n  tags    ");
 	for (int i = 0; i < RULE_MAX_TAGS && a->rule->tags[i]; i++)
-		o = putf(out, len, o, " %s", a->rule->tags[i]);
-	o = putf(out, len, o, "\n");
+		o = text_putf(out, len, o, " %s", a->rule->tags[i]);
+	o = text_putf(out, len, o, "\n");
 	return (int)o;
 }
 

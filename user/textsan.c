@@ -1,6 +1,8 @@
 /* UTF-8 validation and escaping for the sinks. */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "textsan.h"
@@ -102,4 +104,35 @@ bool text_escape(const char *src, size_t srclen, char *out, size_t outlen)
 	}
 	out[o] = 0;
 	return changed;
+}
+
+size_t text_put(char *out, size_t len, size_t off, const char *s)
+{
+	size_t n = s ? strlen(s) : 0, cap = 4 * n + 1; /* \xNN is the widest escape */
+	char small[1024], *esc = cap <= sizeof(small) ? small : malloc(cap);
+	int w;
+
+	if (!esc || off >= len) {
+		if (esc != small)
+			free(esc);
+		return off;
+	}
+	text_escape(s ? s : "", n, esc, cap);
+	w = snprintf(out + off, len - off, "%s", esc);
+	if (esc != small)
+		free(esc);
+	return off + (w > 0 ? (size_t)w : 0);
+}
+
+size_t text_putf(char *out, size_t len, size_t off, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	if (off >= len)
+		return off;
+	va_start(ap, fmt);
+	w = vsnprintf(out + off, len - off, fmt, ap);
+	va_end(ap);
+	return off + (w > 0 ? (size_t)w : 0);
 }

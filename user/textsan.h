@@ -12,4 +12,11 @@ bool utf8_sanitize(const char *src, size_t srclen, char *out, size_t outlen);
  * invalid UTF-8 bytes \xNN, so a path cannot forge a log line. Returns
  * true if anything was escaped or cut. */
 bool text_escape(const char *src, size_t srclen, char *out, size_t outlen);
+
+/* Building one text line in out[len]: each appends at off and returns the
+ * new offset; once off reaches len nothing more is written (the line is
+ * cut, never overrun). text_put escapes s with text_escape (NULL: ""). */
+size_t text_put(char *out, size_t len, size_t off, const char *s);
+size_t text_putf(char *out, size_t len, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 #endif
