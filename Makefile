@@ -14,8 +14,8 @@ VERSION   := 0.1.0
 # Packages a fresh Debian 12 machine needs for build, tests and benchmarks.
 BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev \
 	      pkg-config make gcc libclang-rt-14-dev libssl-dev
-TEST_PKGS  := python3 python3-torch python3-numpy python3-joblib python3-sklearn \
-	      iproute2 procps curl
+TEST_PKGS  := python3 python3-torch python3-numpy python3-joblib python3-sklearn python3-h5py \
+	      iproute2 procps curl p7zip-full
 DEPS_STAMP := $(OUTPUT)/.deps-$(shell echo $(BUILD_PKGS) $(TEST_PKGS) | md5sum | cut -c1-8)
 
 CFLAGS    ?= -g -O2
@@ -36,8 +36,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser
-FUZZ_BINS := $(OUTPUT)/fuzz/fuzz_modelfmt $(OUTPUT)/fuzz/fuzz_decode $(OUTPUT)/fuzz/fuzz_rulefile \
-	     $(OUTPUT)/fuzz/fuzz_blocklist $(OUTPUT)/fuzz/fuzz_pickle
+# Every tests/fuzz/fuzz_<name>.c is a target; tests/fuzz/corpus/<name> seeds it.
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 # The sensors also compile for the other architecture of GPU nodes (arm64
 # Grace Hopper, or x86 from arm64): CI runs on one, this keeps both honest.
@@ -118,10 +118,15 @@ $(OUTPUT)/fuzz/fuzz_blocklist: tests/fuzz/fuzz_blocklist.c $(BLOCKLIST_FUZZ_SRCS
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_blocklist.c $(BLOCKLIST_FUZZ_SRCS) -lcjson -o $@
 
-PICKLE_FUZZ_SRCS := user/pickle_scan.c user/textsan.c
-$(OUTPUT)/fuzz/fuzz_pickle: tests/fuzz/fuzz_pickle.c $(PICKLE_FUZZ_SRCS) $(USER_HDRS) | $(DEPS_STAMP)
+# The model scanner's parsers (pickle, zip, npy, joblib, tar, legacy torch,
+# ...) share one rule: each target links the whole scanner.
+SCAN_FUZZ_SRCS := $(wildcard user/pickle_scan.c user/pickle_profiles.c user/textsan.c \
+	user/bytesrc.c user/zinflate.c user/zipread.c user/npy.c user/tarread.c \
+	user/safetensors.c user/gguf.c user/keras_scan.c user/modelfmt.c user/model_scan.c \
+	user/model_scan_json.c user/torch_legacy.c)
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(SCAN_FUZZ_SRCS) $(USER_HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_pickle.c $(PICKLE_FUZZ_SRCS) -lcjson -o $@
+	$(CLANG) $(FUZZ_CFLAGS) $< $(SCAN_FUZZ_SRCS) -lcjson -lz -o $@
 
 fuzz-build: $(FUZZ_BINS)
 

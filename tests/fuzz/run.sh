@@ -7,7 +7,9 @@ cd "$(dirname "$0")/../.." || exit 1
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 passed=0
 failed=0
-for t in modelfmt decode rulefile blocklist pickle; do
+for src in tests/fuzz/fuzz_*.c; do
+	t=$(basename "$src" .c)
+	t=${t#fuzz_}
 	bin=.output/fuzz/fuzz_$t
 	work=.output/fuzz/work-$t
 	mkdir -p "$work"
