@@ -141,6 +141,7 @@ test: deps mlwatch unit fuzz-build cross-check
 
 bench: deps mlwatch
 	bash tests/bench/run.sh
+	bash tests/bench/scan.sh
 
 clean:
 	rm -rf $(OUTPUT) mlwatch

@@ -71,13 +71,50 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	return proctable_init(&c->pt);
 }
 
-/* A finished inventory record: its alerts (a blocklisted model) go to the
- * alert output, the record itself to --inventory and to a JSON output. */
+/* A scan verdict joins the loader's incident as a step: the incident
+ * shows what the model carried next to what it did, and a malicious
+ * verdict makes the whole story critical. */
+static void scan_incident(struct collector *c, const struct inv_record *r, unsigned bit)
+{
+	const struct inv_rule *rule = inv_alert_rule(bit);
+	const struct proc *p = proctable_get(&c->pt, r->pid);
+	struct incident_input in = { 0 };
+	char sum[INCIDENT_SUMMARY_MAX + INV_SCAN_LINE]; /* cut to the step's size when copied */
+	size_t n_tags = 0;
+
+	if (!p || !p->mark_ns)
+		return;   /* the lineage is gone or was never watched */
+	while (n_tags < 4 && rule->tags[n_tags])
+		n_tags++;
+	snprintf(sum, sizeof(sum), "static scan: %s: %s", scan_verdict_name(r->scan.verdict),
+		 r->scan.top[0][0] ? r->scan.top[0] : "(no finding text)");
+	in.loader_pid = p->loader ? p->loader : r->pid;
+	in.mark_ns = p->mark_ns;
+	/* the step belongs at the load, right after the model_open step */
+	in.ts_ns = r->last_seen_ns - (uint64_t)c->boot_to_real_ns;
+	in.pid = r->pid;
+	in.rule_id = rule->id;
+	in.rule_title = rule->title;
+	in.severity = bit == INV_ALERT_SCAN_MALICIOUS ? SEV_CRITICAL : SEV_LOW;
+	in.tags = rule->tags;
+	in.n_tags = n_tags;
+	in.step = INCIDENT_STEP_MODEL_SCAN;
+	in.summary = sum;
+	in.loader_exe = p->exe;
+	in.model_path = r->resolved_path[0] ? r->resolved_path : r->path;
+	incident_add(&c->inc, &in, NULL);
+}
+
+/* A finished inventory record: its alerts (a blocklisted model, a bad scan
+ * verdict) go to the alert output, the record itself to --inventory and to
+ * a JSON output. */
 static void inv_emit(const struct inv_record *r, void *ctx)
 {
 	struct collector *c = ctx;
 
-	for (unsigned bit = 1; bit <= INV_ALERT_DIGEST_MISMATCH; bit <<= 1) {
+	for (unsigned bit = 1; bit <= INV_ALERT_LAST; bit <<= 1) {
+		if (r->alerts & bit & (INV_ALERT_SCAN_MALICIOUS | INV_ALERT_SCAN_SUSPICIOUS))
+			scan_incident(c, r, bit);
 		if (!(r->alerts & bit) || !c->sink)
 			continue;
 		if (c->sink->json) {
@@ -128,7 +165,14 @@ int collector_start_inventory(struct collector *c)
 			return MLW_EXIT_OUTPUT;
 		c->inv_sink_open = true;
 	}
+	/* before the scanner thread starts: profiles are read-only after */
+	if (c->opt->scan_profiles_file &&
+	    pickle_profiles_load_file(c->opt->scan_profiles_file, err, sizeof(err))) {
+		fprintf(stderr, "mlwatch: --scan-profiles: %s\n", err);
+		return MLW_EXIT_USAGE;
+	}
 	inv_options_default(&io);
+	io.no_scan = c->opt->no_scan;
 	io.host = c->host;
 	io.blocklist = &c->bl;
 	io.max_mib_per_s = c->opt->hash_mib_per_s;

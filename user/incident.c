@@ -89,6 +89,7 @@ const char *incident_step_name(enum incident_step_kind k)
 		[INCIDENT_STEP_TEMP_EXEC] = "temp_exec",
 		[INCIDENT_STEP_CREDENTIAL_READ] = "credential_read",
 		[INCIDENT_STEP_PERSISTENCE_WRITE] = "persistence_write",
+		[INCIDENT_STEP_MODEL_SCAN] = "model_scan",
 		[INCIDENT_STEP_OTHER] = "other",
 	};
 

@@ -1,6 +1,6 @@
 /* Model inventory: records built at load time, a cache of file hashes keyed
  * by file version, and the worker thread that hashes files off the hot
- * path. Rendering of records and their alerts is at the end. */
+ * path. Records and alerts are rendered in inventory_render.c. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +39,7 @@ struct rec {
 	struct inv_record r;
 	char *strs;          /* comm, exe, path, resolved_path, one block */
 	bool repo_noticed;   /* the repo hit went out in an early notice */
+	bool scan_noticed;   /* the scan verdict went out in an early notice */
 	struct rec *next;
 };
 
@@ -48,6 +49,7 @@ struct entry {
 	struct file_key key;
 	enum ent_state state;
 	char sha256[65];
+	struct inv_scan scan;         /* scan.done: this version was scanned */
 	uint64_t first_seen, loads;
 	uint32_t last_pid;
 	int32_t hnext;                /* hash chain, or free list */
@@ -61,9 +63,14 @@ struct job {
 	struct entry *e;              /* a tag only: the worker never touches it */
 	int fd;
 	struct file_key key;
+	char *name;                   /* the path, for the scanner's name hints; owned */
 };
 
+enum result_kind { RES_HASH = 0, RES_SCAN };
+
 struct result {
+	enum result_kind kind;
+	struct inv_scan scan;         /* RES_SCAN */
 	struct entry *e;
 	enum inv_hash_status status;
 	int err;
@@ -88,16 +95,20 @@ struct inventory {
 	bool stopped;                 /* flushed: no more hashing */
 	struct result *taken;
 
-	/* shared with the worker: rings under mu; inflight <= queue_len
-	 * bounds both, so neither can overflow */
+	/* shared with the workers: rings under mu; inflight <= queue_len
+	 * bounds the job rings, and a job makes at most two results (scan,
+	 * hash), so the done ring holds 2 * queue_len */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;            /* a job, or stop */
-	struct job *jobs;
+	struct job *sjobs;            /* to scan, then passed on to jobs */
+	unsigned shead, scount;
+	struct job *jobs;             /* to hash */
 	unsigned jhead, jcount;
 	struct result *done;
 	unsigned dhead, dcount;
 	atomic_bool stop;
-	pthread_t thread;
+	pthread_t thread, sthread;
+	bool srunning;
 
 	/* the worker's own */
 	unsigned char *buf;
@@ -281,10 +292,91 @@ static void *worker_main(void *arg)
 		r.e = j.e;
 		hash_file(inv, &j, &r);
 		close(j.fd);
+		free(j.name);
 
 		pthread_mutex_lock(&inv->mu);
-		inv->done[(inv->dhead + inv->dcount) % cap] = r;
+		inv->done[(inv->dhead + inv->dcount) % (2 * cap)] = r;
 		inv->dcount++;
+	}
+	pthread_mutex_unlock(&inv->mu);
+	return NULL;
+}
+
+/* ---- scanner ---------------------------------------------------------- */
+
+const struct scan_limits inv_scan_limits = {
+	.max_member = 256ull << 20, .max_nesting = 3, .max_members = 100000,
+	.max_findings = 256,
+};
+
+/* The worst findings first, as text lines. */
+static void summarize(const struct scan_report *rep, struct inv_scan *s)
+{
+	unsigned kept = 0;
+
+	s->done = true;
+	s->verdict = rep->verdict;
+	s->findings = (uint32_t)(rep->nfindings + rep->findings_dropped);
+	s->bytes_read = rep->bytes_read;
+	for (int sev = PSEV_MALICIOUS; sev >= PSEV_SUSPICIOUS && kept < INV_SCAN_TOP; sev--)
+		for (size_t i = 0; i < rep->nfindings && kept < INV_SCAN_TOP; i++)
+			if ((int)rep->findings[i].severity == sev)
+				scan_finding_text(&rep->findings[i], s->top[kept++], INV_SCAN_LINE);
+	if (rep->errors)
+		snprintf(s->error, sizeof(s->error), "%s", rep->error);
+}
+
+static void scan_job(struct inventory *inv, const struct job *j, struct result *r)
+{
+	const struct scan_limits *lim = inv->opt.scan_limits ? inv->opt.scan_limits
+							     : &inv_scan_limits;
+	struct timespec t0, t1;
+	struct scan_report rep;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (model_scan_fd(j->fd, j->name, lim, &rep) == -ENOMEM)
+		snprintf(r->scan.error, sizeof(r->scan.error), "out of memory: scan incomplete");
+	summarize(&rep, &r->scan);
+	scan_report_free(&rep);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->scan.duration_us = (uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+					 (t1.tv_nsec - t0.tv_nsec) / 1000);
+}
+
+/* Scans each job, posts the verdict at once (a malicious model is an
+ * alert before its hash is known), then hands the job to the hasher:
+ * a slow, rate-limited hash never delays the next file's verdict. */
+static void *scanner_main(void *arg)
+{
+	struct inventory *inv = arg;
+	unsigned cap = inv->opt.queue_len;
+
+	be_polite(inv);
+	pthread_mutex_lock(&inv->mu);
+	for (;;) {
+		struct result r;
+		struct job j;
+
+		while (!atomic_load(&inv->stop) && inv->scount == 0)
+			pthread_cond_wait(&inv->cv, &inv->mu);
+		if (atomic_load(&inv->stop))
+			break;
+		j = inv->sjobs[inv->shead];
+		inv->shead = (inv->shead + 1) % cap;
+		inv->scount--;
+		pthread_mutex_unlock(&inv->mu);
+
+		memset(&r, 0, sizeof(r));
+		r.kind = RES_SCAN;
+		r.e = j.e;
+		scan_job(inv, &j, &r);
+
+		pthread_mutex_lock(&inv->mu);
+		inv->done[(inv->dhead + inv->dcount) % (2 * cap)] = r;
+		inv->dcount++;
+		inv->jobs[(inv->jhead + inv->jcount) % cap] = j;
+		inv->jcount++;
+		pthread_cond_broadcast(&inv->cv);
 	}
 	pthread_mutex_unlock(&inv->mu);
 	return NULL;
@@ -381,12 +473,24 @@ static void push_ready(struct inventory *inv, struct rec *x)
 	inv->ready_tail = x;
 }
 
+static unsigned scan_alert(struct inventory *inv, const struct inv_scan *s)
+{
+	if (s->verdict == SCAN_MALICIOUS) {
+		inv->st.scan_malicious++;
+		return INV_ALERT_SCAN_MALICIOUS;
+	}
+	inv->st.scan_suspicious++;
+	return INV_ALERT_SCAN_SUSPICIOUS;
+}
+
 /* The record's hash is settled: decide its alerts and make it ready. */
 static void finish(struct inventory *inv, struct rec *x)
 {
 	struct inv_record *r = &x->r;
 
 	r->complete = true;
+	if (r->scan.done && r->scan.verdict >= SCAN_SUSPICIOUS && !x->scan_noticed)
+		r->alerts |= scan_alert(inv, &r->scan);
 	if (r->repo_match && !x->repo_noticed) {
 		r->alerts |= INV_ALERT_BLOCKLIST_REPO;
 		inv->st.blocklist_hits++;
@@ -424,6 +528,23 @@ static void notice(struct inventory *inv, struct rec *x)
 	x->repo_noticed = true;
 	inv->st.notices++;
 	inv->st.blocklist_hits++;
+	push_ready(inv, n);
+}
+
+/* A bad scan verdict needs no hash: say so now, the complete record follows. */
+static void scan_notice(struct inventory *inv, struct rec *x)
+{
+	struct rec *n;
+
+	if (!x->r.scan.done || x->r.scan.verdict < SCAN_SUSPICIOUS || x->scan_noticed)
+		return;
+	if (!(n = clone_rec(x)))
+		return; /* the complete record will carry the alert */
+	n->r.complete = false;
+	n->r.hash = INV_HASH_PENDING;
+	n->r.alerts = scan_alert(inv, &x->r.scan);
+	x->scan_noticed = true;
+	inv->st.notices++;
 	push_ready(inv, n);
 }
 
@@ -603,13 +724,23 @@ static int open_same(const char *p, const struct file_key *k)
 	return fd;
 }
 
-static void enqueue(struct inventory *inv, struct entry *e, int fd, const struct file_key *k)
+static void enqueue(struct inventory *inv, struct entry *e, int fd, const struct file_key *k,
+		    const char *name)
 {
 	unsigned cap = inv->opt.queue_len;
+	struct job j = { .e = e, .fd = fd, .key = *k };
 
+	/* no name (ENOMEM): scanned without the name hints, never skipped */
+	if (!inv->opt.no_scan && !e->scan.done)
+		j.name = strdup(name);
 	pthread_mutex_lock(&inv->mu);
-	inv->jobs[(inv->jhead + inv->jcount) % cap] = (struct job){ .e = e, .fd = fd, .key = *k };
-	inv->jcount++;
+	if (!inv->opt.no_scan && !e->scan.done) {
+		inv->sjobs[(inv->shead + inv->scount) % cap] = j;
+		inv->scount++;
+	} else {
+		inv->jobs[(inv->jhead + inv->jcount) % cap] = j;
+		inv->jcount++;
+	}
 	pthread_cond_broadcast(&inv->cv);
 	pthread_mutex_unlock(&inv->mu);
 	inv->inflight++;
@@ -675,6 +806,7 @@ int inventory_submit(struct inventory *inv, const struct inv_load *l)
 	e->last_pid = l->pid;
 	x->r.first_seen_ns = e->first_seen;
 	x->r.load_count = e->loads;
+	x->r.scan = e->scan;
 	if (e->state == ENT_DONE) {
 		x->r.hash = INV_HASH_CACHED;
 		memcpy(x->r.sha256, e->sha256, sizeof(x->r.sha256));
@@ -683,6 +815,7 @@ int inventory_submit(struct inventory *inv, const struct inv_load *l)
 		return 0;
 	}
 	if (e->state == ENT_PENDING) {
+		scan_notice(inv, x);
 		wait_for(inv, e, x);
 		return 0;
 	}
@@ -706,18 +839,35 @@ int inventory_submit(struct inventory *inv, const struct inv_load *l)
 		finish(inv, x);
 		return 0;
 	}
-	enqueue(inv, e, fd, &key);
+	enqueue(inv, e, fd, &key, path);
 	wait_for(inv, e, x);
 	return 0;
 }
 
 /* ---- completion ------------------------------------------------------ */
 
+/* The verdict reaches every record waiting for this file's hash. */
+static void complete_scan(struct inventory *inv, const struct result *res)
+{
+	struct entry *e = res->e;
+
+	e->scan = res->scan;
+	inv->st.scanned++;
+	for (struct rec *w = e->wait_head; w; w = w->next) {
+		w->r.scan = e->scan;
+		scan_notice(inv, w);
+	}
+}
+
 static void complete_job(struct inventory *inv, const struct result *res)
 {
 	struct entry *e = res->e;
 	struct rec *w = e->wait_head, *next;
 
+	if (res->kind == RES_SCAN) {
+		complete_scan(inv, res);
+		return;
+	}
 	inv->inflight--;
 	e->wait_head = e->wait_tail = NULL;
 	e->state = ENT_UNHASHED; /* a failure is retried at the next load */
@@ -758,7 +908,7 @@ size_t inventory_poll(struct inventory *inv, inv_emit_fn emit, void *ctx)
 	pthread_mutex_lock(&inv->mu);
 	while (inv->dcount) {
 		inv->taken[n++] = inv->done[inv->dhead];
-		inv->dhead = (inv->dhead + 1) % cap;
+		inv->dhead = (inv->dhead + 1) % (2 * cap);
 		inv->dcount--;
 	}
 	pthread_mutex_unlock(&inv->mu);
@@ -796,12 +946,26 @@ static void stop_worker(struct inventory *inv)
 	pthread_cond_broadcast(&inv->cv);
 	pthread_mutex_unlock(&inv->mu);
 	pthread_join(inv->thread, NULL);
-	inv->running = false;
+	if (inv->srunning)
+		pthread_join(inv->sthread, NULL);
+	inv->running = inv->srunning = false;
+	while (inv->scount) {
+		struct job *j = &inv->sjobs[inv->shead];
+
+		close(j->fd);
+		free(j->name);
+		inv->done[(inv->dhead + inv->dcount) % (2 * cap)] =
+			(struct result){ .e = j->e, .status = INV_HASH_SHUTDOWN };
+		inv->dcount++;
+		inv->shead = (inv->shead + 1) % cap;
+		inv->scount--;
+	}
 	while (inv->jcount) {
 		struct job *j = &inv->jobs[inv->jhead];
 
 		close(j->fd);
-		inv->done[(inv->dhead + inv->dcount) % cap] =
+		free(j->name);
+		inv->done[(inv->dhead + inv->dcount) % (2 * cap)] =
 			(struct result){ .e = j->e, .status = INV_HASH_SHUTDOWN };
 		inv->dcount++;
 		inv->jhead = (inv->jhead + 1) % cap;
@@ -868,12 +1032,13 @@ struct inventory *inventory_new(const struct inv_options *o, char *err, size_t e
 	inv->ents = calloc(n, sizeof(*inv->ents));
 	inv->buckets = malloc(inv->nbuckets * sizeof(*inv->buckets));
 	inv->jobs = calloc(inv->opt.queue_len, sizeof(*inv->jobs));
-	inv->done = calloc(inv->opt.queue_len, sizeof(*inv->done));
-	inv->taken = calloc(inv->opt.queue_len, sizeof(*inv->taken));
+	inv->sjobs = calloc(inv->opt.queue_len, sizeof(*inv->sjobs));
+	inv->done = calloc(2 * (size_t)inv->opt.queue_len, sizeof(*inv->done));
+	inv->taken = calloc(2 * (size_t)inv->opt.queue_len, sizeof(*inv->taken));
 	inv->buf = malloc(INV_CHUNK);
 	inv->md = EVP_MD_CTX_new();
-	if (!inv->ents || !inv->buckets || !inv->jobs || !inv->done || !inv->taken || !inv->buf ||
-	    !inv->md) {
+	if (!inv->ents || !inv->buckets || !inv->jobs || !inv->sjobs || !inv->done || !inv->taken ||
+	    !inv->buf || !inv->md) {
 		fail(err, errlen, "out of memory");
 		goto undo_alloc;
 	}
@@ -895,11 +1060,21 @@ struct inventory *inventory_new(const struct inv_options *o, char *err, size_t e
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&inv->thread, NULL, worker_main, inv);
+	if (!rc && !inv->opt.no_scan) {
+		rc = pthread_create(&inv->sthread, NULL, scanner_main, inv);
+		if (rc) {
+			atomic_store(&inv->stop, true);
+			pthread_cond_broadcast(&inv->cv);
+			pthread_join(inv->thread, NULL);
+		}
+		inv->srunning = !rc;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		char msg[128];
 
-		snprintf(msg, sizeof(msg), "cannot start the hashing thread: %s", strerror(rc));
+		snprintf(msg, sizeof(msg), "cannot start the hashing or scanning thread: %s",
+			 strerror(rc));
 		fail(err, errlen, msg);
 		pthread_cond_destroy(&inv->cv);
 		pthread_mutex_destroy(&inv->mu);
@@ -913,6 +1088,7 @@ undo_alloc:
 	free(inv->buf);
 	free(inv->taken);
 	free(inv->done);
+	free(inv->sjobs);
 	free(inv->jobs);
 	free(inv->buckets);
 	free(inv->ents);
@@ -931,6 +1107,7 @@ void inventory_free(struct inventory *inv)
 	free(inv->buf);
 	free(inv->taken);
 	free(inv->done);
+	free(inv->sjobs);
 	free(inv->jobs);
 	free(inv->buckets);
 	free(inv->ents);
@@ -944,7 +1121,8 @@ void inventory_report(const struct inventory *inv, FILE *f)
 	fprintf(f, "mlwatch: inventory loads=%llu records=%llu notices=%llu folded=%llu hashed=%llu "
 		"(%llu MiB) cache_hits=%llu evictions=%llu queue_full=%llu waiting_full=%llu "
 		"read_errors=%llu changed=%llu not_regular=%llu blocklist_hits=%llu "
-		"digest_mismatches=%llu unhashed_at_exit=%llu\n",
+		"digest_mismatches=%llu unhashed_at_exit=%llu scanned=%llu scan_malicious=%llu "
+		"scan_suspicious=%llu\n",
 		(unsigned long long)s->loads, (unsigned long long)s->records,
 		(unsigned long long)s->notices, (unsigned long long)s->folded,
 		(unsigned long long)s->hashed, (unsigned long long)(s->bytes_hashed >> 20),
@@ -952,333 +1130,7 @@ void inventory_report(const struct inventory *inv, FILE *f)
 		(unsigned long long)s->queue_full, (unsigned long long)s->waiting_full,
 		(unsigned long long)s->read_errors, (unsigned long long)s->changed,
 		(unsigned long long)s->not_regular, (unsigned long long)s->blocklist_hits,
-		(unsigned long long)s->digest_mismatches, (unsigned long long)s->unhashed_at_exit);
-}
-
-/* ---- rendering ------------------------------------------------------- */
-
-const char *inv_hash_status_name(enum inv_hash_status s)
-{
-	switch (s) {
-	case INV_HASH_COMPUTED: return "computed";
-	case INV_HASH_CACHED: return "cached";
-	case INV_HASH_PENDING: return "pending";
-	case INV_HASH_QUEUE_FULL: return "skipped (queue full)";
-	case INV_HASH_WAITING_FULL: return "skipped (too many waiting)";
-	case INV_HASH_UNREADABLE: return "unreadable";
-	case INV_HASH_CHANGED: return "changed while hashing";
-	case INV_HASH_NOT_REGULAR: return "not a regular file";
-	case INV_HASH_SHUTDOWN: return "skipped (shutdown)";
-	}
-	return "?";
-}
-
-/* "unreadable (Permission denied)" carries its errno. */
-static const char *hash_text(const struct inv_record *r, char *buf, size_t len)
-{
-	if (r->hash == INV_HASH_UNREADABLE && r->hash_errno) {
-		snprintf(buf, len, "unreadable (%s)", strerror(r->hash_errno));
-		return buf;
-	}
-	return inv_hash_status_name(r->hash);
-}
-
-const struct inv_rule inv_rule_blocklisted = {
-	.id = "model-blocklisted",
-	.title = "Process loaded a blocklisted model",
-	.severity = "critical",
-	/* supply chain compromise of a model, a published poisoned model,
-	 * and ATT&CK's software supply chain compromise */
-	.tags = { "AML.T0010.003", "AML.T0058", "T1195.002" },
-};
-
-const struct inv_rule inv_rule_digest_mismatch = {
-	.id = "model-cache-digest-mismatch",
-	.title = "Cached model file does not match the digest its name promises",
-	.severity = "high",
-	/* the cached model was altered after download */
-	.tags = { "AML.T0010.003", "AML.T0018", "T1565.001" },
-};
-
-static void add_str(cJSON *o, const char *key, const char *s)
-{
-	size_t n = s ? strlen(s) : 0, cap = 3 * n + 4;
-	char small[1024], *buf = cap <= sizeof(small) ? small : malloc(cap);
-
-	if (!buf) {
-		cJSON_AddStringToObject(o, key, "");
-		return;
-	}
-	utf8_sanitize(s ? s : "", n, buf, cap);
-	cJSON_AddStringToObject(o, key, buf);
-	if (buf != small)
-		free(buf);
-}
-
-/* RFC 3339 UTC with milliseconds, as the alerts write it (format_rfc3339
- * in alert.h; not used here so the inventory needs none of the alert types). */
-static void rfc3339(uint64_t ns, char *out, size_t len)
-{
-	time_t sec = (time_t)(ns / 1000000000ull);
-	struct tm tm;
-	char base[32];
-
-	gmtime_r(&sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, len, "%s.%03uZ", base, (unsigned)(ns / 1000000ull % 1000));
-}
-
-static void add_time(cJSON *o, const char *key, uint64_t ns)
-{
-	char ts[64];
-
-	rfc3339(ns, ts, sizeof(ts));
-	cJSON_AddStringToObject(o, key, ts);
-}
-
-static cJSON *match_json(const struct bl_entry *m)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	add_str(o, "entry", m->text);
-	if (m->reason)
-		add_str(o, "reason", m->reason);
-	return o;
-}
-
-static cJSON *source_json(const struct model_origin *g, const struct inv_record *r)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	add_str(o, "kind", model_source_name(g->source));
-	if (g->source == MSRC_HUGGINGFACE) {
-		add_str(o, "repo_type", hf_repo_type_name(g->repo_type));
-		add_str(o, "repo", g->repo);
-		if (g->revision[0]) {
-			add_str(o, "revision", g->revision);
-			add_str(o, "revision_from", hf_rev_from_name(g->revision_from));
-		} else {
-			cJSON_AddNullToObject(o, "revision");
-		}
-	}
-	if (g->file[0])
-		add_str(o, "file", g->file);
-	if (g->name_sha256[0]) {
-		add_str(o, "name_sha256", g->name_sha256);
-		if (r->sha256[0])
-			cJSON_AddBoolToObject(o, "name_sha256_match", !r->digest_mismatch);
-	}
-	return o;
-}
-
-/* The loading process, as records and alerts both show it. */
-static cJSON *process_json(const struct inv_record *r)
-{
-	cJSON *p = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(p, "pid", r->pid);
-	cJSON_AddNumberToObject(p, "uid", r->uid);
-	add_str(p, "comm", r->comm);
-	add_str(p, "exe", r->exe);
-	return p;
-}
-
-cJSON *inv_record_to_json(const struct inv_record *r)
-{
-	cJSON *root = cJSON_CreateObject(), *m = cJSON_CreateObject();
-	char dev[48], ht[160];
-
-	add_str(root, "record", "inventory");
-	add_time(root, "time", r->last_seen_ns);
-	add_str(root, "host", r->host);
-	cJSON_AddBoolToObject(root, "complete", r->complete);
-	cJSON_AddItemToObject(root, "process", process_json(r));
-
-	add_str(m, "path", r->path);
-	add_str(m, "resolved_path", r->resolved_path);
-	add_str(m, "format", model_format_name(r->format));
-	cJSON_AddNumberToObject(m, "size", (double)r->size);
-	if (r->dev || r->ino) {
-		snprintf(dev, sizeof(dev), "%u:%u", major(r->dev), minor(r->dev));
-		add_str(m, "dev", dev);
-		cJSON_AddNumberToObject(m, "inode", (double)r->ino);
-		add_time(m, "mtime", r->mtime_ns);
-	}
-	if (r->sha256[0])
-		add_str(m, "sha256", r->sha256);
-	else
-		cJSON_AddNullToObject(m, "sha256");
-	add_str(m, "hash", hash_text(r, ht, sizeof(ht)));
-	cJSON_AddItemToObject(root, "model", m);
-
-	if (r->origin.source != MSRC_NONE)
-		cJSON_AddItemToObject(root, "source", source_json(&r->origin, r));
-	add_time(root, "first_seen", r->first_seen_ns);
-	add_time(root, "last_seen", r->last_seen_ns);
-	cJSON_AddNumberToObject(root, "load_count", (double)r->load_count);
-	if (r->repo_match || r->sha256_match) {
-		cJSON *b = cJSON_CreateObject();
-
-		if (r->repo_match)
-			cJSON_AddItemToObject(b, "repo", match_json(r->repo_match));
-		if (r->sha256_match)
-			cJSON_AddItemToObject(b, "sha256", match_json(r->sha256_match));
-		cJSON_AddItemToObject(root, "blocklist", b);
-	}
-	return root;
-}
-
-
-static size_t put_source(char *out, size_t len, size_t o, const struct model_origin *g)
-{
-	if (g->source == MSRC_NONE)
-		return o;
-	o = text_putf(out, len, o, " source=%s", model_source_name(g->source));
-	if (g->source == MSRC_HUGGINGFACE) {
-		o = text_putf(out, len, o, " repo=%s:", hf_repo_type_name(g->repo_type));
-		o = text_put(out, len, o, g->repo);
-		o = text_putf(out, len, o, " revision=%s", g->revision[0] ? g->revision : "?");
-	}
-	if (g->file[0]) {
-		o = text_putf(out, len, o, " file=");
-		o = text_put(out, len, o, g->file);
-	}
-	return o;
-}
-
-static size_t put_match(char *out, size_t len, size_t o, const char *by, const struct bl_entry *m)
-{
-	o = text_putf(out, len, o, " %s=", by);
-	o = text_put(out, len, o, m->text);
-	if (m->reason) {
-		o = text_putf(out, len, o, " (");
-		o = text_put(out, len, o, m->reason);
-		o = text_putf(out, len, o, ")");
-	}
-	return o;
-}
-
-int inv_record_to_text(const struct inv_record *r, char *out, size_t len)
-{
-	char ts[64], first[64], ht[160];
-	size_t o = 0;
-
-	if (len)
-		out[0] = 0;
-	rfc3339(r->last_seen_ns, ts, sizeof(ts));
-	rfc3339(r->first_seen_ns, first, sizeof(first));
-	o = text_putf(out, len, o, "%s inventory%s host=", ts, r->complete ? "" : " (notice)");
-	o = text_put(out, len, o, r->host);
-	o = text_putf(out, len, o, " pid=%u uid=%u comm=", r->pid, r->uid);
-	o = text_put(out, len, o, r->comm);
-	o = text_putf(out, len, o, " exe=");
-	o = text_put(out, len, o, r->exe);
-	o = text_putf(out, len, o, " model=");
-	o = text_put(out, len, o, r->resolved_path[0] ? r->resolved_path : r->path);
-	o = text_putf(out, len, o, " format=%s size=%llu sha256=%s hash=", model_format_name(r->format),
-		 (unsigned long long)r->size, r->sha256[0] ? r->sha256 : "-");
-	o = text_put(out, len, o, hash_text(r, ht, sizeof(ht)));
-	o = put_source(out, len, o, &r->origin);
-	if (r->digest_mismatch)
-		o = text_putf(out, len, o, " name_sha256=%s (MISMATCH)", r->origin.name_sha256);
-	o = text_putf(out, len, o, " loads=%llu first_seen=%s", (unsigned long long)r->load_count, first);
-	if (r->repo_match || r->sha256_match) {
-		o = text_putf(out, len, o, " BLOCKLISTED");
-		if (r->repo_match)
-			o = put_match(out, len, o, "repo", r->repo_match);
-		if (r->sha256_match)
-			o = put_match(out, len, o, "sha256", r->sha256_match);
-	}
-	o = text_putf(out, len, o, "\n");
-	return (int)o;
-}
-
-const struct inv_rule *inv_alert_rule(unsigned bit)
-{
-	return bit == INV_ALERT_DIGEST_MISMATCH ? &inv_rule_digest_mismatch : &inv_rule_blocklisted;
-}
-
-cJSON *inv_alert_to_json(const struct inv_record *r, unsigned alert_bit)
-{
-	const struct inv_rule *rule = inv_alert_rule(alert_bit);
-	cJSON *root = cJSON_CreateObject(), *ru = cJSON_CreateObject(), *tags = cJSON_CreateArray();
-	cJSON *l = cJSON_CreateObject(), *m = cJSON_CreateObject();
-	cJSON *match = cJSON_CreateObject();
-
-	add_str(root, "record", "alert");
-	add_time(root, "time", r->last_seen_ns);
-	add_str(root, "host", r->host);
-	add_str(ru, "id", rule->id);
-	add_str(ru, "title", rule->title);
-	cJSON_AddItemToObject(root, "rule", ru);
-	add_str(root, "severity", rule->severity);
-	for (size_t i = 0; i < sizeof(rule->tags) / sizeof(rule->tags[0]) && rule->tags[i]; i++)
-		cJSON_AddItemToArray(tags, cJSON_CreateString(rule->tags[i]));
-	cJSON_AddItemToObject(root, "tags", tags);
-	cJSON_AddItemToObject(root, "process", process_json(r));
-	/* the loading process is its own loader */
-	cJSON_AddNumberToObject(l, "pid", r->pid);
-	add_str(l, "exe", r->exe);
-	add_str(m, "path", r->path);
-	add_str(m, "resolved_path", r->resolved_path);
-	add_str(m, "format", model_format_name(r->format));
-	cJSON_AddItemToObject(l, "model", m);
-	cJSON_AddItemToObject(root, "loader", l);
-	if (alert_bit == INV_ALERT_DIGEST_MISMATCH) {
-		add_str(match, "by", "name_sha256");
-		add_str(match, "expected", r->origin.name_sha256);
-		add_str(match, "actual", r->sha256);
-	} else {
-		const struct bl_entry *e = alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? r->sha256_match
-										   : r->repo_match;
-
-		add_str(match, "by", alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? "sha256" : "repo");
-		add_str(match, "entry", e ? e->text : "");
-		if (e && e->reason)
-			add_str(match, "reason", e->reason);
-	}
-	cJSON_AddItemToObject(root, "match", match);
-	cJSON_AddItemToObject(root, "inventory", inv_record_to_json(r));
-	return root;
-}
-
-int inv_alert_to_text(const struct inv_record *r, unsigned alert_bit, char *out, size_t len)
-{
-	const struct inv_rule *rule = inv_alert_rule(alert_bit);
-	char ts[64];
-	size_t o = 0;
-
-	if (len)
-		out[0] = 0;
-	rfc3339(r->last_seen_ns, ts, sizeof(ts));
-	o = text_putf(out, len, o, "%s %s %s: %s\n", ts, rule->severity, rule->id,
-		 rule->title);
-	o = text_putf(out, len, o, "  process  pid=%u uid=%u comm=", r->pid, r->uid);
-	o = text_put(out, len, o, r->comm);
-	o = text_putf(out, len, o, " exe=");
-	o = text_put(out, len, o, r->exe);
-	o = text_putf(out, len, o, "\n  model    ");
-	o = text_put(out, len, o, r->resolved_path[0] ? r->resolved_path : r->path);
-	o = text_putf(out, len, o, " (%s) sha256=%s", model_format_name(r->format),
-		 r->sha256[0] ? r->sha256 : "(pending)");
-	if (r->origin.source != MSRC_NONE) {
-		o = text_putf(out, len, o, "\n  origin  ");
-		o = put_source(out, len, o, &r->origin);
-	}
-	o = text_putf(out, len, o, "\n  match   ");
-	if (alert_bit == INV_ALERT_DIGEST_MISMATCH) {
-		o = text_putf(out, len, o, " name promises sha256 %s", r->origin.name_sha256);
-	} else {
-		const struct bl_entry *e = alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? r->sha256_match
-										   : r->repo_match;
-
-		if (e)
-			o = put_match(out, len, o,
-				      alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? "sha256" : "repo", e);
-	}
-	o = text_putf(out, len, o, "\n  tags    ");
-	for (size_t i = 0; i < sizeof(rule->tags) / sizeof(rule->tags[0]) && rule->tags[i]; i++)
-		o = text_putf(out, len, o, " %s", rule->tags[i]);
-	o = text_putf(out, len, o, "\n");
-	return (int)o;
+		(unsigned long long)s->digest_mismatches, (unsigned long long)s->unhashed_at_exit,
+		(unsigned long long)s->scanned, (unsigned long long)s->scan_malicious,
+		(unsigned long long)s->scan_suspicious);
 }

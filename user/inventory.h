@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include "blocklist.h"
 #include "hfcache.h"
+#include "model_scan.h"
 #include "modelfmt.h"
 
 struct cJSON;
@@ -34,7 +35,12 @@ struct inv_options {
 	unsigned max_waiting;          /* records waiting for a hash in progress (default 1024) */
 	int nice;                      /* worker niceness, 0-19 (default 19) */
 	unsigned max_mib_per_s;        /* worker read rate limit, MiB/s; 0: none (default) */
+	bool no_scan;                  /* skip the static scan (model_scan) of each file */
+	const struct scan_limits *scan_limits; /* not copied; NULL: inv_scan_limits */
 };
+
+/* The runtime scan reads at most this much of one pickle member. */
+extern const struct scan_limits inv_scan_limits;
 
 void inv_options_default(struct inv_options *o);
 
@@ -68,6 +74,24 @@ enum inv_hash_status {
 #define INV_ALERT_BLOCKLIST_REPO   1u  /* repo id on the blocklist: known at load time */
 #define INV_ALERT_BLOCKLIST_SHA256 2u  /* sha256 on the blocklist: known once hashed */
 #define INV_ALERT_DIGEST_MISMATCH  4u  /* contents differ from the digest the cache name promises */
+#define INV_ALERT_SCAN_MALICIOUS   8u  /* the static scan found code execution: known before any behaviour */
+#define INV_ALERT_SCAN_SUSPICIOUS 16u  /* the static scan found imports outside the format's allowlist */
+#define INV_ALERT_LAST INV_ALERT_SCAN_SUSPICIOUS
+
+/* The static scan of a record's file, done by a scanner thread before the
+ * file is hashed (a scan reads only directories and pickles: milliseconds),
+ * cached with the hash by file version. */
+#define INV_SCAN_TOP 2           /* worst findings kept as text */
+#define INV_SCAN_LINE 256
+struct inv_scan {
+	bool done;                   /* false: not scanned (off, queue full, unreadable) */
+	enum scan_verdict verdict;
+	uint32_t findings;           /* suspicious or malicious findings, dropped ones too */
+	uint32_t duration_us;
+	uint64_t bytes_read;
+	char top[INV_SCAN_TOP][INV_SCAN_LINE];
+	char error[INV_SCAN_LINE];
+};
 
 struct inv_record {
 	/* false: an early notice of a repo hit, sent at load time while the
@@ -91,6 +115,7 @@ struct inv_record {
 	 * so far (this one included). CLOCK_REALTIME ns. */
 	uint64_t first_seen_ns, last_seen_ns;
 	uint64_t load_count;
+	struct inv_scan scan;
 	const struct bl_entry *repo_match;   /* into the blocklist; NULL: none */
 	const struct bl_entry *sha256_match;
 };
@@ -111,6 +136,8 @@ struct inv_stats {
 	uint64_t not_regular;
 	uint64_t blocklist_hits;    /* blocklist alerts raised (repo + sha256) */
 	uint64_t digest_mismatches;
+	uint64_t scanned;           /* files scanned (not counting cache hits) */
+	uint64_t scan_malicious, scan_suspicious; /* scan alerts raised */
 	uint64_t unhashed_at_exit;  /* records flushed at shutdown without a hash */
 	uint64_t dropped_at_exit;   /* records freed by inventory_free without a flush */
 };
@@ -165,6 +192,8 @@ struct inv_rule {
 };
 extern const struct inv_rule inv_rule_blocklisted;      /* model-blocklisted, critical */
 extern const struct inv_rule inv_rule_digest_mismatch;  /* model-cache-digest-mismatch, high */
+extern const struct inv_rule inv_rule_scan_malicious;   /* model-scan-malicious, critical */
+extern const struct inv_rule inv_rule_scan_suspicious;  /* model-scan-suspicious, low */
 /* The rule of one INV_ALERT_* bit. */
 const struct inv_rule *inv_alert_rule(unsigned alert_bit);
 

@@ -8,6 +8,7 @@
 #include "options.h"
 #include "rulefile.h"
 #include "rules_cmd.h"
+#include "scan_cmd.h"
 #include "sensors.h"
 #include "sink.h"
 
@@ -69,6 +70,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "rules") == 0)
 		return rules_cmd(argc - 1, argv + 1, stdout, stderr);
+	if (argc > 1 && strcmp(argv[1], "scan") == 0)
+		return scan_cmd(argc - 1, argv + 1, stdout, stderr);
 	switch (options_parse(&opt, argc, argv)) {
 	case OPTIONS_EXIT_OK:
 		return MLW_EXIT_OK;

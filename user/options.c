@@ -44,6 +44,9 @@ static void usage(FILE *f)
 "                         Face repo id is listed in FILE (docs/inventory.md)\n"
 "  --hash-rate MIB        read at most MIB MiB/s when hashing models (default:\n"
 "                         no cap; the hashing thread runs at nice 19)\n"
+"  --scan-profiles FILE   extend the static scan's allowlist profiles (JSON,\n"
+"                         docs/scan-profiles.md)\n"
+"  --no-scan              do not scan loaded models statically (model_scan)\n"
 "  --enforce              SIGKILL a process that loaded a model when it execs\n"
 "                         a shell, downloader, network tool, miner or a program\n"
 "                         under /tmp, or connects to an external or metadata\n"
@@ -58,7 +61,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_JSON = 256, OPT_NET, OPT_EXT, OPT_NO_HEX, OPT_RB, OPT_OPEN_MATCH, OPT_ROOT, OPT_ROOT_ARGV, OPT_NO_ROOTS, OPT_ENFORCE, OPT_RULES, OPT_INVENTORY, OPT_BLOCKLIST,
-       OPT_HASH_RATE };
+       OPT_HASH_RATE, OPT_SCAN_PROFILES, OPT_NO_SCAN };
 
 enum options_result options_parse(struct options *o, int argc, char **argv)
 {
@@ -78,6 +81,8 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 		{ "inventory", required_argument, NULL, OPT_INVENTORY },
 		{ "blocklist", required_argument, NULL, OPT_BLOCKLIST },
 		{ "hash-rate", required_argument, NULL, OPT_HASH_RATE },
+		{ "scan-profiles", required_argument, NULL, OPT_SCAN_PROFILES },
+		{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -168,6 +173,12 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			break;
 		case OPT_BLOCKLIST:
 			o->blocklist_file = optarg;
+			break;
+		case OPT_SCAN_PROFILES:
+			o->scan_profiles_file = optarg;
+			break;
+		case OPT_NO_SCAN:
+			o->no_scan = true;
 			break;
 		case OPT_HASH_RATE: {
 			char *end;

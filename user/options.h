@@ -29,6 +29,8 @@ struct options {
 	const char *inventory_file; /* --inventory: model load records, JSON lines */
 	const char *blocklist_file; /* --blocklist: model hashes and repo ids */
 	unsigned hash_mib_per_s;    /* --hash-rate: inventory read cap; 0: none */
+	const char *scan_profiles_file; /* --scan-profiles: allowlist extensions */
+	bool no_scan;               /* --no-scan: no static scan of loaded models */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };

@@ -6,12 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pickle_profiles.h"
+
 struct cJSON;
 
 #define PICKLE_NAME_MAX 255   /* module / name bytes kept; longer is cut */
 #define PICKLE_MAX_ERRORS 32  /* errors kept; more are only counted */
 
-enum pickle_severity { PSEV_ALLOWED = 0, PSEV_SUSPICIOUS, PSEV_MALICIOUS };
 enum pickle_verdict { PV_CLEAN = 0, PV_SUSPICIOUS, PV_MALICIOUS, PV_ERROR };
 
 enum pickle_err_kind {
@@ -23,6 +24,8 @@ enum pickle_err_kind {
 	PERR_BAD_ARG,         /* unparsable line argument (GET/PUT key, ...) */
 	PERR_BAD_GLOBAL,      /* STACK_GLOBAL operands are not strings */
 	PERR_NO_STOP,         /* buffer ended without STOP */
+	PERR_JOBLIB_ARRAY,    /* joblib inline array of unknown size or place */
+	PERR_BAD_STRING,      /* a protocol 0 string escape Python would reject */
 };
 
 /* Bits of pickle_result.limits_hit; each names the limit that cut the walk. */
@@ -30,9 +33,11 @@ enum pickle_limit {
 	PLIM_INPUT = 1 << 0,    /* only the first max_input bytes were walked */
 	PLIM_OPCODES = 1 << 1,
 	PLIM_STACK = 1 << 2,    /* stack or mark-stack depth */
-	PLIM_MEMO = 1 << 3,     /* memo key >= max_memo: not stored */
+	PLIM_MEMO = 1 << 3,     /* memo key >= max_memo: not stored; joblib: more
+				 * than max_memo tracked objects */
 	PLIM_FINDINGS = 1 << 4, /* later findings only counted (verdict still sees them) */
-	PLIM_STRING = 1 << 5,   /* a string/bytes argument or a name too long */
+	PLIM_STRING = 1 << 5,   /* a string/bytes argument or a name too long, or
+				 * decoded strings past their budget */
 	PLIM_DEPTH = 1 << 6,    /* nested pickle not walked */
 };
 
@@ -42,25 +47,13 @@ struct pickle_limits {
 };
 extern const struct pickle_limits pickle_default_limits;
 
-/* Allowlist: NULL-terminated "module:name" patterns (fnmatch globs; a
- * wildcard never matches a dotted or dunder name), plus a base profile
- * whose patterns are allowed too. */
-struct pickle_profile {
-	const char *name;
-	const char *const *allow;
-	const struct pickle_profile *base;
-};
-extern const struct pickle_profile pickle_profile_data;    /* builtin containers only */
-extern const struct pickle_profile pickle_profile_torch;   /* state_dict / checkpoints */
-extern const struct pickle_profile pickle_profile_numpy;   /* ndarray / dtype / scalar */
-extern const struct pickle_profile pickle_profile_sklearn; /* sklearn + joblib + numpy */
-
 enum pickle_import_kind { PIMP_GLOBAL, PIMP_STACK_GLOBAL, PIMP_INST, PIMP_EXT };
 
 struct pickle_finding {
 	char module[PICKLE_NAME_MAX + 1];  /* raw bytes, NUL-free copy; EXT: "" */
 	char name[PICKLE_NAME_MAX + 1];
-	size_t offset;          /* of the opcode, in the outermost buffer */
+	size_t offset;          /* of the opcode, in the outermost buffer; inside a
+				 * decoded (escaped) string: where that string starts */
 	uint8_t opcode;
 	enum pickle_import_kind kind;
 	int32_t ext_code;       /* EXT1/2/4 registry code, else -1 */
@@ -94,6 +87,9 @@ struct pickle_result {
 	bool trailing;                  /* bytes follow the (last walked) STOP */
 	size_t trailing_offset;
 	bool trailing_unparsed;         /* stream: a trailing segment was not a pickle */
+	size_t consumed;                /* end of the last walked top-level pickle: just
+					 * after its STOP, or where its walk ended */
+	size_t arrays;                  /* joblib: inline arrays skipped or walked */
 };
 
 /* Walks the first pickle in buf. profile may be NULL (nothing allowed).
@@ -108,6 +104,13 @@ int pickle_scan_opts(const uint8_t *buf, size_t len, const struct pickle_profile
  * taken as non-pickle data (trailing_unparsed), not as an error. */
 int pickle_scan_stream(const uint8_t *buf, size_t len, const struct pickle_profile *profile,
 		       const struct pickle_limits *lim, struct pickle_result *out);
+/* Walks a joblib.dump file (uncompressed) the way joblib.load reads it:
+ * after the BUILD of each NumpyArrayWrapper its array follows inline, raw
+ * bytes (skipped) or, for object arrays, a whole pickle (walked as nested,
+ * depth + 1). An array whose size cannot be told is a PERR_JOBLIB_ARRAY
+ * error and ends the walk. */
+int pickle_scan_joblib(const uint8_t *buf, size_t len, const struct pickle_profile *profile,
+		       const struct pickle_limits *lim, struct pickle_result *out);
 void pickle_result_free(struct pickle_result *r);
 
 const char *pickle_verdict_name(enum pickle_verdict v);   /* "clean", ... */
@@ -115,9 +118,6 @@ const char *pickle_severity_name(enum pickle_severity s); /* "allowed", ... */
 const char *pickle_err_name(enum pickle_err_kind k);      /* "unknown-opcode", ... */
 const char *pickle_limit_name(enum pickle_limit bit);     /* "input", "opcodes", ... */
 const char *pickle_opcode_name(uint8_t op);               /* "GLOBAL", ...; "?" */
-/* Severity of module:name under profile (NULL = none allowed). */
-enum pickle_severity pickle_judge(const char *module, const char *name,
-				  const struct pickle_profile *profile);
 /* The result as a JSON object, strings made valid UTF-8; NULL on ENOMEM. */
 struct cJSON *pickle_result_json(const struct pickle_result *r);
 #endif

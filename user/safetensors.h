@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include "bytesrc.h"
 
-#define ST_MAX_HEADER (100u << 20)  /* the library's own limit */
+#define ST_MAX_HEADER 100000000u    /* the library's own limit (100 MB) */
 
 struct st_info {
 	uint64_t header_len;

@@ -1,5 +1,5 @@
-/* libFuzzer target: the static pickle walker on untrusted bytes, single and
- * stream mode, tight limits, each profile, and the JSON rendering. */
+/* libFuzzer target: the static pickle walker on untrusted bytes, single,
+ * stream and joblib mode, tight limits, each profile, and the JSON. */
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -7,22 +7,34 @@
 
 #include "pickle_scan.h"
 
+enum mode { ONE, STREAM, JOBLIB };
+
 static void one(const uint8_t *data, size_t size, const struct pickle_profile *p,
-		const struct pickle_limits *lim, int stream)
+		const struct pickle_limits *lim, enum mode m)
 {
 	struct pickle_result r;
 	cJSON *j;
 	char *txt;
 
-	if (stream)
+	if (m == STREAM)
 		(void)pickle_scan_stream(data, size, p, lim, &r);
+	else if (m == JOBLIB)
+		(void)pickle_scan_joblib(data, size, p, lim, &r);
 	else
 		(void)pickle_scan_opts(data, size, p, lim, &r);
 	if (r.verdict > PV_ERROR || r.nfindings > (lim ? lim->max_findings : 4096))
 		__builtin_trap();
+	if (r.consumed > size || (r.trailing && r.trailing_offset != r.consumed))
+		__builtin_trap();
 	for (size_t i = 0; i < r.nfindings; i++)
 		if (r.findings[i].offset >= size)
 			__builtin_trap();
+	for (size_t i = 0; i < r.nerrors && i < PICKLE_MAX_ERRORS; i++)
+		if (r.errors[i].offset > size)
+			__builtin_trap();
+	/* only joblib mode reads inline arrays */
+	if (m != JOBLIB && r.arrays)
+		__builtin_trap();
 	j = pickle_result_json(&r);
 	if (j) {
 		txt = cJSON_PrintUnformatted(j);
@@ -38,8 +50,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				       .max_memo = 16, .max_findings = 4, .max_string = 64,
 				       .max_depth = 2 };
 
-	one(data, size, &pickle_profile_torch, NULL, 0);
-	one(data, size, &pickle_profile_sklearn, NULL, 1);
-	one(data, size, NULL, &tight, 1);
+	one(data, size, &pickle_profile_torch, NULL, ONE);
+	one(data, size, &pickle_profile_sklearn, NULL, STREAM);
+	one(data, size, NULL, &tight, STREAM);
+	one(data, size, &pickle_profile_sklearn, NULL, JOBLIB);
+	one(data, size, &pickle_profile_ml, &tight, JOBLIB);
 	return 0;
 }

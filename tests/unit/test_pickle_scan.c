@@ -1,8 +1,12 @@
 /* pickle_scan: hand-built hostile byte strings (never produced by running a
- * __reduce__) and benign pickles generated offline with python3 -m pickle. */
+ * __reduce__), benign pickles generated offline with python3 -m pickle, and
+ * joblib / protocol 0 files python3 writes at test time (dumped, never
+ * loaded). */
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "pickle_scan.h"
@@ -421,6 +425,385 @@ static void test_json(void)
 	CHECK_STR(pickle_opcode_name(0x93), "STACK_GLOBAL");
 }
 
+
+/* ---- files python3 writes at test time ------------------------------- */
+
+static char gdir[] = "/tmp/mlwatch-pk-XXXXXX";
+static bool have_dir;
+
+/* Runs a python3 script (stdin) with the scratch dir as argv[1]. */
+static bool py(const char *script)
+{
+	char cmd[128];
+	FILE *p;
+
+	if (!have_dir)
+		return false;
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 -W ignore - %s", gdir);
+	if (!(p = popen(cmd, "w")))
+		return false;
+	fputs(script, p);
+	return pclose(p) == 0;
+}
+
+static uint8_t *slurp(const char *name, size_t *len)
+{
+	char path[256];
+	uint8_t *b = NULL;
+	long n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", gdir, name);
+	if (!(f = fopen(path, "rb")))
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (b = malloc((size_t)n + 1)) && fread(b, 1, (size_t)n, f) != (size_t)n) {
+		free(b);
+		b = NULL;
+	}
+	*len = b ? (size_t)n : 0;
+	fclose(f);
+	return b;
+}
+
+static const char gen_script[] =
+	"import sys, os, pickle, numpy as np, joblib\n"
+	"from sklearn.linear_model import LogisticRegression\n"
+	"from sklearn.ensemble import RandomForestClassifier\n"
+	"d = sys.argv[1]\n"
+	"X = np.array([[0., 1], [1, 0], [1, 1], [0, 0]]); y = np.array([0, 1, 1, 0])\n"
+	"arrs = {'f8': np.arange(5.0), 'i4': np.arange(7, dtype=np.int32),\n"
+	"  'b1': np.array([True, False, True]), 'c16': np.arange(3) * 1j,\n"
+	"  'U': np.array(['ab', 'cde']), 'S': np.array([b'xy', b'z']),\n"
+	"  'rec': np.zeros(3, dtype=[('a', '<i4'), ('b', 'f8'), ('s', 'S3')]),\n"
+	"  'fort': np.asfortranarray(np.arange(12.).reshape(3, 4)), 'zero_d': np.array(3.5),\n"
+	"  'empty': np.zeros((0, 3)), 'obj': np.array([1, 'x', None], dtype=object),\n"
+	"  'dt': np.array(['2020-01-01'], dtype='M8[ns]'), 'big': np.arange(50000.0)}\n"
+	"for p in (0, 2, 4):\n"
+	"    joblib.dump(arrs, os.path.join(d, 'arrs%d.joblib' % p), compress=0, protocol=p)\n"
+	"lr = LogisticRegression().fit(X, y)\n"
+	"rf = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)\n"
+	"joblib.dump(lr, os.path.join(d, 'lr.joblib'), compress=0)\n"
+	"joblib.dump(rf, os.path.join(d, 'rf.joblib'), compress=0)\n"
+	"rs = RandomForestClassifier(n_estimators=2, random_state=np.random.RandomState(1)).fit(X, y)\n"
+	"extra = [np.random.RandomState(3), np.random.default_rng(1), np.float64(1.5),\n"
+	"         np.int32(3), np.dtype('f8'), type(np.dtype('f8')), np.float32]\n"
+	"for p in (2, 5):\n"
+	"    for n, o in (('lr', lr), ('rf', rs), ('np', extra)):\n"
+	"        open(os.path.join(d, '%s_p%d.pkl' % (n, p)), 'wb').write(pickle.dumps(o, protocol=p))\n"
+	"class Evil:\n"
+	"    def __reduce__(self):\n"
+	"        return (os.system, ('true',))\n"
+	"joblib.dump({'a': np.arange(3.0), 'x': np.array([1, Evil()], dtype=object),\n"
+	"             'b': np.arange(4)}, os.path.join(d, 'evil.joblib'), compress=0)\n"
+	"class Nest:\n"
+	"    def __reduce__(self):\n"
+	"        return (pickle.loads, (pickle.dumps(Evil()),))\n"
+	"for p in (0, 1):\n"
+	"    open(os.path.join(d, 'nest_p%d.pkl' % p), 'wb').write(pickle.dumps(Nest(), protocol=p))\n";
+
+static bool generated;
+
+static void test_generate(void)
+{
+	have_dir = mkdtemp(gdir) != NULL;
+	CHECK(have_dir);
+	generated = py(gen_script);
+	CHECK(generated);
+}
+
+static void test_joblib_arrays_clean(void)
+{
+	static const char *const names[] = { "arrs0.joblib", "arrs2.joblib", "arrs4.joblib" };
+	struct pickle_result r;
+	uint8_t *b;
+	size_t n;
+
+	for (size_t i = 0; i < 3; i++) {
+		CHECK((b = slurp(names[i], &n)) != NULL);
+		if (!b)
+			continue;
+		CHECK(pickle_scan_joblib(b, n, &pickle_profile_sklearn, NULL, &r) == 0);
+		CHECK(r.verdict == PV_CLEAN);
+		CHECK(r.nerrors == 0 && r.limits_hit == 0);
+		CHECK(r.arrays == 13);
+		CHECK(r.nested == 1);            /* the object array's own pickle */
+		CHECK(r.consumed == n && !r.trailing);
+		CHECK(find(&r, "joblib.numpy_pickle", "NumpyArrayWrapper") != NULL);
+		pickle_result_free(&r);
+		/* a plain unpickler would choke on the inline data */
+		CHECK(pickle_scan(b, n, &pickle_profile_sklearn, &r) == 0);
+		CHECK(r.verdict != PV_CLEAN && r.arrays == 0);
+		pickle_result_free(&r);
+		free(b);
+	}
+}
+
+static void test_joblib_sklearn_models(void)
+{
+	static const char *const names[] = { "lr.joblib", "rf.joblib" };
+	struct pickle_result r;
+	uint8_t *b;
+	size_t n;
+
+	for (size_t i = 0; i < 2; i++) {
+		CHECK((b = slurp(names[i], &n)) != NULL);
+		if (!b)
+			continue;
+		CHECK(pickle_scan_joblib(b, n, &pickle_profile_sklearn, NULL, &r) == 0);
+		CHECK(r.verdict == PV_CLEAN);
+		CHECK(r.nerrors == 0 && r.arrays > 0 && r.consumed == n);
+		pickle_result_free(&r);
+		CHECK(pickle_scan_joblib(b, n, &pickle_profile_ml, NULL, &r) == 0);
+		CHECK(r.verdict == PV_CLEAN);
+		pickle_result_free(&r);
+		/* numpy alone does not know the estimator classes */
+		CHECK(pickle_scan_joblib(b, n, &pickle_profile_numpy, NULL, &r) == 0);
+		CHECK(r.verdict == PV_SUSPICIOUS && r.nerrors == 0);
+		pickle_result_free(&r);
+		free(b);
+	}
+}
+
+static void test_joblib_object_array_payload(void)
+{
+	struct pickle_result r;
+	const struct pickle_finding *f;
+	uint8_t *b;
+	size_t n;
+
+	CHECK((b = slurp("evil.joblib", &n)) != NULL);
+	if (!b)
+		return;
+	CHECK(pickle_scan_joblib(b, n, &pickle_profile_sklearn, NULL, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS);
+	CHECK((f = find(&r, "posix", "system")) != NULL || (f = find(&r, "os", "system")) != NULL);
+	if (f) {
+		CHECK(f->depth == 1 && f->called);
+		/* an offset into the outer buffer, at the nested GLOBAL */
+		CHECK(f->offset < n && b[f->offset] == 'c');
+	}
+	/* the walk went on after the nested pickle to the last array */
+	CHECK(r.arrays == 3 && r.nested == 1 && r.nerrors == 0 && r.consumed == n);
+	pickle_result_free(&r);
+	free(b);
+}
+
+static void test_plain_sklearn_numpy_pickles(void)
+{
+	static const char *const names[] = { "lr_p2.pkl", "lr_p5.pkl", "rf_p2.pkl",
+					     "rf_p5.pkl", "np_p2.pkl", "np_p5.pkl" };
+	struct pickle_result r;
+	uint8_t *b;
+	size_t n;
+
+	for (size_t i = 0; i < 6; i++) {
+		CHECK((b = slurp(names[i], &n)) != NULL);
+		if (!b)
+			continue;
+		CHECK(pickle_scan(b, n, &pickle_profile_sklearn, &r) == 0);
+		if (r.verdict != PV_CLEAN)
+			printf("  %s: %s\n", names[i], pickle_verdict_name(r.verdict));
+		CHECK(r.verdict == PV_CLEAN && r.nerrors == 0);
+		pickle_result_free(&r);
+		CHECK(pickle_scan(b, n, &pickle_profile_ml, &r) == 0);
+		CHECK(r.verdict == PV_CLEAN);
+		pickle_result_free(&r);
+		free(b);
+	}
+	CHECK(pickle_judge("numpy.random._pickle", "__randomstate_ctor", &pickle_profile_sklearn) ==
+	      PSEV_ALLOWED);
+	/* torch checkpoints carry numpy RNG state: numpy is under torch */
+	CHECK(pickle_judge("numpy.random._pickle", "__randomstate_ctor", &pickle_profile_torch) ==
+	      PSEV_ALLOWED);
+	CHECK(pickle_judge("numpy.random._pickle", "__randomstate_ctor", &pickle_profile_data) ==
+	      PSEV_SUSPICIOUS);
+}
+
+/* pickle.loads(_codecs.encode('<escaped pickle>', 'latin1')) */
+static void test_protocol0_nested(void)
+{
+	static const char *const names[] = { "nest_p0.pkl", "nest_p1.pkl" };
+	struct pickle_result r;
+	const struct pickle_finding *f;
+	uint8_t *b;
+	size_t n;
+
+	for (size_t i = 0; i < 2; i++) {
+		CHECK((b = slurp(names[i], &n)) != NULL);
+		if (!b)
+			continue;
+		CHECK(pickle_scan(b, n, &pickle_profile_ml, &r) == 0);
+		CHECK(r.verdict == PV_MALICIOUS && r.nested == 1);
+		CHECK((f = find(&r, "posix", "system")) != NULL ||
+		      (f = find(&r, "os", "system")) != NULL);
+		CHECK(f && f->depth == 1 && f->offset < n);
+		CHECK((f = find(&r, "pickle", "loads")) != NULL && f->depth == 0);
+		pickle_result_free(&r);
+		free(b);
+	}
+}
+
+/* ---- hand-built joblib headers ------------------------------------------ */
+
+/* protocol 2 wrapper: shape (2,), dtype from DT, alignment 16, then BUILD */
+#define JW(DT) "\x80\x02" "cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(" \
+	"U\x05shapeK\x02\x85" "U\x05" "dtypecnumpy\ndtype\n" DT \
+	"U\x1bnumpy_array_alignment_bytesK\x10ub"
+
+static void test_joblib_handmade(void)
+{
+	struct pickle_result r;
+	/* 3 padding bytes, then 2 x f8 = 16 data bytes, then STOP */
+	static const char ok[] = JW("U\x02" "f8\x85R") "\x03\xff\xff\xff"
+		"0123456789abcdef" ".";
+	/* U3 = 12 bytes per item, but the state's elsize (8) is what numpy uses */
+	static const char ustate[] = JW("U\x02U3\x85R(K\x03U\x01<NNNK\x08K\x04K\x08tb")
+		"\x00" "0123456789abcdef" ".";
+	/* a dtype whose state sets the object flag: joblib reads a pickle */
+	static const char objflag[] = JW("U\x02" "f8\x85R(K\x03U\x01<NNNJ\xff\xff\xff\xffJ"
+					 "\xff\xff\xff\xffK\x01tb")
+		"cos\nsystem\n(S'id'\ntR." ".";
+	/* numpy.dtype('f'): a form this walker does not size */
+	static const char unk[] = JW("U\x01" "f\x85R") "\x00" "01234567" ".";
+	static const char trunc[] = JW("U\x02" "f8\x85R") "\x00" "0123";
+	/* the wrapper's BUILD inside a FRAME that goes on: data is not next */
+	static const char framed[] = "\x80\x04\x95\x58\x00\x00\x00\x00\x00\x00\x00"
+		"cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(U\x05shapeK\x01\x85"
+		"U\x05" "dtypecnumpy\ndtype\nU\x02" "f8\x85Rub" "NN." "01234567";
+
+	CHECK(pickle_scan_joblib(S(ok), &pickle_profile_sklearn, NULL, &r) == 0);
+	CHECK(r.verdict == PV_CLEAN && r.nerrors == 0 && r.arrays == 1);
+	CHECK(r.consumed == sizeof(ok) - 1 && !r.trailing);
+	pickle_result_free(&r);
+
+	CHECK(pickle_scan_joblib(S(ustate), &pickle_profile_sklearn, NULL, &r) == 0);
+	CHECK(r.verdict == PV_CLEAN && r.nerrors == 0 && r.consumed == sizeof(ustate) - 1);
+	pickle_result_free(&r);
+
+	CHECK(pickle_scan_joblib(S(objflag), &pickle_profile_sklearn, NULL, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS && r.nested == 1);
+	CHECK(find(&r, "os", "system") && find(&r, "os", "system")->depth == 1);
+	CHECK(r.nerrors == 0 && r.consumed == sizeof(objflag) - 1);
+	pickle_result_free(&r);
+
+	CHECK(pickle_scan_joblib(S(unk), &pickle_profile_sklearn, NULL, &r) == 0);
+	CHECK(r.verdict == PV_SUSPICIOUS);
+	CHECK(r.nerrors == 1 && r.errors[0].kind == PERR_JOBLIB_ARRAY && r.errors[0].opcode == 'b');
+	pickle_result_free(&r);
+
+	CHECK(pickle_scan_joblib(S(trunc), &pickle_profile_sklearn, NULL, &r) == 0);
+	CHECK(r.nerrors == 1 && r.errors[0].kind == PERR_TRUNCATED && r.verdict == PV_SUSPICIOUS);
+	pickle_result_free(&r);
+
+	CHECK(pickle_scan_joblib(S(framed), &pickle_profile_sklearn, NULL, &r) == 0);
+	CHECK(r.nerrors == 1 && r.errors[0].kind == PERR_JOBLIB_ARRAY);
+	pickle_result_free(&r);
+	CHECK_STR(pickle_err_name(PERR_JOBLIB_ARRAY), "joblib-array");
+}
+
+/* ---- protocol 0 strings ------------------------------------------------- */
+
+static void test_escaped_names(void)
+{
+	struct pickle_result r;
+	const struct pickle_finding *f;
+
+	/* 'o\x73' and 'sys\164em' are os / system once unescaped */
+	CHECK(pickle_scan(S("S'o\\x73'\nS'sys\\164em'\n\x93(S'id'\ntR."), NULL, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS && r.nerrors == 0);
+	CHECK((f = find(&r, "os", "system")) != NULL && f->called);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S("V\\u006fs\nVsys\\U00000074em\n\x93."), NULL, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS && find(&r, "os", "system"));
+	pickle_result_free(&r);
+	/* "\\\\u006f" is a backslash pair, then a literal "u006f" */
+	CHECK(pickle_scan(S("V\\\\u006fs\nVsystem\n\x93."), NULL, &r) == 0);
+	CHECK(find(&r, "\\\\u006fs", "system") != NULL && r.verdict == PV_SUSPICIOUS);
+	pickle_result_free(&r);
+	/* escapes Python rejects */
+	CHECK(pickle_scan(S("S'\\x4'\n."), NULL, &r) == 0);
+	CHECK(r.nerrors == 1 && r.errors[0].kind == PERR_BAD_STRING);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S("Vab\\u12\n."), NULL, &r) == 0);
+	CHECK(r.nerrors == 1 && r.errors[0].kind == PERR_BAD_STRING);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S("Sabc\n."), NULL, &r) == 0);    /* unquoted */
+	CHECK(r.nerrors == 1 && r.errors[0].kind == PERR_BAD_STRING);
+	pickle_result_free(&r);
+}
+
+/* Hand-built: loads(_codecs.encode(V..., 'latin1')) with \u escapes and a
+ * raw latin-1 byte, and loads(S'...') with \x escapes. */
+static void test_codecs_latin1_nested(void)
+{
+	struct pickle_result r;
+	const struct pickle_finding *f;
+	static const char enc[] = "cpickle\nloads\n(c_codecs\nencode\n("
+		"V\x80\x02\\u0063os\\u000asystem\\u000a)R.\nVlatin1\ntRtR.";
+	static const char utf[] = "cpickle\nloads\n(c_codecs\nencode\n("
+		"Vcos\\u000asystem\\u000a)R.\nVutf-8\ntRtR.";
+	static const char other[] = "cpickle\nloads\n(c_codecs\nencode\n("
+		"Vcos\\u000asystem\\u000a)R.\nVrot13\ntRtR.";
+	static const char srepr[] = "cpickle\nloads\n(S'cos\\nsystem\\n)R.'\ntR.";
+
+	CHECK(pickle_scan(S(enc), &pickle_profile_ml, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS && r.nested == 1 && r.nerrors == 0);
+	CHECK((f = find(&r, "os", "system")) != NULL && f->depth == 1);
+	CHECK(f && f->offset == (size_t)(strstr(enc, "V\x80") - enc) + 1);  /* the argument */
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S(utf), &pickle_profile_ml, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS && find(&r, "os", "system"));
+	pickle_result_free(&r);
+	/* an encoding this walker does not model: nothing nested to walk */
+	CHECK(pickle_scan(S(other), &pickle_profile_ml, &r) == 0);
+	CHECK(r.nested == 0 && !find(&r, "os", "system") && r.verdict == PV_SUSPICIOUS);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S(srepr), &pickle_profile_ml, &r) == 0);
+	CHECK(r.verdict == PV_MALICIOUS && r.nested == 1);
+	CHECK((f = find(&r, "os", "system")) != NULL && f->depth == 1);
+	CHECK(f && f->offset == (size_t)(strchr(srepr, '\'') - srepr) + 1);
+	pickle_result_free(&r);
+}
+
+static void test_consumed(void)
+{
+	struct pickle_result r;
+	static const char two[] = "\x80\x02K\x01." "\x80\x02K\x02." "\x01\x02";
+
+	CHECK(pickle_scan(S(two), NULL, &r) == 0);
+	CHECK(r.consumed == 5 && r.trailing);
+	pickle_result_free(&r);
+	/* one at a time, as a caller stepping through stacked pickles */
+	CHECK(pickle_scan((const uint8_t *)two + 5, sizeof(two) - 6, NULL, &r) == 0);
+	CHECK(r.consumed == 5 && r.trailing_offset == 5);
+	pickle_result_free(&r);
+	CHECK(pickle_scan_stream(S(two), NULL, NULL, &r) == 0);
+	CHECK(r.consumed == 10 && r.pickles == 2 && r.trailing_unparsed);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S("\x80\x02N"), NULL, &r) == 0);   /* no STOP */
+	CHECK(r.consumed == 3);
+	pickle_result_free(&r);
+}
+
+static void test_ml_profile(void)
+{
+	CHECK_STR(pickle_profile_ml.name, "ml");
+	CHECK(pickle_judge("torch._utils", "_rebuild_tensor_v2", &pickle_profile_ml) == PSEV_ALLOWED);
+	CHECK(pickle_judge("sklearn.tree._tree", "Tree", &pickle_profile_ml) == PSEV_ALLOWED);
+	CHECK(pickle_judge("numpy.core.multiarray", "_reconstruct", &pickle_profile_ml) ==
+	      PSEV_ALLOWED);
+	CHECK(pickle_judge("collections", "OrderedDict", &pickle_profile_ml) == PSEV_ALLOWED);
+	CHECK(pickle_judge("joblib.numpy_pickle", "NumpyArrayWrapper", &pickle_profile_ml) ==
+	      PSEV_ALLOWED);
+	CHECK(pickle_judge("os", "system", &pickle_profile_ml) == PSEV_MALICIOUS);
+	CHECK(pickle_judge("mypkg", "Thing", &pickle_profile_ml) == PSEV_SUSPICIOUS);
+	CHECK(pickle_judge("torch._utils", "_rebuild_tensor_v2", &pickle_profile_sklearn) ==
+	      PSEV_SUSPICIOUS);
+	CHECK(pickle_profile_find("ml") == &pickle_profile_ml);
+	CHECK(pickle_profile_find("sklearn") == &pickle_profile_sklearn);
+}
+
 int main(void)
 {
 	RUN(test_os_system_global_p0);
@@ -441,5 +824,23 @@ int main(void)
 	RUN(test_limits);
 	RUN(test_trailing_second_pickle);
 	RUN(test_json);
+	RUN(test_generate);
+	RUN(test_joblib_arrays_clean);
+	RUN(test_joblib_sklearn_models);
+	RUN(test_joblib_object_array_payload);
+	RUN(test_plain_sklearn_numpy_pickles);
+	RUN(test_protocol0_nested);
+	RUN(test_joblib_handmade);
+	RUN(test_escaped_names);
+	RUN(test_codecs_latin1_nested);
+	RUN(test_consumed);
+	RUN(test_ml_profile);
+	if (have_dir) {
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", gdir);
+		if (system(cmd) != 0)
+			printf("could not remove %s\n", gdir);
+	}
 	return CHECK_DONE();
 }

@@ -1,0 +1,62 @@
+/* libFuzzer target: the zip reader and the bounded inflater on untrusted
+ * bytes. Every member is listed and read with a small cap (the reader
+ * must never allocate what the archive claims), and the whole input is
+ * also inflated as raw deflate, zlib and gzip. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zinflate.h"
+#include "zipread.h"
+
+#define FUZZ_MAX_OUT (64u << 10)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct byte_src s;
+	struct zip_dir d;
+	char err[256];
+	uint64_t cost = 0;
+
+	bsrc_from_mem(&s, data, size);
+	s.bytes_read = &cost;
+	if (zip_open(&s, &d, err, sizeof(err)) == 0) {
+		if (d.n > ZIP_MAX_ENTRIES || (d.n && !d.e))
+			__builtin_trap();
+		for (size_t i = 0; i < d.n; i++) {
+			struct zip_entry *e = &d.e[i];
+			uint8_t *out = NULL;
+			size_t len = 0;
+			bool cut = false;
+
+			if (strlen(e->name) >= ZIP_NAME_MAX)
+				__builtin_trap();
+			if (zip_read(&s, &d, e, FUZZ_MAX_OUT, &out, &len, &cut) == 0) {
+				if (!out || len > FUZZ_MAX_OUT || out[len] != 0)
+					__builtin_trap();
+				free(out);
+			}
+			if (!e->name_cut && !zip_find(&d, e->name))
+				__builtin_trap();
+		}
+		(void)zip_find(&d, "archive/data.pkl");
+		for (unsigned b = 0; b < ZA_BITS; b++)
+			if (d.anomalies & (1u << b))
+				(void)zip_anomaly_name(1u << b);
+		zip_close(&d);
+	} else if (!err[0]) {
+		__builtin_trap();   /* a failure always says why */
+	}
+	for (int f = ZINF_RAW; f <= ZINF_GZIP; f++) {
+		struct zinflate_result r;
+
+		if (zinflate_src(&s, 0, size, (enum zinflate_fmt)f, FUZZ_MAX_OUT, &r) == 0) {
+			if (!r.data || r.len > FUZZ_MAX_OUT || r.data[r.len] != 0 ||
+			    r.in_used > size)
+				__builtin_trap();
+			zinflate_free(&r);
+		}
+	}
+	return 0;
+}
