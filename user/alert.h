@@ -7,6 +7,8 @@
 #include "proctable.h"
 #include "rules.h"
 
+struct inv_scan;
+
 struct alert {
 	const struct rule *rule;
 	const struct event *ev;
@@ -20,6 +22,7 @@ struct alert {
 	uint64_t realtime_ns;
 	const char *host;
 	const char *incident_id;    /* the incident this alert is a step of, or NULL */
+	const struct inv_scan *scan; /* the static scan verdict it reports, or NULL */
 };
 
 /* RFC 3339 UTC with milliseconds: 2026-11-22T01:02:03.456Z */

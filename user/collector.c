@@ -1,5 +1,6 @@
 /* The collector's per-event pipeline. */
 #include <errno.h>
+#include <stddef.h>
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdio.h>
@@ -71,38 +72,66 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	return proctable_init(&c->pt);
 }
 
-/* A scan verdict joins the loader's incident as a step: the incident
- * shows what the model carried next to what it did, and a malicious
- * verdict makes the whole story critical. */
-static void scan_incident(struct collector *c, const struct inv_record *r, unsigned bit)
+/* A scan verdict is an alert like the others: on the model-open event of
+ * the load it judges, with the process, loader and ancestry, and a step of
+ * the loader's incident (timed at the load, so it sits right after the
+ * model_open step). Returns false when the load's process or its kernel
+ * record is unknown; the caller then writes the inventory-style alert. */
+static bool raise_scan_alert(struct collector *c, const struct inv_record *r, unsigned bit)
 {
-	const struct inv_rule *rule = inv_alert_rule(bit);
-	const struct proc *p = proctable_get(&c->pt, r->pid);
-	struct incident_input in = { 0 };
-	char sum[INCIDENT_SUMMARY_MAX + INV_SCAN_LINE]; /* cut to the step's size when copied */
-	size_t n_tags = 0;
+	const struct inv_rule *ir = inv_alert_rule(bit);
+	static struct event ev; /* large; the main thread's, as collector_handle's */
+	struct rule rule = { .id = ir->id, .title = ir->title,
+			     .severity = bit == INV_ALERT_SCAN_MALICIOUS ? SEV_CRITICAL : SEV_LOW };
+	struct incident_input in;
+	struct incident *inc = NULL;
+	char sum[INCIDENT_SUMMARY_MAX + INV_SCAN_LINE];
+	struct facts fa;
+	struct alert a;
+	uint32_t loader_pid;
 
-	if (!p || !p->mark_ns)
-		return;   /* the lineage is gone or was never watched */
-	while (n_tags < 4 && rule->tags[n_tags])
-		n_tags++;
+	if (!r->has_open || !proctable_get(&c->pt, r->pid))
+		return false;
+	for (int i = 0; i < 4 && i < RULE_MAX_TAGS && ir->tags[i]; i++)
+		rule.tags[i] = ir->tags[i];
+	memset(&ev, 0, offsetof(struct event, pathbuf));
+	ev.kind = MLW_EV_MODEL_OPEN;
+	ev.hdr = r->open.hdr;
+	snprintf(ev.comm, sizeof(ev.comm), "%s", r->comm);
+	snprintf(ev.pathbuf, sizeof(ev.pathbuf), "%s", r->path);
+	ev.path = ev.pathbuf;
+	ev.u.open = &r->open;
+	memset(&fa, 0, sizeof(fa));
+	snprintf(fa.resolved_path, sizeof(fa.resolved_path), "%s",
+		 r->resolved_path[0] ? r->resolved_path : r->path);
+	fa.resolved_ok = true;
+	loader_pid = ev.hdr.mark.loader_tgid ? ev.hdr.mark.loader_tgid : r->pid;
+
+	memset(&a, 0, sizeof(a));
+	a.rule = &rule;
+	a.ev = &ev;
+	a.facts = &fa;
+	a.pt = &c->pt;
+	a.proc = proctable_get(&c->pt, r->pid);
+	a.loader = proctable_get(&c->pt, loader_pid);
+	a.loader_pid = loader_pid;
+	a.n_ancestry = proctable_ancestry(&c->pt, r->pid, loader_pid, a.ancestry,
+					  PROCTABLE_MAX_DEPTH);
+	a.realtime_ns = r->last_seen_ns;
+	a.host = c->host;
+	a.scan = &r->scan;
+	incident_input_from_alert(&a, &in, NULL, 0);
 	snprintf(sum, sizeof(sum), "static scan: %s: %s", scan_verdict_name(r->scan.verdict),
 		 r->scan.top[0][0] ? r->scan.top[0] : "(no finding text)");
-	in.loader_pid = p->loader ? p->loader : r->pid;
-	in.mark_ns = p->mark_ns;
-	/* the step belongs at the load, right after the model_open step */
-	in.ts_ns = r->last_seen_ns - (uint64_t)c->boot_to_real_ns;
-	in.pid = r->pid;
-	in.rule_id = rule->id;
-	in.rule_title = rule->title;
-	in.severity = bit == INV_ALERT_SCAN_MALICIOUS ? SEV_CRITICAL : SEV_LOW;
-	in.tags = rule->tags;
-	in.n_tags = n_tags;
-	in.step = INCIDENT_STEP_MODEL_SCAN;
 	in.summary = sum;
-	in.loader_exe = p->exe;
-	in.model_path = r->resolved_path[0] ? r->resolved_path : r->path;
-	incident_add(&c->inc, &in, NULL);
+	in.step = INCIDENT_STEP_MODEL_SCAN;
+	if (ev.hdr.mark.mark_ns)
+		incident_add(&c->inc, &in, &inc);
+	a.incident_id = inc ? inc->id : NULL;
+	if (c->sink)
+		sink_alert(c->sink, &a);
+	c->st.alerts++;
+	return true;
 }
 
 /* A finished inventory record: its alerts (a blocklisted model, a bad scan
@@ -113,8 +142,9 @@ static void inv_emit(const struct inv_record *r, void *ctx)
 	struct collector *c = ctx;
 
 	for (unsigned bit = 1; bit <= INV_ALERT_LAST; bit <<= 1) {
-		if (r->alerts & bit & (INV_ALERT_SCAN_MALICIOUS | INV_ALERT_SCAN_SUSPICIOUS))
-			scan_incident(c, r, bit);
+		if ((r->alerts & bit & (INV_ALERT_SCAN_MALICIOUS | INV_ALERT_SCAN_SUSPICIOUS)) &&
+		    raise_scan_alert(c, r, bit))
+			continue;
 		if (!(r->alerts & bit) || !c->sink)
 			continue;
 		if (c->sink->json) {
@@ -356,7 +386,8 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 		inventory_submit(c->inv, &(struct inv_load){
 			.pid = h->tgid, .uid = h->uid, .fd = ev->u.open->ret, .comm = p->comm,
 			.exe = p->exe, .path = ev->path, .resolved_path = fa->resolved_path,
-			.format = fmt, .realtime_ns = h->ts_ns + (uint64_t)c->boot_to_real_ns });
+			.format = fmt, .realtime_ns = h->ts_ns + (uint64_t)c->boot_to_real_ns,
+			.open = ev->u.open });
 	if (err == 0 && (fmt == MF_UNKNOWN || !model_format_can_run_code(fmt))) {
 		c->st.models_rejected++;
 		/* Only undo a mark this very open set: an earlier real model

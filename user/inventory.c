@@ -435,6 +435,10 @@ static struct rec *new_rec(struct inventory *inv, const struct inv_load *l, uint
 	x->r.pid = l->pid;
 	x->r.uid = l->uid;
 	x->r.format = l->format;
+	if (l->open) {
+		x->r.has_open = true;
+		memcpy(&x->r.open, l->open, sizeof(x->r.open));
+	}
 	x->r.first_seen_ns = x->r.last_seen_ns = now;
 	x->r.load_count = 1;
 	where = x->r.resolved_path[0] ? x->r.resolved_path : x->r.path;

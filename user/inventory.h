@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "mlwatch/events.h"
 #include "blocklist.h"
 #include "hfcache.h"
 #include "model_scan.h"
@@ -56,6 +57,7 @@ struct inv_load {
 	const char *resolved_path;     /* absolute */
 	enum model_format format;
 	uint64_t realtime_ns;          /* time of the load, CLOCK_REALTIME; 0: now */
+	const struct mlw_open *open;   /* the kernel's record of the open (copied); may be NULL */
 };
 
 enum inv_hash_status {
@@ -116,6 +118,8 @@ struct inv_record {
 	uint64_t first_seen_ns, last_seen_ns;
 	uint64_t load_count;
 	struct inv_scan scan;
+	bool has_open;                 /* open: the load's kernel record */
+	struct mlw_open open;          /* header and open fields, without the path */
 	const struct bl_entry *repo_match;   /* into the blocklist; NULL: none */
 	const struct bl_entry *sha256_match;
 };
@@ -176,6 +180,8 @@ void inventory_report(const struct inventory *inv, FILE *f);
 /* "computed", "cached", "pending", "skipped (queue full)", ... */
 const char *inv_hash_status_name(enum inv_hash_status s);
 
+/* {"verdict", "findings", "top", ...} of a record's scan. Caller frees. */
+struct cJSON *inv_scan_to_json(const struct inv_scan *s);
 /* {"record":"inventory", ...}; strings made valid UTF-8. Caller frees. */
 struct cJSON *inv_record_to_json(const struct inv_record *r);
 /* One line (ends with '\n'), control characters escaped; snprintf

@@ -137,7 +137,7 @@ static cJSON *process_json(const struct inv_record *r)
 	return p;
 }
 
-static cJSON *scan_json(const struct inv_scan *sc)
+cJSON *inv_scan_to_json(const struct inv_scan *sc)
 {
 	cJSON *o = cJSON_CreateObject(), *top = cJSON_CreateArray();
 
@@ -183,7 +183,7 @@ cJSON *inv_record_to_json(const struct inv_record *r)
 	else
 		cJSON_AddNullToObject(m, "sha256");
 	add_str(m, "hash", hash_text(r, ht, sizeof(ht)));
-	cJSON_AddItemToObject(m, "scan", scan_json(&r->scan));
+	cJSON_AddItemToObject(m, "scan", inv_scan_to_json(&r->scan));
 	cJSON_AddItemToObject(root, "model", m);
 
 	if (r->origin.source != MSRC_NONE)
@@ -324,7 +324,7 @@ cJSON *inv_alert_to_json(const struct inv_record *r, unsigned alert_bit)
 	cJSON_AddItemToObject(root, "loader", l);
 	if (alert_bit & (INV_ALERT_SCAN_MALICIOUS | INV_ALERT_SCAN_SUSPICIOUS)) {
 		cJSON_Delete(match);
-		match = scan_json(&r->scan);
+		match = inv_scan_to_json(&r->scan);
 		add_str(match, "by", "static-scan");
 	} else if (alert_bit == INV_ALERT_DIGEST_MISMATCH) {
 		add_str(match, "by", "name_sha256");

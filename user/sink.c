@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "inventory.h"
 #include "pathclass.h"
 #include "sink.h"
 #include "textsan.h"
@@ -116,6 +117,14 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 	}
 	if (ev->path_truncated)
 		o = text_putf(out, len, o, " (path truncated)");
+	if (a->scan) {
+		o = text_putf(out, len, o, "\n  scan     %s, %u findings",
+			      scan_verdict_name(a->scan->verdict), a->scan->findings);
+		for (int i = 0; i < INV_SCAN_TOP && a->scan->top[i][0]; i++) {
+			o = text_putf(out, len, o, "\n    ");
+			o = text_put(out, len, o, a->scan->top[i]);
+		}
+	}
 	o = text_putf(out, len, o, "\n  tags    ");
 	for (int i = 0; i < RULE_MAX_TAGS && a->rule->tags[i]; i++)
 		o = text_putf(out, len, o, " %s", a->rule->tags[i]);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "inventory.h"
 #include "pathclass.h"
 #include "sink.h"
 #include "textsan.h"
@@ -197,5 +198,7 @@ cJSON *alert_to_json(const struct alert *a)
 	}
 	cJSON_AddItemToObject(root, "ancestry", anc);
 	cJSON_AddItemToObject(root, "event", event_json(a));
+	if (a->scan)
+		cJSON_AddItemToObject(root, "scan", inv_scan_to_json(a->scan));
 	return root;
 }

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 
-from harness import PY, Checks, Scenario, TestFailure, get, mlwatch_bin
+from harness import PY, Checks, Scenario, TestFailure, get, mlwatch_bin, shape_problems
 
 SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scan_samples.py")
 FLAGGED = ("suspicious", "malicious")
@@ -175,8 +175,12 @@ def test_runtime_scan_verdict_alerts_at_load():
             a = scan_alerts[0]
             c.eq(a.get("severity"), "critical", "scan alert severity")
             c.true("AML.T0011.000" in (a.get("tags") or []), "tags: %s" % a.get("tags"))
-            top = " ".join(get(a, "match", "top") or [])
+            top = " ".join(get(a, "scan", "top") or [])
             c.true("posix.system" in top and "data.pkl" in top, "alert names the finding: %s" % top)
+            c.eq(get(a, "scan", "verdict"), "malicious", "scan.verdict in the alert")
+            c.eq(get(a, "event", "kind"), "open", "the alert is on the model-open event")
+            c.true(str(a.get("incident", "")).startswith("mlw-"), "alert without incident id")
+            c.extend(shape_problems(a, sc.t0), "scan alert shape: ")
         c.true(not any(get(a, "rule", "id", ) in ("model-scan-malicious", "model-scan-suspicious")
                        and get(a, "process", "pid") == good_ld.pid for a in alerts),
                "the benign model raised a scan alert")

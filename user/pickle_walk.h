@@ -1,0 +1,137 @@
+/* Internal to the pickle walker (pickle_scan.c, pickle_strings.c,
+ * pickle_joblib.c): its state and the functions they share. Not public API. */
+#ifndef MLWATCH_PICKLE_WALK_H
+#define MLWATCH_PICKLE_WALK_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pickle_scan.h"
+
+/* ---- walker state ----------------------------------------------------- */
+
+enum vkind { V_ANY = 0, V_STR, V_BYTES, V_GLOBAL, V_TUPLE, V_INT, V_NONE, V_OBJ };
+
+/* How a string's bytes read: as they are (UTF-8 text, or bytes), Python
+ * repr escapes (STRING), raw-unicode-escape (UNICODE). */
+enum venc { E_RAW = 0, E_REPR, E_RUE };
+
+enum vbits {
+	VB_OWNED = 1 << 0,  /* p is walker-owned (decoded); src is where it came from */
+	VB_ALLINT = 1 << 1, /* tuple of ints >= 0; num = their product */
+	VB_DSTATE = 1 << 2, /* tuple shaped as a dtype state: num = elsize, num2 = flags */
+	VB_LATIN1 = 1 << 3, /* tuple's second item names latin-1 */
+	VB_UTF8 = 1 << 4,   /* tuple's second item names (or defaults to) utf-8 */
+};
+
+/* A stack value: strings and bytes are slices of the input (or of decoded
+ * copies), a tuple keeps its first item and a few summaries, enough for
+ * loads(b), STACK_GLOBAL, _codecs.encode and joblib's array headers. */
+struct val {
+	uint8_t kind, sub;        /* sub: V_TUPLE's first item's kind */
+	uint8_t enc;              /* enum venc of p */
+	uint8_t roles;            /* V_GLOBAL (or tuple's first item): pickle_role bits */
+	uint16_t bits;            /* enum vbits */
+	int32_t fi;               /* V_GLOBAL: finding index, -1 if dropped */
+	const uint8_t *p;         /* V_STR / V_BYTES, or a tuple's first item */
+	size_t n;
+	uint64_t num, num2;       /* V_INT: value; V_OBJ: object index + 1 */
+	size_t src;               /* VB_OWNED: offset in the outermost buffer */
+};
+
+#define OPAQUE ((struct val){ .fi = -1 })
+
+struct memo_slot { struct val v; bool set; };
+
+/* joblib mode: the mutable objects BUILD looks at. Values refer to them by
+ * index so every stack and memo copy sees one object, as in Python. */
+enum okind { O_DICT = 1, O_DTYPE, O_WRAP };
+/* attribute states; for the alignment KNOWN means "a value, not None" */
+enum astate { A_ABSENT = 0, A_KNOWN, A_UNKNOWN, A_NONE };
+
+struct obj {
+	uint8_t kind;
+	uint8_t shape, dtype, align;  /* O_DICT / O_WRAP: state keys / attributes */
+	bool parsed, flexible, hasobj;/* O_DTYPE: numpy.dtype(str) understood */
+	uint64_t size;                /* O_DICT / O_WRAP: element count; O_DTYPE: itemsize */
+	uint64_t dref;                /* O_DICT / O_WRAP: dtype object index + 1 */
+};
+
+struct owned { struct owned *next; uint8_t data[]; };
+
+struct walker {
+	const uint8_t *root;
+	const struct pickle_profile *prof;
+	const struct pickle_limits *lim;
+	struct pickle_result *out;
+	struct owned *owned;      /* decoded strings, freed after the scan */
+	size_t owned_left;        /* bytes of them still allowed */
+	bool oom;
+};
+
+#define IN_ROOT SIZE_MAX
+
+struct frame {                /* one pickle being walked */
+	struct walker *w;
+	const uint8_t *b;
+	size_t len, pos, op_off;
+	size_t src;               /* IN_ROOT, or the outer offset b was decoded from */
+	size_t fend;              /* end of the current protocol 4 FRAME */
+	unsigned depth;
+	uint8_t op;
+	bool joblib;
+	struct val *st;
+	size_t nst, cap;
+	size_t *marks;
+	size_t nmarks, mcap;
+	struct memo_slot *memo;
+	size_t mlen, memo_count;
+	struct obj *objs;
+	size_t nobjs, ocap;
+	size_t found;             /* imports this frame recorded (dropped ones too) */
+	bool stopped;
+};
+
+/* Decoded output: counted only (out NULL), or written up to cap. */
+struct sink {
+	uint8_t *out;
+	size_t cap, len;
+	bool full;
+};
+
+/* ---- pickle_scan.c ---------------------------------------------------- */
+
+void pw_add_error(struct frame *f, enum pickle_err_kind k);
+/* n bytes of argument; false = truncated (error already recorded) */
+bool pw_take(struct frame *f, size_t n, const uint8_t **p);
+struct val pw_first_item(const struct val *t);
+/* Walks one pickle at b; returns how many bytes it consumed. */
+size_t pw_walk_one(struct walker *w, const uint8_t *b, size_t len, unsigned depth,
+		   bool joblib, size_t src, bool *stopped, size_t *found);
+
+/* ---- pickle_strings.c: protocol 0 strings ----------------------------- */
+
+bool pw_dec_repr(const uint8_t *s, size_t n, struct sink *k, bool as_text);
+bool pw_dec_rue(const uint8_t *s, size_t n, struct sink *k);
+uint8_t *pw_own(struct walker *w, size_t n);
+bool pw_in_root(const struct frame *f, const struct val *v);
+size_t pw_origin(const struct frame *f, const struct val *v);
+bool pw_utf8_to_latin1(uint8_t *s, size_t n, size_t *out);
+struct val pw_bytes_val(const struct frame *f, const struct val *from, const uint8_t *p,
+			size_t n, bool owned);
+bool pw_val_bytes(struct frame *f, const struct val *v, struct val *out);
+bool pw_val_text(struct frame *f, const struct val *v, const uint8_t **p, size_t *n);
+bool pw_name_text(const struct val *v, uint8_t *buf, size_t cap, const uint8_t **p,
+		  size_t *n);
+bool pw_text_is(const uint8_t *p, size_t n, const char *s);
+uint16_t pw_codec_bits(const struct val *v);
+
+/* ---- pickle_joblib.c: joblib objects ---------------------------------- */
+
+struct val pw_new_obj(struct frame *f, uint8_t kind);
+struct val pw_new_wrap(struct frame *f, uint8_t st);
+struct val pw_make_dtype(struct frame *f, const struct val *args);
+void pw_dict_set_items(struct frame *f, const struct val *d, const struct val *it,
+		       size_t cnt);
+bool pw_build(struct frame *f, struct val *inst, const struct val *st);
+#endif
