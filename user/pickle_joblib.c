@@ -11,7 +11,7 @@ struct val pw_new_obj(struct frame *f, uint8_t kind)
 
 	if (!f->joblib)
 		return OPAQUE;
-	if (f->nobjs >= f->w->lim->max_memo) {
+	if (f->nobjs >= f->w->lim->max_memo || f->nobjs >= PICKLE_MEMO_VALUES_MAX) {
 		f->w->out->limits_hit |= PLIM_MEMO;
 		return OPAQUE;
 	}

@@ -12,7 +12,7 @@
 
 const struct pickle_limits pickle_default_limits = {
 	.max_input = 1ull << 30, .max_opcodes = 50u * 1000 * 1000, .max_stack = 100000,
-	.max_memo = 1u << 18, .max_findings = 4096, .max_string = 256u << 20, .max_depth = 4,
+	.max_memo = 1u << 26, .max_findings = 4096, .max_string = 256u << 20, .max_depth = 4,
 };
 
 /* ---- walker state ----------------------------------------------------- */
@@ -177,37 +177,104 @@ static bool push_mark(struct frame *f)
 	return true;
 }
 
+static bool opaque(const struct val *v)
+{
+	return v->kind == V_ANY && v->fi < 0 && !v->roles && !v->bits && !v->num && !v->num2;
+}
+
+static struct memo_ent *memo_slot(struct frame *f, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (f->tcap - 1);
+
+	while (f->mtab[i].key1 && f->mtab[i].key1 != key + 1)
+		i = (i + 1) & (f->tcap - 1);
+	return &f->mtab[i];
+}
+
+/* Keeps a value for key; false on OOM or when PICKLE_MEMO_VALUES_MAX are kept. */
+static bool memo_keep(struct frame *f, uint64_t key, const struct val *v)
+{
+	struct memo_ent *e;
+
+	if ((f->mused + 1) * 2 > f->tcap) {
+		size_t nc = f->tcap ? f->tcap * 2 : 256;
+		struct memo_ent *old = f->mtab;
+		size_t oc = f->tcap;
+
+		if (f->mused >= PICKLE_MEMO_VALUES_MAX)
+			return false;
+		if (!(f->mtab = calloc(nc, sizeof(*f->mtab)))) {
+			f->mtab = old;
+			f->w->oom = true;
+			return false;
+		}
+		f->tcap = nc;
+		for (size_t k = 0; k < oc; k++)
+			if (old[k].key1)
+				*memo_slot(f, old[k].key1 - 1) = old[k];
+		free(old);
+	}
+	e = memo_slot(f, key);
+	if (!e->key1)
+		f->mused++;
+	e->key1 = key + 1;
+	e->v = *v;
+	return true;
+}
+
+/* Every key costs one bit; only values that can matter later (strings,
+ * globals, tuples, joblib objects) are kept, so a pickle of millions of
+ * plain objects is walked whole in little memory. */
 static void memo_put(struct frame *f, uint64_t key, const struct val *v)
 {
+	struct memo_ent *e;
+
 	if (!v)
 		return;
 	if (key >= f->w->lim->max_memo) {
 		f->w->out->limits_hit |= PLIM_MEMO;
 		return;
 	}
-	if (key >= f->mlen) {
-		size_t nl = f->mlen ? f->mlen : 64;
-		while (nl <= key)
-			nl *= 2;
-		struct memo_slot *nm = realloc(f->memo, nl * sizeof(*nm));
-		if (!nm) {
+	if (key >= f->mbits) {
+		size_t nb = f->mbits ? f->mbits : 4096;
+		uint64_t *ns;
+
+		while (nb <= key)
+			nb *= 2;
+		if (!(ns = realloc(f->mset, nb / 8))) {
 			f->w->oom = true;
 			return;
 		}
-		memset(nm + f->mlen, 0, (nl - f->mlen) * sizeof(*nm));
-		f->memo = nm;
-		f->mlen = nl;
+		memset((uint8_t *)ns + f->mbits / 8, 0, (nb - f->mbits) / 8);
+		f->mset = ns;
+		f->mbits = nb;
 	}
-	if (!f->memo[key].set)
+	if (!(f->mset[key / 64] & (1ull << (key % 64)))) {
 		f->memo_count++;
-	f->memo[key].v = *v;
-	f->memo[key].set = true;
+		f->mset[key / 64] |= 1ull << (key % 64);
+		e = NULL;             /* a new key has no value kept yet */
+	} else {
+		e = f->tcap ? memo_slot(f, key) : NULL;
+	}
+	if (e && e->key1) {
+		e->v = *v;            /* a PUT again replaces, opaque or not */
+		return;
+	}
+	if (!opaque(v) && !memo_keep(f, key, v)) {
+		/* the key reads back as opaque: a name or loader argument
+		 * behind it would be missed, so the walk is not clean */
+		f->w->out->limits_hit |= PLIM_MEMO;
+	}
 }
 
 static bool memo_get(struct frame *f, uint64_t key)
 {
-	if (key < f->mlen && f->memo[key].set)
-		return push(f, f->memo[key].v);
+	struct memo_ent *e;
+
+	if (key < f->mbits && (f->mset[key / 64] & (1ull << (key % 64)))) {
+		e = f->tcap ? memo_slot(f, key) : NULL;
+		return push(f, e && e->key1 ? e->v : OPAQUE);
+	}
 	pw_add_error(f, PERR_MEMO_MISS);
 	return push(f, OPAQUE);
 }
@@ -703,7 +770,8 @@ size_t pw_walk_one(struct walker *w, const uint8_t *b, size_t len, unsigned dept
 	}
 	free(f.st);
 	free(f.marks);
-	free(f.memo);
+	free(f.mset);
+	free(f.mtab);
 	free(f.objs);
 	*stopped = f.stopped;
 	*found = f.found;

@@ -41,7 +41,10 @@ struct val {
 
 #define OPAQUE ((struct val){ .fi = -1 })
 
-struct memo_slot { struct val v; bool set; };
+/* A memo value worth keeping (not OPAQUE), by key + 1 (0: empty slot). */
+struct memo_ent { uint64_t key1; struct val v; };
+/* Memo values kept at once; most memo entries are opaque and cost one bit. */
+#define PICKLE_MEMO_VALUES_MAX (1u << 20)
 
 /* joblib mode: the mutable objects BUILD looks at. Values refer to them by
  * index so every stack and memo copy sees one object, as in Python. */
@@ -84,8 +87,11 @@ struct frame {                /* one pickle being walked */
 	size_t nst, cap;
 	size_t *marks;
 	size_t nmarks, mcap;
-	struct memo_slot *memo;
-	size_t mlen, memo_count;
+	uint64_t *mset;           /* memo keys PUT so far, one bit each */
+	size_t mbits;             /* bits mset has room for */
+	struct memo_ent *mtab;    /* the non-opaque values, open addressing */
+	size_t tcap, mused;
+	size_t memo_count;        /* distinct keys: MEMOIZE's next key */
 	struct obj *objs;
 	size_t nobjs, ocap;
 	size_t found;             /* imports this frame recorded (dropped ones too) */

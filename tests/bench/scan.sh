@@ -26,21 +26,25 @@ x = np.random.RandomState(0).rand(2000, 8); y = (x[:, 0] > 0.5).astype(int)
 joblib.dump(RandomForestClassifier(n_estimators=100, random_state=0).fit(x, y), d + "/forest.joblib")
 PY
 {
-	echo "| static scan (median of $N) | size | read | time | verdict |"
-	echo "|---|---|---|---|---|"
+	echo "| static scan | size | read per scan | cold cache | warm (median of $N) | verdict |"
+	echo "|---|---|---|---|---|---|"
 	for f in 1gib.pt 4mib.pt objects.pkl forest.joblib; do
+		# cold: the page cache dropped first, so the reads hit the disk
+		sync
+		echo 3 >/proc/sys/vm/drop_caches
+		cold=$("$OUT/scanbench" "$S/$f" 1 | tr ' ' '\n' | sed -n 's/^median_ms=//p')
 		line=$("$OUT/scanbench" "$S/$f" "$N")
 		get() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-		printf "| %s | %.1f MiB | %.2f MiB | %s ms (%s MiB/s of pickle) | %s |\n" "$f" \
+		printf "| %s | %.1f MiB | %.2f MiB | %s ms | %s ms (%s MiB/s of pickle) | %s |\n" "$f" \
 			"$(awk -v b="$(get size)" 'BEGIN { print b / 1048576 }')" \
 			"$(awk -v b="$(get bytes_read)" 'BEGIN { print b / 1048576 }')" \
-			"$(get median_ms)" "$(get pickle_mb_per_s)" "$(get verdict)"
-		[ "$f" = 1gib.pt ] && big_ms=$(get median_ms)
+			"$cold" "$(get median_ms)" "$(get pickle_mb_per_s)" "$(get verdict)"
+		[ "$f" = 1gib.pt ] && big_ms=$cold
 	done
 } | tee "$OUT/scan-results.md"
 if awk -v t="$big_ms" 'BEGIN { exit !(t <= 50) }'; then
-	echo "1 GiB torch checkpoint: $big_ms ms (target <= 50 ms): met" | tee -a "$OUT/scan-results.md"
+	echo "1 GiB torch checkpoint, cold cache: $big_ms ms (target <= 50 ms): met" | tee -a "$OUT/scan-results.md"
 else
-	echo "1 GiB torch checkpoint: $big_ms ms (target <= 50 ms): NOT met" | tee -a "$OUT/scan-results.md"
+	echo "1 GiB torch checkpoint, cold cache: $big_ms ms (target <= 50 ms): NOT met" | tee -a "$OUT/scan-results.md"
 	exit 1
 fi

@@ -804,6 +804,44 @@ static void test_ml_profile(void)
 	CHECK(pickle_profile_find("sklearn") == &pickle_profile_sklearn);
 }
 
+/* Hundreds of thousands of memoized plain objects (a big list of dicts)
+ * cost a bit each: the walk is not cut, and a string memoized after them
+ * still resolves a STACK_GLOBAL through LONG_BINGET. */
+static void test_memo_many_plain_objects(void)
+{
+	const size_t n = 600000;
+	size_t len = 0, cap = n * 3 + 64;
+	uint8_t *b = malloc(cap);
+	struct pickle_result r;
+
+	CHECK(b != NULL);
+	if (!b)
+		return;
+	b[len++] = 0x80;
+	b[len++] = 4;
+	for (size_t i = 0; i < n; i++) {
+		b[len++] = '}';     /* EMPTY_DICT */
+		b[len++] = 0x94;    /* MEMOIZE */
+		b[len++] = '0';     /* POP */
+	}
+	memcpy(b + len, "\x8c\x02os\x94\x8c\x06system\x94", 14);
+	len += 14;
+	for (uint32_t k = (uint32_t)n; k <= (uint32_t)n + 1; k++) {
+		b[len++] = 'j';     /* LONG_BINGET */
+		memcpy(b + len, &k, 4);  /* little-endian host, as the tests run */
+		len += 4;
+	}
+	memcpy(b + len, "\x93)R.", 4);  /* STACK_GLOBAL EMPTY_TUPLE REDUCE STOP */
+	len += 4;
+	CHECK(pickle_scan(b, len, &pickle_profile_ml, &r) == 0);
+	CHECK(!(r.limits_hit & PLIM_MEMO));
+	CHECK(r.verdict == PV_MALICIOUS);
+	CHECK(r.nfindings == 1 && !strcmp(r.findings[0].module, "os") &&
+	      !strcmp(r.findings[0].name, "system") && r.findings[0].called);
+	pickle_result_free(&r);
+	free(b);
+}
+
 int main(void)
 {
 	RUN(test_os_system_global_p0);
@@ -829,6 +867,7 @@ int main(void)
 	RUN(test_joblib_sklearn_models);
 	RUN(test_joblib_object_array_payload);
 	RUN(test_plain_sklearn_numpy_pickles);
+	RUN(test_memo_many_plain_objects);
 	RUN(test_protocol0_nested);
 	RUN(test_joblib_handmade);
 	RUN(test_escaped_names);
