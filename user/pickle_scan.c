@@ -184,7 +184,14 @@ static bool opaque(const struct val *v)
 
 static struct memo_ent *memo_slot(struct frame *f, uint64_t key)
 {
-	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (f->tcap - 1);
+	uint64_t h = key;
+	size_t i;
+
+	/* keys are small and dense: mix all bits before masking */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	i = (size_t)h & (f->tcap - 1);
 
 	while (f->mtab[i].key1 && f->mtab[i].key1 != key + 1)
 		i = (i + 1) & (f->tcap - 1);

@@ -52,7 +52,7 @@ void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 		scan_profile(fmt == MF_TORCH_ZIP ? "torch" : fmt == MF_NUMPY_ZIP ? "numpy" : "ml");
 	struct zip_dir d;
 	char err[SCAN_DETAIL_MAX];
-	int rc = zip_open(v, &d, err, sizeof(err));
+	int rc = zip_open_lazy(v, &d, err, sizeof(err));
 
 	if (rc) {
 		if (rc == -ENOMEM)

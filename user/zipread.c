@@ -343,7 +343,7 @@ static void apply_zip64(struct zip_entry *e, const uint8_t *x, size_t xlen, uint
 /* Reads the local header of e (one small read, its name included) to find
  * where the data starts, and compares it with the central entry. */
 static int check_local(const struct byte_src *s, struct zip_entry *e, const uint8_t *cname,
-		       size_t cnlen, const struct cdloc *loc)
+		       size_t cnlen, uint64_t cd_start)
 {
 	uint8_t h[LOC_LEN + ZIP_NAME_MAX];
 	size_t cmp = cnlen < ZIP_NAME_MAX ? cnlen : ZIP_NAME_MAX;
@@ -384,8 +384,8 @@ static int check_local(const struct byte_src *s, struct zip_entry *e, const uint
 	if (e->data_off > s->size || e->csize > s->size - e->data_off)
 		e->anomalies |= ZA_OUT_OF_RANGE;
 	/* a member inside, or running into, the central directory */
-	else if (e->local_off >= loc->start ||
-		 (!__builtin_add_overflow(e->data_off, e->csize, &end) && end > loc->start))
+	else if (e->local_off >= cd_start ||
+		 (!__builtin_add_overflow(e->data_off, e->csize, &end) && end > cd_start))
 		e->anomalies |= ZA_OUT_OF_RANGE;
 	return 0;
 }
@@ -481,25 +481,50 @@ static int parse_central(struct cdwin *w, uint64_t *pos, struct zip_entry *e,
 		e->anomalies |= ZA_OUT_OF_RANGE;
 	}
 	/* until the local header is read: where this central entry is */
-	e->data_off = *pos - total;
+	e->cen_off = *pos - total;
+	e->data_off = e->cen_off;
 	return 1;
 }
 
 /* Second pass over one entry: its central name again, then its local
  * header. */
 static int finish_entry(const struct byte_src *s, struct cdwin *w, struct zip_entry *e,
-			const struct cdloc *loc)
+			uint64_t cd_start)
 {
 	const uint8_t *p;
 	uint16_t nlen;
 	int rc = 0;
 
-	if (!(p = cd_get(w, e->data_off, CEN_LEN, &rc)))
+	if (!(p = cd_get(w, e->cen_off, CEN_LEN, &rc)))
 		return rc ? rc : -EIO;
 	nlen = le16(p + 28);
-	if (!(p = cd_get(w, e->data_off, CEN_LEN + (size_t)nlen, &rc)))
+	if (!(p = cd_get(w, e->cen_off, CEN_LEN + (size_t)nlen, &rc)))
 		return rc ? rc : -EIO;
-	return check_local(s, e, p + CEN_LEN, nlen, loc);
+	rc = check_local(s, e, p + CEN_LEN, nlen, cd_start);
+	e->located = !rc;
+	return rc;
+}
+
+int zip_locate(const struct byte_src *s, struct zip_dir *d, struct zip_entry *e)
+{
+	uint8_t h[CEN_LEN + ZIP_NAME_MAX];
+	uint16_t nlen;
+	size_t n;
+	int rc;
+
+	if (e->located)
+		return 0;
+	if ((rc = read_exact(s, e->cen_off, h, CEN_LEN)) <= 0)
+		return rc < 0 ? rc : -EIO;
+	nlen = le16(h + 28);
+	n = nlen < ZIP_NAME_MAX ? nlen : ZIP_NAME_MAX;
+	if ((rc = read_exact(s, e->cen_off, h, CEN_LEN + n)) <= 0)
+		return rc < 0 ? rc : -EIO;
+	if ((rc = check_local(s, e, h + CEN_LEN, n, d->cd_start)))
+		return rc;
+	e->located = true;
+	d->anomalies |= e->anomalies;
+	return 0;
 }
 
 /* Asks the kernel to start reading every local header at once: on a cold
@@ -517,7 +542,8 @@ static void prefetch_locals(const struct byte_src *s, const struct zip_dir *d)
 				      LOC_LEN + ZIP_NAME_MAX, POSIX_FADV_WILLNEED);
 }
 
-int zip_open(const struct byte_src *s, struct zip_dir *d, char *err, size_t errlen)
+static int open_dir(const struct byte_src *s, struct zip_dir *d, char *err, size_t errlen,
+		    bool lazy)
 {
 	struct cdloc loc = { 0 };
 	struct cdwin w = { .s = s };
@@ -538,6 +564,7 @@ int zip_open(const struct byte_src *s, struct zip_dir *d, char *err, size_t errl
 	}
 	if (loc.eocd_end < s->size)
 		d->anomalies |= ZA_TRAILING;
+	d->cd_start = loc.start;
 	if (!loc.len)
 		return 0;
 	w.start = loc.start;
@@ -587,10 +614,10 @@ int zip_open(const struct byte_src *s, struct zip_dir *d, char *err, size_t errl
 			min_local = e->local_off;
 		d->n++;
 	}
-	if (!rc) {
+	if (!rc && !lazy) {
 		prefetch_locals(s, d);
 		for (size_t i = 0; i < d->n && !rc; i++)
-			rc = finish_entry(s, &w, &d->e[i], &loc);
+			rc = finish_entry(s, &w, &d->e[i], loc.start);
 	}
 	free(w.buf);
 	if (!rc)
@@ -605,6 +632,16 @@ int zip_open(const struct byte_src *s, struct zip_dir *d, char *err, size_t errl
 	if (d->n && min_local > loc.shift)
 		d->anomalies |= ZA_PREPENDED;
 	return 0;
+}
+
+int zip_open(const struct byte_src *s, struct zip_dir *d, char *err, size_t errlen)
+{
+	return open_dir(s, d, err, errlen, false);
+}
+
+int zip_open_lazy(const struct byte_src *s, struct zip_dir *d, char *err, size_t errlen)
+{
+	return open_dir(s, d, err, errlen, true);
 }
 
 /* CRC-32 of any length (zlib takes at most 4 GiB a call). */
@@ -632,6 +669,12 @@ int zip_read(const struct byte_src *s, struct zip_dir *d, struct zip_entry *e, s
 	*out = NULL;
 	*len = 0;
 	*truncated = false;
+	if (!e->located) {
+		int rc = zip_locate(s, d, e);
+
+		if (rc)
+			return rc;
+	}
 	if (e->flags & 0x0001)
 		return -EACCES;
 	if (e->method != 0 && e->method != 8)

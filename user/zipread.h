@@ -42,6 +42,8 @@ struct zip_entry {
 	uint64_t local_off;         /* local header, after any prepended-bytes shift */
 	uint64_t data_off;          /* first data byte (from the local header lengths) */
 	unsigned anomalies;         /* enum zip_anomaly bits */
+	uint64_t cen_off;           /* this entry's central header */
+	bool located;               /* local header read: data_off and its anomalies known */
 };
 
 struct zip_dir {
@@ -50,12 +52,20 @@ struct zip_dir {
 	size_t entries_dropped;     /* past ZIP_MAX_ENTRIES */
 	unsigned anomalies;         /* union of archive- and entry-level bits */
 	uint64_t shift;             /* prepended bytes (ZA_PREPENDED) */
+	uint64_t cd_start;          /* where the central directory is */
 };
 
 /* Reads the end record and the central directory (and each local header,
  * to find data_off). Returns 0, -EINVAL when there is no usable central
  * directory (err names why), -ENOMEM, or a read error. */
 int zip_open(const struct byte_src *s, struct zip_dir *d, char *err, size_t errlen);
+/* As zip_open, without reading any local header yet: one read of the
+ * directory, however many members. Each entry is located (data_off, local
+ * header anomalies) when zip_read or zip_locate first touches it, so a
+ * scanner that skips tensor members never seeks to them. */
+int zip_open_lazy(const struct byte_src *s, struct zip_dir *d, char *err, size_t errlen);
+/* Reads e's local header if not done yet. 0 or -errno. */
+int zip_locate(const struct byte_src *s, struct zip_dir *d, struct zip_entry *e);
 /* Reads a member's uncompressed bytes, at most max (then *truncated).
  * Stored or deflate only (-ENOTSUP otherwise, -EACCES if encrypted). A full
  * read checks the CRC and sets ZA_BAD_CRC on e (and d) but still returns

@@ -21,6 +21,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	bsrc_from_mem(&s, data, size);
 	s.bytes_read = &cost;
+	/* lazy: entries located on first read, in reverse order for variety */
+	if (zip_open_lazy(&s, &d, err, sizeof(err)) == 0) {
+		for (size_t i = d.n; i-- > 0;) {
+			uint8_t *out = NULL;
+			size_t len = 0;
+			bool cut = false;
+
+			if (zip_read(&s, &d, &d.e[i], FUZZ_MAX_OUT, &out, &len, &cut) == 0) {
+				if (!out || len > FUZZ_MAX_OUT || !d.e[i].located)
+					__builtin_trap();
+				free(out);
+			}
+		}
+		zip_close(&d);
+	}
 	if (zip_open(&s, &d, err, sizeof(err)) == 0) {
 		if (d.n > ZIP_MAX_ENTRIES || (d.n && !d.e))
 			__builtin_trap();
