@@ -379,6 +379,25 @@ static bool pickle_bearing_name(const char *name)
 	return false;
 }
 
+/* Whether v's first MiB, walked as a pickle, imports anything at all (a
+ * probe: a big data file with a .bin name costs one small read). */
+#define PICKLE_PROBE_LEN (1u << 20)
+static bool pickle_imports_something(struct scan_ctx *c, const struct byte_src *v)
+{
+	uint64_t n = v->size < PICKLE_PROBE_LEN ? v->size : PICKLE_PROBE_LEN;
+	struct pickle_result pr;
+	uint8_t *buf;
+	bool any;
+
+	if (!n || bsrc_load(v, 0, (size_t)n, &buf))
+		return false;
+	c->oom |= pickle_scan_stream(buf, (size_t)n, NULL, NULL, &pr) == -ENOMEM;
+	any = pr.nfindings || pr.findings_dropped;
+	pickle_result_free(&pr);
+	free(buf);
+	return any;
+}
+
 /* ---- dispatch -------------------------------------------------------------- */
 
 void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *name,
@@ -454,6 +473,12 @@ void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *name,
 			     pickle_bearing_name(name) || nesting > 0)) {
 			scan_add(c, SF_UNSCANNABLE, PSEV_SUSPICIOUS, member, 0,
 				 "%s-compressed or archived: unscannable container", arch);
+		} else if (!arch && pickle_bearing_name(name) && pickle_imports_something(c, v)) {
+			/* no pickle magic a detector trusts, but a loader would still
+			 * unpickle a file of this name, and it imports */
+			if (nesting == 0)
+				c->r->format = MF_PICKLE;
+			scan_pickle_view(c, v, member, profile ? profile : scan_profile("ml"), 1);
 		} else if (nesting == 0) {
 			snprintf(c->r->note, sizeof(c->r->note), "not a model format");
 		}

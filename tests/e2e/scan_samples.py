@@ -182,6 +182,12 @@ def pickle_samples():
     body = pickle_bytes([system_payload(), 1], 4)
     write_bytes("malicious/payload_then_broken.pkl", body[:-2] + b"\xff\xfe garbage")
     add("malicious/payload_then_broken.pkl", "malicious", "posix.system")
+    # too short for the format detector to call it a pickle, but a .pkl
+    # that pickle.load would unpickle: walked anyway
+    write_bytes("malicious/tiny_import.pkl", b"cos\nsystem\n.")
+    add("malicious/tiny_import.pkl", "malicious", "os.system")
+    write_bytes("benign/notes.pkl", b"just some notes, not a pickle\n")
+    add("benign/notes.pkl", "skipped")
     # nested: pickle.loads of an embedded malicious pickle
     inner = pickle_bytes(system_payload())
     write_bytes("malicious/nested.pkl", pickle_bytes(Reduce(pickle.loads, inner)))
