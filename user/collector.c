@@ -140,6 +140,16 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 static void inv_emit(const struct inv_record *r, void *ctx)
 {
 	struct collector *c = ctx;
+	struct proc *p = r->scan.done ? proctable_get(&c->pt, r->pid) : NULL;
+
+	/* the loader's worst verdict, for its incident now and later ones */
+	if (p && (!p->model.scanned || r->scan.verdict > p->model.scan_verdict)) {
+		p->model.scanned = true;
+		p->model.scan_verdict = (uint8_t)r->scan.verdict;
+		if (p->mark_ns)
+			incident_set_scan(&c->inc, p->loader ? p->loader : r->pid, p->mark_ns,
+					  scan_verdict_name(r->scan.verdict));
+	}
 
 	for (unsigned bit = 1; bit <= INV_ALERT_LAST; bit <<= 1) {
 		if ((r->alerts & bit & (INV_ALERT_SCAN_MALICIOUS | INV_ALERT_SCAN_SUSPICIOUS)) &&

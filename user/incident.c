@@ -663,6 +663,7 @@ static struct incident *create(struct incident_table *t, const struct incident_i
 	inc->title_severity = -1;
 	copy_clean(inc->loader_exe, sizeof(inc->loader_exe), in->loader_exe);
 	copy_clean(inc->model_path, sizeof(inc->model_path), in->model_path);
+	copy_clean(inc->model_scan, sizeof(inc->model_scan), in->model_scan);
 	inc->hnext = t->buckets[b];
 	t->buckets[b] = inc;
 	list_append(t, inc);
@@ -696,6 +697,8 @@ enum incident_record incident_add(struct incident_table *t, const struct inciden
 		copy_clean(inc->loader_exe, sizeof(inc->loader_exe), in->loader_exe);
 	if (!inc->model_path[0] && in->model_path)
 		copy_clean(inc->model_path, sizeof(inc->model_path), in->model_path);
+	if (in->model_scan)
+		copy_clean(inc->model_scan, sizeof(inc->model_scan), in->model_scan);
 	list_unlink(t, inc);
 	list_append(t, inc);
 	inc->alerts++;
@@ -714,6 +717,15 @@ enum incident_record incident_add(struct incident_table *t, const struct inciden
 		t->st.global_limited++;
 	}
 	return rec;
+}
+
+void incident_set_scan(struct incident_table *t, uint32_t loader_pid, uint64_t mark_ns,
+		       const char *verdict)
+{
+	struct incident *inc = incident_find(t, loader_pid, mark_ns);
+
+	if (inc && verdict)
+		copy_clean(inc->model_scan, sizeof(inc->model_scan), verdict);
 }
 
 enum incident_record incident_lineage_exited(struct incident_table *t, uint32_t loader_pid,

@@ -90,6 +90,7 @@ struct incident_input {
 	const char *loader_exe;   /* may be NULL */
 	const char *model_path;   /* may be NULL (unknown, or a control-plane root) */
 	bool root_scope;          /* the lineage root is a control-plane process */
+	const char *model_scan;   /* the loader's static scan verdict ("clean", ...), or NULL */
 };
 
 struct incident_step {
@@ -134,6 +135,7 @@ struct incident {
 	bool root_scope;
 	char loader_exe[INCIDENT_EXE_MAX];
 	char model_path[INCIDENT_MODEL_MAX];
+	char model_scan[16];      /* the static scan verdict of the loader's models, "" unknown */
 	char title[INCIDENT_TITLE_MAX];
 	int severity;             /* max of the steps, critical once a chain completes */
 	int title_severity;       /* the severity the title was taken at */
@@ -228,6 +230,11 @@ void incident_table_free(struct incident_table *t);
  * it again under the same id, with status "new". */
 enum incident_record incident_add(struct incident_table *t, const struct incident_input *in,
 				  struct incident **out);
+/* The static scan verdict of the lineage loader's models, when it comes
+ * after the incident opened: kept for the incident's next record (nothing
+ * is emitted for it). No-op without an open incident. */
+void incident_set_scan(struct incident_table *t, uint32_t loader_pid, uint64_t mark_ns,
+		       const char *verdict);
 /* The lineage's last process is gone: emits its closed record (or defers
  * it while the global limit is spent) and drops it. Returns INCIDENT_CLOSED
  * if emitted, INCIDENT_NONE if deferred or no such incident. */

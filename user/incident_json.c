@@ -12,6 +12,7 @@
 
 #include "alert.h"
 #include "incident.h"
+#include "model_scan.h"
 #include "pathclass.h"
 #include "textsan.h"
 
@@ -122,6 +123,8 @@ void incident_input_from_alert(const struct alert *a, struct incident_input *in,
 	/* the mark says what the lineage is: a control-plane root that also
 	 * loaded a model is still a root (its rules are the root ones) */
 	in->root_scope = (ev->hdr.mark.reason & MLW_MARK_ROOT) != 0;
+	in->model_scan = l && l->model.scanned ?
+		scan_verdict_name((enum scan_verdict)l->model.scan_verdict) : NULL;
 	in->summary = summary;
 	if (!len)
 		return;
@@ -296,6 +299,8 @@ cJSON *incident_json_object(const struct incident *inc, enum incident_record sta
 	add_str(loader, "scope", inc->root_scope ? "control-plane" : "model");
 	add_str(loader, "exe", inc->loader_exe);
 	add_str(loader, "model", inc->model_path);
+	if (inc->model_scan[0])
+		add_str(loader, "model_scan", inc->model_scan);
 	add_time(loader, "marked_at", inc->mark_ns, off);
 	cJSON_AddItemToObject(root, "loader", loader);
 	cJSON_AddItemToObject(root, "timeline", timeline_json(inc, off));
@@ -349,6 +354,8 @@ int incident_to_text(const struct incident *inc, enum incident_record status,
 		o = text_putf(out, len, o, " model=");
 		o = text_put(out, len, o, inc->model_path[0] ? inc->model_path : "?");
 	}
+	if (inc->model_scan[0])
+		o = text_putf(out, len, o, " scan=%s", inc->model_scan);
 	o = text_putf(out, len, o, " | steps=%llu pids=%zu alerts=%llu",
 		 (unsigned long long)(inc->n_steps + inc->sup.steps_cut), inc->n_pids,
 		 (unsigned long long)inc->alerts);

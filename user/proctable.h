@@ -31,6 +31,8 @@ struct model_rec {
 	char *resolved_path;  /* absolute */
 	enum model_format format;
 	uint64_t ts_ns;
+	bool scanned;         /* a static scan verdict is known for this process's loads */
+	uint8_t scan_verdict; /* enum scan_verdict, the worst over its loads */
 };
 
 struct proc {

@@ -194,4 +194,30 @@ def test_runtime_scan_verdict_alerts_at_load():
         c.true("model_scan" in steps,
                "incident timeline lacks the scan step: %s" % steps)
         c.eq(incs[-1].get("severity") if incs else None, "critical", "incident severity")
+        c.eq(get(incs[-1], "loader", "model_scan") if incs else None, "malicious",
+             "the incident names the model's scan verdict")
+        c.done()
+
+
+def test_runtime_clean_verdict_rides_on_behaviour_incident():
+    """A model that scans clean, loaded by a process that then runs a shell
+    itself: the incident comes from behaviour, and says the model was clean
+    (what an analyst needs to tell a scanner bypass from a compromised job)."""
+    with Scenario("scan-clean-incident") as sc:
+        marker = sc.path("MARKER")
+        good = sc.make_model("torch", "good.pt")
+        sc.start()
+        ld = sc.run_script("import os, torch\ntorch.load(%r)\nos.system('touch %s')\n"
+                           % (good, marker)).expect_ok("script")
+        sc.expect_file(marker)
+        sc.wait_rules(ld.pid, {"model-loader-shell"}, timeout=10)
+        alerts = sc.stop()
+        c = Checks("clean verdict on a behaviour incident")
+        c.true(not any(get(a, "rule", "id") in ("model-scan-malicious", "model-scan-suspicious")
+                       for a in alerts), "a clean model raised a scan alert")
+        incs = [i for i in sc.mon.incidents if get(i, "loader", "pid") == ld.pid]
+        c.true(incs, "no incident for the loader")
+        if incs:
+            c.eq(incs[-1].get("status"), "closed", "last record")
+            c.eq(get(incs[-1], "loader", "model_scan"), "clean", "loader.model_scan")
         c.done()
