@@ -66,6 +66,12 @@ struct job {
 	char *name;                   /* the path, for the scanner's name hints; owned */
 };
 
+/* A FIFO of jobs, queue_len long, under inventory.mu. */
+struct job_ring {
+	struct job *j;
+	unsigned head, count;
+};
+
 enum result_kind { RES_HASH = 0, RES_SCAN };
 
 struct result {
@@ -100,10 +106,8 @@ struct inventory {
 	 * hash), so the done ring holds 2 * queue_len */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;            /* a job, or stop */
-	struct job *sjobs;            /* to scan, then passed on to jobs */
-	unsigned shead, scount;
-	struct job *jobs;             /* to hash */
-	unsigned jhead, jcount;
+	struct job_ring scanq;        /* to scan, then passed on to hashq */
+	struct job_ring hashq;        /* to hash */
 	struct result *done;
 	unsigned dhead, dcount;
 	atomic_bool stop;
@@ -268,24 +272,48 @@ static void hash_file(struct inventory *inv, const struct job *j, struct result 
 	r->status = INV_HASH_COMPUTED;
 }
 
+/* Ring operations; all with inv->mu held. */
+static void ring_push(struct inventory *inv, struct job_ring *q, const struct job *j)
+{
+	q->j[(q->head + q->count) % inv->opt.queue_len] = *j;
+	q->count++;
+}
+
+static struct job ring_pop(struct inventory *inv, struct job_ring *q)
+{
+	struct job j = q->j[q->head];
+
+	q->head = (q->head + 1) % inv->opt.queue_len;
+	q->count--;
+	return j;
+}
+
+/* Waits for a job on q; false once the inventory is stopping. */
+static bool wait_job(struct inventory *inv, struct job_ring *q, struct job *j)
+{
+	while (!atomic_load(&inv->stop) && q->count == 0)
+		pthread_cond_wait(&inv->cv, &inv->mu);
+	if (atomic_load(&inv->stop))
+		return false;
+	*j = ring_pop(inv, q);
+	return true;
+}
+
+static void post_result(struct inventory *inv, const struct result *r)
+{
+	inv->done[(inv->dhead + inv->dcount) % (2 * inv->opt.queue_len)] = *r;
+	inv->dcount++;
+}
+
 static void *worker_main(void *arg)
 {
 	struct inventory *inv = arg;
-	unsigned cap = inv->opt.queue_len;
+	struct result r;
+	struct job j;
 
 	be_polite(inv);
 	pthread_mutex_lock(&inv->mu);
-	for (;;) {
-		struct result r;
-		struct job j;
-
-		while (!atomic_load(&inv->stop) && inv->jcount == 0)
-			pthread_cond_wait(&inv->cv, &inv->mu);
-		if (atomic_load(&inv->stop))
-			break;
-		j = inv->jobs[inv->jhead];
-		inv->jhead = (inv->jhead + 1) % cap;
-		inv->jcount--;
+	while (wait_job(inv, &inv->hashq, &j)) {
 		pthread_mutex_unlock(&inv->mu);
 
 		memset(&r, 0, sizeof(r));
@@ -295,8 +323,7 @@ static void *worker_main(void *arg)
 		free(j.name);
 
 		pthread_mutex_lock(&inv->mu);
-		inv->done[(inv->dhead + inv->dcount) % (2 * cap)] = r;
-		inv->dcount++;
+		post_result(inv, &r);
 	}
 	pthread_mutex_unlock(&inv->mu);
 	return NULL;
@@ -349,21 +376,12 @@ static void scan_job(struct inventory *inv, const struct job *j, struct result *
 static void *scanner_main(void *arg)
 {
 	struct inventory *inv = arg;
-	unsigned cap = inv->opt.queue_len;
+	struct result r;
+	struct job j;
 
 	be_polite(inv);
 	pthread_mutex_lock(&inv->mu);
-	for (;;) {
-		struct result r;
-		struct job j;
-
-		while (!atomic_load(&inv->stop) && inv->scount == 0)
-			pthread_cond_wait(&inv->cv, &inv->mu);
-		if (atomic_load(&inv->stop))
-			break;
-		j = inv->sjobs[inv->shead];
-		inv->shead = (inv->shead + 1) % cap;
-		inv->scount--;
+	while (wait_job(inv, &inv->scanq, &j)) {
 		pthread_mutex_unlock(&inv->mu);
 
 		memset(&r, 0, sizeof(r));
@@ -372,10 +390,8 @@ static void *scanner_main(void *arg)
 		scan_job(inv, &j, &r);
 
 		pthread_mutex_lock(&inv->mu);
-		inv->done[(inv->dhead + inv->dcount) % (2 * cap)] = r;
-		inv->dcount++;
-		inv->jobs[(inv->jhead + inv->jcount) % cap] = j;
-		inv->jcount++;
+		post_result(inv, &r);
+		ring_push(inv, &inv->hashq, &j);
 		pthread_cond_broadcast(&inv->cv);
 	}
 	pthread_mutex_unlock(&inv->mu);
@@ -731,20 +747,14 @@ static int open_same(const char *p, const struct file_key *k)
 static void enqueue(struct inventory *inv, struct entry *e, int fd, const struct file_key *k,
 		    const char *name)
 {
-	unsigned cap = inv->opt.queue_len;
 	struct job j = { .e = e, .fd = fd, .key = *k };
+	bool scan = !inv->opt.no_scan && !e->scan.done;
 
 	/* no name (ENOMEM): scanned without the name hints, never skipped */
-	if (!inv->opt.no_scan && !e->scan.done)
+	if (scan)
 		j.name = strdup(name);
 	pthread_mutex_lock(&inv->mu);
-	if (!inv->opt.no_scan && !e->scan.done) {
-		inv->sjobs[(inv->shead + inv->scount) % cap] = j;
-		inv->scount++;
-	} else {
-		inv->jobs[(inv->jhead + inv->jcount) % cap] = j;
-		inv->jcount++;
-	}
+	ring_push(inv, scan ? &inv->scanq : &inv->hashq, &j);
 	pthread_cond_broadcast(&inv->cv);
 	pthread_mutex_unlock(&inv->mu);
 	inv->inflight++;
@@ -938,10 +948,20 @@ size_t inventory_poll(struct inventory *inv, inv_emit_fn emit, void *ctx)
 }
 
 /* Joins the worker; jobs it never started come back as SHUTDOWN. */
+/* Jobs a worker never started come back as SHUTDOWN. */
+static void drain_ring(struct inventory *inv, struct job_ring *q)
+{
+	while (q->count) {
+		struct job j = ring_pop(inv, q);
+
+		close(j.fd);
+		free(j.name);
+		post_result(inv, &(struct result){ .e = j.e, .status = INV_HASH_SHUTDOWN });
+	}
+}
+
 static void stop_worker(struct inventory *inv)
 {
-	unsigned cap = inv->opt.queue_len;
-
 	inv->stopped = true;
 	if (!inv->running)
 		return;
@@ -953,28 +973,8 @@ static void stop_worker(struct inventory *inv)
 	if (inv->srunning)
 		pthread_join(inv->sthread, NULL);
 	inv->running = inv->srunning = false;
-	while (inv->scount) {
-		struct job *j = &inv->sjobs[inv->shead];
-
-		close(j->fd);
-		free(j->name);
-		inv->done[(inv->dhead + inv->dcount) % (2 * cap)] =
-			(struct result){ .e = j->e, .status = INV_HASH_SHUTDOWN };
-		inv->dcount++;
-		inv->shead = (inv->shead + 1) % cap;
-		inv->scount--;
-	}
-	while (inv->jcount) {
-		struct job *j = &inv->jobs[inv->jhead];
-
-		close(j->fd);
-		free(j->name);
-		inv->done[(inv->dhead + inv->dcount) % (2 * cap)] =
-			(struct result){ .e = j->e, .status = INV_HASH_SHUTDOWN };
-		inv->dcount++;
-		inv->jhead = (inv->jhead + 1) % cap;
-		inv->jcount--;
-	}
+	drain_ring(inv, &inv->scanq);
+	drain_ring(inv, &inv->hashq);
 }
 
 size_t inventory_flush(struct inventory *inv, inv_emit_fn emit, void *ctx)
@@ -1035,13 +1035,13 @@ struct inventory *inventory_new(const struct inv_options *o, char *err, size_t e
 	n = inv->opt.cache_entries;
 	inv->ents = calloc(n, sizeof(*inv->ents));
 	inv->buckets = malloc(inv->nbuckets * sizeof(*inv->buckets));
-	inv->jobs = calloc(inv->opt.queue_len, sizeof(*inv->jobs));
-	inv->sjobs = calloc(inv->opt.queue_len, sizeof(*inv->sjobs));
+	inv->hashq.j = calloc(inv->opt.queue_len, sizeof(*inv->hashq.j));
+	inv->scanq.j = calloc(inv->opt.queue_len, sizeof(*inv->scanq.j));
 	inv->done = calloc(2 * (size_t)inv->opt.queue_len, sizeof(*inv->done));
 	inv->taken = calloc(2 * (size_t)inv->opt.queue_len, sizeof(*inv->taken));
 	inv->buf = malloc(INV_CHUNK);
 	inv->md = EVP_MD_CTX_new();
-	if (!inv->ents || !inv->buckets || !inv->jobs || !inv->sjobs || !inv->done || !inv->taken ||
+	if (!inv->ents || !inv->buckets || !inv->hashq.j || !inv->scanq.j || !inv->done || !inv->taken ||
 	    !inv->buf || !inv->md) {
 		fail(err, errlen, "out of memory");
 		goto undo_alloc;
@@ -1092,8 +1092,8 @@ undo_alloc:
 	free(inv->buf);
 	free(inv->taken);
 	free(inv->done);
-	free(inv->sjobs);
-	free(inv->jobs);
+	free(inv->scanq.j);
+	free(inv->hashq.j);
 	free(inv->buckets);
 	free(inv->ents);
 	free(inv);
@@ -1111,8 +1111,8 @@ void inventory_free(struct inventory *inv)
 	free(inv->buf);
 	free(inv->taken);
 	free(inv->done);
-	free(inv->sjobs);
-	free(inv->jobs);
+	free(inv->scanq.j);
+	free(inv->hashq.j);
 	free(inv->buckets);
 	free(inv->ents);
 	free(inv);

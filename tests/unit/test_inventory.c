@@ -31,6 +31,7 @@ struct got {
 	uint64_t load_count, first_seen, last_seen, size;
 	char repo_match[80], sha_match[80];
 	bool digest_mismatch;
+	struct inv_scan scan;
 	char *json, *text, *alert_json;
 };
 
@@ -56,6 +57,7 @@ static void collect(const struct inv_record *r, void *ctx)
 	g->last_seen = r->last_seen_ns;
 	g->size = r->size;
 	g->digest_mismatch = r->digest_mismatch;
+	g->scan = r->scan;
 	if (r->repo_match)
 		snprintf(g->repo_match, sizeof(g->repo_match), "%s", r->repo_match->text);
 	if (r->sha256_match)
@@ -771,6 +773,59 @@ static void test_text_truncation(void)
 	CHECK(strncmp(small, big, sizeof(small) - 1) == 0);
 }
 
+/* The scanner thread judges each file once per version, before its hash:
+ * a malicious pickle is an early notice with the scan alert, then a
+ * complete record carrying the verdict; a clean file raises nothing; the
+ * second load of the same version reuses the verdict without a rescan. */
+static void test_scan_verdicts(void)
+{
+	static const uint8_t evil[] = "cposix\nsystem\n(S'true'\ntR.";
+	static const uint8_t good[] = "\x80\x04}\x94.";
+	struct inventory *inv = new_inv(NULL, 0, 0);
+	struct inv_load l;
+	char pe[256], pg[256];
+	size_t notices = 0, complete_mal = 0;
+
+	path_of(pe, sizeof(pe), "evil.pkl");
+	path_of(pg, sizeof(pg), "good.pkl");
+	write_file(pe, evil, sizeof(evil) - 1);
+	write_file(pg, good, sizeof(good) - 1);
+	reset();
+	l = load(40, pe);
+	inventory_submit(inv, &l);
+	l = load(41, pg);
+	inventory_submit(inv, &l);
+	drain(inv);
+	for (size_t i = 0; i < ngot; i++) {
+		if (got[i].pid == 40 && !got[i].complete)
+			notices += got[i].alerts == INV_ALERT_SCAN_MALICIOUS;
+		if (got[i].pid == 40 && got[i].complete) {
+			complete_mal += got[i].scan.done && got[i].scan.verdict == SCAN_MALICIOUS;
+			CHECK(strstr(got[i].scan.top[0], "posix.system") != NULL);
+			CHECK(strstr(got[i].json, "\"scan\":{\"verdict\":\"malicious\"") != NULL);
+			CHECK(strstr(got[i].text, "scan=malicious") != NULL);
+		}
+		if (got[i].pid == 41) {
+			CHECK(!(got[i].alerts & (INV_ALERT_SCAN_MALICIOUS | INV_ALERT_SCAN_SUSPICIOUS)));
+			CHECK(!got[i].complete || (got[i].scan.done && got[i].scan.verdict == SCAN_CLEAN));
+		}
+	}
+	/* the alert went out once, as the early notice; the complete record carries only the verdict */
+	CHECK(notices + complete_mal >= 2);
+	CHECK(notices == 1);
+	CHECK(inventory_stats(inv)->scanned == 2);
+	/* the same file again, another process: cached verdict, alert again, no rescan */
+	reset();
+	l = load(42, pe);
+	inventory_submit(inv, &l);
+	drain(inv);
+	CHECK(ngot == 1 && got[0].scan.done && got[0].scan.verdict == SCAN_MALICIOUS);
+	CHECK(ngot == 1 && (got[0].alerts & INV_ALERT_SCAN_MALICIOUS));
+	CHECK(inventory_stats(inv)->scanned == 2);
+	CHECK(inventory_stats(inv)->scan_malicious == 2);
+	inventory_free(inv);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -786,6 +841,7 @@ int main(void)
 	RUN(test_known_digests);
 	RUN(test_multichunk);
 	RUN(test_cache_hit_and_fold);
+	RUN(test_scan_verdicts);
 	RUN(test_rehash_on_change);
 	RUN(test_via_fd);
 	RUN(test_unreadable_and_special);
