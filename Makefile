@@ -93,7 +93,7 @@ $(OUTPUT)/libmlwatch.a: $(USER_OBJS)
 mlwatch: $(OUTPUT)/user/main.o $(OUTPUT)/libmlwatch.a
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h $(OUTPUT)/libmlwatch.a
+$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h tests/unit/samples.h $(OUTPUT)/libmlwatch.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit $< $(OUTPUT)/libmlwatch.a $(LDLIBS) -o $@
 

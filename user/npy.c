@@ -8,6 +8,7 @@
  * before that length is checked against the view. Offsets in messages are
  * byte offsets in the file. */
 #include "npy.h"
+#include "textsan.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -700,42 +701,6 @@ static uint64_t npy_itemsize(const char *s, size_t n)
 
 /* ---- the header ------------------------------------------------------------- */
 
-static bool npy_utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t k;
-		uint32_t cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			k = 1; cp = c & 0x1f; min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2; cp = c & 0x0f; min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3; cp = c & 0x07; min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i <= k)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
 /* Checks the dict and fills h from it. */
 static bool npy_check_dict(struct npy_parser *p, size_t root, struct npy_header *h)
 {
@@ -914,7 +879,7 @@ int npy_parse(const struct byte_src *s, struct npy_header *h, char *err, size_t 
 		free(text);
 		return -EINVAL;
 	}
-	if (h->major == 3 && !npy_utf8_valid(text, hlen)) {
+	if (h->major == 3 && !utf8_valid(text, hlen, NULL)) {
 		snprintf(err, errlen, "npy header: not valid UTF-8 (version 3.0)");
 		free(text);
 		return -EINVAL;

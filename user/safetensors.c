@@ -11,6 +11,7 @@
  * so a lexical pass checks those first; it also counts the values, which
  * caps what cJSON will allocate for a hostile header. */
 #include "safetensors.h"
+#include "textsan.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -81,49 +82,6 @@ static const char *st_quote(char *out, size_t outlen, const char *s)
 	}
 	out[o] = 0;
 	return out;
-}
-
-static bool st_utf8(const uint8_t *s, size_t n, size_t *bad)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t k;
-		uint32_t cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			k = 1; cp = c & 0x1f; min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2; cp = c & 0x0f; min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3; cp = c & 0x07; min = 0x10000;
-		} else {
-			*bad = i;
-			return false;
-		}
-		if (n - i <= k) {
-			*bad = i;
-			return false;
-		}
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80) {
-				*bad = i;
-				return false;
-			}
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-			*bad = i;
-			return false;
-		}
-		i += k + 1;
-	}
-	return true;
 }
 
 /* The lexical pass (see the top comment). Returns 0 or -EINVAL. */
@@ -326,7 +284,7 @@ int safetensors_check(const struct byte_src *s, struct st_info *info, char *err,
 	rc = bsrc_load(s, 8, (size_t)n, &text);
 	if (rc)
 		return rc == -ERANGE ? -EIO : rc;
-	if (!st_utf8(text, (size_t)n, &bad)) {
+	if (!utf8_valid(text, (size_t)n, &bad)) {
 		rc = st_fail(err, errlen, "header is not valid UTF-8 at byte %zu", 8 + bad);
 		goto out;
 	}

@@ -136,3 +136,44 @@ size_t text_putf(char *out, size_t len, size_t off, const char *fmt, ...)
 	va_end(ap);
 	return off + (w > 0 ? (size_t)w : 0);
 }
+
+/* Strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
+bool utf8_valid(const uint8_t *s, size_t n, size_t *bad)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t k;
+		uint32_t cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			k = 1; cp = c & 0x1f; min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			k = 2; cp = c & 0x0f; min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			k = 3; cp = c & 0x07; min = 0x10000;
+		} else {
+			goto bad_seq;
+		}
+		if (n - i <= k)
+			goto bad_seq;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				goto bad_seq;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad_seq;
+		i += k + 1;
+	}
+	return true;
+bad_seq:
+	if (bad)
+		*bad = i;
+	return false;
+}

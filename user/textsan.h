@@ -3,10 +3,15 @@
 #define MLWATCH_TEXTSAN_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Copies src as valid UTF-8: each byte of an invalid sequence becomes
  * U+FFFD. Returns true if anything was replaced or cut (out too small). */
 bool utf8_sanitize(const char *src, size_t srclen, char *out, size_t outlen);
+
+/* Whether s[0..n) is valid UTF-8; on false, *bad (may be NULL) is the
+ * offset of the first bad sequence. */
+bool utf8_valid(const uint8_t *s, size_t n, size_t *bad);
 
 /* For one-line text output: control characters become \n, \t, \xNN and
  * invalid UTF-8 bytes \xNN, so a path cannot forge a log line. Returns

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "gguf.h"
+#include "samples.h"
 
 /* ---- a tiny GGUF writer ---------------------------------------------- */
 
@@ -438,7 +439,7 @@ static void test_file_malicious_and_named(void)
 	struct gb b = { 0 };
 	struct gguf_info g;
 	const struct gguf_hit *h;
-	char err[256], path[] = "/tmp/mlwatch-gguf-XXXXXX";
+	char err[256];
 	struct byte_src s;
 	uint8_t *at;
 	int fd;
@@ -461,17 +462,15 @@ static void test_file_malicious_and_named(void)
 	CHECK(find(&g, "lipsum.__globals__") != NULL);
 
 	/* the same through a file view */
-	fd = mkstemp(path);
+	CHECK(sample_write("rich.gguf", b.p, b.n) == 0);
+	fd = sample_open("rich.gguf", &s);
 	CHECK(fd >= 0);
 	if (fd < 0)
 		goto out;
-	CHECK(write(fd, b.p, b.n) == (ssize_t)b.n);
-	bsrc_from_fd(&s, fd, b.n);
 	memset(&g, 0xff, sizeof(g));
 	CHECK(gguf_scan(&s, &g, err, sizeof(err)) == 0);
 	CHECK(find(&g, "__subclasses__") != NULL && find(&g, "os.popen") != NULL);
 	close(fd);
-	unlink(path);
 out:
 	free(b.p);
 }
@@ -650,6 +649,8 @@ static void test_malformed(void)
 
 int main(void)
 {
+	if (samples_init("gguf"))
+		return 1;
 	RUN(test_real_templates_clean);
 	RUN(test_injections_malicious);
 	RUN(test_suspicious_only);
@@ -660,5 +661,6 @@ int main(void)
 	RUN(test_v1_and_big_endian);
 	RUN(test_template_key_other_type);
 	RUN(test_malformed);
+	samples_cleanup();
 	return CHECK_DONE();
 }

@@ -4,15 +4,13 @@
  * model_weights groups), and Keras 3 config.json texts as .keras archives
  * hold them. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "keras_scan.h"
+#include "samples.h"
 
-static char dir[] = "/tmp/mlwatch-keras-XXXXXX";
 static int generated;
 
 static const char gen_py[] =
@@ -86,36 +84,14 @@ static const char gen_py[] =
 	"save('far.h5', seq(many), big=600000)\n"
 	"save('noweights.h5', clean, weights=False)\n";
 
-static int generate(void)
-{
-	char path[256], cmd[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/gen.py", dir);
-	if (!(f = fopen(path, "w")))
-		return -1;
-	fputs(gen_py, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %s", path, dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 static int scan_file(const char *name, struct keras_result *r, char *err, size_t errlen,
 		     uint64_t *nread)
 {
-	char path[256];
 	struct byte_src s;
-	struct stat st;
 	int fd, rc;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((fd = open(path, O_RDONLY)) < 0 || fstat(fd, &st)) {
-		printf("cannot open %s (h5py sample not generated)\n", path);
-		if (fd >= 0)
-			close(fd);
+	if ((fd = sample_open(name, &s)) < 0)
 		return -100;
-	}
-	bsrc_from_fd(&s, fd, (uint64_t)st.st_size);
 	s.bytes_read = nread;
 	rc = keras_scan_hdf5(&s, r, err, errlen);
 	close(fd);
@@ -462,13 +438,9 @@ static void test_hit_limit(void)
 
 int main(void)
 {
-	char cmd[128];
-
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (samples_init("keras"))
 		return 1;
-	}
-	generated = generate();
+	generated = sample_python(NULL, gen_py);
 	RUN(test_generated);
 	RUN(test_h5_clean);
 	RUN(test_h5_lambda);
@@ -481,8 +453,6 @@ int main(void)
 	RUN(test_foreign_modules);
 	RUN(test_config_errors);
 	RUN(test_hit_limit);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	samples_cleanup();
 	return CHECK_DONE();
 }

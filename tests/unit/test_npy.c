@@ -3,15 +3,12 @@
  * literal forms numpy's safe_eval accepts, and malformed headers with the
  * exact messages. */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "npy.h"
+#include "samples.h"
 
-static char dir[] = "/tmp/mlwatch-npy-XXXXXX";
 static int generated;
 
 static const char gen_py[] =
@@ -41,42 +38,22 @@ static const char gen_py[] =
 	"    np.lib.format.write_array(f, np.zeros(2, dtype=[('\\u00e9t\\u00e9', '<f8'), ('o', 'O')]),\n"
 	"                              version=(3, 0), allow_pickle=True)\n";
 
-static int generate(void)
-{
-	char path[256], cmd[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/gen.py", dir);
-	if (!(f = fopen(path, "w")))
-		return -1;
-	fputs(gen_py, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %s", path, dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Parses dir/name.npy through a file view; fills *size and the first data
+/* Parses sample name.npy through a file view; fills *size and the first data
  * byte (-1 when there is none). */
 static int parse_file(const char *name, struct npy_header *h, char *err, size_t errlen,
 		      uint64_t *size, int *first)
 {
-	char path[256];
+	char file[128];
 	struct byte_src s;
-	struct stat st;
 	uint8_t b;
 	int fd, rc;
 
 	*size = 0;
 	*first = -1;
-	snprintf(path, sizeof(path), "%s/%s.npy", dir, name);
-	if ((fd = open(path, O_RDONLY)) < 0 || fstat(fd, &st)) {
-		printf("cannot open %s (numpy sample not generated)\n", path);
-		if (fd >= 0)
-			close(fd);
+	snprintf(file, sizeof(file), "%s.npy", name);
+	if ((fd = sample_open(file, &s)) < 0)
 		return -100;
-	}
-	bsrc_from_fd(&s, fd, (uint64_t)st.st_size);
-	*size = (uint64_t)st.st_size;
+	*size = s.size;
 	rc = npy_parse(&s, h, err, errlen);
 	if (!rc && bsrc_read(&s, h->data_off, &b, 1) == 1)
 		*first = b;
@@ -457,13 +434,9 @@ static void test_malformed(void)
 
 int main(void)
 {
-	char cmd[128];
-
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (samples_init("npy"))
 		return 1;
-	}
-	generated = generate();
+	generated = sample_python(NULL, gen_py);
 	RUN(test_generated);
 	RUN(test_float_int_bool);
 	RUN(test_strings_dates_complex);
@@ -474,8 +447,6 @@ int main(void)
 	RUN(test_size_mismatch);
 	RUN(test_literal_forms);
 	RUN(test_malformed);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	samples_cleanup();
 	return CHECK_DONE();
 }

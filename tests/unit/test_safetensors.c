@@ -4,15 +4,12 @@
  * first, compact JSON padded with spaces to 8 bytes), and malformed headers
  * with the messages that name the problem. */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "safetensors.h"
+#include "samples.h"
 
-static char dir[] = "/tmp/mlwatch-st-XXXXXX";
 static int generated;
 
 static const char gen_py[] =
@@ -54,38 +51,16 @@ static const char gen_py[] =
 	"     {'format': 'pt', 'note': 'every dtype, \\u00e9'})\n"
 	"save('empty.safetensors', {})\n";
 
-static int generate(void)
-{
-	char path[256], cmd[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/gen.py", dir);
-	if (!(f = fopen(path, "w")))
-		return -1;
-	fputs(gen_py, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %s", path, dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
 static int check_file(const char *name, struct st_info *i, char *err, size_t errlen,
 		      uint64_t *size)
 {
-	char path[256];
 	struct byte_src s;
-	struct stat st;
 	int fd, rc;
 
 	*size = 0;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((fd = open(path, O_RDONLY)) < 0 || fstat(fd, &st)) {
-		printf("cannot open %s (sample not generated)\n", path);
-		if (fd >= 0)
-			close(fd);
+	if ((fd = sample_open(name, &s)) < 0)
 		return -100;
-	}
-	*size = (uint64_t)st.st_size;
-	bsrc_from_fd(&s, fd, *size);
+	*size = s.size;
 	rc = safetensors_check(&s, i, err, errlen);
 	close(fd);
 	return rc;
@@ -272,19 +247,13 @@ static void test_malformed(void)
 
 int main(void)
 {
-	char cmd[128];
-
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (samples_init("st"))
 		return 1;
-	}
-	generated = generate();
+	generated = sample_python(NULL, gen_py);
 	RUN(test_generated);
 	RUN(test_valid_files);
 	RUN(test_forms);
 	RUN(test_malformed);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	samples_cleanup();
 	return CHECK_DONE();
 }

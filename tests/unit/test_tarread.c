@@ -3,15 +3,13 @@
  * member, a directory) compared with what tarfile itself lists, and
  * hand-built or damaged headers. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "samples.h"
 #include "tarread.h"
 
-static char dir[] = "/tmp/mlwatch-tar-XXXXXX";
 static int generated;
 
 /* Each archive gets a manifest of what tarfile reads back: name, type,
@@ -50,65 +48,27 @@ static const char gen_py[] =
 	"        add(t, 'last', b'end')\n"
 	"    manifest(n)\n";
 
-static int generate(void)
-{
-	char path[256], cmd[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/gen.py", dir);
-	if (!(f = fopen(path, "w")))
-		return -1;
-	fputs(gen_py, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %s", path, dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static uint8_t *load(const char *name, size_t *len)
-{
-	char path[256];
-	struct stat st;
-	uint8_t *b = NULL;
-	int fd;
-
-	*len = 0;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((fd = open(path, O_RDONLY)) < 0)
-		return NULL;
-	if (!fstat(fd, &st) && (b = malloc((size_t)st.st_size + 1)) &&
-	    read(fd, b, (size_t)st.st_size) == st.st_size)
-		*len = (size_t)st.st_size;
-	close(fd);
-	return b;
-}
-
-/* Lists dir/n.tar through a file view and compares it with the manifest
+/* Lists sample n.tar through a file view and compares it with the manifest
  * tarfile wrote. Returns the number of members matched, -1 on a mismatch. */
 static int same_as_python(const char *n, struct tar_list *l)
 {
-	char path[256], line[2048];
+	char file[128], line[2048];
 	struct byte_src s;
-	struct stat st;
 	size_t i = 0;
 	FILE *m;
 	int fd, rc;
 
-	snprintf(path, sizeof(path), "%s/%s.tar", dir, n);
-	if ((fd = open(path, O_RDONLY)) < 0 || fstat(fd, &st)) {
-		printf("cannot open %s (tarfile sample not generated)\n", path);
-		if (fd >= 0)
-			close(fd);
+	snprintf(file, sizeof(file), "%s.tar", n);
+	if ((fd = sample_open(file, &s)) < 0)
 		return -1;
-	}
-	bsrc_from_fd(&s, fd, (uint64_t)st.st_size);
 	rc = tar_read_list(&s, l, line, sizeof(line));
 	close(fd);
 	if (rc) {
 		printf("%s: %s\n", n, line);
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/%s.txt", dir, n);
-	if (!(m = fopen(path, "r")))
+	snprintf(file, sizeof(file), "%s.txt", n);
+	if (!(m = fopen(sample_path(file), "r")))
 		return -1;
 	while (fgets(line, sizeof(line), m)) {
 		char *name = strtok(line, "\t"), *type = strtok(NULL, "\t");
@@ -135,8 +95,9 @@ static void test_generated(void)
 static void test_torch_checkpoint(void)
 {
 	struct tar_list l;
-	size_t len;
-	uint8_t *b = load("torch.tar", &len);
+	struct blob x = sample_load("torch.tar");
+	size_t len = x.n;
+	uint8_t *b = x.b;
 
 	CHECK(same_as_python("torch", &l) == 4);
 	if (l.n == 4 && b) {
@@ -164,12 +125,11 @@ static void test_torch_checkpoint(void)
 static void check_long(const char *n, const char *want)
 {
 	struct tar_list l;
-	size_t len;
 	uint8_t *b;
 	char file[32];
 
 	snprintf(file, sizeof(file), "%s.tar", n);
-	b = load(file, &len);
+	b = sample_load(file).b;
 	CHECK(same_as_python(n, &l) == 4);
 	if (l.n == 4 && b) {
 		CHECK_STR(l.e[0].name, "adir");
@@ -436,20 +396,14 @@ static void test_python_rules(void)
 
 int main(void)
 {
-	char cmd[128];
-
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (samples_init("tar"))
 		return 1;
-	}
-	generated = generate();
+	generated = sample_python(NULL, gen_py);
 	RUN(test_generated);
 	RUN(test_torch_checkpoint);
 	RUN(test_long_names);
 	RUN(test_damaged);
 	RUN(test_python_rules);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	samples_cleanup();
 	return CHECK_DONE();
 }

@@ -45,8 +45,22 @@ static void test_text_escape_forging(void)
 	CHECK(strchr(out, '\n') == NULL);
 }
 
+static void test_utf8_valid(void)
+{
+	size_t bad = 99;
+
+	CHECK(utf8_valid((const uint8_t *)"plain \xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80", 16, &bad));
+	CHECK(utf8_valid((const uint8_t *)"", 0, NULL));
+	CHECK(!utf8_valid((const uint8_t *)"ab\xc0\xaf", 4, &bad) && bad == 2);   /* overlong '/' */
+	CHECK(!utf8_valid((const uint8_t *)"\xed\xa0\x80", 3, &bad) && bad == 0); /* surrogate */
+	CHECK(!utf8_valid((const uint8_t *)"x\xf4\x90\x80\x80", 5, &bad) && bad == 1); /* > U+10FFFF */
+	CHECK(!utf8_valid((const uint8_t *)"xy\xe2\x82", 4, &bad) && bad == 2);    /* cut */
+	CHECK(!utf8_valid((const uint8_t *)"\xff", 1, NULL));
+}
+
 int main(void)
 {
+	RUN(test_utf8_valid);
 	RUN(test_valid_utf8_unchanged);
 	RUN(test_invalid_bytes_replaced);
 	RUN(test_overlong_rejected);

@@ -1,64 +1,21 @@
 /* Unit tests for user/zinflate.c on streams written by /usr/bin/python3's
  * zlib and gzip modules at test time (each next to its raw bytes). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "check.h"
+#include "samples.h"
 #include "zinflate.h"
 
-static char dir[] = "/tmp/mlwatch-zinflate-XXXXXX";
-
-static char *path(const char *name)
-{
-	static char p[4][512];
-	static int i;
-
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-	return p[i];
-}
-
+/* Runs a python script in the samples directory; true on success. */
 static int py(const char *code)
 {
-	char cmd[1200];
-	FILE *f = fopen(path("s.py"), "w");
-
-	if (!f)
-		return 0;
-	fputs("import sys, os, zlib, gzip, random\nos.chdir(sys.argv[1])\n", f);
-	fputs(code, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %s", path("s.py"), dir);
-	return system(cmd) == 0;
-}
-
-struct blob {
-	uint8_t *b;
-	size_t n;
-};
-
-static struct blob load(const char *name)
-{
-	struct blob x = { 0 };
-	struct stat st;
-	int fd = open(path(name), O_RDONLY);
-
-	if (fd < 0 || fstat(fd, &st)) {
-		if (fd >= 0)
-			close(fd);
-		return x;
-	}
-	x.b = malloc((size_t)st.st_size + 1);
-	if (x.b && read(fd, x.b, (size_t)st.st_size) == st.st_size)
-		x.n = (size_t)st.st_size;
-	close(fd);
-	return x;
+	return sample_python("import sys, os, zlib, gzip, random\nos.chdir(sys.argv[1])\n",
+			     code) == 0;
 }
 
 /* Inflates file name in full through a file view, checks it equals raw. */
@@ -66,16 +23,14 @@ static void check_file(const char *name, enum zinflate_fmt fmt, const struct blo
 {
 	struct zinflate_result r;
 	struct byte_src s;
-	struct stat st;
-	int fd = open(path(name), O_RDONLY);
+	int fd = sample_open(name, &s);
 
-	CHECK(fd >= 0 && fstat(fd, &st) == 0);
+	CHECK(fd >= 0);
 	if (fd < 0)
 		return;
-	bsrc_from_fd(&s, fd, (uint64_t)st.st_size);
 	CHECK(zinflate_src(&s, 0, s.size, fmt, 64u << 20, &r) == 0);
 	CHECK(r.ended && !r.truncated && r.zerr == 0);
-	CHECK(r.in_used == (uint64_t)st.st_size);
+	CHECK(r.in_used == s.size);
 	CHECK(r.len == raw->n && r.data && !memcmp(r.data, raw->b, raw->n));
 	CHECK(r.data && r.data[r.len] == 0);
 	zinflate_free(&r);
@@ -95,7 +50,7 @@ static void test_formats(void)
 		 "open('gz', 'wb').write(gzip.compress(raw))\n"
 		 "c = zlib.compressobj(6, zlib.DEFLATED, -15)\n"
 		 "open('rawdef', 'wb').write(c.compress(raw) + c.flush())\n"));
-	raw = load("raw");
+	raw = sample_load("raw");
 	CHECK(raw.n == 3u << 20);
 	check_file("z", ZINF_ZLIB, &raw);
 	check_file("gz", ZINF_GZIP, &raw);
@@ -115,8 +70,8 @@ static void test_gzip_members(void)
 		 "open('two.gz', 'wb').write(gzip.compress(a) + gzip.compress(b) + bytes(7) +\n"
 		 "                           gzip.compress(a) + bytes(5))\n"
 		 "open('one.gz', 'wb').write(gzip.compress(b) + b'garbage')\n"));
-	x = load("two.gz");
-	raw = load("two.raw");
+	x = sample_load("two.gz");
+	raw = sample_load("two.raw");
 	bsrc_from_mem(&s, x.b, x.n);
 	CHECK(zinflate_src(&s, 0, x.n, ZINF_GZIP, 1 << 20, &r) == 0);
 	CHECK(r.ended && !r.truncated && r.zerr == 0);
@@ -130,7 +85,7 @@ static void test_gzip_members(void)
 	free(x.b);
 	free(raw.b);
 
-	x = load("one.gz");
+	x = sample_load("one.gz");
 	bsrc_from_mem(&s, x.b, x.n);
 	CHECK(zinflate_src(&s, 0, x.n, ZINF_GZIP, 1 << 20, &r) == 0);
 	CHECK(r.ended && r.zerr == 0 && r.len == 18 && r.data && !memcmp(r.data, "second", 6));
@@ -147,7 +102,7 @@ static void test_limits(void)
 
 	CHECK(py("open('k.z', 'wb').write(zlib.compress(bytes(range(256)) * 4))\n"
 		 "open('bomb.z', 'wb').write(zlib.compress(bytes(100 << 20), 9))\n"));
-	x = load("k.z");
+	x = sample_load("k.z");
 	bsrc_from_mem(&s, x.b, x.n);
 	/* exactly the stream's length is not a truncation */
 	CHECK(zinflate_src(&s, 0, x.n, ZINF_ZLIB, 1024, &r) == 0);
@@ -166,7 +121,7 @@ static void test_limits(void)
 	zinflate_free(&r);
 	free(x.b);
 
-	x = load("bomb.z");
+	x = sample_load("bomb.z");
 	CHECK(x.n < 200000);
 	bsrc_from_mem(&s, x.b, x.n);
 	CHECK(zinflate_src(&s, 0, x.n, ZINF_ZLIB, 1 << 20, &r) == 0);
@@ -186,8 +141,8 @@ static void test_damaged(void)
 		 "z = zlib.compress(raw); open('d.z', 'wb').write(z)\n"
 		 "g = bytearray(gzip.compress(raw)); g[-6] ^= 1\n"
 		 "open('badcrc.gz', 'wb').write(g)\n"));
-	x = load("d.z");
-	raw = load("d.raw");
+	x = sample_load("d.z");
+	raw = sample_load("d.raw");
 	bsrc_from_mem(&s, x.b, x.n);
 	/* cut in half: what came before the cut is kept */
 	CHECK(zinflate_src(&s, 0, x.n / 2, ZINF_ZLIB, 1 << 20, &r) == 0);
@@ -210,7 +165,7 @@ static void test_damaged(void)
 	free(x.b);
 
 	/* a gzip member whose CRC is wrong: all its bytes, and the error */
-	x = load("badcrc.gz");
+	x = sample_load("badcrc.gz");
 	bsrc_from_mem(&s, x.b, x.n);
 	CHECK(zinflate_src(&s, 0, x.n, ZINF_GZIP, 1 << 20, &r) == 0);
 	CHECK(r.zerr == Z_DATA_ERROR && r.len == raw.n && r.data && !memcmp(r.data, raw.b, raw.n));
@@ -221,17 +176,12 @@ static void test_damaged(void)
 
 int main(void)
 {
-	char cmd[600];
-
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (samples_init("zinflate"))
 		return 1;
-	}
 	RUN(test_formats);
 	RUN(test_gzip_members);
 	RUN(test_limits);
 	RUN(test_damaged);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd)) { /* best effort */ }
+	samples_cleanup();
 	return CHECK_DONE();
 }
