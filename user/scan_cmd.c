@@ -81,7 +81,14 @@ static int walk_path(struct walk *w, const char *path, unsigned depth, bool top)
 	}
 	if (S_ISREG(st.st_mode))
 		return add_file(w, path, &st);
-	if (!S_ISDIR(st.st_mode) || (S_ISLNK(lst.st_mode) && !top))
+	/* devices, FIFOs and sockets are never read (a FIFO would block);
+	 * one named on the command line is worth saying so */
+	if (!S_ISDIR(st.st_mode)) {
+		if (top)
+			walk_error(w, path, "not a regular file or directory; not scanned");
+		return 0;
+	}
+	if (S_ISLNK(lst.st_mode) && !top)
 		return 0;
 	if (depth >= SCAN_MAX_DEPTH) {
 		walk_error(w, path, "directory nesting limit reached; not entered");

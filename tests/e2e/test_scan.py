@@ -107,6 +107,12 @@ def test_scan_exit_codes_and_text():
         c.true("no-such-file" in err, "missing path not named: %s" % err)
         rc, text, err = run_scan("--bogus")
         c.eq(rc, 2, "exit code on a bad option")
+        # a FIFO is never opened (it would block); named, it is an error
+        fifo = sc.path("model.pkl.fifo")
+        os.mkfifo(fifo)
+        rc, text, err = run_scan(fifo, timeout=20)
+        c.eq(rc, 2, "exit code on a FIFO")
+        c.true("not a regular file" in err, "FIFO not named: %s" % err)
         # hostile names: a newline and invalid UTF-8 cannot forge a line or break JSON
         hostile = os.path.join(sc.dir.encode(), b"evil\nMALICIOUS fake.pt \xff.pkl")
         with open(os.path.join(out, "malicious", "reduce_system.pkl"), "rb") as f:
