@@ -89,8 +89,9 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 	struct facts fa;
 	struct alert a;
 	uint32_t loader_pid;
+	struct proc *p = proctable_get(&c->pt, r->pid);
 
-	if (!r->has_open || !proctable_get(&c->pt, r->pid))
+	if (!r->has_open || !p)
 		return false;
 	for (int i = 0; i < 4 && i < RULE_MAX_TAGS && ir->tags[i]; i++)
 		rule.tags[i] = ir->tags[i];
@@ -112,7 +113,7 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 	a.ev = &ev;
 	a.facts = &fa;
 	a.pt = &c->pt;
-	a.proc = proctable_get(&c->pt, r->pid);
+	a.proc = p;
 	a.loader = proctable_get(&c->pt, loader_pid);
 	a.loader_pid = loader_pid;
 	a.n_ancestry = proctable_ancestry(&c->pt, r->pid, loader_pid, a.ancestry,

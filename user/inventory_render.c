@@ -139,21 +139,19 @@ static cJSON *process_json(const struct inv_record *r)
 
 cJSON *inv_scan_to_json(const struct inv_scan *sc)
 {
-	cJSON *o = cJSON_CreateObject(), *top = cJSON_CreateArray();
+	cJSON *o = cJSON_CreateObject(), *top;
 
 	add_str(o, "verdict", sc->done ? scan_verdict_name(sc->verdict) : "not-scanned");
 	if (sc->done) {
 		cJSON_AddNumberToObject(o, "findings", sc->findings);
-		for (int i = 0; i < INV_SCAN_TOP && sc->top[i][0]; i++)
+		top = cJSON_AddArrayToObject(o, "top");
+		for (int i = 0; top && i < INV_SCAN_TOP && sc->top[i][0]; i++)
 			cJSON_AddItemToArray(top, cJSON_CreateString(sc->top[i]));
-		cJSON_AddItemToObject(o, "top", top);
-		top = NULL;
 		if (sc->error[0])
 			add_str(o, "error", sc->error);
 		cJSON_AddNumberToObject(o, "bytes_read", (double)sc->bytes_read);
 		cJSON_AddNumberToObject(o, "duration_us", sc->duration_us);
 	}
-	cJSON_Delete(top);
 	return o;
 }
 

@@ -23,7 +23,7 @@ const struct scan_limits scan_default_limits = {
 
 /* ---- findings ------------------------------------------------------------ */
 
-static struct scan_finding *new_finding(struct scan_ctx *c, enum pickle_severity sev)
+static struct scan_finding *new_finding(struct scan_ctx *c)
 {
 	struct scan_report *r = c->r;
 
@@ -31,7 +31,8 @@ static struct scan_finding *new_finding(struct scan_ctx *c, enum pickle_severity
 		r->findings_dropped++;
 		return NULL;
 	}
-	if ((r->nfindings & (r->nfindings - 1)) == 0) {
+	/* capacity: 8, then doubled each time it fills */
+	if (r->nfindings == 0 || (r->nfindings >= 8 && !(r->nfindings & (r->nfindings - 1)))) {
 		size_t nc = r->nfindings ? r->nfindings * 2 : 8;
 		struct scan_finding *nf = realloc(r->findings, nc * sizeof(*nf));
 
@@ -41,7 +42,6 @@ static struct scan_finding *new_finding(struct scan_ctx *c, enum pickle_severity
 		}
 		r->findings = nf;
 	}
-	(void)sev;
 	memset(&r->findings[r->nfindings], 0, sizeof(r->findings[0]));
 	return &r->findings[r->nfindings++];
 }
@@ -62,7 +62,7 @@ void scan_add(struct scan_ctx *c, enum scan_finding_kind kind, enum pickle_sever
 	va_list ap;
 
 	note_severity(c, sev);
-	if (!(f = new_finding(c, sev)))
+	if (!(f = new_finding(c)))
 		return;
 	f->kind = kind;
 	f->severity = sev;
@@ -135,7 +135,7 @@ void scan_pickle_buf(struct scan_ctx *c, const uint8_t *buf, size_t len, uint64_
 			continue;
 		}
 		note_severity(c, pf->severity);
-		if (!(f = new_finding(c, pf->severity)))
+		if (!(f = new_finding(c)))
 			continue;
 		f->kind = SF_IMPORT;
 		f->severity = pf->severity;

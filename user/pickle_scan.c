@@ -76,7 +76,8 @@ static struct val add_import(struct frame *f, enum pickle_import_kind kind,
 		r->findings_dropped++;
 		return v;
 	}
-	if ((r->nfindings & (r->nfindings - 1)) == 0 || r->nfindings == 0) {
+	/* capacity: 8, then doubled each time it fills */
+	if (r->nfindings == 0 || (r->nfindings >= 8 && !(r->nfindings & (r->nfindings - 1)))) {
 		size_t nc = r->nfindings ? r->nfindings * 2 : 8;
 		struct pickle_finding *nf = realloc(r->findings, nc * sizeof(*nf));
 		if (!nf) {
