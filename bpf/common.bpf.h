@@ -38,16 +38,32 @@ static __always_inline void bit_clear(u64 *bits, u32 id)
 	__sync_fetch_and_and(&bits[(id >> 6) & (MLW_BITMAP_WORDS - 1)], ~(1ull << (id & 63)));
 }
 
-static __always_inline struct mlw_mark *lookup_mark(u32 tgid)
+/* The mark entry, cleared or not (the open family re-arms a cleared one). */
+static __always_inline struct mlw_mark_state *mark_raw(u32 tgid)
 {
 	if (!bit_test(mlw_mark_bits, tgid))
 		return NULL;
 	return bpf_map_lookup_elem(&marks, &tgid);
 }
 
+/* The mark in force: none while a clear request from user space names
+ * exactly this mark and its model count (see struct mlw_unmark). */
+static __always_inline struct mlw_mark_state *lookup_mark(u32 tgid)
+{
+	struct mlw_mark_state *s = mark_raw(tgid);
+	struct mlw_unmark *u;
+
+	if (!s || !bit_test(mlw_unmark_bits, tgid))
+		return s;
+	u = bpf_map_lookup_elem(&unmarks, &tgid);
+	if (u && u->mark_ns == s->m.mark_ns && u->models == *(volatile u32 *)&s->m.models)
+		return NULL;
+	return s;
+}
+
 /* The bit goes up before the map entry, so no marked process is ever
  * behind a clear bit. */
-static __always_inline long set_mark(u32 tgid, const struct mlw_mark *m, u64 flags)
+static __always_inline long set_mark(u32 tgid, const struct mlw_mark_state *m, u64 flags)
 {
 	long err;
 
@@ -62,6 +78,10 @@ static __always_inline void clear_mark(u32 tgid)
 {
 	bpf_map_delete_elem(&marks, &tgid);
 	bit_clear(mlw_mark_bits, tgid);
+	if (bit_test(mlw_unmark_bits, tgid)) {
+		bpf_map_delete_elem(&unmarks, &tgid);
+		bit_clear(mlw_unmark_bits, tgid);
+	}
 }
 
 /* The stash of the current thread (tid is its id), if it has one. */
@@ -100,7 +120,7 @@ static __always_inline void *scratch_buf(void)
 }
 
 static __always_inline void fill_hdr(struct mlw_hdr *h, u32 kind,
-				     const struct mlw_mark *mark)
+				     const struct mlw_mark_state *mark)
 {
 	/* Plain CO-RE loads through the task's BTF pointer: each helper call
 	 * costs 35-80 ns here, and every field below had one. The values are
@@ -117,7 +137,7 @@ static __always_inline void fill_hdr(struct mlw_hdr *h, u32 kind,
 	h->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
 	__builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
 	if (mark) {
-		h->mark = *mark;
+		h->mark = mark->m;
 		h->flags |= MLW_F_MARKED;
 	} else {
 		__builtin_memset(&h->mark, 0, sizeof(h->mark));
@@ -184,6 +204,16 @@ static __always_inline struct file *fd_to_file(s32 fd)
 #define MLW_S_IFMT   00170000
 #define MLW_S_IFSOCK 0140000
 
+/*
+ * Is the current thread's work part of a model load? While the model's
+ * file is still open under the fd it was opened as (the unpickler reads
+ * it), shortly after its open (a loader that read it whole first), or in
+ * a thread or process made during a load (the payload's own). This is
+ * what makes an outbound connect a payload's rather than the job's own
+ * traffic once its model is loaded.
+ */
+static __always_inline bool in_load(const struct mlw_mark_state *s, u32 tid);
+
 /* The socket behind a file, or NULL when it is not one. */
 static __always_inline struct socket *file_socket(struct file *f)
 {
@@ -195,6 +225,43 @@ static __always_inline struct socket *file_socket(struct file *f)
 	if ((mode & MLW_S_IFMT) != MLW_S_IFSOCK)
 		return NULL;
 	return (struct socket *)BPF_CORE_READ(f, private_data);
+}
+
+static __always_inline bool in_load(const struct mlw_mark_state *s, u32 tid)
+{
+	u64 age;
+
+	if ((s->m.reason & MLW_MARK_PAYLOAD) || bit_test(mlw_taint_bits, tid))
+		return true;
+	if (!s->model_file)
+		return false;
+	age = bpf_ktime_get_ns() - s->model_ns;
+	if (age < MLW_LOAD_GRACE_NS)
+		return true;
+	return age < MLW_LOAD_MAX_NS && (u64)fd_to_file(s->model_fd) == s->model_file;
+}
+
+/* false when this destination was already reported for this process,
+ * load and context (the repeat is counted instead). */
+static __always_inline bool net_first(const struct mlw_mark_state *s, u32 kind, bool load,
+				      const struct mlw_sockaddr *a)
+{
+	struct mlw_dest_key k = {
+		.tgid = current_tgid(),
+		.port = a->port,
+		.family = (u8)a->family,
+		.ctx = (u8)(kind << 1 | load),
+	};
+	u64 *seen;
+
+	__builtin_memcpy(k.addr, a->addr, sizeof(k.addr));
+	seen = bpf_map_lookup_elem(&net_seen, &k);
+	if (seen && *seen == s->m.mark_ns) {
+		count(MLW_CNT_NET_REPEAT);
+		return false;
+	}
+	bpf_map_update_elem(&net_seen, &k, &s->m.mark_ns, BPF_ANY);
+	return true;
 }
 
 #endif

@@ -5,6 +5,7 @@
  * gets marked); only candidates and opens by marked processes are sent.
  */
 #include "model_match.bpf.h"
+#include "path.bpf.h"
 
 #define MLW_O_ACCMODE 03
 #define MLW_O_RDONLY 0
@@ -70,42 +71,82 @@ static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode,
 	return 0;
 }
 
-/* Sends the open that p describes, its path (n bytes) in pb->path; a model
+/* A model candidate opened as fd (file f) by tgid: mark it, or count one
+ * more model under its mark. A control-plane lineage that loads a model
+ * starts a model lineage here, keeping its root reasons, so both rule sets
+ * apply to what it does next. Returns the mark and whether it is new. */
+static __always_inline struct mlw_mark_state *mark_model_open(u32 tgid, s32 fd, struct file *f,
+							      bool *new_mark)
+{
+	struct mlw_mark_state *st = mark_raw(tgid);
+	u64 now = bpf_ktime_get_ns();
+
+	*new_mark = false;
+	if (st && (st->m.reason & MLW_MARK_MODEL)) {
+		/* also re-arms a mark user space asked to clear: its request
+		 * names the old count */
+		__sync_fetch_and_add(&st->m.models, 1);
+	} else {
+		struct mlw_mark_state m = {
+			.m = { .loader_tgid = tgid, .reason = MLW_MARK_MODEL, .mark_ns = now,
+			       .models = 1 },
+		};
+
+		if (st)
+			m.m.reason |= st->m.reason & (MLW_MARK_ROOT | MLW_MARK_NOTEBOOK | MLW_MARK_USER);
+		if (!set_mark(tgid, &m, st ? BPF_ANY : BPF_NOEXIST))
+			count(MLW_CNT_MARKS_SET);
+		st = mark_raw(tgid);
+		*new_mark = true;
+		if (!st)
+			return NULL;
+	}
+	st->model_fd = fd;
+	st->model_file = (u64)f;
+	st->model_ns = now;
+	return st;
+}
+
+/* Sends the open that p describes, its path as asked (n bytes) in
+ * pb->path; f is the file it opened (NULL when it failed). A model
  * candidate that succeeds marks the process. */
 static __always_inline int open_send(long ret, const struct mlw_pending *p,
-				     const struct mlw_pathbuf *pb, u32 n, u32 hflags)
+				     const struct mlw_pathbuf *pb, u32 n, u32 hflags,
+				     struct file *f)
 {
 	u32 tgid = current_tgid();
-	struct mlw_mark *mark = lookup_mark(tgid);
+	struct mlw_mark_state *mark = NULL;
 	struct mlw_open *ev = scratch_buf();
 	bool new_mark = false;
-	u32 kind;
+	u32 kind, models = 0, k = 0;
 
 	if (!ev)
 		return 0;
-	if (p->candidate && ret >= 0 && !mark) {
-		struct mlw_mark m = {
-			.loader_tgid = tgid,
-			.reason = MLW_MARK_MODEL,
-			.mark_ns = bpf_ktime_get_ns(),
-		};
-
-		if (!set_mark(tgid, &m, BPF_NOEXIST))
-			count(MLW_CNT_MARKS_SET);
+	if (p->candidate && ret >= 0) {
+		mark = mark_model_open(tgid, (s32)ret, f, &new_mark);
+		/* the count this open made, for user space's clear request */
+		models = mark ? *(volatile u32 *)&mark->m.models : 0;
+	} else {
 		mark = lookup_mark(tgid);
-		new_mark = true;
 	}
 	kind = p->candidate ? MLW_EV_MODEL_OPEN : MLW_EV_OPEN;
 	fill_hdr(&ev->hdr, kind, mark);
 	ev->hdr.flags |= hflags | (new_mark ? MLW_F_NEW_MARK : 0);
+	if (models)
+		ev->hdr.mark.models = models;
+	file_identity(f, &ev->file);
 	ev->ret = (s32)ret;
 	ev->dirfd = p->fd;
 	ev->flags = p->flags;
 	ev->mode = p->mode;
 	ev->syscall = p->syscall;
 	ev->path_len = n;
-	bpf_probe_read_kernel(ev->path, n & (MLW_PATH_MAX - 1), pb->path);
-	emit(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)), kind);
+	ev->_pad = 0;
+	bpf_probe_read_kernel(ev->data, n & (MLW_PATH_MAX - 1), pb->path);
+	if (f)
+		k = copy_kpath(f, ev->data + (n & (MLW_PATH_MAX - 1)), &ev->hdr.flags);
+	ev->kpath_len = k;
+	emit(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)) + (k & (MLW_PATH_MAX - 1)), kind);
 	return 0;
 }
 
@@ -113,7 +154,7 @@ static __always_inline int open_send(long ret, const struct mlw_pending *p,
  * decides whether this is a second model, an import that stays in the
  * kernel (MLW_MATCH_QUIET), or a plain open. */
 static __always_inline int open_report(long ret, struct mlw_pending *p,
-				       struct mlw_pathbuf *pb)
+				       struct mlw_pathbuf *pb, struct file *f)
 {
 	struct mlw_hdr h = {};
 	u32 n = read_user_path(pb->path, p->ptr, &h);
@@ -127,7 +168,7 @@ static __always_inline int open_report(long ret, struct mlw_pending *p,
 		}
 		p->candidate = r == MLW_MATCH_MODEL;
 	}
-	return open_send(ret, p, pb, n, h.flags & MLW_F_PATH_TRUNC);
+	return open_send(ret, p, pb, n, h.flags & MLW_F_PATH_TRUNC, f);
 }
 
 /* entry+exit mode: the exit of an open whose entry stashed its arguments */
@@ -146,7 +187,7 @@ static __always_inline int open_exit(long ret)
 		return 0;
 	if (!(pb = pathbuf_get()))
 		return 0;
-	return open_report(ret, &p, pb);
+	return open_report(ret, &p, pb, ret >= 0 ? fd_to_file((s32)ret) : NULL);
 }
 
 /*
@@ -171,7 +212,7 @@ static __always_inline u64 load8_kernel(const void *p)
  * blob's, builds "/<parent>/<name>" in pb->path for the full matcher.
  */
 static __always_inline bool opened_file_is_model(struct task_struct *task, s32 fd,
-						 struct mlw_pathbuf *pb)
+						 struct mlw_pathbuf *pb, struct file **file)
 {
 	struct fdtable *fdt = task->files->fdt;
 	const unsigned char *name, *pname;
@@ -187,6 +228,7 @@ static __always_inline bool opened_file_is_model(struct task_struct *task, s32 f
 	if (!f || !(f->f_mode & MLW_FMODE_READ) ||
 	    (f->f_inode->i_mode & MLW_S_IFMT) == MLW_S_IFDIR)
 		return false; /* O_PATH, write-only or a directory: not a load */
+	*file = f;
 	d = f->f_path.dentry;
 	nl = d->d_name.len;
 	name = d->d_name.name;
@@ -261,17 +303,20 @@ static __always_inline int open_exit_only(long ret, u32 sys)
 	u32 tgid = task->tgid;
 	struct mlw_pending p = {};
 	struct mlw_pathbuf *pb;
+	struct file *f = NULL;
 
 	/* mlwatch reads every candidate it is told of: never tell it of its own */
 	if (tgid == mlw_self_tgid || !(pb = pathbuf_get()))
 		return 0;
 	if (!lookup_mark(tgid)) {
-		if (ret < 0 || !opened_file_is_model(task, (s32)ret, pb))
+		if (ret < 0 || !opened_file_is_model(task, (s32)ret, pb, &f))
 			return 0;
 		p.candidate = 1;
+	} else if (ret >= 0) {
+		f = fd_to_file((s32)ret);
 	}
 	open_args(sys, &p);
-	return open_report(ret, &p, pb);
+	return open_report(ret, &p, pb, f);
 }
 
 /* Both modes' exit programs for one syscall; user space loads one of them. */
@@ -328,3 +373,72 @@ int handle_enter_openat2(struct trace_event_raw_sys_enter *ctx)
 }
 
 OPEN_EXIT_PROGRAMS(openat2, MLW_SYS_OPENAT2)
+
+/*
+ * rename, link and symlink by marked processes: a payload can drop a file
+ * and move it onto a persistence path, or link a credential file under
+ * another name, without opening the target for writing. Read at the exit
+ * from the registers the syscall was entered with; sent with its result.
+ */
+enum link_args { ARGS_OLD_NEW, ARGS_AT4, ARGS_AT5, ARGS_SYMLINKAT };
+
+static __always_inline int link_exit(long ret, u32 sys, enum link_args layout)
+{
+	struct mlw_mark_state *mark = lookup_mark(current_tgid());
+	struct pt_regs *regs;
+	struct mlw_link *ev;
+	u64 oldp, newp;
+	s32 olddfd = MLW_AT_FDCWD, newdfd = MLW_AT_FDCWD;
+	u32 flags = 0, n;
+
+	if (!mark || !(ev = scratch_buf()))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	switch (layout) {
+	case ARGS_OLD_NEW:
+		oldp = PT_REGS_PARM1_SYSCALL(regs);
+		newp = PT_REGS_PARM2_SYSCALL(regs);
+		break;
+	case ARGS_SYMLINKAT:
+		oldp = PT_REGS_PARM1_SYSCALL(regs);
+		newdfd = PT_REGS_PARM2_SYSCALL(regs);
+		newp = PT_REGS_PARM3_SYSCALL(regs);
+		break;
+	default:
+		olddfd = PT_REGS_PARM1_SYSCALL(regs);
+		oldp = PT_REGS_PARM2_SYSCALL(regs);
+		newdfd = PT_REGS_PARM3_SYSCALL(regs);
+		newp = PT_REGS_PARM4_SYSCALL(regs);
+		if (layout == ARGS_AT5)
+			flags = PT_REGS_PARM5_SYSCALL(regs);
+	}
+	fill_hdr(&ev->hdr, MLW_EV_LINK, mark);
+	ev->ret = (s32)ret;
+	ev->olddirfd = olddfd;
+	ev->newdirfd = newdfd;
+	ev->syscall = sys;
+	ev->flags = flags;
+	ev->_pad = 0;
+	n = read_user_path(ev->data, oldp, &ev->hdr);
+	ev->old_len = n;
+	ev->new_len = read_user_path(ev->data + (n & (MLW_PATH_MAX - 1)), newp, &ev->hdr);
+	emit(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)) + (ev->new_len & (MLW_PATH_MAX - 1)),
+	     MLW_EV_LINK);
+	return 0;
+}
+
+#define LINK_EXIT(name, sys, layout)					\
+SEC("tp/syscalls/sys_exit_" #name)					\
+int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
+{									\
+	return link_exit(ctx->ret, sys, layout);			\
+}
+
+/* rename, link and symlink exist on x86_64 only; arm64 has the *at forms. */
+LINK_EXIT(rename, MLW_LINK_RENAME, ARGS_OLD_NEW)
+LINK_EXIT(renameat, MLW_LINK_RENAME, ARGS_AT4)
+LINK_EXIT(renameat2, MLW_LINK_RENAME, ARGS_AT5)
+LINK_EXIT(link, MLW_LINK_LINK, ARGS_OLD_NEW)
+LINK_EXIT(linkat, MLW_LINK_LINK, ARGS_AT5)
+LINK_EXIT(symlink, MLW_LINK_SYMLINK, ARGS_OLD_NEW)
+LINK_EXIT(symlinkat, MLW_LINK_SYMLINK, ARGS_SYMLINKAT)

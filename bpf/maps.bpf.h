@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Every map and load-time setting of the sensors, declared once. Each
- * Each sensor file includes this one; the maps are __weak so `bpftool gen object`
- * merges them into one set when it links the sensor objects.
+ * sensor file includes this one; the maps are __weak so `bpftool gen object`
+ * merges them into one set when it links the sensor objects. Keys and
+ * values user space writes are in include/mlwatch/maps.h.
  */
 #ifndef MLWATCH_MAPS_BPF_H
 #define MLWATCH_MAPS_BPF_H
@@ -10,15 +11,29 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <mlwatch/events.h>
+#include <mlwatch/maps.h>
 
 /* Marked processes at once. A full map is counted (MLW_CNT_MARKS_FULL):
  * a lineage that cannot be marked goes unwatched, so size it generously. */
 #define MLW_MAX_MARKS   16384
-/* Per-CPU scratch for building a record: header + path + argv fit. */
-#define MLW_SCRATCH_SIZE 16384
+/* Per-CPU scratch for building a record: header + filename + argv + real
+ * path fit (a power of two: sizes are masked with it). */
+#define MLW_SCRATCH_SIZE 32768
 
 /* pid_max can be at most 4M (PID_MAX_LIMIT on 64-bit): one bit each. */
 #define MLW_BITMAP_WORDS ((4u << 20) / 64)
+/* Destinations remembered per process so a chatty one costs little: a
+ * connect or send to one already reported (same load, same context) is
+ * counted (MLW_CNT_NET_REPEAT), not sent. An evicted entry is only sent
+ * again. */
+#define MLW_NET_SEEN 16384
+/* A connect or send this soon after a model open is part of the load even
+ * when the loader read the file and closed it before unpickling it
+ * (pickle.loads(f.read())). */
+#define MLW_LOAD_GRACE_NS (1000ull * 1000 * 1000)
+/* The model's file still open counts as "loading" this long at most: a
+ * loader that keeps its checkpoint open (mmap) is not loading forever. */
+#define MLW_LOAD_MAX_NS (600ull * 1000 * 1000 * 1000)
 
 /* Set by user space between open and load (the verifier prunes on them). */
 const volatile u32 mlw_self_tgid __weak = 0;      /* mlwatch itself never marks */
@@ -32,12 +47,11 @@ const volatile bool mlw_match_hex_blobs __weak = true;
  */
 u64 mlw_mark_bits[MLW_BITMAP_WORDS] SEC(".bss") __weak;    /* tgid has a mark */
 u64 mlw_pending_bits[MLW_BITMAP_WORDS] SEC(".bss") __weak; /* tid has a stash */
+u64 mlw_unmark_bits[MLW_BITMAP_WORDS] SEC(".bss") __weak;  /* tgid has a clear request */
+u64 mlw_taint_bits[MLW_BITMAP_WORDS] SEC(".bss") __weak;   /* tid: a thread made during a load */
 
 /* ML control-plane process names (comm, NUL-padded) -> MLW_ROOT_*; pushed
  * from user space. Looked up once per exec or rename of an unmarked task. */
-struct mlw_comm_key {
-	char comm[MLW_COMM_LEN];
-};
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 256);
@@ -58,23 +72,31 @@ const volatile char mlw_root_prefix[8] __weak = "ray::";
  */
 const volatile bool mlw_enforce __weak = false;
 const volatile u32 mlw_kill_temp_exec __weak = 0;        /* exec from /tmp, /var/tmp, /dev/shm */
-const volatile u32 mlw_kill_connect_external __weak = 0;
+const volatile u32 mlw_kill_fileless_exec __weak = 0;    /* exec of a memfd or deleted file */
+const volatile u32 mlw_kill_connect_external __weak = 0; /* connects and sends */
 const volatile u32 mlw_kill_connect_metadata __weak = 0;
-/* Program names (comm after exec) -> reason mask. */
+/* the same, only during a model load (in_load()) */
+const volatile u32 mlw_kill_connect_external_load __weak = 0;
+const volatile u32 mlw_kill_connect_metadata_load __weak = 0;
+/* Program names -> reason mask: the real file's name (what a symlink
+ * points at), first 15 bytes, NUL-padded as a comm. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 256);
 	__type(key, struct mlw_comm_key);
 	__type(value, u32);
-} kill_comms SEC(".maps") __weak;
+} kill_names SEC(".maps") __weak;
+/* The same programs by identity (dev, inode) -> reason mask: a hard link
+ * under another name is the same program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mlw_exe_key);
+	__type(value, u32);
+} kill_exes SEC(".maps") __weak;
 
 /* The internal networks (--internal-net), for enforcement's own
- * destination class: key data is a family byte (4 or 6) and the address;
- * prefixlen counts the family byte's 8 bits. */
-struct mlw_net_key {
-	u32 prefixlen;
-	u8 data[17];
-};
+ * destination class. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -88,8 +110,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MLW_MAX_MARKS);
 	__type(key, u32);
-	__type(value, struct mlw_mark);
+	__type(value, struct mlw_mark_state);
 } marks SEC(".maps") __weak;
+
+/* tgid -> a clear request from user space (see struct mlw_unmark). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MLW_MAX_MARKS);
+	__type(key, u32);
+	__type(value, struct mlw_unmark);
+} unmarks SEC(".maps") __weak;
 
 /* What a syscall entry saw, for its exit to report with the result. */
 struct mlw_pending {
@@ -100,8 +130,10 @@ struct mlw_pending {
 	u32 syscall;   /* enum mlw_open_syscall, or the connect/exec marker */
 	u32 addrlen;
 	u8 candidate;  /* the path matched the model patterns */
-	u8 killed;     /* --enforce sent SIGKILL at entry */
-	u8 _pad[2];
+	u8 killed;     /* --enforce: SIGKILL is due at the exit */
+	u8 have_addr;  /* connect: addr is the kernel's copy (cgroup hook) */
+	u8 denied;     /* connect: the cgroup hook refused it */
+	struct mlw_sockaddr addr;
 };
 
 /* Per thread (task-local storage: no lock, freed with the task); only valid
@@ -132,6 +164,21 @@ struct {
 	__type(key, u32);
 	__type(value, u64);
 } counters SEC(".maps") __weak;
+
+/* Destinations already reported (see MLW_NET_SEEN). */
+struct mlw_dest_key {
+	u32 tgid;
+	u16 port;
+	u8 family;
+	u8 ctx;        /* the event kind and whether it was part of a load */
+	u8 addr[16];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MLW_NET_SEEN);
+	__type(key, struct mlw_dest_key);
+	__type(value, u64); /* the mark_ns it was reported under */
+} net_seen SEC(".maps") __weak;
 
 struct mlw_scratch {
 	u8 buf[MLW_SCRATCH_SIZE];

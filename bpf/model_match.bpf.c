@@ -34,6 +34,40 @@ static __always_inline bool in_packages_dir(const char *t)
 	return false;
 }
 
+/* The extension key of the 8 bytes that end just before the dot at
+ * t[T - e] (the name part before a compressor's extension), or 0 when
+ * they hold no dot. A switch on e keeps every offset constant. */
+static __always_inline u64 inner_ext_key(const char *t, int e)
+{
+	u64 w = 0;
+
+	switch (e) {
+#define INNER(n) case n: __builtin_memcpy(&w, &t[T - (n) - 8], 8); break;
+	INNER(1) INNER(2) INNER(3) INNER(4) INNER(5) INNER(6) INNER(7) INNER(8)
+#undef INNER
+	default:
+		return 0;
+	}
+#pragma unroll
+	for (int i = 1; i < 8; i++)
+		if (((w >> (8 * (7 - i))) & 0xff) == '.')
+			return lower8(w >> (8 * (8 - i)));
+	return 0;
+}
+
+/* "name.<model ext>.<compressor ext>": joblib and pandas pick the
+ * decompressor by the last extension and unpickle what comes out. */
+static __always_inline bool inner_is_model(const char *t, int e)
+{
+	u64 key = inner_ext_key(t, e);
+	u32 *flags;
+
+	if (!key || !bloom_has(key))
+		return false;
+	flags = bpf_map_lookup_elem(&model_exts, &key);
+	return flags && !(*flags & (MLW_EXT_COMPRESSOR | MLW_EXT_NOT_INNER | MLW_EXT_LONG));
+}
+
 static __always_inline int ext_matches(const char *t, bool want_quiet)
 {
 	u64 last8, key;
@@ -65,6 +99,8 @@ static __always_inline int ext_matches(const char *t, bool want_quiet)
 	flags = bpf_map_lookup_elem(&model_exts, &key);
 	if (!flags || (e == 0) != !!(*flags & MLW_EXT_LONG))
 		return MLW_MATCH_NONE;
+	if (*flags & MLW_EXT_COMPRESSOR)
+		return inner_is_model(t, e) ? MLW_MATCH_MODEL : MLW_MATCH_NONE;
 	if (*flags & MLW_EXT_NOT_IN_PACKAGES)
 		return in_packages_dir(t) ? MLW_MATCH_NONE : MLW_MATCH_MODEL;
 	return MLW_MATCH_MODEL;

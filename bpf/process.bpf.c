@@ -4,22 +4,25 @@
  * Marks are inherited here, at fork, so a lineage stays tied to its loader
  * after setsid, double fork or reparenting.
  */
-#include "common.bpf.h"
+#include "path.bpf.h"
 
 #define MLW_SYS_EXECVE   100
 #define MLW_SYS_EXECVEAT 101
 
 /* A watched ML control-plane process (raylet, a Jupyter kernel...): it and
- * its lineage are watched whether or not they load a model. */
-static __always_inline struct mlw_mark *mark_root(u32 tgid)
+ * its lineage are watched whether or not they load a model. what: its
+ * root_comms value (MLW_ROOT_NOTEBOOK for an interactive one). */
+static __always_inline struct mlw_mark_state *mark_root(u32 tgid, u32 what)
 {
-	struct mlw_mark m = {
-		.loader_tgid = tgid,
-		.reason = MLW_MARK_ROOT,
-		.mark_ns = bpf_ktime_get_ns(),
+	struct mlw_mark_state m = {
+		.m = { .loader_tgid = tgid, .reason = MLW_MARK_ROOT,
+		       .mark_ns = bpf_ktime_get_ns() },
 	};
 
-	if (!set_mark(tgid, &m, BPF_NOEXIST))
+	if (what & MLW_ROOT_NOTEBOOK)
+		m.m.reason |= MLW_MARK_NOTEBOOK;
+	/* BPF_ANY: a cleared mark may still be there */
+	if (!set_mark(tgid, &m, BPF_ANY))
 		count(MLW_CNT_MARKS_SET);
 	return lookup_mark(tgid);
 }
@@ -41,18 +44,40 @@ static __always_inline bool under_temp(const char *f)
 	       has_prefix(p, "/dev/shm/", 9);
 }
 
-/* --enforce: the new program has not run a single instruction yet; a
- * pending SIGKILL ends it on the way back to user space. */
-static __always_inline bool enforce_exec(struct task_struct *task,
-					 struct linux_binprm *bprm, u32 reason)
+/* The kill tables' mask for the program about to run, by what really runs:
+ * the name of the executed file (a symlink's target; busybox: the applet,
+ * which is the comm), or its identity (a hard link under another name). */
+static __always_inline u32 kill_mask_of(struct task_struct *task, struct linux_binprm *bprm,
+					 const struct mlw_file *id)
 {
-	struct mlw_comm_key k;
-	u32 *mask;
+	struct mlw_comm_key k = {};
+	struct mlw_exe_key ek = { .ino = id->ino, .dev = id->dev };
+	u32 *m, mask = 0;
 
-	__builtin_memcpy(k.comm, task->comm, sizeof(k.comm));
-	mask = bpf_map_lookup_elem(&kill_comms, &k);
-	if (!(mask && (*mask & reason)) &&
-	    !((mlw_kill_temp_exec & reason) && under_temp(BPF_CORE_READ(bprm, filename))))
+	bpf_probe_read_kernel_str(k.comm, sizeof(k.comm),
+				  BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name));
+	if (has_prefix(k.comm, "busybox", 8))
+		__builtin_memcpy(k.comm, task->comm, sizeof(k.comm));
+	if ((m = bpf_map_lookup_elem(&kill_names, &k)))
+		mask |= *m;
+	if ((m = bpf_map_lookup_elem(&kill_exes, &ek)))
+		mask |= *m;
+	return mask;
+}
+
+/* --enforce: the new program has not run a single instruction yet; a
+ * pending SIGKILL ends it on the way back to user space. real: the real
+ * path of what runs (NULL if unknown). */
+static __always_inline bool enforce_exec(struct task_struct *task, struct linux_binprm *bprm,
+					 const struct mlw_file *id, const char *real, u32 reason)
+{
+	bool kill = kill_mask_of(task, bprm, id) & reason;
+
+	if (!kill && (mlw_kill_temp_exec & reason))
+		kill = under_temp(BPF_CORE_READ(bprm, filename)) || (real && under_temp(real));
+	if (!kill && (mlw_kill_fileless_exec & reason))
+		kill = id->nlink == 0;
+	if (!kill)
 		return false;
 	bpf_send_signal(9 /* SIGKILL */);
 	return true;
@@ -87,15 +112,19 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
 	u32 tgid = current_tgid();
-	u32 old = old_pid, hflags = 0;
-	struct mlw_mark *mark;
+	u32 old = old_pid, hflags = 0, fl, al;
+	struct mlw_mark_state *mark;
+	struct file *file;
 	struct mlw_exec *ev;
 	long n;
 
-	/* A non-leader thread that execs takes the leader's pid: the bit
+	/* A non-leader thread that execs takes the leader's pid: the bits
 	 * under its old tid would otherwise never be cleared. */
-	if (old != (u32)bpf_get_current_pid_tgid())
+	if (old != (u32)bpf_get_current_pid_tgid()) {
 		drop_pending(old);
+		if (bit_test(mlw_taint_bits, old))
+			bit_clear(mlw_taint_bits, old);
+	}
 
 	mark = lookup_mark(tgid);
 	if (!mark) {
@@ -107,18 +136,18 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 		if (!what)
 			return 0;
 		if (*what & MLW_ROOT_MARK)
-			mark = mark_root(tgid);
+			mark = mark_root(tgid, *what);
 		else
 			hflags = MLW_F_ROOT_CHECK; /* user space decides by argv */
 	}
-	if (mlw_enforce && mark && enforce_exec(task, bprm, mark->reason))
-		hflags |= MLW_F_KILLED;
 	ev = scratch_buf();
 	if (!ev)
 		return 0;
 	fill_hdr(&ev->hdr, MLW_EV_EXEC, mark);
 	ev->hdr.flags |= hflags;
 	ev->old_tid = old;
+	file = BPF_CORE_READ(bprm, file);
+	file_identity(file, &ev->file);
 	n = bpf_probe_read_kernel_str(ev->data, MLW_PATH_MAX, BPF_CORE_READ(bprm, filename));
 	if (n <= 0) {
 		ev->data[0] = 0;
@@ -128,11 +157,16 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 		count(MLW_CNT_PATH_TRUNC);
 		n = MLW_PATH_MAX - 1;
 	}
-	ev->filename_len = (u32)n;
-	ev->args_len = read_args(ev->data + (n & (MLW_PATH_MAX - 1)), task, &ev->hdr);
-	ev->_pad = 0;
-	emit(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)) +
-		 (ev->args_len & (2 * MLW_ARGS_MAX - 1)), MLW_EV_EXEC);
+	fl = (u32)n & (MLW_PATH_MAX - 1);
+	ev->filename_len = fl;
+	ev->args_len = read_args(ev->data + fl, task, &ev->hdr);
+	al = ev->args_len & (2 * MLW_ARGS_MAX - 1);
+	ev->kpath_len = copy_kpath(file, ev->data + fl + al, &ev->hdr.flags);
+	if (mlw_enforce && mark &&
+	    enforce_exec(task, bprm, &ev->file, ev->kpath_len ? ev->data + fl + al : NULL,
+			 mark->m.reason))
+		ev->hdr.flags |= MLW_F_KILLED;
+	emit(ev, sizeof(*ev) + fl + al + (ev->kpath_len & (MLW_PATH_MAX - 1)), MLW_EV_EXEC);
 	return 0;
 }
 
@@ -208,16 +242,26 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 {
 	u32 ptgid = BPF_CORE_READ(parent, tgid);
 	u32 ctgid = BPF_CORE_READ(child, tgid);
-	struct mlw_mark *mark, inherited;
+	struct mlw_mark_state *mark, inherited = {};
 	struct mlw_fork *ev;
+	bool load;
 
-	if (ctgid == ptgid) /* a new thread, same process */
-		return 0;
 	mark = lookup_mark(ptgid);
 	if (!mark)
 		return 0;
-	inherited = *mark;
-	inherited.depth += 1;
+	/* made while the parent was loading a model: the payload's own */
+	load = in_load(mark, (u32)bpf_get_current_pid_tgid());
+	if (ctgid == ptgid) { /* a new thread, same process */
+		if (load)
+			bit_set(mlw_taint_bits, BPF_CORE_READ(child, pid));
+		return 0;
+	}
+	inherited.m = mark->m;
+	inherited.m.depth += 1;
+	/* the model file is the parent's load, not the child's */
+	inherited.m.models = 0;
+	if (load)
+		inherited.m.reason |= MLW_MARK_PAYLOAD;
 	set_mark(ctgid, &inherited, BPF_ANY);
 	ev = scratch_buf();
 	if (!ev)
@@ -234,15 +278,18 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tid = (u32)id, tgid = id >> 32;
-	struct mlw_mark *mark;
+	struct mlw_mark_state *mark;
 	struct mlw_exit *ev;
 
 	/* A thread killed inside a hooked syscall never reaches sys_exit. */
 	drop_pending(tid);
+	if (bit_test(mlw_taint_bits, tid))
+		bit_clear(mlw_taint_bits, tid);
 	/* The mark belongs to the process: keep it until its last thread. */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
-	mark = lookup_mark(tgid);
+	/* a cleared mark too: its entry must go, and user space knows it */
+	mark = mark_raw(tgid);
 	if (!mark)
 		return 0;
 	ev = scratch_buf();
@@ -273,7 +320,7 @@ int BPF_PROG(handle_rename, struct task_struct *task, const char *comm)
 		prefix &= k.comm[i] == mlw_root_prefix[i];
 	what = bpf_map_lookup_elem(&root_comms, &k);
 	if (prefix || (what && (*what & MLW_ROOT_MARK)))
-		mark_root(tgid);
+		mark_root(tgid, what ? *what : MLW_ROOT_MARK);
 	return 0;
 }
 

@@ -14,6 +14,9 @@
 #include "classify.h"
 #include "collector.h"
 #include "decode.h"
+#include "fileid.h"
+#include "model_inert.h"
+#include "pathclass.h"
 #include "pathres.h"
 #include "procfs.h"
 #include "rules.h"
@@ -68,6 +71,10 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	dropped_init(c->dropped);
 	if (incident_table_init(&c->inc, &(struct incident_config){
 		    .host = c->host, .emit = write_incident, .emit_ctx = c }))
+		return -1;
+	/* shells, downloaders and loaders by identity: a hard link under
+	 * another name is still what it is */
+	if (exeid_add_names(&c->exe, "", exec_known_programs) < 0)
 		return -1;
 	return proctable_init(&c->pt);
 }
@@ -126,8 +133,17 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 		 r->scan.top[0][0] ? r->scan.top[0] : "(no finding text)");
 	in.summary = sum;
 	in.step = INCIDENT_STEP_MODEL_SCAN;
-	if (ev.hdr.mark.mark_ns)
+	if (ev.hdr.mark.mark_ns) {
+		uint64_t dups = c->inc.st.duplicates;
+
 		incident_add(&c->inc, &in, &inc);
+		if (c->inc.st.duplicates != dups) {
+			/* the same file judged again (opened again): the step
+			 * counts it, one alert line is enough */
+			c->st.alerts_collapsed++;
+			return true;
+		}
+	}
 	a.incident_id = inc ? inc->id : NULL;
 	if (c->sink)
 		sink_alert(c->sink, &a);
@@ -244,6 +260,7 @@ void collector_free(struct collector *c)
 	}
 	incident_table_free(&c->inc);
 	proctable_free(&c->pt);
+	exeid_free(&c->exe);
 	if (c->dropped) {
 		dropped_free(c->dropped);
 		free(c->dropped);
@@ -276,11 +293,23 @@ static void track_dropped(struct collector *c, const struct event *ev, struct fa
 
 	if (!(ev->hdr.flags & MLW_F_MARKED) || !fa->resolved_path[0])
 		return;
-	if (ev->kind == MLW_EV_OPEN && fa->open_write && ev->u.open->ret >= 0)
+	if (ev->kind == MLW_EV_OPEN && fa->open_write && ev->u.open->ret >= 0) {
 		dropped_note(c->dropped, m->loader_tgid, m->mark_ns, fa->resolved_path, ev->hdr.ts_ns);
-	else if (ev->kind == MLW_EV_EXEC)
-		fa->exec_dropped = dropped_by_lineage(c->dropped, m->loader_tgid, m->mark_ns,
-						      fa->resolved_path, ev->hdr.ts_ns);
+		if (fa->real_path[0] && strcmp(fa->real_path, fa->resolved_path))
+			dropped_note(c->dropped, m->loader_tgid, m->mark_ns, fa->real_path, ev->hdr.ts_ns);
+	} else if (ev->kind == MLW_EV_LINK && ev->u.link->ret == 0) {
+		/* written elsewhere, then renamed or linked into place */
+		dropped_note(c->dropped, m->loader_tgid, m->mark_ns, fa->resolved_path, ev->hdr.ts_ns);
+	} else if (ev->kind == MLW_EV_EXEC) {
+		fa->exec_dropped =
+			dropped_by_lineage(c->dropped, m->loader_tgid, m->mark_ns, fa->resolved_path,
+					   ev->hdr.ts_ns) ||
+			(fa->real_path[0] && dropped_by_lineage(c->dropped, m->loader_tgid, m->mark_ns,
+								fa->real_path, ev->hdr.ts_ns)) ||
+			/* a stage-2 script handed to an interpreter */
+			(fa->script[0] && dropped_by_lineage(c->dropped, m->loader_tgid, m->mark_ns,
+							     fa->script, ev->hdr.ts_ns));
+	}
 }
 
 /* First sight of a process (the loader itself, usually): fill from /proc. */
@@ -315,39 +344,89 @@ static struct proc *ensure_proc(struct collector *c, const struct event *ev)
 	return p;
 }
 
-static void clear_mark_of(struct proc *p, void *ctx)
+/* Reads the model a loader opened, tied to the kernel's report of the
+ * file (fileid.h), and judges whether it can run code (model_inert.h). A
+ * file that cannot be read as exactly that file is not inert. */
+static void judge_model(struct collector *c, const struct event *ev, const struct facts *fa,
+			struct inert_verdict *v)
 {
-	struct collector *c = ctx;
+	const struct mlw_open *o = ev->u.open;
+	enum fileid_how how;
+	struct byte_src src;
+	struct stat st;
+	int err, fd;
 
-	if (c->sensors && sensors_clear_mark(c->sensors, p->pid) == 0)
-		c->st.marks_cleared++;
-	p->loader = 0;
-	p->mark_ns = 0;
+	memset(v, 0, sizeof(*v));
+	fd = fileid_open((pid_t)ev->hdr.tgid, o->ret, &o->file,
+			 fa->real_path[0] ? fa->real_path : fa->resolved_path, &st, &how, &err);
+	if (fd < 0) {
+		c->st.models_unreadable++;
+		snprintf(v->why, sizeof(v->why), "the loader's file could not be read as opened (%s%s%s)",
+			 fileid_how_name(how), err ? ": " : "", err ? strerror(err) : "");
+		return;
+	}
+	bsrc_from_fd(&src, fd, (uint64_t)st.st_size);
+	model_inert_check(&src, fa->real_path[0] ? fa->real_path : fa->resolved_path, v);
+	if (v->inert && how == FILEID_PATH) {
+		/* the loader holds it no more: named, not judged */
+		v->inert = false;
+		snprintf(v->why, sizeof(v->why), "the loader no longer holds it");
+	}
+	/* written to while read: what was judged is not what was loaded */
+	if (v->inert && !fileid_unchanged(fd, &o->file)) {
+		v->inert = false;
+		snprintf(v->why, sizeof(v->why), "it changed while it was read");
+	}
+	close(fd);
 }
 
-/* Reads the model's first bytes through the loader's own fd (works for a
- * deleted file), but only while that fd is still the file that was
- * opened: by the time this runs the loader may have closed it and reused
- * the number for something else. Otherwise by path. */
-static int detect_model(const struct event *ev, const char *resolved, enum model_format *f)
+/* Asks the kernel to unmark p for as long as its mark has exactly the
+ * model opens judged so far (a later one re-arms it, see struct mlw_unmark). */
+static void unmark(struct collector *c, struct proc *p, uint32_t models)
 {
-	struct stat by_fd, by_path;
-	char via_fd[64];
+	if (c->sensors && sensors_unmark(c->sensors, p->pid, p->mark_ns, models) == 0)
+		c->st.marks_cleared++;
+}
 
-	snprintf(via_fd, sizeof(via_fd), "/proc/%u/fd/%d", ev->hdr.tgid, ev->u.open->ret);
-	if (stat(via_fd, &by_fd) == 0 &&
-	    (stat(resolved, &by_path) != 0 ||
-	     (by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino)) &&
-	    model_format_detect_file(via_fd, f) == 0)
-		return 0;
-	return model_format_detect_file(resolved, f);
+/* The loader's model opens so far are all data: it, and the children it
+ * forked before any other model open, are unmarked (grandchildren keep
+ * their marks: their forks are not tied to a count). */
+struct lineage_clear { struct collector *c; struct proc *loader; };
+
+static void clear_child(struct proc *p, void *ctx)
+{
+	struct lineage_clear *lc = ctx;
+
+	if (p == lc->loader || p->exited || p->parent != lc->loader->pid ||
+	    p->forked_at > lc->loader->inert_upto || p->n_models)
+		return;
+	p->inert_upto = 0;
+	unmark(lc->c, p, 0);
+}
+
+/* Whether the event comes from a process whose mark is covered by data-only
+ * loads: its model opens (the record's count) were all proven inert, or it
+ * is a child forked after only those. Such an event raised nothing real. */
+static bool covered_by_inert(struct collector *c, const struct event *ev)
+{
+	const struct mlw_mark *m = &ev->hdr.mark;
+	struct proc *p = proctable_get(&c->pt, ev->hdr.tgid), *l;
+
+	if (!p || (m->reason & (MLW_MARK_ROOT | MLW_MARK_PAYLOAD)) || p->mark_ns != m->mark_ns)
+		return false;
+	if (m->loader_tgid == ev->hdr.tgid)
+		return p->model_state == MODEL_INERT && m->models && m->models <= p->inert_upto;
+	l = proctable_get(&c->pt, m->loader_tgid);
+	return l && l->model_state == MODEL_INERT && p->parent == l->pid && m->models == 0 &&
+	       p->forked_at && p->forked_at <= l->inert_upto;
 }
 
 /* An interpreter's exec, sent unmarked: a Jupyter kernel, a vLLM or Ray
  * server is a control-plane root, watched from here on with its lineage. */
 static void check_root_argv(struct collector *c, const struct event *ev)
 {
-	const char *hit = roots_argv_match(&c->opt->roots, ev->argv, ev->argc);
+	bool notebook = false;
+	const char *hit = roots_argv_match(&c->opt->roots, ev->argv, ev->argc, &notebook);
 	struct mlw_mark m = {
 		.loader_tgid = ev->hdr.tgid,
 		.reason = MLW_MARK_ROOT | MLW_MARK_USER,
@@ -357,6 +436,8 @@ static void check_root_argv(struct collector *c, const struct event *ev)
 
 	if (!hit)
 		return;
+	if (notebook)
+		m.reason |= MLW_MARK_NOTEBOOK;
 	c->st.roots_by_argv++;
 	if (c->sensors && sensors_set_mark(c->sensors, ev->hdr.tgid, &m) == 0)
 		c->st.marks_set_by_user++;
@@ -374,9 +455,8 @@ static void check_root_argv(struct collector *c, const struct event *ev)
 static void handle_model_open(struct collector *c, const struct event *ev, const struct facts *fa)
 {
 	const struct mlw_hdr *h = &ev->hdr;
-	enum model_format fmt = MF_UNKNOWN;
+	struct inert_verdict v;
 	struct proc *p;
-	int err;
 
 	if (ev->u.open->ret < 0)
 		return;
@@ -386,40 +466,56 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 	if (c->sensors && procfs_runs_own_exe((pid_t)h->tgid)) {
 		/* another mlwatch reading a candidate it was told of */
 		c->st.peer_reads++;
-		if ((h->flags & MLW_F_NEW_MARK) && h->mark.loader_tgid == h->tgid)
-			clear_mark_of(p, c);
-		return;
-	}
-	err = detect_model(ev, fa->resolved_path, &fmt);
-	/* the inventory wants data-only formats too: poisoned weights live
-	 * in safetensors as well */
-	if (c->inv && (err || fmt != MF_UNKNOWN))
-		inventory_submit(c->inv, &(struct inv_load){
-			.pid = h->tgid, .uid = h->uid, .fd = ev->u.open->ret, .comm = p->comm,
-			.exe = p->exe, .path = ev->path, .resolved_path = fa->resolved_path,
-			.format = fmt, .realtime_ns = h->ts_ns + (uint64_t)c->boot_to_real_ns,
-			.open = ev->u.open });
-	if (err == 0 && (fmt == MF_UNKNOWN || !model_format_can_run_code(fmt))) {
-		c->st.models_rejected++;
-		/* Only undo a mark this very open set: an earlier real model
-		 * load keeps the lineage watched. */
-		if ((h->flags & MLW_F_NEW_MARK) && h->mark.loader_tgid == h->tgid) {
-			p->model_state = MODEL_REJECTED;
-			clear_mark_of(p, c);
-			proctable_for_lineage(&c->pt, h->tgid, h->mark.mark_ns, clear_mark_of, c);
+		if ((h->flags & MLW_F_NEW_MARK) && h->mark.loader_tgid == h->tgid && h->mark.models == 1) {
+			p->mark_ns = h->mark.mark_ns;
+			unmark(c, p, 1);
 		}
 		return;
 	}
-	if (err)
-		c->st.models_unreadable++; /* fail safe: keep watching */
-	else
-		c->st.models_confirmed++;
+	/* a control-plane process that loads a model starts a lineage here */
+	if (h->flags & MLW_F_NEW_MARK) {
+		p->loader = h->mark.loader_tgid;
+		p->mark_ns = h->mark.mark_ns;
+		p->inert_upto = 0;
+		p->model_state = MODEL_NONE;
+	}
+	judge_model(c, ev, fa, &v);
+	/* the inventory wants data-only formats too: poisoned weights live
+	 * in safetensors as well */
+	if (c->inv)
+		inventory_submit(c->inv, &(struct inv_load){
+			.pid = h->tgid, .uid = h->uid, .fd = ev->u.open->ret, .comm = p->comm,
+			.exe = p->exe, .path = ev->path, .resolved_path = fa->resolved_path,
+			.format = v.format, .realtime_ns = h->ts_ns + (uint64_t)c->boot_to_real_ns,
+			.open = ev->u.open });
+	proctable_set_model(p, ev->path, fa->real_path[0] ? fa->real_path : fa->resolved_path,
+			    v.format, h->ts_ns);
+	if (c->opt->verbose)
+		fprintf(stderr, "model pid=%u models=%u format=%s %s%s\n", h->tgid, h->mark.models,
+			model_format_name(v.format), v.inert ? "inert: " : "may run code: ",
+			v.inert ? v.kind : v.why);
+	/* Only a process's own model opens, all of them proven data, and only
+	 * a mark that is a model's alone (a control-plane root stays watched,
+	 * and so does the payload's own lineage). */
+	if (v.inert && h->mark.models && h->mark.loader_tgid == h->tgid &&
+	    !(h->mark.reason & (MLW_MARK_ROOT | MLW_MARK_PAYLOAD)) &&
+	    p->mark_ns == h->mark.mark_ns && p->inert_upto + 1 == h->mark.models &&
+	    (p->model_state == MODEL_NONE || p->model_state == MODEL_INERT)) {
+		struct lineage_clear lc = { c, p };
+
+		c->st.models_inert++;
+		p->model_state = MODEL_INERT;
+		p->inert_upto = h->mark.models;
+		unmark(c, p, p->inert_upto);
+		proctable_for_lineage(&c->pt, h->tgid, h->mark.mark_ns, clear_child, &lc);
+		return;
+	}
+	c->st.models_confirmed++;
 	p->model_state = MODEL_CONFIRMED;
-	proctable_set_model(p, ev->path, fa->resolved_path, fmt, h->ts_ns);
 	if (!(h->flags & MLW_F_MARKED) && c->sensors) {
 		/* the kernel could not mark it (map full): do it from here */
 		struct mlw_mark m = { .loader_tgid = h->tgid, .reason = MLW_MARK_MODEL | MLW_MARK_USER,
-				      .mark_ns = h->ts_ns };
+				      .mark_ns = h->ts_ns, .models = 1 };
 
 		if (sensors_set_mark(c->sensors, h->tgid, &m) == 0) {
 			c->st.marks_set_by_user++;
@@ -442,6 +538,7 @@ static void handle_fork(struct collector *c, const struct event *ev)
 	child->parent = ev->hdr.tgid;
 	child->loader = ev->hdr.mark.loader_tgid;
 	child->mark_ns = ev->hdr.mark.mark_ns;
+	child->forked_at = ev->hdr.mark.models;
 	memcpy(child->comm, ev->comm, sizeof(child->comm));
 	if (parent) {
 		proctable_set_exe(child, parent->exe);
@@ -492,8 +589,9 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 	if (!n)
 		return;
 	loader = proctable_get(&c->pt, loader_pid);
-	if (loader && loader->model_state == MODEL_REJECTED && loader->mark_ns == 0) {
-		c->st.alerts_suppressed_rejected += n;
+	if (covered_by_inert(c, ev)) {
+		/* sent before the kernel heard the load was data only */
+		c->st.alerts_suppressed_inert += n;
 		return;
 	}
 	memset(&a, 0, sizeof(a));
@@ -515,6 +613,13 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 
 		a.rule = hits[i];
 		incident_input_from_alert(&a, &in, sum, sizeof(sum));
+		if (a.rule->action == RULE_ACTION_RECORD) {
+			/* context for the lineage's story, never an alert */
+			in.context = true;
+			incident_add(&c->inc, &in, &inc);
+			c->st.steps_recorded++;
+			continue;
+		}
 		incident_add(&c->inc, &in, &inc);
 		a.incident_id = inc ? inc->id : NULL;
 		if (c->inc.st.duplicates != dups) {
@@ -553,7 +658,7 @@ int collector_handle(void *ctx, void *data, size_t size)
 		check_root_argv(c, &ev);
 		return c->stop && *c->stop ? -EINTR : 0;
 	}
-	classify_event(&ev, &c->opt->net, &fa);
+	classify_event(&ev, &c->opt->net, &c->exe, &fa);
 	track_dropped(c, &ev, &fa);
 	if (c->opt->verbose)
 		verbose_event(&ev, &fa);
@@ -579,7 +684,10 @@ int collector_handle(void *ctx, void *data, size_t size)
 	}
 	case MLW_EV_OPEN:
 	case MLW_EV_CONNECT:
+	case MLW_EV_SEND:
 	case MLW_EV_DUP:
+	case MLW_EV_LINK:
+	case MLW_EV_SOCKET:
 		ensure_proc(c, &ev);
 		break;
 	default:
@@ -630,11 +738,12 @@ void collector_report(struct collector *c, FILE *f)
 	incident_report(&c->inc, f);
 	if (c->inv)
 		inventory_report(c->inv, f);
-	fprintf(f, "mlwatch: models confirmed=%llu rejected=%llu unreadable=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
-		"process table full=%llu evicted=%llu, alerts suppressed (rejected candidate)=%llu\n",
-		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_rejected,
+	fprintf(f, "mlwatch: models may-run-code=%llu inert=%llu unreadable=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
+		"process table full=%llu evicted=%llu, alerts suppressed (data-only load)=%llu, steps recorded=%llu\n",
+		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_inert,
 		(unsigned long long)c->st.models_unreadable, (unsigned long long)c->st.peer_reads,
 		(unsigned long long)c->st.marks_cleared,
 		(unsigned long long)c->st.marks_set_by_user, (unsigned long long)c->pt.full,
-		(unsigned long long)c->pt.evicted, (unsigned long long)c->st.alerts_suppressed_rejected);
+		(unsigned long long)c->pt.evicted, (unsigned long long)c->st.alerts_suppressed_inert,
+		(unsigned long long)c->st.steps_recorded);
 }

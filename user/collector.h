@@ -11,6 +11,7 @@
 #include "options.h"
 #include "dropped.h"
 #include "blocklist.h"
+#include "exeid.h"
 #include "incident.h"
 #include "inventory.h"
 #include "proctable.h"
@@ -22,15 +23,16 @@ struct collector_stats {
 	uint64_t events[MLW_EV_KIND_MAX];
 	uint64_t decode_errors;
 	uint64_t alerts;
-	uint64_t models_confirmed;
-	uint64_t models_rejected;   /* candidate whose bytes are not a code-running model */
-	uint64_t models_unreadable; /* kept marked: we could not read its bytes */
+	uint64_t models_confirmed;  /* model opens that may run code (or could not be judged) */
+	uint64_t models_inert;      /* proven data only: the loader was unmarked */
+	uint64_t models_unreadable; /* kept marked: its bytes could not be read as opened */
 	uint64_t peer_reads;        /* candidates opened by another mlwatch: ignored */
 	uint64_t roots_by_argv;     /* interpreters marked as control-plane roots */
 	uint64_t marks_cleared;
 	uint64_t marks_set_by_user;
-	uint64_t alerts_suppressed_rejected; /* in flight from a rejected candidate */
+	uint64_t alerts_suppressed_inert; /* in flight from a load proven data only */
 	uint64_t alerts_collapsed;  /* identical to one already written: counted on the incident step */
+	uint64_t steps_recorded;    /* record-only rules: incident context, no alert line */
 };
 
 struct collector {
@@ -45,6 +47,7 @@ struct collector {
 	/* model inventory: every confirmed load, hashed off the hot path */
 	struct inventory *inv;
 	struct blocklist bl;
+	struct exeid exe;           /* programs known by identity */
 	struct sink inv_sink;       /* --inventory FILE, when given */
 	bool inv_sink_open;
 	struct sink *sink;

@@ -16,6 +16,9 @@ static const size_t min_size[MLW_EV_KIND_MAX] = {
 	[MLW_EV_MODEL_OPEN] = sizeof(struct mlw_open),
 	[MLW_EV_CONNECT] = sizeof(struct mlw_connect),
 	[MLW_EV_DUP] = sizeof(struct mlw_dup),
+	[MLW_EV_SEND] = sizeof(struct mlw_connect),
+	[MLW_EV_LINK] = sizeof(struct mlw_link),
+	[MLW_EV_SOCKET] = sizeof(struct mlw_socket),
 };
 
 const char *event_kind_name(enum mlw_event_kind k)
@@ -29,6 +32,30 @@ const char *event_kind_name(enum mlw_event_kind k)
 	case MLW_EV_MODEL_OPEN: return "model_open";
 	case MLW_EV_CONNECT: return "connect";
 	case MLW_EV_DUP: return "dup";
+	case MLW_EV_SEND: return "send";
+	case MLW_EV_LINK: return "link";
+	case MLW_EV_SOCKET: return "socket";
+	default: return "unknown";
+	}
+}
+
+const char *dup_syscall_name(unsigned sys)
+{
+	static const char *const names[] = {
+		[MLW_DUP_DUP] = "dup", [MLW_DUP_DUP2] = "dup2", [MLW_DUP_DUP3] = "dup3",
+		[MLW_DUP_FCNTL] = "fcntl", [MLW_DUP_SOCKET] = "socket", [MLW_DUP_ACCEPT] = "accept",
+		[MLW_DUP_ACCEPT4] = "accept4", [MLW_DUP_PIDFD_GETFD] = "pidfd_getfd",
+	};
+
+	return sys < sizeof(names) / sizeof(names[0]) && names[sys] ? names[sys] : "unknown";
+}
+
+const char *link_syscall_name(unsigned sys)
+{
+	switch (sys) {
+	case MLW_LINK_RENAME: return "rename";
+	case MLW_LINK_LINK: return "link";
+	case MLW_LINK_SYMLINK: return "symlink";
 	default: return "unknown";
 	}
 }
@@ -70,6 +97,7 @@ int event_decode(const void *data, size_t size, struct event *ev, const char **w
 	const struct mlw_hdr *h = data;
 
 	ev->path = NULL;
+	ev->kpath = NULL;
 	ev->argc = 0;
 	ev->args_truncated = false;
 	ev->path_truncated = false;
@@ -98,13 +126,18 @@ int event_decode(const void *data, size_t size, struct event *ev, const char **w
 		size_t avail = size - sizeof(*e);
 
 		ev->u.exec = e;
-		if (e->filename_len > avail || e->args_len > avail - e->filename_len) {
+		if (e->filename_len > avail || e->args_len > avail - e->filename_len ||
+		    e->kpath_len > avail - e->filename_len - e->args_len) {
 			*why = "exec record lengths exceed its size";
 			return -1;
 		}
 		ev->path = copy_str(ev->pathbuf, sizeof(ev->pathbuf), e->data,
 				    e->filename_len, avail);
 		split_args(ev, e->data + e->filename_len, e->args_len);
+		if (e->kpath_len)
+			ev->kpath = copy_str(ev->kpathbuf, sizeof(ev->kpathbuf),
+					     e->data + e->filename_len + e->args_len, e->kpath_len,
+					     e->kpath_len);
 		break;
 	}
 	case MLW_EV_EXEC_FAIL: {
@@ -125,11 +158,31 @@ int event_decode(const void *data, size_t size, struct event *ev, const char **w
 		size_t avail = size - sizeof(*o);
 
 		ev->u.open = o;
-		if (o->path_len > avail) {
-			*why = "open path length exceeds its record";
+		if (o->path_len > avail || o->kpath_len > avail - o->path_len) {
+			*why = "open path lengths exceed its record";
 			return -1;
 		}
-		ev->path = copy_str(ev->pathbuf, sizeof(ev->pathbuf), o->path, o->path_len, avail);
+		ev->path = copy_str(ev->pathbuf, sizeof(ev->pathbuf), o->data, o->path_len, avail);
+		if (o->kpath_len)
+			ev->kpath = copy_str(ev->kpathbuf, sizeof(ev->kpathbuf), o->data + o->path_len,
+					     o->kpath_len, o->kpath_len);
+		/* io_uring: the name as asked is gone; the real path stands in */
+		if (!ev->path[0] && ev->kpath)
+			ev->path = ev->kpath;
+		break;
+	}
+	case MLW_EV_LINK: {
+		const struct mlw_link *l = data;
+		size_t avail = size - sizeof(*l);
+
+		ev->u.link = l;
+		if (l->old_len > avail || l->new_len > avail - l->old_len) {
+			*why = "link path lengths exceed its record";
+			return -1;
+		}
+		ev->path = copy_str(ev->pathbuf, sizeof(ev->pathbuf), l->data, l->old_len, avail);
+		ev->kpath = copy_str(ev->kpathbuf, sizeof(ev->kpathbuf), l->data + l->old_len,
+				     l->new_len, l->new_len);
 		break;
 	}
 	case MLW_EV_FORK:
@@ -139,7 +192,11 @@ int event_decode(const void *data, size_t size, struct event *ev, const char **w
 		ev->u.exit = data;
 		break;
 	case MLW_EV_CONNECT:
+	case MLW_EV_SEND:
 		ev->u.connect = data;
+		break;
+	case MLW_EV_SOCKET:
+		ev->u.socket = data;
 		break;
 	case MLW_EV_DUP:
 		ev->u.dup = data;

@@ -13,8 +13,12 @@ struct event {
 	enum mlw_event_kind kind;
 	struct mlw_hdr hdr;
 	char comm[MLW_COMM_LEN + 1];
-	/* exec: filename; open/model_open/exec_fail: path (NUL-terminated). */
+	/* exec: filename; open/model_open/exec_fail: path as asked; link: the
+	 * source (symlink: its target text) (NUL-terminated). */
 	const char *path;
+	/* exec/open/model_open: the real path of the file, from the kernel's
+	 * struct file, or NULL; link: the destination. */
+	const char *kpath;
 	/* exec only: argv split at NULs, pointing into argbuf. */
 	const char *argv[DECODE_ARGV_MAX];
 	size_t argc;
@@ -28,9 +32,12 @@ struct event {
 		const struct mlw_open *open;
 		const struct mlw_connect *connect;
 		const struct mlw_dup *dup;
+		const struct mlw_link *link;
+		const struct mlw_socket *socket;
 	} u;
 	/* owned copies the pointers above point into */
 	char pathbuf[MLW_PATH_MAX + 1];
+	char kpathbuf[MLW_PATH_MAX + 1];
 	char argbuf[MLW_ARGS_MAX + 1];
 };
 
@@ -38,4 +45,8 @@ struct event {
  * counted by the caller). `ev->u` points into data: valid while it is. */
 int event_decode(const void *data, size_t size, struct event *ev, const char **why);
 const char *event_kind_name(enum mlw_event_kind k);
+/* "dup2", "fcntl", "socket", ... (enum mlw_dup_syscall) */
+const char *dup_syscall_name(unsigned sys);
+/* "rename", "link", "symlink" (enum mlw_link_syscall) */
+const char *link_syscall_name(unsigned sys);
 #endif

@@ -6,8 +6,10 @@
 #include <bpf/libbpf.h>
 
 #include <mlwatch/events.h>
+#include <mlwatch/maps.h>
 #include "mlwatch.skel.h"
 #include "enforce.h"
+#include "exeid.h"
 #include "pathclass.h"
 
 /* What --enforce turns on: the built-ins whose match the kernel can decide
@@ -15,7 +17,8 @@
 static const char *const enforced_builtins[] = {
 	"model-loader-shell", "model-loader-downloader", "model-loader-network-tool",
 	"model-loader-miner", "model-loader-exec-from-temp", "model-loader-external-connect",
-	"model-loader-metadata-connect", "root-miner", "root-metadata-connect", NULL,
+	"model-loader-metadata-connect", "model-loader-exec-fileless", "root-miner",
+	"root-metadata-connect", "root-exec-fileless", NULL,
 };
 
 #define NAME_CLASSES (EXEC_SHELL | EXEC_DOWNLOADER | EXEC_NETTOOL | EXEC_MINER)
@@ -24,7 +27,7 @@ static uint32_t reason_mask(unsigned scope)
 {
 	uint32_t m = 0;
 
-	if (!scope || (scope & RULE_SCOPE_MODEL))
+	if (!scope || (scope & (RULE_SCOPE_MODEL | RULE_SCOPE_NOTEBOOK)))
 		m |= MLW_MARK_MODEL;
 	if (scope & RULE_SCOPE_ROOT)
 		m |= MLW_MARK_ROOT;
@@ -46,7 +49,7 @@ static void add_name(struct enforce_plan *p, const char *name, uint32_t mask)
 			p->name_masks[i] |= mask;
 			return;
 		}
-	if (p->n_names < ENFORCE_MAX_NAMES && strlen(name) < MLW_COMM_LEN) {
+	if (p->n_names < ENFORCE_MAX_NAMES) {
 		p->names[p->n_names] = name;
 		p->name_masks[p->n_names++] = mask;
 	}
@@ -64,7 +67,7 @@ static const char *not_enforceable(const struct rule *r)
 	    m->n_cidrs || m->n_ports || m->path_class || m->open != RULE_OPEN_ANY)
 		return "it has conditions the kernel does not see (argv, paths, CIDRs, ports, files)";
 	if (m->kinds == exec) {
-		if (m->exec_any & ~(NAME_CLASSES | EXEC_FROM_TEMP))
+		if (m->exec_any & ~(NAME_CLASSES | EXEC_FROM_TEMP | EXEC_FILELESS))
 			return "its exec classes are decided from argv in user space";
 		for (size_t i = 0; i < m->exe.n; i++)
 			if (m->exe.v[i].kind != PAT_EXACT)
@@ -73,9 +76,11 @@ static const char *not_enforceable(const struct rule *r)
 			return "it would kill every exec";
 		return NULL;
 	}
-	if (m->kinds == conn) {
+	if (m->kinds && !(m->kinds & ~(conn | (1u << MLW_EV_SEND)))) {
 		if (!m->dest_any || (m->dest_any & ~((1u << DEST_EXTERNAL) | (1u << DEST_METADATA))))
 			return "only external and metadata destinations are enforced";
+		if (m->runtime || m->load == RULE_LOAD_AFTER)
+			return "it has conditions the kernel does not see (runtime APIs, after a load)";
 		return NULL;
 	}
 	return "only exec and connect rules can be enforced";
@@ -100,21 +105,30 @@ size_t enforce_plan_build(struct enforce_plan *p, const struct ruleset *rs, bool
 			continue;
 		}
 		p->n_rules++;
-		if (r->match.kinds == 1u << MLW_EV_CONNECT) {
+		if (!(r->match.kinds & (1u << MLW_EV_EXEC))) {
+			/* a rule for connects during a load kills only then */
+			bool during = r->match.load == RULE_LOAD_DURING;
+
 			if (r->match.dest_any & (1u << DEST_EXTERNAL))
-				p->external_mask |= mask;
+				*(during ? &p->external_load_mask : &p->external_mask) |= mask;
 			if (r->match.dest_any & (1u << DEST_METADATA))
-				p->metadata_mask |= mask;
+				*(during ? &p->metadata_load_mask : &p->metadata_mask) |= mask;
 			continue;
 		}
 		if (r->match.exec_any & EXEC_FROM_TEMP)
 			p->temp_mask |= mask;
+		if (r->match.exec_any & EXEC_FILELESS)
+			p->fileless_mask |= mask;
 		for (unsigned c = EXEC_SHELL; c <= EXEC_MINER; c <<= 1) {
 			const char *const *names = (r->match.exec_any & c) ? exec_class_programs(c) : NULL;
 
 			for (size_t k = 0; names && names[k]; k++)
 				add_name(p, names[k], mask);
 		}
+		/* ld.so PROGRAM runs PROGRAM without an exec of it: where shells
+		 * are killed, the loader run as a program is too */
+		for (size_t k = 0; (r->match.exec_any & EXEC_SHELL) && exec_loader_names[k]; k++)
+			add_name(p, exec_loader_names[k], mask);
 		for (size_t k = 0; k < r->match.exe.n; k++)
 			add_name(p, r->match.exe.v[k].text, mask);
 	}
@@ -127,31 +141,64 @@ void enforce_configure(struct mlwatch_bpf *skel, const struct enforce_plan *p)
 		return;
 	skel->rodata->mlw_enforce = true;
 	skel->rodata->mlw_kill_temp_exec = p->temp_mask;
+	skel->rodata->mlw_kill_fileless_exec = p->fileless_mask;
 	skel->rodata->mlw_kill_connect_external = p->external_mask;
 	skel->rodata->mlw_kill_connect_metadata = p->metadata_mask;
+	skel->rodata->mlw_kill_connect_external_load = p->external_load_mask;
+	skel->rodata->mlw_kill_connect_metadata_load = p->metadata_load_mask;
+}
+
+/* The kernel keys names as a comm: the first 15 bytes, NUL-padded. */
+static int push_name(int fd, const char *name, uint32_t mask)
+{
+	struct mlw_comm_key key = { { 0 } };
+	uint32_t have = 0;
+
+	strncpy(key.comm, name, MLW_COMM_LEN - 1);
+	if (bpf_map_lookup_elem(fd, &key, &have) == 0)
+		mask |= have; /* two names cut to the same 15 bytes */
+	return bpf_map_update_elem(fd, &key, &mask, BPF_ANY) ? -errno : 0;
+}
+
+/* Each named program's installed file by identity, so a hard link of it
+ * under another name is killed too. */
+static int push_exes(int fd, const struct enforce_plan *p)
+{
+	struct exeid t = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < p->n_names && rc >= 0; i++) {
+		const char *one[2] = { p->names[i], NULL };
+		size_t before = t.n;
+
+		rc = exeid_add_names(&t, "", one);
+		for (size_t k = before; k < t.n && rc >= 0; k++) {
+			struct mlw_exe_key key = { .ino = t.v[k].ino, .dev = t.v[k].dev };
+
+			if (bpf_map_update_elem(fd, &key, &p->name_masks[i], BPF_ANY))
+				rc = -errno;
+		}
+	}
+	exeid_free(&t);
+	return rc < 0 ? rc : 0;
 }
 
 int enforce_push(struct mlwatch_bpf *skel, const struct enforce_plan *p, const struct options *o)
 {
-	int fd = bpf_map__fd(skel->maps.kill_comms);
+	int fd = bpf_map__fd(skel->maps.kill_names), rc;
 	uint32_t one = 1;
 
 	if (!p->n_rules)
 		return 0;
-	for (size_t i = 0; i < p->n_names; i++) {
-		char key[MLW_COMM_LEN] = { 0 };
-
-		strncpy(key, p->names[i], MLW_COMM_LEN - 1);
-		if (bpf_map_update_elem(fd, key, &p->name_masks[i], BPF_ANY))
-			return -errno;
-	}
+	for (size_t i = 0; i < p->n_names; i++)
+		if ((rc = push_name(fd, p->names[i], p->name_masks[i])))
+			return rc;
+	if ((rc = push_exes(bpf_map__fd(skel->maps.kill_exes), p)))
+		return rc;
 	fd = bpf_map__fd(skel->maps.internal_nets);
 	for (size_t i = 0; i < o->net.n; i++) {
 		const struct cidr *c = &o->net.internal[i];
-		struct {
-			uint32_t prefixlen;
-			uint8_t data[17];
-		} k = { 0 };
+		struct mlw_net_key k = { 0 };
 
 		k.prefixlen = 8 + (uint32_t)c->prefix;
 		k.data[0] = c->family == AF_INET ? 4 : 6;

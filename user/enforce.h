@@ -7,10 +7,12 @@
  * A rule is enforced when its action is "kill", or, with --enforce, when it
  * is one of the built-ins listed in enforce.c. Only what the kernel can
  * decide alone is enforceable: an exec rule on program names (shell,
- * downloader, network tool, miner classes, or exact exe names) or on
- * "under /tmp", and a connect rule on the external or metadata class. A
- * kill rule with other conditions (argv, paths, CIDRs, exceptions) alerts
- * only, and mlwatch says so at start.
+ * downloader, network tool, miner classes, or exact exe names: the real
+ * file's name, or its identity for a hard link), on "under /tmp" or on
+ * fileless, and a connect/send rule on the external or metadata class
+ * (refused before the first packet). A kill rule with other conditions
+ * (argv, paths, CIDRs, exceptions) alerts only, and mlwatch says so at
+ * start.
  */
 #ifndef MLWATCH_ENFORCE_H
 #define MLWATCH_ENFORCE_H
@@ -25,8 +27,11 @@ struct mlwatch_bpf;
 
 struct enforce_plan {
 	uint32_t temp_mask;       /* mlw_mark.reason bits: kill exec from /tmp... */
+	uint32_t fileless_mask;   /* ... exec of a memfd or deleted file */
 	uint32_t external_mask;   /* ... connect to an external address */
 	uint32_t metadata_mask;   /* ... connect to a metadata address */
+	uint32_t external_load_mask; /* ... the same, only during a model load */
+	uint32_t metadata_load_mask;
 	const char *names[ENFORCE_MAX_NAMES]; /* program names to kill at exec */
 	uint32_t name_masks[ENFORCE_MAX_NAMES];
 	size_t n_names;

@@ -15,7 +15,7 @@
 #define NS_PER_SEC 1000000000ull
 #define K(x) (1u << INCIDENT_STEP_##x)
 #define EXEC_KINDS (K(SHELL_EXEC) | K(DOWNLOADER_EXEC) | K(INTERPRETER_EXEC) | \
-		    K(NETTOOL_EXEC) | K(MINER_EXEC) | K(TEMP_EXEC))
+		    K(NETTOOL_EXEC) | K(MINER_EXEC) | K(TEMP_EXEC) | K(FILELESS_EXEC))
 
 /*
  * THREATS.md §4's high-confidence chains. Most are order-insensitive on
@@ -44,7 +44,7 @@ const struct incident_chain incident_chains[] = {
 		.title = "Payload downloaded and run",
 		.tags = { "AML.T0011.000", "AML.T0010.003", "T1105", "T1059.004" },
 		.all = K(DOWNLOADER_EXEC),
-		.any = K(TEMP_EXEC) | K(SHELL_EXEC),
+		.any = K(TEMP_EXEC) | K(SHELL_EXEC) | K(FILELESS_EXEC),
 	},
 	{
 		.id = "chain-persistence",
@@ -65,7 +65,7 @@ const struct incident_chain incident_chains[] = {
 		.title = "Cryptominer fetched or dropped and run, or connected out",
 		.tags = { "AML.T0034", "AML.T0011.000", "T1496", "T1105" },
 		.all = K(MINER_EXEC),
-		.any = K(DOWNLOADER_EXEC) | K(TEMP_EXEC) | K(EXTERNAL_CONNECT),
+		.any = K(DOWNLOADER_EXEC) | K(TEMP_EXEC) | K(FILELESS_EXEC) | K(EXTERNAL_CONNECT),
 	},
 };
 const size_t n_incident_chains = sizeof(incident_chains) / sizeof(incident_chains[0]);
@@ -90,6 +90,9 @@ const char *incident_step_name(enum incident_step_kind k)
 		[INCIDENT_STEP_CREDENTIAL_READ] = "credential_read",
 		[INCIDENT_STEP_PERSISTENCE_WRITE] = "persistence_write",
 		[INCIDENT_STEP_MODEL_SCAN] = "model_scan",
+		[INCIDENT_STEP_FILELESS_EXEC] = "fileless_exec",
+		[INCIDENT_STEP_RUNTIME_API] = "runtime_api",
+		[INCIDENT_STEP_RAW_SOCKET] = "raw_socket",
 		[INCIDENT_STEP_OTHER] = "other",
 	};
 
@@ -219,7 +222,8 @@ int incident_table_init(struct incident_table *t, const struct incident_config *
 	while (n < 2 * t->cfg.max_open)
 		n <<= 1;
 	t->buckets = calloc(n, sizeof(*t->buckets));
-	if (!t->buckets)
+	t->ctx = calloc(INCIDENT_CONTEXT_LINEAGES, sizeof(*t->ctx));
+	if (!t->buckets || !t->ctx)
 		return -ENOMEM;
 	t->nbuckets = n;
 	t->tokens = t->cfg.global_burst;
@@ -299,6 +303,8 @@ void incident_table_free(struct incident_table *t)
 	free(t->buckets);
 	t->buckets = NULL;
 	t->nbuckets = 0;
+	free(t->ctx);
+	t->ctx = NULL;
 }
 
 /* ---- noise control */
@@ -456,6 +462,10 @@ static bool chain_holds(const struct incident *inc, const struct incident_chain 
 
 	if ((inc->kinds & c->all) != c->all)
 		return false;
+	/* context (egress after a load, a cloud SDK's metadata read) makes a
+	 * chain only together with something that alerted */
+	if (!(inc->alert_kinds & (c->all | c->any)))
+		return false;
 	if (!c->any)
 		return true;
 	if (!(inc->kinds & c->any))
@@ -552,7 +562,8 @@ static struct incident_step *insert_step(struct incident_table *t, struct incide
 }
 
 /* Applies one step; returns true when the incident changed enough to be
- * worth a record (a duplicate, or a cut step that adds nothing, is not). */
+ * worth a record (a duplicate, or a cut step that adds nothing, is not).
+ * origin and context steps do not name the incident. */
 static bool apply(struct incident_table *t, struct incident *inc, const struct incident_input *in,
 		  bool origin)
 {
@@ -574,6 +585,8 @@ static bool apply(struct incident_table *t, struct incident *inc, const struct i
 	if (!inc->first_ns || in->ts_ns < inc->first_ns)
 		inc->first_ns = in->ts_ns;
 	note_kind(inc, kind, in->ts_ns);
+	if (!in->context && !origin)
+		inc->alert_kinds |= 1u << kind;
 
 	s = find_step(inc, h, rule, summary);
 	if (s) {
@@ -590,7 +603,7 @@ static bool apply(struct incident_table *t, struct incident *inc, const struct i
 		tags |= tag_bit(inc, in->tags[i]);
 	if (in->severity > inc->severity)
 		inc->severity = in->severity;
-	if (!origin && in->severity > inc->title_severity) {
+	if (!origin && !in->context && in->severity > inc->title_severity) {
 		copy_clean(inc->title, sizeof(inc->title), in->rule_title ? in->rule_title : in->rule_id);
 		inc->title_severity = in->severity;
 	}
@@ -643,6 +656,82 @@ static void add_origin(struct incident_table *t, struct incident *inc, const str
 	apply(t, inc, &o, true);
 }
 
+/* ---- context held for lineages with no incident yet */
+
+static struct incident_context *context_find(struct incident_table *t, uint32_t loader,
+					     uint64_t mark_ns)
+{
+	for (size_t i = 0; i < INCIDENT_CONTEXT_LINEAGES; i++)
+		if (t->ctx[i].loader_pid == loader && t->ctx[i].mark_ns == mark_ns)
+			return &t->ctx[i];
+	return NULL;
+}
+
+static void context_keep(struct incident_table *t, const struct incident_input *in)
+{
+	struct incident_context *x = context_find(t, in->loader_pid, in->mark_ns);
+	struct incident_context_step *s;
+
+	if (!x) {
+		x = &t->ctx[t->ctx_next];
+		t->ctx_next = (t->ctx_next + 1) % INCIDENT_CONTEXT_LINEAGES;
+		if (x->loader_pid)
+			t->st.context_dropped += x->n;
+		memset(x, 0, sizeof(*x));
+		x->loader_pid = in->loader_pid;
+		x->mark_ns = in->mark_ns;
+	}
+	for (size_t i = 0; i < x->n; i++)
+		if (!strcmp(x->steps[i].rule, in->rule_id ? in->rule_id : "") &&
+		    !strcmp(x->steps[i].summary, in->summary ? in->summary : ""))
+			return; /* the same thing again: one step is enough context */
+	if (x->n == INCIDENT_CONTEXT_STEPS) {
+		t->st.context_dropped++;
+		return;
+	}
+	s = &x->steps[x->n++];
+	s->ts_ns = in->ts_ns;
+	s->pid = in->pid;
+	s->severity = in->severity;
+	s->step = in->step;
+	copy_clean(s->rule, sizeof(s->rule), in->rule_id);
+	copy_clean(s->summary, sizeof(s->summary), in->summary);
+	for (size_t i = 0; i < in->n_tags && in->tags && in->tags[i] && s->n_tags < INCIDENT_CONTEXT_TAGS; i++)
+		copy_clean(s->tags[s->n_tags++], INCIDENT_TAG_LEN, in->tags[i]);
+	t->st.context_kept++;
+}
+
+/* An incident opened: the context its lineage gathered joins its timeline. */
+static void context_replay(struct incident_table *t, struct incident *inc)
+{
+	struct incident_context *x = context_find(t, inc->loader_pid, inc->mark_ns);
+
+	if (!x)
+		return;
+	for (size_t i = 0; i < x->n; i++) {
+		const struct incident_context_step *s = &x->steps[i];
+		const char *tags[INCIDENT_CONTEXT_TAGS];
+		struct incident_input in = {
+			.loader_pid = inc->loader_pid, .mark_ns = inc->mark_ns, .ts_ns = s->ts_ns,
+			.pid = s->pid, .rule_id = s->rule, .severity = s->severity, .step = s->step,
+			.summary = s->summary, .context = true, .tags = tags, .n_tags = s->n_tags,
+		};
+
+		for (size_t k = 0; k < s->n_tags; k++)
+			tags[k] = s->tags[k];
+		apply(t, inc, &in, false);
+	}
+	memset(x, 0, sizeof(*x));
+}
+
+static void context_drop(struct incident_table *t, uint32_t loader, uint64_t mark_ns)
+{
+	struct incident_context *x = context_find(t, loader, mark_ns);
+
+	if (x)
+		memset(x, 0, sizeof(*x));
+}
+
 static struct incident *create(struct incident_table *t, const struct incident_input *in)
 {
 	size_t b = bucket_of(t, in->loader_pid, in->mark_ns);
@@ -670,6 +759,7 @@ static struct incident *create(struct incident_table *t, const struct incident_i
 	t->count++;
 	t->st.opened++;
 	add_origin(t, inc, in);
+	context_replay(t, inc);
 	return inc;
 }
 
@@ -683,9 +773,14 @@ enum incident_record incident_add(struct incident_table *t, const struct inciden
 
 	if (out)
 		*out = NULL;
-	t->st.alerts++;
 	advance(t, in->ts_ns);
 	inc = incident_find(t, in->loader_pid, in->mark_ns);
+	if (!inc && in->context) {
+		context_keep(t, in);
+		return INCIDENT_NONE;
+	}
+	if (!in->context)
+		t->st.alerts++;
 	if (!inc && !(inc = create(t, in))) {
 		t->st.alloc_failed++;
 		return INCIDENT_NONE;
@@ -701,8 +796,10 @@ enum incident_record incident_add(struct incident_table *t, const struct inciden
 		copy_clean(inc->model_scan, sizeof(inc->model_scan), in->model_scan);
 	list_unlink(t, inc);
 	list_append(t, inc);
-	inc->alerts++;
-	inc->folded++;
+	if (!in->context) {
+		inc->alerts++;
+		inc->folded++;
+	}
 	changed = apply(t, inc, in, false);
 	if (changed)
 		set_state(t, inc, true, inc->closing);
@@ -734,6 +831,7 @@ enum incident_record incident_lineage_exited(struct incident_table *t, uint32_t 
 	struct incident *inc = incident_find(t, loader_pid, mark_ns);
 	enum incident_record rec;
 
+	context_drop(t, loader_pid, mark_ns);
 	if (!inc || inc->closing)
 		return INCIDENT_NONE;
 	advance(t, now_ns);
@@ -787,12 +885,13 @@ void incident_report(const struct incident_table *t, FILE *f)
 	fprintf(f, "mlwatch: incidents opened=%llu closed=%llu evicted=%llu open=%zu, "
 		"records new=%llu update=%llu, alerts=%llu suppressed: duplicates=%llu "
 		"rate_limited=%llu global_limited=%llu steps_cut=%llu closes_deferred=%llu "
-		"forced=%llu alloc_failed=%llu\n",
+		"forced=%llu alloc_failed=%llu, context kept=%llu dropped=%llu\n",
 		(unsigned long long)s->opened, (unsigned long long)s->closed,
 		(unsigned long long)s->evicted, t->count,
 		(unsigned long long)s->records_new, (unsigned long long)s->records_update,
 		(unsigned long long)s->alerts, (unsigned long long)s->duplicates,
 		(unsigned long long)s->rate_limited, (unsigned long long)s->global_limited,
 		(unsigned long long)s->steps_cut, (unsigned long long)s->closes_deferred,
-		(unsigned long long)s->forced, (unsigned long long)s->alloc_failed);
+		(unsigned long long)s->forced, (unsigned long long)s->alloc_failed,
+		(unsigned long long)s->context_kept, (unsigned long long)s->context_dropped);
 }

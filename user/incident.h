@@ -32,6 +32,11 @@ struct cJSON;
 #define INCIDENT_TAG_LEN 32
 #define INCIDENT_PIDS_MAX 256        /* distinct pids remembered; more are counted */
 #define INCIDENT_ID_LEN 21           /* "mlw-" + 16 hex + NUL */
+/* Context steps (record-only rules) kept for lineages with no incident yet,
+ * replayed into one when it opens: the oldest lineage's go first. */
+#define INCIDENT_CONTEXT_LINEAGES 256
+#define INCIDENT_CONTEXT_STEPS 4     /* per lineage; later ones are counted */
+#define INCIDENT_CONTEXT_TAGS 4
 
 /* Defaults for the zero fields of struct incident_config. */
 #define INCIDENT_DEF_UPDATES_PER_SEC 2
@@ -53,6 +58,9 @@ enum incident_step_kind {
 	INCIDENT_STEP_CREDENTIAL_READ,
 	INCIDENT_STEP_PERSISTENCE_WRITE,
 	INCIDENT_STEP_MODEL_SCAN,        /* the static scan judged the model bad */
+	INCIDENT_STEP_FILELESS_EXEC,     /* a memfd or deleted file run */
+	INCIDENT_STEP_RUNTIME_API,       /* a container runtime or the kubelet contacted */
+	INCIDENT_STEP_RAW_SOCKET,
 	INCIDENT_STEP_OTHER,
 	INCIDENT_STEP_KIND_MAX
 };
@@ -91,6 +99,8 @@ struct incident_input {
 	const char *model_path;   /* may be NULL (unknown, or a control-plane root) */
 	bool root_scope;          /* the lineage root is a control-plane process */
 	const char *model_scan;   /* the loader's static scan verdict ("clean", ...), or NULL */
+	bool context;             /* a record-only rule: a step of the lineage's story that
+	                           * opens no incident and completes no chain alone */
 };
 
 struct incident_step {
@@ -143,6 +153,8 @@ struct incident {
 	struct incident_step *steps;   /* ordered by ts_ns */
 	size_t n_steps, cap_steps;
 	uint32_t kinds;                /* step kinds seen, cut steps included */
+	uint32_t alert_kinds;          /* ... of them, from alerts (not context): a chain
+	                                * needs one of these */
 	uint64_t kind_first[INCIDENT_STEP_KIND_MAX];
 	uint64_t kind_last[INCIDENT_STEP_KIND_MAX];
 	uint32_t chain_mask;           /* bits into incident_chains[] */
@@ -198,6 +210,27 @@ struct incident_stats {
 	uint64_t closes_deferred;      /* closed records held back by the global limit */
 	uint64_t forced;               /* records emitted past the global limit (eviction, shutdown) */
 	uint64_t alloc_failed;         /* alerts that could not be kept: out of memory */
+	uint64_t context_kept;         /* context steps held for a lineage with no incident */
+	uint64_t context_dropped;      /* ... past INCIDENT_CONTEXT_STEPS, or overwritten */
+};
+
+/* A context step waiting for its lineage's incident. */
+struct incident_context_step {
+	uint64_t ts_ns;
+	uint32_t pid;
+	int severity;
+	enum incident_step_kind step;
+	char rule[INCIDENT_RULE_MAX];
+	char summary[INCIDENT_SUMMARY_MAX];
+	char tags[INCIDENT_CONTEXT_TAGS][INCIDENT_TAG_LEN];
+	size_t n_tags;
+};
+
+struct incident_context {
+	uint32_t loader_pid;           /* 0: free slot */
+	uint64_t mark_ns;
+	size_t n;
+	struct incident_context_step steps[INCIDENT_CONTEXT_STEPS];
 };
 
 struct incident_table {
@@ -212,6 +245,8 @@ struct incident_table {
 	double tokens;
 	uint64_t bucket_ns;
 	uint64_t now_ns;
+	struct incident_context *ctx;  /* INCIDENT_CONTEXT_LINEAGES, a ring */
+	size_t ctx_next;
 	struct incident_stats st;
 };
 
@@ -220,7 +255,9 @@ int incident_table_init(struct incident_table *t, const struct incident_config *
 /* Frees everything without emitting (call incident_close_all first). */
 void incident_table_free(struct incident_table *t);
 
-/* Takes one alert. Emits (through cfg.emit) at most the incident's
+/* Takes one alert (or, in->context, one context step: added to the
+ * lineage's incident if it has one, else held for when it opens; it never
+ * opens one itself). Emits (through cfg.emit) at most the incident's
  * new/update record, plus a closed one for an incident evicted to make
  * room; returns the new/update it emitted, or INCIDENT_NONE when the alert
  * was a duplicate or its record was deferred (the caller writes nothing

@@ -19,6 +19,8 @@
 static enum incident_step_kind exec_kind(unsigned classes)
 {
 	/* most specific first: a miner run from /tmp is a miner */
+	if (classes & EXEC_FILELESS)
+		return INCIDENT_STEP_FILELESS_EXEC;
 	if (classes & EXEC_MINER)
 		return INCIDENT_STEP_MINER_EXEC;
 	if (classes & EXEC_NETTOOL)
@@ -48,16 +50,22 @@ enum incident_step_kind incident_step_for_alert(const struct alert *a)
 		classes = f->exec_classes & a->rule->match.exec_any;
 		return exec_kind(classes ? classes : f->exec_classes);
 	case MLW_EV_CONNECT:
+	case MLW_EV_SEND:
+		if (f->runtime && a->rule->match.runtime)
+			return INCIDENT_STEP_RUNTIME_API;
 		if (f->dest == DEST_METADATA)
 			return INCIDENT_STEP_METADATA_CONNECT;
 		if (f->dest == DEST_EXTERNAL)
 			return INCIDENT_STEP_EXTERNAL_CONNECT;
 		break;
+	case MLW_EV_SOCKET:
+		return INCIDENT_STEP_RAW_SOCKET;
 	case MLW_EV_DUP:
 		if (ev->u.dup->newfd >= 0 && ev->u.dup->newfd <= 2)
 			return INCIDENT_STEP_SOCKET_STDIO;
 		break;
 	case MLW_EV_OPEN:
+	case MLW_EV_LINK:
 		if (f->credential && !(a->rule->match.path_class & RULE_PATH_PERSISTENCE))
 			return INCIDENT_STEP_CREDENTIAL_READ;
 		if (f->persistence)
@@ -137,7 +145,8 @@ void incident_input_from_alert(const struct alert *a, struct incident_input *in,
 			o = app(summary, len, o, " %s", ev->argv[i]);
 		break;
 	case MLW_EV_CONNECT:
-		o = app(summary, len, o, "connect ");
+	case MLW_EV_SEND:
+		o = app(summary, len, o, "%s ", event_kind_name(ev->kind));
 		o = app_endpoint(summary, len, o, ev->u.connect->addr.family, f);
 		/* EINPROGRESS is a non-blocking connect under way, not a failure */
 		if (ev->u.connect->ret < 0 && ev->u.connect->ret != -EINPROGRESS)
@@ -145,7 +154,7 @@ void incident_input_from_alert(const struct alert *a, struct incident_input *in,
 		break;
 	case MLW_EV_DUP:
 		/* no fd number: dup2 onto 0, 1 and 2 is one step with count 3 */
-		o = app(summary, len, o, "%s socket ", ev->u.dup->syscall == 3 ? "dup3" : "dup2");
+		o = app(summary, len, o, "%s socket ", dup_syscall_name(ev->u.dup->syscall));
 		o = app_endpoint(summary, len, o, ev->u.dup->peer.family, f);
 		o = app(summary, len, o, " onto stdin/stdout/stderr");
 		break;
@@ -153,6 +162,13 @@ void incident_input_from_alert(const struct alert *a, struct incident_input *in,
 	case MLW_EV_MODEL_OPEN:
 		o = app(summary, len, o, "%s %s", f->open_write ? "write" : "open",
 			f->resolved_path[0] ? f->resolved_path : ev->path ? ev->path : "?");
+		break;
+	case MLW_EV_LINK:
+		o = app(summary, len, o, "%s %s -> %s", link_syscall_name(ev->u.link->syscall),
+			f->real_path[0] ? f->real_path : ev->path, f->resolved_path);
+		break;
+	case MLW_EV_SOCKET:
+		o = app(summary, len, o, "%s socket", f->socket_class ? f->socket_class : "raw");
 		break;
 	default:
 		o = app(summary, len, o, "%s %s", event_kind_name(ev->kind), ev->path ? ev->path : "");

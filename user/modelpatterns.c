@@ -19,7 +19,14 @@ const char *const model_default_exts[] = {
 	"h5", "hdf5", "keras",
 	/* llama.cpp, onnx, safetensors (the benign control) */
 	"gguf", "ggml", "onnx", "safetensors",
+	/* compressors joblib and pandas pick by name: a model only behind one
+	 * of the above (model.pkl.gz, clf.joblib.xz), see MLW_EXT_COMPRESSOR */
+	"gz", "z", "bz2", "xz", "lzma", "lz4", "zst", "zip",
 	NULL,
+};
+
+static const char *const compressor_exts[] = {
+	"gz", "z", "bz2", "xz", "lzma", "lz4", "zst", "zip", NULL,
 };
 
 /* Python's imports: a marked process reads hundreds of these after a load,
@@ -48,9 +55,15 @@ bool model_ext_key(const char *ext, uint64_t *key)
 
 uint32_t model_ext_flags(const char *ext)
 {
+	for (size_t i = 0; compressor_exts[i]; i++)
+		if (strcasecmp(ext, compressor_exts[i]) == 0)
+			return MLW_EXT_COMPRESSOR;
 	/* torch's .pth and Python's path-configuration .pth share a name */
 	if (strcasecmp(ext, "pth") == 0)
 		return MLW_EXT_NOT_IN_PACKAGES;
+	/* every .tar.gz would be a model */
+	if (strcasecmp(ext, "tar") == 0)
+		return MLW_EXT_NOT_INNER;
 	return strlen(ext) > MLW_EXT_MAX ? MLW_EXT_LONG : MLW_EXT_ANYWHERE;
 }
 

@@ -646,6 +646,14 @@ static const char *const benign_ml_tools[] = {
 };
 static const char *const temp_dirs[] = { "/tmp/", "/var/tmp/", "/dev/shm/", NULL };
 
+const char *const exec_known_programs[] = {
+	"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "rbash", "csh", "tcsh", "fish",
+	"busybox", "curl", "wget", "tftp", "scp", "sftp", "rsync", "ftp", "lftp", "aria2c",
+	"nc", "ncat", "netcat", "socat", "telnet", "nc.openbsd", "nc.traditional",
+	"ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "ld.so", "ld-musl-x86_64.so.1",
+	"ld-musl-aarch64.so.1", "perl", "ruby", "node", "php", "base64", NULL,
+};
+
 static bool is_miner_name(struct slice p)
 {
 	for (const char *const *m = miner_prefixes; *m; m++) {
@@ -715,10 +723,48 @@ static struct slice slice_of(const char *s)
 	return r;
 }
 
-unsigned exec_classify(const char *path, const char *const *argv, size_t argc)
+/* glibc's and musl's: ld-linux-x86-64.so.2, ld-linux-aarch64.so.1, ld.so ... */
+const char *const exec_loader_names[] = {
+	"ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "ld-linux.so.2", "ld-linux.so.3",
+	"ld-linux-armhf.so.3", "ld64.so.1", "ld64.so.2", "ld.so", "ld-musl-x86_64.so.1",
+	"ld-musl-aarch64.so.1", NULL,
+};
+
+static bool is_loader(struct slice p)
+{
+	return slice_in(p, exec_loader_names) || (slice_prefix(p, "ld-") && memmem(p.p, p.n, ".so", 3));
+}
+
+/* ld.so [OPTIONS] PROGRAM [ARGS]: the index of PROGRAM in argv, or 0. */
+static size_t loader_program(const char *const *argv, size_t argc)
+{
+	static const char *const valued[] = {
+		"--library-path", "--preload", "--audit", "--argv0", "--inhibit-rpath",
+		"--glibc-hwcaps-prepend", "--glibc-hwcaps-mask", NULL,
+	};
+
+	for (size_t i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!a)
+			continue;
+		if (a[0] != '-')
+			return i;
+		if (strcmp(a, "--") == 0)
+			return i + 1 < argc ? i + 1 : 0;
+		for (const char *const *v = valued; *v; v++)
+			if (strcmp(a, *v) == 0) {
+				i++;
+				break;
+			}
+	}
+	return 0;
+}
+
+/* One reading of the exec: program `where` with argv[1..] as arguments. */
+static unsigned classify_as(const char *where, const char *const *argv, size_t argc)
 {
 	const char *argv0 = argv && argc > 0 ? argv[0] : NULL;
-	const char *where = path && *path ? path : argv0;
 	struct exec_view v = { { "", 0 }, NULL, 0 };
 	unsigned c = 0;
 
@@ -755,12 +801,92 @@ unsigned exec_classify(const char *path, const char *const *argv, size_t argc)
 	return c | classify_program(&v);
 }
 
+unsigned exec_classify(const char *path, const char *real, const char *known,
+		       const char *const *argv, size_t argc, size_t *loaded)
+{
+	const char *where = path && *path ? path : argv && argc > 0 ? argv[0] : NULL;
+	unsigned c = classify_as(where, argv, argc);
+	size_t prog;
+
+	if (loaded)
+		*loaded = 0;
+	/* what really runs counts too: the name as given can be anything */
+	if (real && *real && (!where || strcmp(real, where) != 0))
+		c |= classify_as(real, argv, argc);
+	if (known && *known)
+		c |= classify_as(known, argv, argc);
+	if ((real && is_loader(slice_of(basename_of(real)))) ||
+	    (where && is_loader(slice_of(basename_of(where)))) ||
+	    (known && is_loader(slice_of(known)))) {
+		prog = loader_program(argv, argc);
+		if (prog) {
+			c |= EXEC_VIA_LOADER | classify_as(argv[prog], argv + prog, argc - prog);
+			if (loaded)
+				*loaded = prog;
+		}
+	}
+	return c;
+}
+
+/* The first operand after options; value-taking options skip their value
+ * (in `valued`, each letter takes one when it ends a cluster). */
+static size_t first_operand_index(const char *const *argv, size_t argc, const char *valued,
+				  const char *inline_code)
+{
+	for (size_t i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		size_t n;
+
+		if (!a)
+			continue;
+		if (a[0] != '-' && a[0] != '+')
+			return i;
+		if (strcmp(a, "-") == 0)
+			return 0;            /* stdin */
+		if (strcmp(a, "--") == 0)
+			return i + 1 < argc ? i + 1 : 0;
+		if (a[1] == '-')
+			continue;            /* long options: flags, near enough */
+		n = strlen(a);
+		for (size_t k = 1; k < n; k++)
+			if (strchr(inline_code, a[k]))
+				return 0;    /* -c CODE, -e CODE, -m MODULE: no script */
+		if (strchr(valued, a[n - 1]))
+			i++;
+	}
+	return 0;
+}
+
+size_t exec_script_index(const char *prog, const char *const *argv, size_t argc)
+{
+	struct slice p = slice_of(prog ? prog : "");
+
+	if (!argv || argc < 2)
+		return 0;
+	if (slice_versioned(p, "python") || slice_versioned(p, "pypy"))
+		return first_operand_index(argv, argc, "WXQ", "cm");
+	if (slice_in(p, shells))
+		return first_operand_index(argv, argc, "oO", "cs");
+	if (slice_versioned(p, "perl"))
+		return first_operand_index(argv, argc, "", "eE");
+	if (slice_versioned(p, "ruby"))
+		return first_operand_index(argv, argc, "", "e");
+	if (slice_eq(p, "node") || slice_eq(p, "nodejs"))
+		return first_operand_index(argv, argc, "r", "ep");
+	if (slice_versioned(p, "php"))
+		return first_operand_index(argv, argc, "cdz", "rBRE");
+	if (slice_versioned(p, "lua"))
+		return first_operand_index(argv, argc, "l", "e");
+	return 0;
+}
+
 static const char *const class_names[] = {
 	"shell", "shell-inline", "downloader", "inline-interp", "nettool", "miner",
 	"recon", "persist-tool", "pkg-install", "from-temp", "base64-decode", "benign-ml",
+	"fileless", "via-loader",
 };
 /* Every name and a comma each: the longest possible list. */
-#define EXEC_NAMES_MAX 160
+#define EXEC_NAMES_MAX 192
 #define TRUNC_MARK "..."
 
 const char *exec_class_names(unsigned classes, char *buf, size_t len)

@@ -25,6 +25,8 @@ enum exec_class {
 	EXEC_FROM_TEMP = 1u << 9,      /* the program lives under /tmp, /var/tmp, /dev/shm */
 	EXEC_BASE64_DECODE = 1u << 10, /* base64 -d / --decode */
 	EXEC_BENIGN_ML = 1u << 11,     /* gcc cc ld nvcc ptxas nvidia-smi, ldconfig -p, uname -p, git rev-parse */
+	EXEC_FILELESS = 1u << 12,      /* a memfd or a deleted file (set by the caller) */
+	EXEC_VIA_LOADER = 1u << 13,    /* run through the dynamic loader (ld.so PROGRAM) */
 };
 
 /* The program names (basenames) behind a name-based class (EXEC_SHELL,
@@ -32,8 +34,27 @@ enum exec_class {
  * other classes. What --enforce gives the kernel to kill at exec. */
 const char *const *exec_class_programs(unsigned cls);
 
-/* path: the program as executed (absolute when known); argv: argc strings. */
-unsigned exec_classify(const char *path, const char *const *argv, size_t argc);
+/* The names worth knowing by identity (exeid.h): every program a class
+ * above names, and the dynamic loaders. NULL-terminated. */
+extern const char *const exec_known_programs[];
+/* The dynamic loaders' names (ld-linux-x86-64.so.2 ...), NULL-terminated. */
+extern const char *const exec_loader_names[];
+
+/*
+ * What an exec runs. path: the program as named (absolute when known);
+ * real: the file that really runs, from the kernel (NULL if unknown); known:
+ * its name by identity (exeid, or NULL); argv: argc strings. A shell behind
+ * a symlink or a hard link under a harmless name is a shell; the dynamic
+ * loader run as a program (ld.so /bin/sh) is classified by the program it
+ * loads, plus EXEC_VIA_LOADER. *loaded (may be NULL) gets the index in argv
+ * of that program, or 0.
+ */
+unsigned exec_classify(const char *path, const char *real, const char *known,
+		       const char *const *argv, size_t argc, size_t *loaded);
+/* An interpreter given a script (python x.py, sh x.sh, perl x.pl, ...): the
+ * index of the script in argv, or 0 when there is none (inline code, a
+ * module, stdin, or not an interpreter). prog: the program's basename. */
+size_t exec_script_index(const char *prog, const char *const *argv, size_t argc);
 /* "shell,inline-shell" style list of the set bits, into buf. */
 const char *exec_class_names(unsigned classes, char *buf, size_t len);
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pickle_walk.h"
+#include "textsan.h"
 
 const struct pickle_limits pickle_default_limits = {
 	.max_input = 1ull << 30, .max_opcodes = 50u * 1000 * 1000, .max_stack = 100000,
@@ -689,6 +690,12 @@ static bool step(struct frame *f)
 	case 'i': /* INST module\nname\n, args from the mark: a call */
 		if (!take_line(f, &p, &n) || !take_line(f, &p2, &n2))
 			return false;
+		/* the unpickler decodes both lines as strict UTF-8 and refuses
+		 * an empty one: nothing is imported, the load stops here */
+		if (!n || !n2 || !utf8_valid(p, n, NULL) || !utf8_valid(p2, n2, NULL)) {
+			pw_add_error(f, PERR_BAD_GLOBAL);
+			return false;
+		}
 		a = add_import(f, f->op == 'c' ? PIMP_GLOBAL : PIMP_INST, p, n, p2, n2, -1);
 		if (f->op == 'i') {
 			mark_called(f, &a);

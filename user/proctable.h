@@ -22,8 +22,8 @@
 
 enum model_state {
 	MODEL_NONE = 0,       /* this process loaded nothing we saw */
-	MODEL_CONFIRMED,      /* bytes say it is a model that can run code */
-	MODEL_REJECTED,       /* bytes say it is not (or data-only): unmarked */
+	MODEL_CONFIRMED,      /* a model that can run code, or one that could not be judged */
+	MODEL_INERT,          /* every model it opened is proven to carry no code */
 };
 
 struct model_rec {
@@ -48,8 +48,11 @@ struct proc {
 	bool exited;
 	uint64_t exit_ns;
 	enum model_state model_state;
-	struct model_rec model; /* the first confirmed model (loaders only) */
+	struct model_rec model; /* the first model it opened (loaders only) */
 	unsigned n_models;
+	uint32_t inert_upto;  /* its model opens 1..inert_upto under mark_ns were all
+	                       * proven inert (the kernel's mlw_mark.models count) */
+	uint32_t forked_at;   /* its parent's model count when it forked it */
 	struct proc *next;    /* hash chain */
 };
 

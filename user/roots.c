@@ -8,8 +8,11 @@
 /* Names as the kernel keeps them: the executable's basename, cut at 15. */
 static const char *const default_comms[] = {
 	"raylet", "gcs_server", "tritonserver", "text-generation", /* -launcher, cut */
-	"ollama", "vllm", "jupyter-lab", "jupyter-noteboo", "jupyter-server",
-	"torchserve", "ray", NULL,
+	"ollama", "vllm", "torchserve", "ray", NULL,
+};
+/* Interactive ones: a person types the shells and downloads there. */
+static const char *const default_notebook_comms[] = {
+	"jupyter-lab", "jupyter-noteboo", "jupyter-server", NULL,
 };
 static const char *const default_interpreters[] = {
 	"python", "python3", "python3.8", "python3.9", "python3.10", "python3.11",
@@ -17,11 +20,13 @@ static const char *const default_interpreters[] = {
 };
 /* Each names a long-running server that takes work from the network. */
 static const char *const default_argv[] = {
-	"*ipykernel_launcher*", "*-m ipykernel*", "*jupyter*",
 	"*vllm.entrypoints*", "*-m vllm*", "*text_generation_server*",
 	"*ray/_private/workers/default_worker.py*", "*ray.util.client.server*",
 	"*ray/dashboard/dashboard.py*", "*org.pytorch.serve.ModelServer*",
 	"*tritonserver*", NULL,
+};
+static const char *const default_notebook_argv[] = {
+	"*ipykernel_launcher*", "*-m ipykernel*", "*jupyter*", NULL,
 };
 
 static int add(const char **list, size_t *n, const char *s)
@@ -30,6 +35,12 @@ static int add(const char **list, size_t *n, const char *s)
 		return -1;
 	list[(*n)++] = s;
 	return 0;
+}
+
+static void add_notebook(const char **list, bool *nb, size_t *n, const char *s)
+{
+	if (add(list, n, s) == 0)
+		nb[*n - 1] = true;
 }
 
 int roots_add_comm(struct roots *r, const char *comm)
@@ -50,13 +61,19 @@ void roots_defaults(struct roots *r)
 	r->ray_workers = true;
 	for (size_t i = 0; default_comms[i]; i++)
 		add(r->comms, &r->n_comms, default_comms[i]);
+	for (size_t i = 0; default_notebook_comms[i]; i++)
+		add_notebook(r->comms, r->comm_notebook, &r->n_comms, default_notebook_comms[i]);
 	for (size_t i = 0; default_interpreters[i]; i++)
 		add(r->interpreters, &r->n_interpreters, default_interpreters[i]);
 	for (size_t i = 0; default_argv[i]; i++)
 		add(r->argv_patterns, &r->n_argv_patterns, default_argv[i]);
+	for (size_t i = 0; default_notebook_argv[i]; i++)
+		add_notebook(r->argv_patterns, r->argv_notebook, &r->n_argv_patterns,
+			     default_notebook_argv[i]);
 }
 
-const char *roots_argv_match(const struct roots *r, const char *const *argv, size_t argc)
+const char *roots_argv_match(const struct roots *r, const char *const *argv, size_t argc,
+			     bool *notebook)
 {
 	char joined[4096];
 	size_t n = 0;
@@ -75,7 +92,10 @@ const char *roots_argv_match(const struct roots *r, const char *const *argv, siz
 	}
 	joined[n] = 0;
 	for (size_t i = 0; i < r->n_argv_patterns; i++)
-		if (fnmatch(r->argv_patterns[i], joined, 0) == 0)
+		if (fnmatch(r->argv_patterns[i], joined, 0) == 0) {
+			if (notebook)
+				*notebook = r->argv_notebook[i];
 			return r->argv_patterns[i];
+		}
 	return NULL;
 }

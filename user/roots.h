@@ -14,10 +14,12 @@
 
 struct roots {
 	const char *comms[ROOTS_MAX];        /* marked at exec by name */
+	bool comm_notebook[ROOTS_MAX];       /* ... an interactive one (Jupyter) */
 	size_t n_comms;
 	const char *interpreters[ROOTS_MAX]; /* execs sent up for an argv check */
 	size_t n_interpreters;
 	const char *argv_patterns[ROOTS_MAX]; /* fnmatch over the joined argv */
+	bool argv_notebook[ROOTS_MAX];
 	size_t n_argv_patterns;
 	bool ray_workers;   /* threads renamed "ray::..." (Ray workers) are roots */
 };
@@ -29,6 +31,8 @@ void roots_defaults(struct roots *r);
  * (empty, or longer than the kernel's 15 characters). */
 int roots_add_comm(struct roots *r, const char *comm);
 int roots_add_argv(struct roots *r, const char *pattern);
-/* The pattern argv (joined with spaces) matches, or NULL. */
-const char *roots_argv_match(const struct roots *r, const char *const *argv, size_t argc);
+/* The pattern argv (joined with spaces) matches, or NULL; *notebook (may
+ * be NULL): whether it names an interactive root. */
+const char *roots_argv_match(const struct roots *r, const char *const *argv, size_t argc,
+			     bool *notebook);
 #endif

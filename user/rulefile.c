@@ -22,7 +22,10 @@
 #define K_OPEN KIND(MLW_EV_OPEN)
 #define K_CONNECT KIND(MLW_EV_CONNECT)
 #define K_DUP KIND(MLW_EV_DUP)
-#define K_ALL (K_EXEC | K_OPEN | K_CONNECT | K_DUP)
+#define K_SEND KIND(MLW_EV_SEND)
+#define K_LINK KIND(MLW_EV_LINK)
+#define K_SOCKET KIND(MLW_EV_SOCKET)
+#define K_ALL (K_EXEC | K_OPEN | K_CONNECT | K_DUP | K_SEND | K_LINK | K_SOCKET)
 
 #define RULE_TITLE_MAX 200
 #define RULE_WINDOW_MAX 315360000u /* ten years, in seconds */
@@ -236,7 +239,8 @@ struct name {
 
 static const struct name kind_names[] = {
 	{ "exec", MLW_EV_EXEC }, { "connect", MLW_EV_CONNECT },
-	{ "open", MLW_EV_OPEN }, { "dup", MLW_EV_DUP },
+	{ "open", MLW_EV_OPEN }, { "dup", MLW_EV_DUP }, { "send", MLW_EV_SEND },
+	{ "link", MLW_EV_LINK }, { "socket", MLW_EV_SOCKET },
 };
 static const struct name dest_names[] = {
 	{ "loopback", DEST_LOOPBACK }, { "internal", DEST_INTERNAL },
@@ -246,10 +250,15 @@ static const struct name severity_names[] = {
 	{ "low", SEV_LOW }, { "medium", SEV_MEDIUM }, { "high", SEV_HIGH }, { "critical", SEV_CRITICAL },
 };
 static const struct name scope_names[] = {
-	{ "model", RULE_SCOPE_MODEL }, { "root", RULE_SCOPE_ROOT }, { "any", RULE_SCOPE_ANY },
+	{ "model", RULE_SCOPE_MODEL }, { "root", RULE_SCOPE_ROOT },
+	{ "notebook", RULE_SCOPE_NOTEBOOK }, { "any", RULE_SCOPE_ANY },
 };
 static const struct name action_names[] = {
 	{ "alert", RULE_ACTION_ALERT }, { "kill", RULE_ACTION_KILL },
+	{ "record", RULE_ACTION_RECORD },
+};
+static const struct name load_names[] = {
+	{ "during", RULE_LOAD_DURING }, { "after", RULE_LOAD_AFTER },
 };
 static const struct name open_names[] = {
 	{ "read", RULE_OPEN_READ }, { "write", RULE_OPEN_WRITE },
@@ -654,19 +663,22 @@ enum filter_use { FILTER_MATCH, FILTER_EXCEPT, FILTER_ALLOW };
 
 enum filter_key {
 	FK_KIND, FK_EXEC_CLASS, FK_EXEC_CLASS_NOT, FK_EXE, FK_PATH, FK_ARGV, FK_ARGV_CONTAINS,
-	FK_DEST, FK_CIDR, FK_PORT, FK_OPEN, FK_PATH_CLASS, FK_DROPPED, FK_FAILED_TOO, FK_COUNT, /* failed_too last: match only */
+	FK_DEST, FK_CIDR, FK_PORT, FK_OPEN, FK_PATH_CLASS, FK_DROPPED, FK_RUNTIME, FK_LOAD,
+	FK_FAILED_TOO, FK_COUNT, /* failed_too last: match only */
 };
 static const char *const filter_keys[FK_COUNT] = {
 	"kind", "exec_class", "exec_class_not", "exe", "path", "argv", "argv_contains",
-	"dest", "cidr", "port", "open", "path_class", "dropped", "failed_too",
+	"dest", "cidr", "port", "open", "path_class", "dropped", "runtime", "load", "failed_too",
 };
 /* The event kinds each condition can hold for. */
 static const unsigned filter_key_kinds[FK_COUNT] = {
 	[FK_KIND] = K_ALL, [FK_EXEC_CLASS] = K_EXEC, [FK_EXEC_CLASS_NOT] = K_EXEC,
-	[FK_EXE] = K_ALL, [FK_PATH] = K_EXEC | K_OPEN, [FK_ARGV] = K_EXEC,
-	[FK_ARGV_CONTAINS] = K_EXEC, [FK_DEST] = K_CONNECT | K_DUP,
-	[FK_CIDR] = K_CONNECT | K_DUP, [FK_PORT] = K_CONNECT | K_DUP, [FK_OPEN] = K_OPEN,
-	[FK_PATH_CLASS] = K_OPEN, [FK_FAILED_TOO] = K_OPEN | K_CONNECT, [FK_DROPPED] = K_EXEC,
+	[FK_EXE] = K_ALL, [FK_PATH] = K_EXEC | K_OPEN | K_LINK, [FK_ARGV] = K_EXEC,
+	[FK_ARGV_CONTAINS] = K_EXEC, [FK_DEST] = K_CONNECT | K_SEND | K_DUP,
+	[FK_CIDR] = K_CONNECT | K_SEND | K_DUP, [FK_PORT] = K_CONNECT | K_SEND | K_DUP,
+	[FK_OPEN] = K_OPEN | K_LINK, [FK_PATH_CLASS] = K_OPEN | K_LINK,
+	[FK_FAILED_TOO] = K_OPEN | K_CONNECT | K_SEND | K_LINK | K_SOCKET, [FK_DROPPED] = K_EXEC,
+	[FK_RUNTIME] = K_CONNECT | K_SEND, [FK_LOAD] = K_CONNECT | K_SEND,
 };
 
 static void want_kinds(struct parser *p, const cJSON *it, const char *field, unsigned *kinds)
@@ -679,8 +691,8 @@ static void want_kinds(struct parser *p, const cJSON *it, const char *field, uns
 		return;
 	}
 	if (!cJSON_IsArray(it)) {
-		perr(p, field, "expected \"exec\", \"connect\", \"open\" or \"dup\", or a list of them, got %s",
-		     type_name(it));
+		perr(p, field, "expected an event kind (exec, open, connect, send, dup, link, socket), "
+		     "or a list of them, got %s", type_name(it));
 		return;
 	}
 	want_names(p, it, field, "event kind", NAMES(kind_names), true, kinds);
@@ -788,6 +800,19 @@ static void parse_filter(struct parser *p, const cJSON *obj, const char *field,
 				continue; /* false asks for nothing */
 			break;
 		}
+		case FK_RUNTIME: {
+			int b = want_bool(p, it, f);
+
+			if (b >= 0)
+				m->runtime = b;
+			if (b <= 0)
+				continue; /* false asks for nothing */
+			break;
+		}
+		case FK_LOAD:
+			if (want_name(p, it, f, "load", NAMES(load_names), &v) == 0)
+				m->load = (enum rule_load)v;
+			break;
 		case FK_COUNT:
 			break;
 		}
@@ -798,7 +823,7 @@ static void parse_filter(struct parser *p, const cJSON *obj, const char *field,
 		char f[FIELD_LEN];
 
 		snprintf(f, sizeof(f), "%s.kind", field);
-		perr(p, f, "missing (exec, connect, open or dup)");
+		perr(p, f, "missing (exec, open, connect, send, dup, link or socket)");
 	}
 	if (use != FILTER_MATCH && !obj->child)
 		perr(p, field, "empty: it would suppress every event");
@@ -1025,8 +1050,15 @@ static void parse_rule(struct parser *p, const cJSON *obj, size_t index, struct 
 			parse_tags(p, it, r);
 			break;
 		case RK_SCOPE:
-			if (want_name(p, it, "scope", "scope", NAMES(scope_names), &v) == 0)
+			/* one name, or a list: ["model", "notebook"] */
+			if (cJSON_IsArray(it)) {
+				v = 0;
+				want_names(p, it, "scope", "scope", NAMES(scope_names), false, &v);
+				if (v)
+					r->scope = v;
+			} else if (want_name(p, it, "scope", "scope", NAMES(scope_names), &v) == 0) {
 				r->scope = v;
+			}
 			break;
 		case RK_WINDOW:
 			if (whole_in(it, 0, RULE_WINDOW_MAX))
@@ -1596,6 +1628,10 @@ cJSON *rule_filter_to_json(const struct rule_filter *m, bool failed_too)
 		cJSON_AddTrueToObject(o, "failed_too");
 	if (m->dropped)
 		cJSON_AddTrueToObject(o, "dropped");
+	if (m->runtime)
+		cJSON_AddTrueToObject(o, "runtime");
+	if (m->load != RULE_LOAD_ANY)
+		cJSON_AddStringToObject(o, "load", name_of(NAMES(load_names), m->load));
 	return o;
 }
 
@@ -1611,7 +1647,16 @@ cJSON *rule_to_json(const struct rule *r)
 	if ((a = cJSON_AddArrayToObject(o, "tags")))
 		for (int i = 0; i < RULE_MAX_TAGS && r->tags[i]; i++)
 			cJSON_AddItemToArray(a, cJSON_CreateString(r->tags[i]));
-	cJSON_AddStringToObject(o, "scope", rule_scope_name(r->scope));
+	unsigned scope = r->scope ? r->scope : RULE_SCOPE_MODEL;
+
+	/* one name, "any", or a list the parser takes back */
+	if (scope == RULE_SCOPE_ANY || !(scope & (scope - 1))) {
+		cJSON_AddStringToObject(o, "scope", name_of(NAMES(scope_names), scope));
+	} else if ((a = cJSON_AddArrayToObject(o, "scope"))) {
+		for (size_t i = 0; i < sizeof(scope_names) / sizeof(scope_names[0]); i++)
+			if (scope_names[i].value != RULE_SCOPE_ANY && (scope & scope_names[i].value))
+				cJSON_AddItemToArray(a, cJSON_CreateString(scope_names[i].name));
+	}
 	cJSON_AddNumberToObject(o, "window", r->window_s);
 	cJSON_AddStringToObject(o, "action", rule_action_name(r->action));
 	cJSON_AddItemToObject(o, "match", rule_filter_to_json(&r->match, r->failed_too));

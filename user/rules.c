@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -17,6 +18,8 @@
 	{ (const struct pattern[]){ __VA_ARGS__ },                             \
 	  sizeof((const struct pattern[]){ __VA_ARGS__ }) / sizeof(struct pattern) }
 #define P(s) { .text = (s) }
+
+#define MODEL_AND_NOTEBOOK (RULE_SCOPE_MODEL | RULE_SCOPE_NOTEBOOK)
 
 const struct rule builtin_rules[] = {
 	{
@@ -57,7 +60,7 @@ const struct rule builtin_rules[] = {
 		.title = "Cryptominer run by a process that loaded a model",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0048.000", "AML.T0011.000", "T1496" },
-		.scope = RULE_SCOPE_MODEL,
+		.scope = MODEL_AND_NOTEBOOK,
 		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_MINER },
 	},
 	{
@@ -69,30 +72,75 @@ const struct rule builtin_rules[] = {
 		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_FROM_TEMP },
 	},
 	{
+		.id = "model-loader-exec-fileless",
+		.title = "Program with no file on disk (memfd or deleted) run by a process that loaded a model",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0011.000", "AML.T0018.002", "T1620", "T1059" },
+		.scope = MODEL_AND_NOTEBOOK,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_FILELESS },
+	},
+	{
 		.id = "model-loader-external-connect",
-		.title = "Outbound connection to an external address by a process that loaded a model",
+		.title = "Outbound connection to an external address while a model was being loaded",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0011.000", "AML.T0025", "T1041" },
 		.scope = RULE_SCOPE_MODEL,
 		.failed_too = true, /* the attempt is the signal; the C2 may be down */
-		.match = { .kinds = KIND(MLW_EV_CONNECT), .dest_any = DEST(DEST_EXTERNAL) },
+		.match = { .kinds = KIND(MLW_EV_CONNECT) | KIND(MLW_EV_SEND),
+			   .dest_any = DEST(DEST_EXTERNAL), .load = RULE_LOAD_DURING },
+	},
+	{
+		/* a job's own traffic once its model is loaded (tracking, hub,
+		 * object storage): a step for the chains, not an alert */
+		.id = "model-loader-egress-after-load",
+		.title = "Outbound connection to an external address after a model load",
+		.severity = SEV_LOW,
+		.tags = { "AML.T0025", "T1041" },
+		.scope = RULE_SCOPE_MODEL,
+		.action = RULE_ACTION_RECORD,
+		.failed_too = true,
+		.match = { .kinds = KIND(MLW_EV_CONNECT) | KIND(MLW_EV_SEND),
+			   .dest_any = DEST(DEST_EXTERNAL), .load = RULE_LOAD_AFTER },
 	},
 	{
 		.id = "model-loader-metadata-connect",
-		.title = "Cloud metadata service contacted by a process that loaded a model",
+		.title = "Cloud metadata service contacted while a model was being loaded",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0055", "AML.T0011.000", "T1552.005" },
 		.scope = RULE_SCOPE_MODEL,
 		.failed_too = true,
-		.match = { .kinds = KIND(MLW_EV_CONNECT), .dest_any = DEST(DEST_METADATA) },
+		.match = { .kinds = KIND(MLW_EV_CONNECT) | KIND(MLW_EV_SEND),
+			   .dest_any = DEST(DEST_METADATA), .load = RULE_LOAD_DURING },
+	},
+	{
+		/* cloud SDKs read their instance credentials there */
+		.id = "model-loader-metadata-after-load",
+		.title = "Cloud metadata service contacted after a model load",
+		.severity = SEV_LOW,
+		.tags = { "AML.T0055", "T1552.005" },
+		.scope = RULE_SCOPE_MODEL,
+		.action = RULE_ACTION_RECORD,
+		.failed_too = true,
+		.match = { .kinds = KIND(MLW_EV_CONNECT) | KIND(MLW_EV_SEND),
+			   .dest_any = DEST(DEST_METADATA), .load = RULE_LOAD_AFTER },
+	},
+	{
+		.id = "model-loader-runtime-socket",
+		.title = "Container runtime or kubelet API contacted by a process that loaded a model",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0011.000", "AML.T0010.003", "T1610", "T1611" },
+		.scope = MODEL_AND_NOTEBOOK,
+		.failed_too = true,
+		.match = { .kinds = KIND(MLW_EV_CONNECT) | KIND(MLW_EV_SEND), .runtime = true },
 	},
 	{
 		.id = "model-loader-credential-read",
 		.title = "Credential file read by a process that loaded a model",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0055", "AML.T0011.000", "T1552.001" },
-		.scope = RULE_SCOPE_MODEL,
-		.match = { .kinds = KIND(MLW_EV_OPEN), .path_class = RULE_PATH_CREDENTIAL },
+		.scope = MODEL_AND_NOTEBOOK,
+		.match = { .kinds = KIND(MLW_EV_OPEN) | KIND(MLW_EV_LINK),
+			   .path_class = RULE_PATH_CREDENTIAL },
 	},
 	{
 		.id = "model-loader-persistence-write",
@@ -100,22 +148,32 @@ const struct rule builtin_rules[] = {
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0011.000", "T1053.003", "T1546.004" },
 		.scope = RULE_SCOPE_MODEL,
-		.match = { .kinds = KIND(MLW_EV_OPEN), .path_class = RULE_PATH_PERSISTENCE },
+		.match = { .kinds = KIND(MLW_EV_OPEN) | KIND(MLW_EV_LINK),
+			   .path_class = RULE_PATH_PERSISTENCE },
 	},
 	{
 		.id = "model-loader-socket-stdio",
-		.title = "Socket duplicated onto stdin/stdout/stderr by a process that loaded a model",
+		.title = "Socket made stdin/stdout/stderr of a process that loaded a model",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0072", "AML.T0011.000", "T1059" },
-		.scope = RULE_SCOPE_MODEL,
+		.scope = MODEL_AND_NOTEBOOK,
 		.match = { .kinds = KIND(MLW_EV_DUP) },
 	},
 	{
+		.id = "model-loader-raw-socket",
+		.title = "Raw or packet socket opened by a process that loaded a model",
+		.severity = SEV_HIGH,
+		.tags = { "AML.T0011.000", "AML.T0025", "T1095", "T1040" },
+		.scope = RULE_SCOPE_MODEL,
+		.failed_too = true,
+		.match = { .kinds = KIND(MLW_EV_SOCKET) },
+	},
+	{
 		.id = "model-loader-exec-dropped",
-		.title = "Program written moments earlier by the same model-loading lineage, now run",
+		.title = "Program or script written moments earlier by the same model-loading lineage, now run",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0011.000", "AML.T0018.002", "T1105", "T1204.002" },
-		.scope = RULE_SCOPE_MODEL,
+		.scope = MODEL_AND_NOTEBOOK,
 		.match = { .kinds = KIND(MLW_EV_EXEC), .dropped = true },
 	},
 
@@ -164,7 +222,7 @@ const struct rule builtin_rules[] = {
 	},
 	{
 		.id = "root-socket-stdio",
-		.title = "Socket duplicated onto stdin/stdout/stderr in a control-plane job",
+		.title = "Socket made stdin/stdout/stderr in a control-plane job",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0049", "AML.T0072", "T1059" },
 		.scope = RULE_SCOPE_ROOT,
@@ -176,7 +234,7 @@ const struct rule builtin_rules[] = {
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0049", "AML.T0055", "T1552.001" },
 		.scope = RULE_SCOPE_ROOT,
-		.match = { .kinds = KIND(MLW_EV_OPEN), .open = RULE_OPEN_READ,
+		.match = { .kinds = KIND(MLW_EV_OPEN) | KIND(MLW_EV_LINK), .open = RULE_OPEN_READ,
 			   .path_class = RULE_PATH_CREDENTIAL },
 	},
 	{
@@ -186,7 +244,17 @@ const struct rule builtin_rules[] = {
 		.tags = { "AML.T0049", "AML.T0055", "T1552.005" },
 		.scope = RULE_SCOPE_ROOT,
 		.failed_too = true,
-		.match = { .kinds = KIND(MLW_EV_CONNECT), .dest_any = DEST(DEST_METADATA) },
+		.match = { .kinds = KIND(MLW_EV_CONNECT) | KIND(MLW_EV_SEND),
+			   .dest_any = DEST(DEST_METADATA) },
+	},
+	{
+		.id = "root-runtime-socket",
+		.title = "Container runtime or kubelet API contacted by a control-plane job",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0049", "T1610", "T1611" },
+		.scope = RULE_SCOPE_ROOT,
+		.failed_too = true,
+		.match = { .kinds = KIND(MLW_EV_CONNECT) | KIND(MLW_EV_SEND), .runtime = true },
 	},
 	{
 		.id = "root-persistence-write",
@@ -194,7 +262,7 @@ const struct rule builtin_rules[] = {
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0049", "T1053.003", "T1546.004", "T1098.004" },
 		.scope = RULE_SCOPE_ROOT,
-		.match = { .kinds = KIND(MLW_EV_OPEN), .open = RULE_OPEN_WRITE,
+		.match = { .kinds = KIND(MLW_EV_OPEN) | KIND(MLW_EV_LINK), .open = RULE_OPEN_WRITE,
 			   .path_class = RULE_PATH_PERSISTENCE },
 	},
 	{
@@ -221,11 +289,19 @@ const struct rule builtin_rules[] = {
 	},
 	{
 		.id = "root-exec-dropped",
-		.title = "Program written moments earlier by the same control-plane job, now run",
+		.title = "Program or script written moments earlier by the same control-plane job, now run",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0049", "T1105", "T1204.002" },
 		.scope = RULE_SCOPE_ROOT,
 		.match = { .kinds = KIND(MLW_EV_EXEC), .dropped = true },
+	},
+	{
+		.id = "root-exec-fileless",
+		.title = "Program with no file on disk (memfd or deleted) run by a control-plane job",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0049", "T1620", "T1059" },
+		.scope = RULE_SCOPE_ROOT,
+		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_FILELESS },
 	},
 };
 
@@ -239,7 +315,8 @@ const size_t n_builtin_rules = sizeof(builtin_rules) / sizeof(builtin_rules[0]);
  */
 #define ALERTING_EXEC                                                          \
 	(EXEC_SHELL | EXEC_SHELL_INLINE | EXEC_DOWNLOADER | EXEC_INLINE_INTERP |     \
-	 EXEC_NETTOOL | EXEC_MINER | EXEC_FROM_TEMP | EXEC_BASE64_DECODE)
+	 EXEC_NETTOOL | EXEC_MINER | EXEC_FROM_TEMP | EXEC_BASE64_DECODE |           \
+	 EXEC_FILELESS | EXEC_VIA_LOADER)
 
 const struct rule_filter builtin_allow[] = {
 	/* What pathclass.c already calls benign-ml (multiprocessing and loky
@@ -282,16 +359,31 @@ const char *severity_name(enum severity s)
 
 const char *rule_action_name(enum rule_action a)
 {
-	return a == RULE_ACTION_KILL ? "kill" : "alert";
+	switch (a) {
+	case RULE_ACTION_KILL: return "kill";
+	case RULE_ACTION_RECORD: return "record";
+	case RULE_ACTION_ALERT: break;
+	}
+	return "alert";
 }
 
-const char *rule_scope_name(unsigned scope)
+const char *rule_scope_name(unsigned scope, char *buf, size_t len)
 {
-	switch (scope & RULE_SCOPE_ANY) {
-	case RULE_SCOPE_ROOT: return "root";
-	case RULE_SCOPE_ANY: return "any";
-	default: return "model";
+	static const char *const names[] = { "model", "root", "notebook" };
+	size_t o = 0;
+
+	scope &= RULE_SCOPE_ANY;
+	if (!scope)
+		scope = RULE_SCOPE_MODEL;
+	if (scope == RULE_SCOPE_ANY) {
+		snprintf(buf, len, "any");
+		return buf;
 	}
+	buf[0] = 0;
+	for (unsigned i = 0; i < 3 && o < len; i++)
+		if (scope & (1u << i))
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "+" : "", names[i]);
+	return buf;
 }
 
 /* ---- patterns ------------------------------------------------------- */
@@ -378,8 +470,11 @@ struct match_ctx {
 	unsigned scope;           /* RULE_SCOPE_* bits of the event's mark */
 	int result;               /* the syscall's result */
 	bool names_done, argv_done;
+	bool suppressing;         /* an exception or the allowlist is being checked */
 	const char *path, *exe;   /* NULL when the event has none */
 	size_t path_len, exe_len;
+	const char *rpath, *rexe; /* the real file's (kernel), when known and different */
+	size_t rpath_len, rexe_len;
 	size_t argv_len;
 	char argv[MLW_ARGS_MAX + 1];
 };
@@ -406,6 +501,7 @@ static void ctx_names(struct match_ctx *c)
 		break;
 	case MLW_EV_OPEN:
 	case MLW_EV_MODEL_OPEN:
+	case MLW_EV_LINK:
 		c->path = file;
 		c->exe = c->actor_exe ? base_of(c->actor_exe) : NULL;
 		break;
@@ -417,6 +513,29 @@ static void ctx_names(struct match_ctx *c)
 		c->exe = NULL;
 	c->path_len = c->path ? strlen(c->path) : 0;
 	c->exe_len = c->exe ? strlen(c->exe) : 0;
+	c->rpath = c->rexe = NULL;
+	if ((ev->kind == MLW_EV_EXEC || ev->kind == MLW_EV_OPEN || ev->kind == MLW_EV_MODEL_OPEN) &&
+	    c->f->real_path[0] && (!c->path || strcmp(c->f->real_path, c->path) != 0)) {
+		c->rpath = c->f->real_path;
+		c->rpath_len = strlen(c->rpath);
+		if (ev->kind == MLW_EV_EXEC) {
+			c->rexe = base_of(c->rpath);
+			c->rexe_len = strlen(c->rexe);
+		}
+	}
+}
+
+/* A path or program condition. Matching raises: any name the file goes by
+ * will do. Suppressing (an exception, the allowlist) must not be borrowed:
+ * only what really runs or was really opened counts when it is known. */
+static bool names_hold(const struct pattern_list *l, const struct match_ctx *c, bool exe)
+{
+	const char *given = exe ? c->exe : c->path, *real = exe ? c->rexe : c->rpath;
+	size_t gl = exe ? c->exe_len : c->path_len, rl = exe ? c->rexe_len : c->rpath_len;
+
+	if (real && c->suppressing)
+		return any_pattern(l, real, rl);
+	return (given && any_pattern(l, given, gl)) || (real && any_pattern(l, real, rl));
 }
 
 /* argv joined with single spaces, as `ps` shows it (cut at the buffer). */
@@ -446,8 +565,11 @@ static int event_result(const struct event *ev)
 	switch (ev->kind) {
 	case MLW_EV_OPEN: return ev->u.open->ret;
 	case MLW_EV_CONNECT:
+	case MLW_EV_SEND:
 		/* non-blocking connects report EINPROGRESS: that is a connect */
 		return ev->u.connect->ret == -EINPROGRESS ? 0 : ev->u.connect->ret;
+	case MLW_EV_LINK: return ev->u.link->ret;
+	case MLW_EV_SOCKET: return ev->u.socket->ret;
 	default: return 0;
 	}
 }
@@ -456,8 +578,10 @@ static unsigned event_scope(const struct event *ev)
 {
 	unsigned r = ev->hdr.mark.reason, s = 0;
 
+	/* a notebook that loaded a model: only the notebook-scoped model
+	 * rules, since its shells and downloads are the user's */
 	if (r & MLW_MARK_MODEL)
-		s |= RULE_SCOPE_MODEL;
+		s |= (r & MLW_MARK_NOTEBOOK) ? RULE_SCOPE_NOTEBOOK : RULE_SCOPE_MODEL;
 	if (r & MLW_MARK_ROOT)
 		s |= RULE_SCOPE_ROOT;
 	/* Sensors from before control-plane roots set no reason: every
@@ -473,20 +597,25 @@ static void ctx_init(struct match_ctx *c, const struct event *ev, const struct f
 	c->actor_exe = actor_exe && *actor_exe ? actor_exe : NULL;
 	c->scope = event_scope(ev);
 	c->result = event_result(ev);
-	c->names_done = c->argv_done = false;
+	c->names_done = c->argv_done = c->suppressing = false;
+}
+
+static bool is_sendlike(const struct event *ev)
+{
+	return ev->kind == MLW_EV_CONNECT || ev->kind == MLW_EV_SEND;
 }
 
 static bool is_net(const struct match_ctx *c)
 {
-	return (c->ev->kind == MLW_EV_CONNECT || c->ev->kind == MLW_EV_DUP) &&
+	return (is_sendlike(c->ev) || c->ev->kind == MLW_EV_DUP) &&
 	       (c->f->dest != DEST_UNIX && c->f->dest != DEST_OTHER);
 }
 
 static bool addr_in(const struct rule_filter *m, const struct match_ctx *c)
 {
 	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
-	const struct mlw_sockaddr *sa = c->ev->kind == MLW_EV_CONNECT ? &c->ev->u.connect->addr
-								       : &c->ev->u.dup->peer;
+	const struct mlw_sockaddr *sa = is_sendlike(c->ev) ? &c->ev->u.connect->addr
+							    : &c->ev->u.dup->peer;
 	int family = sa->family;
 	const uint8_t *addr = sa->addr;
 
@@ -511,6 +640,10 @@ static bool port_in(const struct rule_filter *m, unsigned port)
 
 static bool open_as(enum rule_open want, const struct match_ctx *c)
 {
+	/* a link reads its source and writes its destination: the path
+	 * class says which of the two was matched */
+	if (c->ev->kind == MLW_EV_LINK)
+		return true;
 	if (c->ev->kind != MLW_EV_OPEN && c->ev->kind != MLW_EV_MODEL_OPEN)
 		return false;
 	if (want == RULE_OPEN_WRITE)
@@ -536,6 +669,11 @@ static bool filter_holds(const struct rule_filter *m, struct match_ctx *c)
 		return false;
 	if (m->n_cidrs && !(is_net(c) && addr_in(m, c)))
 		return false;
+	if (m->runtime && !(is_sendlike(ev) && f->runtime))
+		return false;
+	if (m->load != RULE_LOAD_ANY &&
+	    !(is_sendlike(ev) && !!(ev->hdr.flags & MLW_F_IN_LOAD) == (m->load == RULE_LOAD_DURING)))
+		return false;
 	if (m->open != RULE_OPEN_ANY && !open_as(m->open, c))
 		return false;
 	if (m->path_class &&
@@ -546,9 +684,9 @@ static bool filter_holds(const struct rule_filter *m, struct match_ctx *c)
 		return false;
 	if (m->path.n || m->exe.n)
 		ctx_names(c);
-	if (m->path.n && !(c->path && any_pattern(&m->path, c->path, c->path_len)))
+	if (m->path.n && !names_hold(&m->path, c, false))
 		return false;
-	if (m->exe.n && !(c->exe && any_pattern(&m->exe, c->exe, c->exe_len)))
+	if (m->exe.n && !names_hold(&m->exe, c, true))
 		return false;
 	if (m->argv.n || m->argv_contains.n) {
 		if (ev->kind != MLW_EV_EXEC)
@@ -578,9 +716,13 @@ static bool rule_fires(const struct rule *r, struct match_ctx *c)
 		return false;
 	if (!filter_holds(&r->match, c))
 		return false;
+	c->suppressing = true;
 	for (size_t i = 0; i < r->n_except; i++)
-		if (filter_holds(&r->except[i], c))
+		if (filter_holds(&r->except[i], c)) {
+			c->suppressing = false;
 			return false;
+		}
+	c->suppressing = false;
 	return true;
 }
 
@@ -622,6 +764,7 @@ size_t ruleset_match(const struct ruleset *rs, const struct event *ev, const str
 			out[k++] = r;
 	}
 	/* Most events fire nothing: the allowlist is only read for the rest. */
+	c.suppressing = true;
 	for (size_t i = 0; k && i < rs->n_allow; i++)
 		if (filter_holds(&rs->allow[i], &c))
 			return 0;

@@ -23,13 +23,28 @@ enum severity { SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
 /* Which marks a rule looks at (bits of rule.scope). */
 #define RULE_SCOPE_MODEL (1u << 0) /* MLW_MARK_MODEL: it or an ancestor loaded a model */
 #define RULE_SCOPE_ROOT  (1u << 1) /* MLW_MARK_ROOT: an ML control-plane process or child */
-#define RULE_SCOPE_ANY   (RULE_SCOPE_MODEL | RULE_SCOPE_ROOT)
+/* A notebook (an interactive root) that loaded a model: the user's own
+ * shells and downloads are normal there, so only rules for what no user
+ * does by hand carry this scope. */
+#define RULE_SCOPE_NOTEBOOK (1u << 2)
+#define RULE_SCOPE_ANY   (RULE_SCOPE_MODEL | RULE_SCOPE_ROOT | RULE_SCOPE_NOTEBOOK)
 
-/* What the enforcement layer does when the rule fires; alerts are always sent. */
-enum rule_action { RULE_ACTION_ALERT, RULE_ACTION_KILL };
+/*
+ * What happens when the rule fires. alert: an alert line and an incident
+ * step; kill: that, and the kernel kills the actor where it can decide
+ * alone (enforce.h); record: a step of the lineage's incident only, no
+ * alert line, and no incident of its own (context that can complete a
+ * chain together with an alert, such as egress after a load).
+ */
+enum rule_action { RULE_ACTION_ALERT, RULE_ACTION_KILL, RULE_ACTION_RECORD };
 
 /* How an open was asked for (rule_filter.open). */
 enum rule_open { RULE_OPEN_ANY, RULE_OPEN_READ, RULE_OPEN_WRITE };
+
+/* When a connect or send happened relative to a model load (rule_filter.load):
+ * during it (the model still being read, or from a thread or process the
+ * load started: MLW_F_IN_LOAD), or after it. */
+enum rule_load { RULE_LOAD_ANY, RULE_LOAD_DURING, RULE_LOAD_AFTER };
 
 /* rule_filter.path_class bits: facts->credential / facts->persistence set. */
 #define RULE_PATH_CREDENTIAL  (1u << 0)
@@ -70,14 +85,16 @@ struct rule_filter {
 	unsigned kinds;           /* bits (1u << enum mlw_event_kind); 0: any kind */
 	unsigned exec_any;        /* exec: any of these exec_class bits */
 	unsigned exec_none;       /* exec: and none of these */
-	unsigned dest_any;        /* connect/dup: bits (1u << enum dest_class) */
+	unsigned dest_any;        /* connect/send/dup: bits (1u << enum dest_class) */
+	bool runtime;             /* connect/send: a container runtime or kubelet API */
+	enum rule_load load;      /* connect/send: during or after a model load */
 	const struct cidr *cidrs; /* connect/dup: the address (peer) is in one */
 	size_t n_cidrs;
 	const struct port_range *ports; /* connect/dup: the port is in one */
 	size_t n_ports;
 	enum rule_open open;      /* open: read (not O_WRONLY) or write (facts) */
 	unsigned path_class;      /* open: any of RULE_PATH_* */
-	struct pattern_list path; /* exec: the program; open: the file (resolved) */
+	struct pattern_list path; /* exec: the program; open: the file; link: the destination */
 	struct pattern_list exe;  /* basename: exec: the program; else the actor's exe */
 	struct pattern_list argv; /* exec: globs over argv joined with spaces */
 	struct pattern_list argv_contains; /* exec: substrings of that string */
@@ -138,7 +155,8 @@ size_t ruleset_match(const struct ruleset *rs, const struct event *ev, const str
 /* The same over a bare array of rules, without a global allowlist. */
 size_t rules_match(const struct rule *rules, size_t n, const struct event *ev,
 		   const struct facts *f, const struct rule **out, size_t max);
-/* Does one filter hold for the event (exceptions, allowlist, tests)? */
+/* Does one filter hold for the event (tests)? As a rule's match: a path or
+ * program condition holds for any name the file goes by. */
 bool rule_filter_match(const struct rule_filter *m, const struct event *ev,
 		       const struct facts *f, const char *actor_exe);
 
@@ -149,6 +167,7 @@ bool pattern_match(const struct pattern *p, const char *s, size_t len);
 
 const char *severity_name(enum severity s);
 const char *rule_action_name(enum rule_action a);
-/* "model", "root" or "any". */
-const char *rule_scope_name(unsigned scope);
+/* "model", "root", "notebook", "any", or a "+" list ("model+notebook"),
+ * into buf (at least 32 bytes). */
+const char *rule_scope_name(unsigned scope, char *buf, size_t len);
 #endif

@@ -108,7 +108,7 @@ void rule_filter_summary(const struct rule_filter *m, char *out, size_t len)
 	if (o) {
 		static const char *const named[] = {
 			"kind", "exec_class", "exec_class_not", "dest", "cidr", "port", "open",
-			"path_class",
+			"path_class", "load",
 		};
 
 		for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
@@ -121,6 +121,8 @@ void rule_filter_summary(const struct rule_filter *m, char *out, size_t len)
 	put_patterns(&w, "argv_contains", &m->argv_contains);
 	if (m->dropped)
 		put(&w, w.o ? " dropped" : "dropped");
+	if (m->runtime)
+		put(&w, w.o ? " runtime" : "runtime");
 }
 
 static void usage(FILE *f)
@@ -216,14 +218,16 @@ static int list_text(const struct ruleset *rs, FILE *out, FILE *err)
 		fprintf(err, "mlwatch rules: out of memory\n");
 		return RULES_CMD_INVALID;
 	}
-	fprintf(out, "%-34s %-8s %-5s %-6s %-6s %-8s %s\n", "ID", "SEVERITY", "SCOPE", "WINDOW",
+	fprintf(out, "%-34s %-8s %-14s %-6s %-6s %-8s %s\n", "ID", "SEVERITY", "SCOPE", "WINDOW",
 		"ACTION", "ORIGIN", "MATCH");
 	for (size_t i = 0; i < rs->n_rules; i++) {
 		const struct rule *r = &rs->rules[i];
+		char scope[32];
 
 		rule_filter_summary(&r->match, line, LINE_MAX_BYTES);
-		fprintf(out, "%-34s %-8s %-5s %-6u %-6s %-8s %s%s", r->id, severity_name(r->severity),
-			rule_scope_name(r->scope), (unsigned)r->window_s, rule_action_name(r->action),
+		fprintf(out, "%-34s %-8s %-14s %-6u %-6s %-8s %s%s", r->id, severity_name(r->severity),
+			rule_scope_name(r->scope, scope, sizeof(scope)), (unsigned)r->window_s,
+			rule_action_name(r->action),
 			origin_name(r->origin), line, r->failed_too ? " failed_too" : "");
 		if (r->n_except)
 			fprintf(out, " except=%zu", r->n_except);

@@ -4,6 +4,7 @@
  * kernel lacks (open/creat/dup2 on arm64) are skipped and said so.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include <mlwatch/events.h> /* u32 & co. for the skeleton */
+#include <mlwatch/maps.h>
 #include "mlwatch.skel.h"
 #include "enforce.h"
 #include "modelpatterns.h"
@@ -95,24 +97,70 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ar
 	return vfprintf(stderr, fmt, args);
 }
 
-/* Turns off tp/ programs whose tracepoint this kernel does not have. */
+/* Turns off tp/ and tp_btf/ programs whose tracepoint this kernel does not
+ * have (open/creat/dup2 on arm64, io_uring's before Linux 6.0), and the
+ * cgroup hooks when there is no cgroup v2 hierarchy to attach them to. */
 static void skip_missing_tracepoints(struct sensors *s)
 {
+	struct btf *vmlinux = btf__load_vmlinux_btf();
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, s->skel->obj) {
 		const char *sec = bpf_program__section_name(prog);
+		bool have = true;
 		char p[512];
 
-		if (strncmp(sec, "tp/", 3) != 0 || !bpf_program__autoload(prog))
+		if (!bpf_program__autoload(prog))
 			continue;
-		snprintf(p, sizeof(p), "%s/events/%s/id", tracing_dir(), sec + 3);
-		if (exists(p))
+		if (strncmp(sec, "tp/", 3) == 0) {
+			snprintf(p, sizeof(p), "%s/events/%s/id", tracing_dir(), sec + 3);
+			have = exists(p);
+		} else if (strncmp(sec, "tp_btf/", 7) == 0) {
+			snprintf(p, sizeof(p), "btf_trace_%s", sec + 7);
+			have = vmlinux && btf__find_by_name_kind(vmlinux, p, BTF_KIND_TYPEDEF) >= 0;
+		} else if (strncmp(sec, "cgroup/", 7) == 0) {
+			have = s->cgroup_fd >= 0;
+		}
+		if (have)
 			continue;
 		bpf_program__set_autoload(prog, false);
 		s->n_skipped++;
-		fprintf(stderr, "mlwatch: skipping %s: this kernel has no such tracepoint\n", sec + 3);
+		if (strncmp(sec, "cgroup/", 7) == 0)
+			fprintf(stderr, "mlwatch: skipping %s: no cgroup v2 hierarchy is mounted, so "
+				"datagram sends and io_uring connects are not seen, and connects are "
+				"read from the caller's memory\n", sec);
+		else
+			fprintf(stderr, "mlwatch: skipping %s: this kernel has no such tracepoint\n",
+				strchr(sec, '/') + 1);
 	}
+	btf__free(vmlinux);
+}
+
+/* The cgroup v2 root the sock_addr hooks attach to: every process is in
+ * it, hybrid hosts included (v2 at /sys/fs/cgroup/unified). -1 if none. */
+static int open_cgroup2_root(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int fd = -1;
+
+	if (!f)
+		return -1;
+	while (fd < 0 && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - "), *fields[6];
+		int n = 0;
+
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
+			continue;
+		for (char *t = strtok(line, " "); t && n < 6; t = strtok(NULL, " "))
+			fields[n++] = t;
+		/* field 4 is the root of the mount within its hierarchy: only a
+		 * mount of the whole hierarchy covers every process */
+		if (n >= 5 && strcmp(fields[3], "/") == 0)
+			fd = open(fields[4], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	fclose(f);
+	return fd;
 }
 
 static bool kernel_has_kfunc(const char *name)
@@ -226,9 +274,10 @@ static int push_roots(struct sensors *s, const struct options *o)
 			continue; /* no patterns: no reason to send interpreter execs */
 		for (size_t i = 0; i < n; i++) {
 			char key[MLW_COMM_LEN] = { 0 };
+			uint32_t v = what | (pass && r->comm_notebook[i] ? MLW_ROOT_NOTEBOOK : 0);
 
 			strncpy(key, names[i], MLW_COMM_LEN - 1);
-			if (bpf_map_update_elem(fd, key, &what, BPF_ANY))
+			if (bpf_map_update_elem(fd, key, &v, BPF_ANY))
 				return -errno;
 		}
 	}
@@ -244,7 +293,10 @@ static int attach_all(struct sensors *s)
 
 		if (!bpf_program__autoload(prog))
 			continue;
-		link = bpf_program__attach(prog);
+		if (strncmp(bpf_program__section_name(prog), "cgroup/", 7) == 0)
+			link = bpf_program__attach_cgroup(prog, s->cgroup_fd);
+		else
+			link = bpf_program__attach(prog);
 		if (!link) {
 			fprintf(stderr, "mlwatch: attaching %s (%s) failed: %s\n",
 				bpf_program__name(prog), bpf_program__section_name(prog),
@@ -269,6 +321,7 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 	int rc, err;
 
 	memset(s, 0, sizeof(*s));
+	s->cgroup_fd = -1;
 	libbpf_set_print(libbpf_log);
 	if ((rc = check_privileges()))
 		return rc;
@@ -283,6 +336,7 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 			strerror(errno));
 	if ((rc = ensure_tracefs(s)))
 		return rc;
+	s->cgroup_fd = open_cgroup2_root();
 
 	s->skel = mlwatch_bpf__open();
 	if (!s->skel) {
@@ -297,6 +351,12 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 	if (!o->roots.ray_workers)
 		s->skel->rodata->mlw_root_prefix[0] = 0;
 	bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20);
+	/* the kernel-side path walk is a bpf_loop (5.17+) */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) != 1) {
+		s->skel->rodata->mlw_have_loop = false;
+		fprintf(stderr, "mlwatch: this kernel has no bpf_loop (Linux 5.17+): real paths of opened "
+			"and executed files are not sent; paths are the ones processes asked for\n");
+	}
 	if ((rc = choose_open_match(s, o)))
 		return rc;
 	skip_missing_tracepoints(s);
@@ -370,6 +430,9 @@ const char *sensors_counter_name(int idx)
 		[MLW_CNT_RB_FULL_MODEL_OPEN] = "ringbuf_full_model_open",
 		[MLW_CNT_RB_FULL_CONNECT] = "ringbuf_full_connect",
 		[MLW_CNT_RB_FULL_DUP] = "ringbuf_full_dup",
+		[MLW_CNT_RB_FULL_SEND] = "ringbuf_full_send",
+		[MLW_CNT_RB_FULL_LINK] = "ringbuf_full_link",
+		[MLW_CNT_RB_FULL_SOCKET] = "ringbuf_full_socket",
 		[MLW_CNT_MARKS_FULL] = "marks_map_full",
 		[MLW_CNT_PENDING_FULL] = "pending_map_full",
 		[MLW_CNT_PATH_TRUNC] = "path_truncated",
@@ -378,32 +441,42 @@ const char *sensors_counter_name(int idx)
 		[MLW_CNT_EVENTS_SENT] = "events_sent",
 		[MLW_CNT_MARKS_SET] = "marks_set",
 		[MLW_CNT_OPEN_QUIET] = "opens_quiet",
+		[MLW_CNT_NET_REPEAT] = "net_repeats",
 	};
 
 	return idx >= 0 && idx < MLW_CNT_MAX && names[idx] ? names[idx] : "?";
 }
 
-/* The kernel's fast-path bitmap lives in .bss, which the skeleton maps
+/* The kernel's fast-path bitmaps live in .bss, which the skeleton maps
  * into this process: the same atomic order as bpf/common.bpf.h (bit up
  * before the entry, entry gone before the bit). */
-static u64 *mark_word(struct sensors *s, uint32_t tgid)
+#define BITMAP_WORDS (sizeof(((struct mlwatch_bpf *)0)->bss->mlw_mark_bits) / sizeof(u64))
+
+static u64 *bit_word(u64 *bits, uint32_t id)
 {
-	return &s->skel->bss->mlw_mark_bits[(tgid >> 6) % (sizeof(s->skel->bss->mlw_mark_bits) /
-							    sizeof(u64))];
+	return &bits[(id >> 6) % BITMAP_WORDS];
 }
 
 int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m)
 {
-	__atomic_fetch_or(mark_word(s, tgid), 1ull << (tgid & 63), __ATOMIC_SEQ_CST);
-	return bpf_map__update_elem(s->skel->maps.marks, &tgid, sizeof(tgid), m,
-				    sizeof(*m), BPF_ANY);
+	struct mlw_mark_state st = { .m = *m };
+
+	__atomic_fetch_or(bit_word(s->skel->bss->mlw_mark_bits, tgid), 1ull << (tgid & 63),
+			  __ATOMIC_SEQ_CST);
+	return bpf_map__update_elem(s->skel->maps.marks, &tgid, sizeof(tgid), &st,
+				    sizeof(st), BPF_ANY);
 }
 
-int sensors_clear_mark(struct sensors *s, uint32_t tgid)
+int sensors_unmark(struct sensors *s, uint32_t tgid, uint64_t mark_ns, uint32_t models)
 {
-	int err = bpf_map__delete_elem(s->skel->maps.marks, &tgid, sizeof(tgid), 0);
+	struct mlw_unmark u = { .mark_ns = mark_ns, .models = models };
+	int err = bpf_map__update_elem(s->skel->maps.unmarks, &tgid, sizeof(tgid), &u,
+				       sizeof(u), BPF_ANY);
 
-	__atomic_fetch_and(mark_word(s, tgid), ~(1ull << (tgid & 63)), __ATOMIC_SEQ_CST);
+	/* the entry before the bit: the kernel reads it only behind the bit */
+	if (!err)
+		__atomic_fetch_or(bit_word(s->skel->bss->mlw_unmark_bits, tgid),
+				  1ull << (tgid & 63), __ATOMIC_SEQ_CST);
 	return err;
 }
 
@@ -421,6 +494,9 @@ void sensors_detach(struct sensors *s)
 
 void sensors_stop(struct sensors *s)
 {
+	if (s->cgroup_fd >= 0)
+		close(s->cgroup_fd);
+	s->cgroup_fd = -1;
 	ring_buffer__free(s->rb);
 	s->rb = NULL;
 	if (s->skel)

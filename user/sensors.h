@@ -29,6 +29,7 @@ struct sensors {
 	int n_attached;
 	int n_skipped;
 	bool open_match_at_exit; /* see --open-match */
+	int cgroup_fd;           /* cgroup v2 root the sock_addr hooks attach to, or -1 */
 	struct enforce_plan plan; /* kill tables given to the kernel at start */
 };
 
@@ -44,7 +45,9 @@ int sensors_poll(struct sensors *s, int timeout_ms);
 void sensors_counters(struct sensors *s, uint64_t out[MLW_CNT_MAX]);
 const char *sensors_counter_name(int idx);
 int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m);
-int sensors_clear_mark(struct sensors *s, uint32_t tgid);
+/* Asks the kernel to treat tgid as unmarked while its mark still is the one
+ * made at mark_ns with exactly `models` model opens (struct mlw_unmark). */
+int sensors_unmark(struct sensors *s, uint32_t tgid, uint64_t mark_ns, uint32_t models);
 /* Detaches and frees everything; safe on a partly started struct. */
 /* Detaches every program, keeping the ring buffer readable: what is in
  * it can then be drained to the end. */

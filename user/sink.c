@@ -91,6 +91,11 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 	switch (ev->kind) {
 	case MLW_EV_EXEC:
 		o = text_put(out, len, o, f->resolved_path);
+		if (f->real_path[0] && strcmp(f->real_path, f->resolved_path)) {
+			o = text_putf(out, len, o, " (really ");
+			o = text_put(out, len, o, f->real_path);
+			o = text_putf(out, len, o, ")");
+		}
 		o = text_putf(out, len, o, " [%s] args: ", exec_class_names(f->exec_classes, classes, sizeof(classes)));
 		o = put_argv(out, len, o, ev->argv, ev->argc);
 		if (ev->args_truncated)
@@ -103,14 +108,32 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 			 f->persistence ? f->persistence : "", ev->u.open->ret);
 		break;
 	case MLW_EV_CONNECT:
-		o = text_putf(out, len, o, "%s %s port %u (%s) result=%d",
-			 sockaddr_family_name(ev->u.connect->addr.family), f->address, f->port,
-			 dest_class_name(f->dest), ev->u.connect->ret);
+	case MLW_EV_SEND:
+		o = text_putf(out, len, o, "%s ", sockaddr_family_name(ev->u.connect->addr.family));
+		o = text_put(out, len, o, f->address);
+		o = text_putf(out, len, o, " port %u (%s%s%s) result=%d%s", f->port,
+			 dest_class_name(f->dest), f->runtime ? ", runtime API " : "",
+			 f->runtime ? f->runtime : "", ev->u.connect->ret,
+			 ev->hdr.flags & MLW_F_IN_LOAD ? " during the load" : "");
 		break;
 	case MLW_EV_DUP:
-		o = text_putf(out, len, o, "fd %d -> %d, socket peer %s port %u (%s)",
-			 ev->u.dup->oldfd, ev->u.dup->newfd, f->address, f->port,
-			 dest_class_name(f->dest));
+		o = text_putf(out, len, o, "%s fd %d -> %d, socket peer ",
+			 dup_syscall_name(ev->u.dup->syscall), ev->u.dup->oldfd, ev->u.dup->newfd);
+		o = text_put(out, len, o, f->address);
+		o = text_putf(out, len, o, " port %u (%s)", f->port, dest_class_name(f->dest));
+		break;
+	case MLW_EV_LINK:
+		o = text_putf(out, len, o, "%s ", link_syscall_name(ev->u.link->syscall));
+		o = text_put(out, len, o, f->real_path[0] ? f->real_path : ev->path);
+		o = text_putf(out, len, o, " -> ");
+		o = text_put(out, len, o, f->resolved_path);
+		o = text_putf(out, len, o, " (%s) result=%d", f->credential ? f->credential :
+			 f->persistence ? f->persistence : "", ev->u.link->ret);
+		break;
+	case MLW_EV_SOCKET:
+		o = text_putf(out, len, o, "%s socket family=%d type=%d protocol=%d result=%d",
+			 f->socket_class ? f->socket_class : "?", ev->u.socket->family,
+			 ev->u.socket->type, ev->u.socket->protocol, ev->u.socket->ret);
 		break;
 	default:
 		break;

@@ -124,27 +124,47 @@ static cJSON *event_json(const struct alert *a)
 		add_str(o, "kind", "exec");
 		add_str(o, "filename", ev->path);
 		add_str(o, "resolved_path", f->resolved_path);
+		if (f->real_path[0])
+			add_str(o, "real_path", f->real_path);
+		if (f->via[0])
+			add_str(o, "via", f->via);
+		if (f->script[0])
+			add_str(o, "script", f->script);
 		cJSON_AddItemToObject(o, "args", str_array(ev->argv, ev->argc));
 		cJSON_AddBoolToObject(o, "args_truncated", ev->args_truncated);
 		add_str(o, "classes", exec_class_names(f->exec_classes, classes, sizeof(classes)));
+		if (f->exec_dropped)
+			cJSON_AddTrueToObject(o, "dropped");
 		break;
 	case MLW_EV_OPEN:
 	case MLW_EV_MODEL_OPEN:
 		add_str(o, "kind", "open");
 		add_str(o, "path", ev->path);
 		add_str(o, "resolved_path", f->resolved_path);
+		if (f->real_path[0])
+			add_str(o, "real_path", f->real_path);
 		add_flags(o, ev->u.open->flags);
 		cJSON_AddNumberToObject(o, "result", ev->u.open->ret);
+		if (ev->u.open->syscall == MLW_SYS_URING_OPENAT)
+			add_str(o, "via", "io_uring");
 		if (f->credential)
 			add_str(o, "match", f->credential);
 		else if (f->persistence)
 			add_str(o, "match", f->persistence);
 		break;
 	case MLW_EV_CONNECT:
-		add_str(o, "kind", "connect");
+	case MLW_EV_SEND:
+		add_str(o, "kind", event_kind_name(ev->kind));
 		sockaddr_json(o, f, ev->u.connect->addr.family);
 		cJSON_AddNumberToObject(o, "fd", ev->u.connect->fd);
 		cJSON_AddNumberToObject(o, "result", ev->u.connect->ret);
+		cJSON_AddBoolToObject(o, "during_load", ev->hdr.flags & MLW_F_IN_LOAD);
+		if (ev->hdr.flags & MLW_F_NO_SYSCALL)
+			add_str(o, "via", ev->kind == MLW_EV_SEND ? "sendmsg" : "io_uring or sendto");
+		if (f->runtime)
+			add_str(o, "runtime", f->runtime);
+		if (ev->hdr.flags & MLW_F_DENIED)
+			add_str(o, "enforcement", "refused");
 		break;
 	case MLW_EV_DUP: {
 		cJSON *peer = cJSON_CreateObject();
@@ -152,10 +172,31 @@ static cJSON *event_json(const struct alert *a)
 		add_str(o, "kind", "dup");
 		cJSON_AddNumberToObject(o, "oldfd", ev->u.dup->oldfd);
 		cJSON_AddNumberToObject(o, "newfd", ev->u.dup->newfd);
-		add_str(o, "syscall", ev->u.dup->syscall == 3 ? "dup3" : "dup2");
+		add_str(o, "syscall", dup_syscall_name(ev->u.dup->syscall));
 		cJSON_AddItemToObject(o, "peer", sockaddr_json(peer, f, ev->u.dup->peer.family));
 		break;
 	}
+	case MLW_EV_LINK:
+		add_str(o, "kind", "link");
+		add_str(o, "syscall", link_syscall_name(ev->u.link->syscall));
+		add_str(o, "source", ev->path);
+		add_str(o, "resolved_source", f->real_path);
+		add_str(o, "path", ev->kpath);
+		add_str(o, "resolved_path", f->resolved_path);
+		cJSON_AddNumberToObject(o, "result", ev->u.link->ret);
+		if (f->credential)
+			add_str(o, "match", f->credential);
+		else if (f->persistence)
+			add_str(o, "match", f->persistence);
+		break;
+	case MLW_EV_SOCKET:
+		add_str(o, "kind", "socket");
+		add_str(o, "class", f->socket_class);
+		cJSON_AddNumberToObject(o, "family", ev->u.socket->family);
+		cJSON_AddNumberToObject(o, "type", ev->u.socket->type);
+		cJSON_AddNumberToObject(o, "protocol", ev->u.socket->protocol);
+		cJSON_AddNumberToObject(o, "result", ev->u.socket->ret);
+		break;
 	default:
 		add_str(o, "kind", event_kind_name(ev->kind));
 		break;

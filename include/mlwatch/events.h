@@ -38,7 +38,10 @@ enum mlw_event_kind {
 	MLW_EV_OPEN = 5,       /* open/openat/openat2/creat by a marked process */
 	MLW_EV_MODEL_OPEN = 6, /* an open whose path matched the model patterns */
 	MLW_EV_CONNECT = 7,    /* connect() by a marked process */
-	MLW_EV_DUP = 8,        /* dup2/dup3 of a socket onto fd 0, 1 or 2 */
+	MLW_EV_DUP = 8,        /* a socket became fd 0, 1 or 2 (dup*, fcntl, socket, accept) */
+	MLW_EV_SEND = 9,       /* a datagram to an explicit address (sendto/sendmsg, io_uring) */
+	MLW_EV_LINK = 10,      /* rename, link or symlink by a marked process */
+	MLW_EV_SOCKET = 11,    /* a raw or packet socket made by a marked process */
 	MLW_EV_KIND_MAX,
 };
 
@@ -52,15 +55,27 @@ enum mlw_event_kind {
                                        * space can tell a control-plane process by argv */
 #define MLW_F_KILLED       (1u << 6) /* --enforce: SIGKILLed at this event, before the new
                                        * program ran or the connect's caller went on */
+#define MLW_F_KPATH_TRUNC  (1u << 7) /* the kernel path was cut (too deep or too long) */
+#define MLW_F_IN_LOAD      (1u << 8) /* connect/send: while a model was being loaded, or
+                                       * from a thread or process such a load started */
+#define MLW_F_NO_SYSCALL   (1u << 9) /* not from its own syscall (io_uring, sendto with
+                                       * MSG_FASTOPEN): the result is not known */
+#define MLW_F_ADDR_USER    (1u << 10) /* connect: the address is the caller's buffer read at
+                                        * exit (the kernel kept none: the connect failed early) */
+#define MLW_F_DENIED       (1u << 11) /* --enforce: the kernel refused the connect (EPERM) */
 
 /* Why a process is marked (mlw_mark.reason). */
 #define MLW_MARK_MODEL     (1u << 0) /* it, or an ancestor, opened a model file */
 #define MLW_MARK_USER      (1u << 1) /* user space marked it (classified by bytes) */
 #define MLW_MARK_ROOT      (1u << 2) /* a watched ML control-plane process */
+#define MLW_MARK_NOTEBOOK  (1u << 3) /* ... an interactive one (Jupyter): shells are the user's */
+#define MLW_MARK_PAYLOAD   (1u << 4) /* made while an ancestor was loading a model: the
+                                       * payload's own process, or one of its descendants */
 
 /* root_comms values: what an exec (or rename) to that comm means. */
 #define MLW_ROOT_MARK      1u /* a control-plane process: mark it and its lineage */
 #define MLW_ROOT_ARGV      2u /* an interpreter: send the exec, user space reads argv */
+#define MLW_ROOT_NOTEBOOK  4u /* with MLW_ROOT_MARK: an interactive root (Jupyter) */
 
 /*
  * The mark kept per tgid in the kernel (map `marks`) and inherited at fork.
@@ -72,7 +87,23 @@ struct mlw_mark {
 	u32 reason;
 	u64 mark_ns;   /* boot-time ns of the model open that set the mark */
 	u32 depth;     /* 0 for the loader itself, +1 per fork */
-	u32 _pad;
+	u32 models;    /* model candidates this process opened under the mark (a
+	                * clear request names the count it judged: a later open
+	                * makes the request stale, so the mark stays) */
+};
+
+/* The file the kernel opened or executed, from its struct file: what user
+ * space ties its reads to, and what a rename, link or swapped path cannot
+ * fake. */
+struct mlw_file {
+	u64 ino;
+	u32 dev;       /* the superblock's s_dev, kernel encoding (major << 20 | minor) */
+	u32 mnt_id;    /* the mount's id, as statx(STATX_MNT_ID) reports it */
+	u32 nlink;     /* 0: unlinked (a deleted file, or a memfd) */
+	u16 mode;      /* i_mode; 0: no file */
+	u16 _pad;
+	u64 size;      /* i_size when sent */
+	u64 ctime_ns;  /* i_ctime when sent: any later change to the file moves it */
 };
 
 struct mlw_hdr {
@@ -90,11 +121,12 @@ struct mlw_hdr {
 
 struct mlw_exec {
 	struct mlw_hdr hdr;
+	struct mlw_file file; /* what runs: the ELF, or a script's interpreter */
 	u32 old_tid;
 	u32 filename_len;  /* bytes of filename in data[], NUL included */
 	u32 args_len;      /* bytes of argv in data[] after the filename (NUL-separated) */
-	u32 _pad;
-	char data[];       /* filename, then argv */
+	u32 kpath_len;     /* bytes of the real path of `file` after argv, NUL included */
+	char data[];       /* filename as given, then argv, then the real path */
 };
 
 struct mlw_exec_fail {
@@ -121,13 +153,16 @@ struct mlw_exit {
 /* MLW_EV_OPEN and MLW_EV_MODEL_OPEN */
 struct mlw_open {
 	struct mlw_hdr hdr;
-	s32 ret;           /* fd, or -errno */
+	struct mlw_file file; /* the file opened (mode 0 when the open failed) */
+	s32 ret;           /* fd, or -errno (0 for io_uring: submitted) */
 	s32 dirfd;
 	u32 flags;         /* O_* as passed */
 	u32 mode;
 	u32 syscall;       /* enum mlw_open_syscall */
-	u32 path_len;      /* bytes in path[], NUL included */
-	char path[];
+	u32 path_len;      /* bytes of the path as asked in data[], NUL included */
+	u32 kpath_len;     /* bytes of the opened file's real path after it; 0: none */
+	u32 _pad;
+	char data[];       /* path as asked, then the real path */
 };
 
 enum mlw_open_syscall {
@@ -135,6 +170,7 @@ enum mlw_open_syscall {
 	MLW_SYS_OPEN = 1,
 	MLW_SYS_OPENAT2 = 2,
 	MLW_SYS_CREAT = 3,
+	MLW_SYS_URING_OPENAT = 4, /* IORING_OP_OPENAT / OPENAT2 */
 };
 
 struct mlw_sockaddr {
@@ -145,27 +181,71 @@ struct mlw_sockaddr {
 	char unix_path[MLW_UNIX_PATH_MAX]; /* abstract sockets start with '@' */
 };
 
+/* MLW_EV_CONNECT and MLW_EV_SEND. The address is the kernel's own copy
+ * (taken where the kernel checks it), or the connected socket's peer. */
 struct mlw_connect {
 	struct mlw_hdr hdr;
-	s32 ret;           /* 0, -EINPROGRESS, or -errno */
-	s32 fd;
+	s32 ret;           /* 0, -EINPROGRESS, or -errno; 0 when not known (send, io_uring) */
+	s32 fd;            /* -1 when not known */
 	s32 sock_type;     /* SOCK_STREAM, SOCK_DGRAM, ... (0 if unknown) */
 	u32 addrlen;
 	struct mlw_sockaddr addr;
 };
 
+enum mlw_dup_syscall {
+	MLW_DUP_DUP = 1,
+	MLW_DUP_DUP2 = 2,
+	MLW_DUP_DUP3 = 3,
+	MLW_DUP_FCNTL = 4,     /* F_DUPFD, F_DUPFD_CLOEXEC */
+	MLW_DUP_SOCKET = 5,    /* socket() returned fd 0-2 */
+	MLW_DUP_ACCEPT = 6,
+	MLW_DUP_ACCEPT4 = 7,
+	MLW_DUP_PIDFD_GETFD = 8,
+};
+
 struct mlw_dup {
 	struct mlw_hdr hdr;
-	s32 oldfd;
-	s32 newfd;
-	u32 syscall;       /* 2 = dup2, 3 = dup3 */
+	s32 oldfd;         /* the source fd (-1: none, socket/accept) */
+	s32 newfd;         /* 0, 1 or 2: what the call returned */
+	u32 syscall;       /* enum mlw_dup_syscall */
 	s32 sock_type;
-	struct mlw_sockaddr peer; /* the socket's remote end, when inet */
+	struct mlw_sockaddr peer; /* the socket's remote end, when it has one */
+};
+
+enum mlw_link_syscall {
+	MLW_LINK_RENAME = 1,   /* rename, renameat, renameat2 */
+	MLW_LINK_LINK = 2,     /* link, linkat */
+	MLW_LINK_SYMLINK = 3,  /* symlink, symlinkat */
+};
+
+/* rename/link/symlink: the destination is what a persistence check reads;
+ * the source is what a credential check reads (a link to a key). */
+struct mlw_link {
+	struct mlw_hdr hdr;
+	s32 ret;
+	s32 olddirfd;      /* AT_FDCWD, or the dirfd (symlink: unused) */
+	s32 newdirfd;
+	u32 syscall;       /* enum mlw_link_syscall */
+	u32 flags;         /* renameat2 / linkat flags */
+	u32 old_len;       /* bytes of the source in data[], NUL included */
+	u32 new_len;       /* bytes of the destination after it */
+	u32 _pad;
+	char data[];       /* source (symlink: its target text), then destination */
+};
+
+/* A raw or packet socket (ICMP tunnels, sniffing): family, type, protocol
+ * as the caller asked, and the fd it got. */
+struct mlw_socket {
+	struct mlw_hdr hdr;
+	s32 ret;
+	s32 family;
+	s32 type;
+	s32 protocol;
 };
 
 /* Index of the per-reason counters in the `counters` map. */
 enum mlw_counter {
-	MLW_CNT_RB_FULL_EXEC = 0,    /* ring buffer full: one per event kind */
+	MLW_CNT_RB_FULL_EXEC = 0,    /* ring buffer full: one per event kind, in kind order */
 	MLW_CNT_RB_FULL_EXEC_FAIL,
 	MLW_CNT_RB_FULL_FORK,
 	MLW_CNT_RB_FULL_EXIT,
@@ -173,6 +253,9 @@ enum mlw_counter {
 	MLW_CNT_RB_FULL_MODEL_OPEN,
 	MLW_CNT_RB_FULL_CONNECT,
 	MLW_CNT_RB_FULL_DUP,
+	MLW_CNT_RB_FULL_SEND,
+	MLW_CNT_RB_FULL_LINK,
+	MLW_CNT_RB_FULL_SOCKET,
 	MLW_CNT_MARKS_FULL,          /* marks map full: a lineage went unwatched */
 	MLW_CNT_PENDING_FULL,        /* per-thread syscall stash full */
 	MLW_CNT_PATH_TRUNC,          /* paths cut at MLW_PATH_MAX */
@@ -181,8 +264,12 @@ enum mlw_counter {
 	MLW_CNT_EVENTS_SENT,
 	MLW_CNT_MARKS_SET,
 	MLW_CNT_OPEN_QUIET,          /* marked read-only opens of .py/.pyc/.so not sent */
+	MLW_CNT_NET_REPEAT,          /* connects/sends to a destination already reported for
+	                              * the same process, load and context: not sent again */
 	MLW_CNT_MAX,
 };
+_Static_assert(MLW_CNT_RB_FULL_SOCKET == MLW_CNT_RB_FULL_EXEC + MLW_EV_SOCKET - 1,
+	       "one ring-buffer-full counter per event kind, in kind order");
 
 /*
  * Model-extension table: key is the lowercase extension (without the dot)
@@ -201,5 +288,11 @@ enum mlw_counter {
 /* Not a model: a read-only open of it by a marked process is not sent
  * (Python imports: .py .pyc .so). Kept in its own table, `quiet_exts`. */
 #define MLW_EXT_QUIET           (1u << 2)
+/* A compressor's extension (gz, bz2, xz ...): a model only behind a model
+ * extension, as joblib and pandas decompress by name (model.pkl.gz). */
+#define MLW_EXT_COMPRESSOR      (1u << 3)
+/* A model extension that does not make "<name>.<it>.<compressor>" a model
+ * (tar: every .tar.gz would be one). */
+#define MLW_EXT_NOT_INNER       (1u << 4)
 
 #endif /* MLWATCH_EVENTS_H */

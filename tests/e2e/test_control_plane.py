@@ -1,8 +1,10 @@
-"""ShadowRay-like: an ML server (a control-plane root by its command line)
-that loaded a model takes jobs over HTTP on 127.0.0.1. A legitimate job (a
-shell running python on a script) raises nothing; a hijacked job that reads
-a fake credential and posts it to 127.0.0.1 is one incident under the
-control-plane-root rules."""
+"""ShadowRay-like: a job server (a control-plane root by its command line,
+Ray's dashboard) takes jobs over HTTP on 127.0.0.1 and runs each in a
+shell, as Ray's JobSupervisor does. A legitimate job (a shell running
+python on a script) raises nothing; a hijacked job that reads a fake
+credential and posts it to 127.0.0.1 is one incident under the
+control-plane-root rules. (A root that loads a model gains the model rules
+too: tests/e2e/test_failclosed.py.)"""
 import json
 import os
 import time
@@ -12,8 +14,7 @@ from harness import Checks, Scenario, TestFailure, get
 
 # Ray's dashboard path: one of the default control-plane command lines.
 SERVER = r'''
-import http.server, json, subprocess, sys, torch
-torch.load(sys.argv[1])
+import http.server, json, subprocess, sys
 class Jobs(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         job = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -44,13 +45,12 @@ def test_shadowray_like_job_is_one_root_incident():
     with Scenario("shadowray") as sc:
         cred = sc.fake_credentials()
         lst = sc.listener()
-        model = sc.make_model("torch", "model.pt")
         server = sc.write("ray/dashboard/dashboard.py", SERVER)
         legit = sc.write("job/train.py", "print(sum(range(10)))\n")
         port_file, stop_file = sc.path("port"), sc.path("STOP")
         sc.start()
         import subprocess
-        srv = subprocess.Popen(["/usr/bin/python3", server, model, port_file, stop_file],
+        srv = subprocess.Popen(["/usr/bin/python3", server, "-", port_file, stop_file],
                                cwd=sc.dir, env=sc.env(), stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:

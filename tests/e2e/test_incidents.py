@@ -113,7 +113,8 @@ class _Serve:
 def test_download_exec_is_one_incident():
     """curl fetches a script into /tmp, the payload makes it executable
     and runs it: downloader, exec from /tmp, exec of a file the lineage
-    just wrote, one incident with chain-download-exec."""
+    just wrote (and, since a #!/bin/sh script runs /bin/sh, a shell), one
+    incident with chain-download-exec."""
     with Scenario("inc-dlexec") as sc:
         marker = sc.path("MARKER")
         dropped = sc.path("drop", "payload")
@@ -128,7 +129,7 @@ def test_download_exec_is_one_incident():
             ld = sc.run_loader("pickle", model).expect_ok("loader")
             sc.expect_file(marker)
             want = {"model-loader-downloader", "model-loader-exec-from-temp",
-                    "model-loader-exec-dropped"}
+                    "model-loader-exec-dropped", "model-loader-shell"}
             sc.wait_rules(ld.pid, want)
             alerts = sc.stop()
         finally:

@@ -75,13 +75,17 @@ def test_unmarked_process_does_everything():
 
 
 def test_model_named_text_file_not_marked():
-    """notes.pkl holds text: the name matches, the magic bytes do not."""
+    """notes.pkl holds text the unpickler refuses at its first byte: proven
+    to carry no code while the reader still holds it, so the reader is
+    unmarked and its shell afterwards is its own business. (Closed before
+    mlwatch could read it, it would stay marked: test_failclosed.py.)"""
     with Scenario("fakename") as sc:
         marker = sc.path("MARKER")
-        text = "import os\n# just text that happens to be named .pkl\n"
+        text = "# just text that happens to be named .pkl\nimport os\n"
         notes = sc.write("notes.pkl", text)
         sc.start(sentinel=True)
-        code = ("import os\nwith open(%r, 'rb') as f: data = f.read()\n"
+        code = ("import os, time\nf = open(%r, 'rb')\ndata = f.read()\ntime.sleep(1.0)\n"
+                "f.close()\n"
                 "print('READ', len(data), os.system('touch ' + %r), flush=True)\n") % (notes, marker)
         r = sc.run_script(code).expect_ok("reader")
         sc.expect_file(marker)

@@ -84,7 +84,7 @@ static void test_open_path_without_nul(void)
 	o->hdr.kind = MLW_EV_OPEN;
 	o->hdr.flags = MLW_F_PATH_TRUNC;
 	o->path_len = 4;
-	memcpy(o->path, "/etc", 4); /* no NUL inside the record */
+	memcpy(o->data, "/etc", 4); /* no NUL inside the record */
 	CHECK(event_decode(buf, sizeof(*o) + 4, &ev, &why) == 0);
 	CHECK_STR(ev.path, "/etc");
 	CHECK(ev.path_truncated);

@@ -32,14 +32,19 @@ static void test_enforce_builtins(void)
 	CHECK(rs != NULL);
 	CHECK(enforce_plan_build(&p, rs, false, NULL) == 0);
 	CHECK(p.n_names == 0 && !p.external_mask);
-	CHECK(enforce_plan_build(&p, rs, true, NULL) == 9);
+	CHECK(enforce_plan_build(&p, rs, true, NULL) == 11);
 	CHECK(mask_of(&p, "sh") == MLW_MARK_MODEL && mask_of(&p, "bash") == MLW_MARK_MODEL);
 	CHECK(mask_of(&p, "curl") == MLW_MARK_MODEL && mask_of(&p, "nc") == MLW_MARK_MODEL);
 	/* miners are killed under roots too; shells are a root's normal jobs */
 	CHECK(mask_of(&p, "xmrig") == (MLW_MARK_MODEL | MLW_MARK_ROOT));
 	CHECK(mask_of(&p, "python3") == 0 && mask_of(&p, "gcc") == 0);
-	CHECK(p.temp_mask == MLW_MARK_MODEL && p.external_mask == MLW_MARK_MODEL);
-	CHECK(p.metadata_mask == (MLW_MARK_MODEL | MLW_MARK_ROOT));
+	/* the loader run as a program is a shell's way around its name */
+	CHECK(mask_of(&p, "ld-linux-x86-64.so.2") == MLW_MARK_MODEL);
+	CHECK(p.temp_mask == MLW_MARK_MODEL && p.fileless_mask == (MLW_MARK_MODEL | MLW_MARK_ROOT));
+	/* external connects only while a model loads: the job's own traffic
+	 * afterwards is not killed */
+	CHECK(p.external_mask == 0 && p.external_load_mask == MLW_MARK_MODEL);
+	CHECK(p.metadata_mask == MLW_MARK_ROOT && p.metadata_load_mask == MLW_MARK_MODEL);
 	ruleset_free(rs);
 }
 

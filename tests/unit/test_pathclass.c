@@ -9,8 +9,8 @@
 #define NARGS(a) (sizeof(a) / sizeof((a)[0]))
 /* exec_classify on a literal argv: EXEC("/bin/sh", "sh", "-c", "id"). */
 #define EXEC(path, ...)                                                       \
-	exec_classify((path), (const char *const[]){ __VA_ARGS__ },            \
-		      NARGS(((const char *const[]){ __VA_ARGS__ })))
+	exec_classify((path), NULL, NULL, (const char *const[]){ __VA_ARGS__ },\
+		      NARGS(((const char *const[]){ __VA_ARGS__ })), NULL)
 
 static bool cred_is(const char *path, const char *want)
 {
@@ -296,7 +296,7 @@ static void test_exec_busybox(void)
 	CHECK(EXEC("/bin/busybox", "busybox", "wget", "http://x") == EXEC_DOWNLOADER);
 	CHECK(EXEC("/bin/busybox", "busybox", "nc", "1.2.3.4", "4444") == EXEC_NETTOOL);
 	CHECK(EXEC("/bin/busybox", "busybox") == 0);
-	CHECK(exec_classify("/bin/busybox", NULL, 0) == 0);
+	CHECK(exec_classify("/bin/busybox", NULL, NULL, NULL, 0, NULL) == 0);
 }
 
 static void test_exec_downloaders(void)
@@ -506,20 +506,20 @@ static void test_exec_program_name(void)
 
 static void test_exec_hostile_input(void)
 {
-	CHECK(exec_classify(NULL, NULL, 0) == 0);
-	CHECK(exec_classify("", NULL, 0) == 0);
-	CHECK(exec_classify(NULL, NULL, 5) == 0);
-	CHECK(exec_classify("/bin/sh", NULL, 3) == EXEC_SHELL);
+	CHECK(exec_classify(NULL, NULL, NULL, NULL, 0, NULL) == 0);
+	CHECK(exec_classify("", NULL, NULL, NULL, 0, NULL) == 0);
+	CHECK(exec_classify(NULL, NULL, NULL, NULL, 5, NULL) == 0);
+	CHECK(exec_classify("/bin/sh", NULL, NULL, NULL, 3, NULL) == EXEC_SHELL);
 	const char *const nulls[] = { NULL, NULL, "-c", NULL };
-	CHECK(exec_classify("/bin/sh", nulls, 4) == (EXEC_SHELL | EXEC_SHELL_INLINE));
-	CHECK(exec_classify(NULL, nulls, 4) == 0);
+	CHECK(exec_classify("/bin/sh", NULL, NULL, nulls, 4, NULL) == (EXEC_SHELL | EXEC_SHELL_INLINE));
+	CHECK(exec_classify(NULL, NULL, NULL, nulls, 4, NULL) == 0);
 	const char *const empties[] = { "", "", "" };
-	CHECK(exec_classify("", empties, 3) == 0);
-	CHECK(exec_classify("/usr/bin/python3", (const char *const[]){ "python3", "-m", NULL },
-			    3) == 0);
-	CHECK(exec_classify("/usr/bin/python3", (const char *const[]){ "python3", "-m" }, 2) == 0);
-	CHECK(exec_classify("/usr/bin/python3", (const char *const[]){ "python3", "-W" }, 2) == 0);
-	CHECK(exec_classify("/usr/bin/git", (const char *const[]){ "git", "-C" }, 2) == 0);
+	CHECK(exec_classify("", NULL, NULL, empties, 3, NULL) == 0);
+	CHECK(exec_classify("/usr/bin/python3", NULL, NULL, (const char *const[]){ "python3", "-m", NULL },
+			    3, NULL) == 0);
+	CHECK(exec_classify("/usr/bin/python3", NULL, NULL, (const char *const[]){ "python3", "-m" }, 2, NULL) == 0);
+	CHECK(exec_classify("/usr/bin/python3", NULL, NULL, (const char *const[]){ "python3", "-W" }, 2, NULL) == 0);
+	CHECK(exec_classify("/usr/bin/git", NULL, NULL, (const char *const[]){ "git", "-C" }, 2, NULL) == 0);
 
 	/* 8 KB arguments with newlines and invalid UTF-8. */
 	char *big = malloc(8193);
@@ -530,19 +530,19 @@ static void test_exec_hostile_input(void)
 		big[i] = (char)(i % 7 == 0 ? '\n' : (i % 5 == 0 ? 0xff : 'A' + i % 26));
 	big[8192] = '\0';
 	const char *const argv1[] = { "sh", big, "-c", big };
-	CHECK(exec_classify("/bin/sh", argv1, 4) == (EXEC_SHELL | EXEC_SHELL_INLINE));
+	CHECK(exec_classify("/bin/sh", NULL, NULL, argv1, 4, NULL) == (EXEC_SHELL | EXEC_SHELL_INLINE));
 	const char *const argv2[] = { big, big };
-	CHECK(exec_classify(big, argv2, 2) == 0);
+	CHECK(exec_classify(big, NULL, NULL, argv2, 2, NULL) == 0);
 	memcpy(big + 4000, "stratum+tcp://", 14);
-	CHECK(exec_classify("/usr/bin/x", argv2, 2) == EXEC_MINER);
+	CHECK(exec_classify("/usr/bin/x", NULL, NULL, argv2, 2, NULL) == EXEC_MINER);
 	char *path = malloc(8200);
 	CHECK(path != NULL);
 	if (path) {
 		memset(path, '/', 8199);
 		path[8199] = '\0';
-		CHECK(exec_classify(path, NULL, 0) == 0);
+		CHECK(exec_classify(path, NULL, NULL, NULL, 0, NULL) == 0);
 		memcpy(path, "/tmp/", 5);
-		CHECK(exec_classify(path, NULL, 0) == EXEC_FROM_TEMP);
+		CHECK(exec_classify(path, NULL, NULL, NULL, 0, NULL) == EXEC_FROM_TEMP);
 		free(path);
 	}
 	free(big);

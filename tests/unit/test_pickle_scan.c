@@ -400,7 +400,17 @@ static void test_json(void)
 	cJSON *j, *fs, *f0;
 	char *txt;
 
-	CHECK(pickle_scan(S("\x80\x02" "c\xff\xfeos\nsystem\n)R\xfe"), NULL, &r) == 0);
+	/* a GLOBAL line the unpickler cannot decode imports nothing: the
+	 * load stops there (an error, not a finding) */
+	CHECK(pickle_scan(S("\x80\x02" "c\xff\xfeos\nsystem\n)R."), NULL, &r) == 0);
+	CHECK(r.nfindings == 0 && r.nerrors == 1 && r.errors[0].kind == PERR_BAD_GLOBAL &&
+	      r.verdict == PV_ERROR);
+	pickle_result_free(&r);
+	CHECK(pickle_scan(S("c\nsystem\n)R."), NULL, &r) == 0);
+	CHECK(r.nfindings == 0 && r.errors[0].kind == PERR_BAD_GLOBAL);
+	pickle_result_free(&r);
+	/* strings from the stack are not UTF-8 checked here: kept, sanitized */
+	CHECK(pickle_scan(S("\x80\x04\x8c\x04\xff\xfeos\x8c\x06system\x93)R\xfe"), NULL, &r) == 0);
 	j = pickle_result_json(&r);
 	CHECK(j != NULL);
 	if (j) {
@@ -409,7 +419,7 @@ static void test_json(void)
 		f0 = cJSON_GetArrayItem(fs, 0);
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f0, "module")),
 			  "\xef\xbf\xbd\xef\xbf\xbdos");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f0, "opcode")), "GLOBAL");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f0, "opcode")), "STACK_GLOBAL");
 		CHECK(cJSON_IsTrue(cJSON_GetObjectItem(f0, "called")));
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
 				  cJSON_GetArrayItem(cJSON_GetObjectItem(j, "errors"), 0), "kind")),

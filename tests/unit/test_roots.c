@@ -11,11 +11,11 @@ static void test_defaults_match_servers_not_scripts(void)
 
 	roots_defaults(&r);
 	CHECK(r.n_comms > 5 && r.n_interpreters > 3 && r.ray_workers);
-	CHECK(roots_argv_match(&r, jup, 5) != NULL);
-	CHECK(roots_argv_match(&r, vllm, 3) != NULL);
-	CHECK(roots_argv_match(&r, ray, 3) != NULL);
-	CHECK(roots_argv_match(&r, plain, 4) == NULL);
-	CHECK(roots_argv_match(&r, plain, 0) == NULL);
+	CHECK(roots_argv_match(&r, jup, 5, NULL) != NULL);
+	CHECK(roots_argv_match(&r, vllm, 3, NULL) != NULL);
+	CHECK(roots_argv_match(&r, ray, 3, NULL) != NULL);
+	CHECK(roots_argv_match(&r, plain, 4, NULL) == NULL);
+	CHECK(roots_argv_match(&r, plain, 0, NULL) == NULL);
 }
 
 static void test_user_additions_and_limits(void)
@@ -23,9 +23,9 @@ static void test_user_additions_and_limits(void)
 	struct roots r = { 0 };
 	const char *mine[] = { "python3", "/srv/my_server.py" };
 
-	CHECK(roots_argv_match(&r, mine, 2) == NULL);
+	CHECK(roots_argv_match(&r, mine, 2, NULL) == NULL);
 	CHECK(roots_add_argv(&r, "*my_server.py*") == 0);
-	CHECK_STR(roots_argv_match(&r, mine, 2), "*my_server.py*");
+	CHECK_STR(roots_argv_match(&r, mine, 2, NULL), "*my_server.py*");
 	CHECK(roots_add_comm(&r, "exactly15chars!") == 0);
 	CHECK(roots_add_comm(&r, "sixteen-chars-xx") == -1);
 	CHECK(roots_add_comm(&r, "") == -1);

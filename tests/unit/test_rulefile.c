@@ -93,7 +93,7 @@ static void exec_ev(const char *path, const char *const *argv, size_t argc)
 	for (size_t i = 0; i < argc; i++)
 		ev.argv[i] = argv[i];
 	ev.argc = argc;
-	classify_event(&ev, &net, &fa);
+	classify_event(&ev, &net, NULL, &fa);
 }
 
 static void open_ev(const char *path, unsigned flags, int ret)
@@ -108,7 +108,7 @@ static void open_ev(const char *path, unsigned flags, int ret)
 	op.dirfd = AT_FDCWD;
 	op.flags = flags;
 	ev.u.open = &op;
-	classify_event(&ev, &net, &fa);
+	classify_event(&ev, &net, NULL, &fa);
 }
 
 static void connect_ev(const char *addr, unsigned port, int ret)
@@ -122,7 +122,15 @@ static void connect_ev(const char *addr, unsigned port, int ret)
 	conn.addr.port = (u16)port;
 	inet_pton(conn.addr.family, addr, conn.addr.addr);
 	ev.u.connect = &conn;
-	classify_event(&ev, &net, &fa);
+	/* during the load unless a test says otherwise (connect_after_load) */
+	ev.hdr.flags |= MLW_F_IN_LOAD;
+	classify_event(&ev, &net, NULL, &fa);
+}
+
+static void connect_after_load(const char *addr, unsigned port, int ret)
+{
+	connect_ev(addr, port, ret);
+	ev.hdr.flags &= ~MLW_F_IN_LOAD;
 }
 
 static void dup_ev(const char *addr, unsigned port)
@@ -137,7 +145,7 @@ static void dup_ev(const char *addr, unsigned port)
 	dupr.peer.port = (u16)port;
 	inet_pton(AF_INET, addr, dupr.peer.addr);
 	ev.u.dup = &dupr;
-	classify_event(&ev, &net, &fa);
+	classify_event(&ev, &net, NULL, &fa);
 }
 
 static const struct rule *hits[16];
@@ -220,12 +228,12 @@ static void test_error_unknown_keys(void)
 	CHECK(only_error(one_rule("{\"kind\": \"exec\"}", "\"severty\": \"low\""),
 			 "rules.json: rule \"r\": unknown key \"severty\" (expected id, title, severity, tags, scope, window, action, enabled, match, except)"));
 	CHECK(only_error(one_rule("{\"kind\": \"connect\", \"dst\": [\"external\"]}", NULL),
-			 "rules.json: rule \"r\": match: unknown key \"dst\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, failed_too)"));
+			 "rules.json: rule \"r\": match: unknown key \"dst\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load, failed_too)"));
 	/* exceptions and allowlist entries have no failed_too */
 	CHECK(only_error(one_rule("{\"kind\": \"connect\"}", "\"except\": [{\"failed_too\": true}]"),
-			 "rules.json: rule \"r\": except[0]: unknown key \"failed_too\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped)"));
+			 "rules.json: rule \"r\": except[0]: unknown key \"failed_too\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load)"));
 	CHECK(only_error("{\"version\": 1, \"allow\": [{\"exe\": [\"x\"], \"Exe\": [\"y\"]}]}",
-			 "rules.json: allow[0]: unknown key \"Exe\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped)"));
+			 "rules.json: allow[0]: unknown key \"Exe\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load)"));
 	/* a repeated key: cJSON would silently keep the first */
 	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"exe\": [\"a\"], \"exe\": [\"b\"]}", NULL),
 			 "rules.json: rule \"r\": match.exe: duplicate key"));
@@ -238,7 +246,7 @@ static void test_error_types(void)
 	CHECK(only_error("[]", "rules.json: expected a JSON object at the top, got an array"));
 	CHECK(only_error(one_rule("[]", NULL), "rules.json: rule \"r\": match: expected an object, got an array"));
 	CHECK(only_error(one_rule("{\"kind\": 7}", NULL),
-			 "rules.json: rule \"r\": match.kind: expected \"exec\", \"connect\", \"open\" or \"dup\", or a list of them, got a number"));
+			 "rules.json: rule \"r\": match.kind: expected an event kind (exec, open, connect, send, dup, link, socket), or a list of them, got a number"));
 	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"exe\": \"sh\"}", NULL),
 			 "rules.json: rule \"r\": match.exe: expected an array, got a string"));
 	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"exe\": [\"sh\", 3]}", NULL),
@@ -286,15 +294,15 @@ static void test_error_names(void)
 	CHECK(only_error("{\"version\": 1, \"rules\": [{\"id\": \"r\", \"title\": \"T\", \"severity\": \"hihg\", \"match\": {\"kind\": \"dup\"}}]}",
 			 "rules.json: rule \"r\": severity: unknown severity \"hihg\" (expected low, medium, high, critical)"));
 	CHECK(only_error(one_rule("{\"kind\": \"dup\"}", "\"scope\": \"all\""),
-			 "rules.json: rule \"r\": scope: unknown scope \"all\" (expected model, root, any)"));
+			 "rules.json: rule \"r\": scope: unknown scope \"all\" (expected model, root, notebook, any)"));
 	CHECK(only_error(one_rule("{\"kind\": \"dup\"}", "\"action\": \"block\""),
-			 "rules.json: rule \"r\": action: unknown action \"block\" (expected alert, kill)"));
+			 "rules.json: rule \"r\": action: unknown action \"block\" (expected alert, kill, record)"));
 	CHECK(only_error(one_rule("{\"kind\": [\"exec\", \"fork\"]}", NULL),
-			 "rules.json: rule \"r\": match.kind[1]: unknown event kind \"fork\" (expected exec, connect, open, dup)"));
+			 "rules.json: rule \"r\": match.kind[1]: unknown event kind \"fork\" (expected exec, connect, open, dup, send, link, socket)"));
 	CHECK(only_error(one_rule("{\"kind\": \"connect\", \"dest\": [\"external\", \"extrnal\"]}", NULL),
 			 "rules.json: rule \"r\": match.dest[1]: unknown destination class \"extrnal\" (expected loopback, internal, external, metadata)"));
 	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"exec_class\": [\"shel\"]}", NULL),
-			 "rules.json: rule \"r\": match.exec_class[0]: unknown exec class \"shel\" (expected shell, shell-inline, downloader, inline-interp, nettool, miner, recon, persist-tool, pkg-install, from-temp, base64-decode, benign-ml)"));
+			 "rules.json: rule \"r\": match.exec_class[0]: unknown exec class \"shel\" (expected shell, shell-inline, downloader, inline-interp, nettool, miner, recon, persist-tool, pkg-install, from-temp, base64-decode, benign-ml, fileless, via-loader)"));
 	CHECK(only_error(one_rule("{\"kind\": \"open\", \"open\": \"rw\"}", NULL),
 			 "rules.json: rule \"r\": match.open: unknown open mode \"rw\" (expected read, write)"));
 	CHECK(only_error(one_rule("{\"kind\": \"open\", \"path_class\": [\"secret\"]}", NULL),
@@ -346,15 +354,15 @@ static void test_error_patterns(void)
 static void test_error_kinds_and_filters(void)
 {
 	CHECK(only_error(one_rule("{\"exe\": [\"sh\"]}", NULL),
-			 "rules.json: rule \"r\": match.kind: missing (exec, connect, open or dup)"));
+			 "rules.json: rule \"r\": match.kind: missing (exec, open, connect, send, dup, link or socket)"));
 	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"dest\": [\"external\"]}", NULL),
-			 "rules.json: rule \"r\": match.dest: applies to connect and dup events only, not exec"));
+			 "rules.json: rule \"r\": match.dest: applies to connect, dup and send events only, not exec"));
 	CHECK(only_error(one_rule("{\"kind\": [\"exec\", \"open\"], \"argv\": [\"*x*\"]}", NULL),
 			 "rules.json: rule \"r\": match.argv: applies to exec events only, not open"));
 	CHECK(only_error(one_rule("{\"kind\": \"dup\", \"failed_too\": true}", NULL),
-			 "rules.json: rule \"r\": match.failed_too: applies to connect and open events only, not dup"));
+			 "rules.json: rule \"r\": match.failed_too: applies to connect, open, send, link and socket events only, not dup"));
 	CHECK(only_error("{\"version\": 1, \"allow\": [{\"exec_class\": [\"recon\"], \"port\": [22]}]}",
-			 "rules.json: allow[0].port: applies to connect and dup events only, which the other conditions rule out"));
+			 "rules.json: allow[0].port: applies to connect, dup and send events only, which the other conditions rule out"));
 	CHECK(only_error("{\"version\": 1, \"allow\": [{}]}",
 			 "rules.json: allow[0]: empty: it would suppress every event"));
 	CHECK(only_error(one_rule("{\"kind\": \"exec\"}", "\"except\": []"),
@@ -411,7 +419,7 @@ static void test_every_error_reported(void)
 	CHECK(has_error("rules.json: rule \"a\": severity: unknown severity \"bad\" (expected low, medium, high, critical)"));
 	CHECK(has_error("rules.json: rule \"a\": match.dest[0]: unknown destination class \"nowhere\" (expected loopback, internal, external, metadata)"));
 	CHECK(has_error("rules.json: rule \"a\": match.port[0]: port 99999 out of range (a whole number from 0 to 65535)"));
-	CHECK(has_error("rules.json: rules[1]: match.exec_class[0]: unknown exec class \"x\" (expected shell, shell-inline, downloader, inline-interp, nettool, miner, recon, persist-tool, pkg-install, from-temp, base64-decode, benign-ml)"));
+	CHECK(has_error("rules.json: rules[1]: match.exec_class[0]: unknown exec class \"x\" (expected shell, shell-inline, downloader, inline-interp, nettool, miner, recon, persist-tool, pkg-install, from-temp, base64-decode, benign-ml, fileless, via-loader)"));
 	CHECK(has_error("rules.json: rules[1]: id: missing"));
 	CHECK(has_error("rules.json: rule \"a\": match.open: unknown open mode \"all\" (expected read, write)"));
 	CHECK(has_error("rules.json: rule \"a\": id: duplicate: rules[0] has this id too"));
@@ -495,7 +503,7 @@ static void test_builtins_only(void)
 		CHECK(rs->rules[i].id != builtin_rules[i].id); /* owned copies */
 		CHECK(rs->rules[i].origin == RULE_BUILTIN);
 		CHECK(rs->rules[i].scope == builtin_rules[i].scope && rs->rules[i].window_s == 0);
-		CHECK(rs->rules[i].action == RULE_ACTION_ALERT);
+		CHECK(rs->rules[i].action == builtin_rules[i].action);
 	}
 	CHECK(rs->n_allow == n_builtin_allow && rs->n_builtin_allow == n_builtin_allow);
 	ruleset_free(rs);
@@ -658,7 +666,7 @@ static void test_match_network(void)
 	/* a unix socket has no address or port */
 	connect_ev("0.0.0.0", 0, 0);
 	conn.addr.family = AF_UNIX;
-	classify_event(&ev, &net, &fa);
+	classify_event(&ev, &net, NULL, &fa);
 	CHECK(!fires("{\"kind\": \"connect\", \"port\": [0]}", NULL, NULL));
 	CHECK(!fires("{\"kind\": \"connect\", \"cidr\": [\"0.0.0.0/0\"]}", NULL, NULL));
 	dup_ev("198.51.100.7", 9001);
@@ -848,6 +856,11 @@ static void test_builtins_unchanged(void)
 	CHECK_STR(fired(rs, NULL), "model-loader-external-connect");
 	connect_ev("169.254.169.254", 80, 0);
 	CHECK_STR(fired(rs, NULL), "model-loader-metadata-connect");
+	/* once the load is over, egress is context for the chains only */
+	connect_after_load("203.0.113.9", 443, 0);
+	CHECK_STR(fired(rs, NULL), "model-loader-egress-after-load");
+	connect_after_load("169.254.169.254", 80, 0);
+	CHECK_STR(fired(rs, NULL), "model-loader-metadata-after-load");
 	connect_ev("10.1.2.3", 443, 0);
 	CHECK_STR(fired(rs, NULL), "");
 	open_ev("/home/u/.ssh/id_ed25519", O_RDONLY, 3);

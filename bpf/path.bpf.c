@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kernel-side path of a struct file (see path.bpf.h). One global
+ * function, shared by the sensors that need it; the walk is a bpf_loop
+ * callback, so the verifier checks one step, not every depth.
+ */
+#include "path.bpf.h"
+
+/* bpf_loop (Linux 5.17+): user space clears this where it is missing, and
+ * paths then come from user memory only. */
+const volatile bool mlw_have_loop __weak = true;
+
+struct walk {
+	u64 d, vm, mnt;          /* dentry, vfsmount, and its struct mount */
+	u64 root_d, root_m;      /* the task's root */
+	u64 mnt_off;             /* offsetof(struct mount, mnt) */
+	struct mlw_kpath *kp;
+	u32 pos;                 /* the path so far is kp->buf[pos .. MLW_PATH_MAX) */
+	bool done;               /* reached the root */
+};
+
+static long walk_step(u64 i, void *ctx)
+{
+	struct walk *w = ctx;
+	struct dentry *d = (struct dentry *)w->d, *parent;
+	struct vfsmount *vm = (struct vfsmount *)w->vm;
+	const unsigned char *name;
+	u32 len, pos = w->pos;
+
+	if (w->d == w->root_d && w->vm == w->root_m) {
+		w->done = true;
+		return 1;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == BPF_CORE_READ(vm, mnt_root) || d == parent) {
+		struct mount *mnt = (struct mount *)w->mnt;
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (up == mnt || !up) { /* the top of the mount tree */
+			w->done = true;
+			return 1;
+		}
+		w->d = (u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = (u64)up;
+		w->vm = (u64)up + w->mnt_off;
+		return 0;
+	}
+	len = BPF_CORE_READ(d, d_name.len);
+	name = BPF_CORE_READ(d, d_name.name);
+	if (len > MLW_NAME_MAX || len + 2 > pos) /* keep pos >= 1 */
+		return 1;
+	pos -= len;
+	bpf_probe_read_kernel(&w->kp->buf[pos & (MLW_PATH_MAX - 1)], len & MLW_NAME_MAX, name);
+	pos -= 1;
+	w->kp->buf[pos & (MLW_PATH_MAX - 1)] = '/';
+	w->pos = pos;
+	w->d = (u64)parent;
+	return 0;
+}
+
+/*
+ * The path of the file at *file (a pointer in memory: global functions take
+ * no kernel pointers) as the current task sees it: up to its root, crossing
+ * mount points. Returns the bytes written at the end of the per-CPU kpath
+ * buffer, NUL included (*start: where they begin), or 0. Sets
+ * MLW_F_KPATH_TRUNC in *flags when it had to stop early.
+ */
+__noinline u32 mlw_kpath(u64 *file, u32 *start, u32 *flags)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *f;
+	struct walk w = {};
+	u32 zero = 0;
+
+	if (!file || !start || !flags || !mlw_have_loop)
+		return 0;
+	f = (struct file *)*file;
+	if (!f || !(w.kp = bpf_map_lookup_elem(&kpath, &zero)))
+		return 0;
+	w.mnt_off = bpf_core_field_offset(struct mount, mnt);
+	w.d = (u64)BPF_CORE_READ(f, f_path.dentry);
+	w.vm = (u64)BPF_CORE_READ(f, f_path.mnt);
+	w.mnt = w.vm - w.mnt_off;
+	w.root_d = (u64)BPF_CORE_READ(task, fs, root.dentry);
+	w.root_m = (u64)BPF_CORE_READ(task, fs, root.mnt);
+	w.pos = MLW_PATH_MAX - 1;
+	w.kp->buf[MLW_PATH_MAX - 1] = 0;
+	bpf_loop(MLW_KPATH_DEPTH, walk_step, &w, 0);
+	if (!w.done) {
+		*flags |= MLW_F_KPATH_TRUNC;
+		count(MLW_CNT_PATH_TRUNC);
+	}
+	if (w.pos == MLW_PATH_MAX - 1) { /* the root itself */
+		w.pos -= 1;
+		w.kp->buf[w.pos & (MLW_PATH_MAX - 1)] = '/';
+	}
+	*start = w.pos & (MLW_PATH_MAX - 1);
+	return MLW_PATH_MAX - *start;
+}

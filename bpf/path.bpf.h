@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What a struct file is, from the kernel's side: its identity (device,
+ * inode, mount, link count) and its path, walked up the dentries the way
+ * d_path does (tracepoints cannot call bpf_d_path). A path read back from
+ * the caller's memory can be rewritten by another thread, and names the
+ * link rather than the file; this one cannot, and does not.
+ */
+#ifndef MLWATCH_PATH_BPF_H
+#define MLWATCH_PATH_BPF_H
+
+#include "common.bpf.h"
+
+/* Components walked; a deeper path keeps its last ones and is flagged. */
+#define MLW_KPATH_DEPTH 64
+#define MLW_NAME_MAX 255
+
+/* Components are written backwards, ending at buf[MLW_PATH_MAX - 1]; the
+ * tail room lets a masked offset take a whole name. */
+struct mlw_kpath {
+	char buf[MLW_PATH_MAX + MLW_NAME_MAX + 1];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct mlw_kpath);
+} kpath SEC(".maps") __weak;
+
+/* The inode's ctime moved twice in recent kernels: a timespec64 (to 6.5),
+ * __i_ctime (6.6 to 6.10), then seconds and nanoseconds apart. */
+struct inode___ctime_split {
+	time64_t i_ctime_sec;
+	u32 i_ctime_nsec;
+} __attribute__((preserve_access_index));
+struct inode___ctime_hidden {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+struct inode___ctime_ts {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline u64 inode_ctime_ns(struct inode *ino)
+{
+	struct timespec64 ts = {};
+
+	if (bpf_core_field_exists(((struct inode___ctime_split *)ino)->i_ctime_sec)) {
+		struct inode___ctime_split *i = (void *)ino;
+
+		/* multigrain timestamps keep a flag in the top bit (I_CTIME_QUERIED);
+		 * nanoseconds need 30 bits */
+		return (u64)BPF_CORE_READ(i, i_ctime_sec) * 1000000000ull +
+		       (BPF_CORE_READ(i, i_ctime_nsec) & ((1u << 30) - 1));
+	}
+	if (bpf_core_field_exists(((struct inode___ctime_hidden *)ino)->__i_ctime))
+		BPF_CORE_READ_INTO(&ts, (struct inode___ctime_hidden *)ino, __i_ctime);
+	else if (bpf_core_field_exists(((struct inode___ctime_ts *)ino)->i_ctime))
+		BPF_CORE_READ_INTO(&ts, (struct inode___ctime_ts *)ino, i_ctime);
+	return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
+}
+
+static __always_inline void file_identity(struct file *f, struct mlw_file *out)
+{
+	struct inode *ino;
+	struct vfsmount *vm;
+	struct mount *mnt;
+
+	__builtin_memset(out, 0, sizeof(*out));
+	if (!f)
+		return;
+	ino = BPF_CORE_READ(f, f_inode);
+	out->ino = BPF_CORE_READ(ino, i_ino);
+	out->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	out->nlink = BPF_CORE_READ(ino, __i_nlink);
+	out->mode = BPF_CORE_READ(ino, i_mode);
+	out->size = BPF_CORE_READ(ino, i_size);
+	out->ctime_ns = inode_ctime_ns(ino);
+	vm = BPF_CORE_READ(f, f_path.mnt);
+	mnt = (struct mount *)((void *)vm - bpf_core_field_offset(struct mount, mnt));
+	out->mnt_id = BPF_CORE_READ(mnt, mnt_id);
+}
+
+/* The path of the file (*file: a struct file pointer in memory, since a
+ * global function takes no kernel pointer) as the current task sees it.
+ * Defined in path.bpf.c. */
+extern u32 mlw_kpath(u64 *file, u32 *start, u32 *flags);
+
+/* Copies the path of f (see mlw_kpath) to dst, at most MLW_PATH_MAX bytes;
+ * returns the bytes copied (NUL included), 0 when there is none. */
+static __always_inline u32 copy_kpath(struct file *f, char *dst, u32 *flags)
+{
+	struct mlw_kpath *kp;
+	u32 zero = 0, start = 0, n;
+	u64 fp = (u64)f;
+
+	n = mlw_kpath(&fp, &start, flags);
+	if (!n || !(kp = bpf_map_lookup_elem(&kpath, &zero)))
+		return 0;
+	bpf_probe_read_kernel(dst, n & (MLW_PATH_MAX - 1), &kp->buf[start & (MLW_PATH_MAX - 1)]);
+	return n & (MLW_PATH_MAX - 1);
+}
+
+#endif

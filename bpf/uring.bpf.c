@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * io_uring sensors: a request runs without its syscall, so the open and
+ * connect hooks never see it. For marked processes, an OPENAT/OPENAT2
+ * request becomes an open event when it completes (the file is installed:
+ * its real path and identity are known), and a CONNECT of a unix socket a
+ * connect event when it is submitted (inet connects and datagram sends go
+ * through the cgroup hooks in net.bpf.c whichever way they were issued).
+ * Kernels without these tracepoints (before 6.0) skip this file.
+ */
+#include "path.bpf.h"
+
+#define MLW_IORING_OP_CONNECT 16
+#define MLW_IORING_OP_OPENAT  18
+#define MLW_IORING_OP_OPENAT2 28
+#define MLW_AF_UNIX 1
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(handle_uring_complete, void *ctx_ring, void *vreq, struct io_uring_cqe *cqe)
+{
+	struct io_kiocb *req = vreq;
+	struct mlw_mark_state *mark;
+	struct io_open *op;
+	struct mlw_open *ev;
+	struct file *f;
+	u8 opcode;
+	s32 res;
+
+	if (!req || !(mark = lookup_mark(current_tgid())))
+		return 0;
+	opcode = BPF_CORE_READ(req, opcode);
+	if (opcode != MLW_IORING_OP_OPENAT && opcode != MLW_IORING_OP_OPENAT2)
+		return 0;
+	res = BPF_CORE_READ(cqe, res);
+	/* a fixed-file slot (res 0 with file_slot set) is not in the fd table */
+	op = (struct io_open *)&req->cmd;
+	if (res < 0 || BPF_CORE_READ(op, file_slot) || !(f = fd_to_file(res)))
+		return 0;
+	ev = scratch_buf();
+	if (!ev)
+		return 0;
+	fill_hdr(&ev->hdr, MLW_EV_OPEN, mark);
+	ev->hdr.flags |= MLW_F_NO_SYSCALL;
+	file_identity(f, &ev->file);
+	ev->ret = res;
+	ev->dirfd = BPF_CORE_READ(op, dfd);
+	ev->flags = (u32)BPF_CORE_READ(op, how.flags);
+	ev->mode = (u32)BPF_CORE_READ(op, how.mode);
+	ev->syscall = MLW_SYS_URING_OPENAT;
+	ev->data[0] = 0; /* the name as asked is gone by now: the real path stands */
+	ev->path_len = 1;
+	ev->_pad = 0;
+	ev->kpath_len = copy_kpath(f, ev->data + 1, &ev->hdr.flags);
+	emit(ev, sizeof(*ev) + 1 + (ev->kpath_len & (MLW_PATH_MAX - 1)), MLW_EV_OPEN);
+	return 0;
+}
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(handle_uring_submit, struct io_kiocb *req)
+{
+	struct mlw_mark_state *mark;
+	struct io_connect *c;
+	struct mlw_connect *ev;
+	struct {
+		u16 family;
+		char path[MLW_UNIX_PATH_MAX];
+	} sa = {};
+	u64 uaddr;
+	u32 len;
+
+	if (!(mark = lookup_mark(current_tgid())))
+		return 0;
+	if (BPF_CORE_READ(req, opcode) != MLW_IORING_OP_CONNECT)
+		return 0;
+	c = (struct io_connect *)&req->cmd;
+	uaddr = (u64)BPF_CORE_READ(c, addr);
+	len = BPF_CORE_READ(c, addr_len);
+	if (len > sizeof(sa))
+		len = sizeof(sa);
+	asm volatile("" : "+r"(len));
+	if (len < sizeof(u16) || bpf_probe_read_user(&sa, len & 127, (void *)uaddr) ||
+	    sa.family != MLW_AF_UNIX)
+		return 0;
+	ev = scratch_buf();
+	if (!ev)
+		return 0;
+	fill_hdr(&ev->hdr, MLW_EV_CONNECT, mark);
+	ev->hdr.flags |= MLW_F_NO_SYSCALL | MLW_F_ADDR_USER;
+	ev->ret = 0;
+	ev->fd = BPF_CORE_READ(req, cqe.fd);
+	ev->sock_type = 0;
+	ev->addrlen = len;
+	__builtin_memset(&ev->addr, 0, sizeof(ev->addr));
+	ev->addr.family = MLW_AF_UNIX;
+	__builtin_memcpy(ev->addr.unix_path, sa.path, sizeof(sa.path));
+	if (len > sizeof(u16) && ev->addr.unix_path[0] == 0)
+		ev->addr.unix_path[0] = '@';
+	ev->addr.unix_path[MLW_UNIX_PATH_MAX - 1] = 0;
+	emit(ev, sizeof(*ev), MLW_EV_CONNECT);
+	return 0;
+}

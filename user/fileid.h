@@ -1,0 +1,41 @@
+/*
+ * Reading the very file a process opened, never another one by the same
+ * name. The kernel reports the file's identity (mount, inode) and state
+ * (size, ctime) from its struct file; these open a handle the process
+ * itself holds (its fd, or its mapping of the file), check it against that
+ * report, and only then reopen it for reading. A path is never followed:
+ * a swapped symlink could point at a device or a FIFO, and a rewritten
+ * file is not what the loader read.
+ */
+#ifndef MLWATCH_FILEID_H
+#define MLWATCH_FILEID_H
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <mlwatch/events.h>
+
+/* How fileid_open found the file (or why it did not). */
+enum fileid_how {
+	FILEID_FD = 0,     /* the process's fd */
+	FILEID_MAP,        /* the process's mapping of the file (/proc/PID/map_files) */
+	FILEID_PATH,       /* its path, found to be the same file: to name it, never to
+	                    * decide that it carries no code */
+	FILEID_GONE,       /* neither holds it any more */
+	FILEID_CHANGED,    /* it is another file now, or it changed since it was opened */
+	FILEID_NOT_REG,    /* not a regular file */
+	FILEID_ERROR,      /* could not be opened (errno in *err) */
+};
+
+/* Opens for reading the file pid opened as fd, as the kernel described it
+ * in id. path (may be NULL): when the process holds it no more, its
+ * absolute path is tried too, opened O_PATH and read only if it is that
+ * very file (FILEID_PATH). Returns an fd (caller closes; *st filled) or -1
+ * with *how saying why not. */
+int fileid_open(pid_t pid, int fd, const struct mlw_file *id, const char *path,
+		struct stat *st, enum fileid_how *how, int *err);
+/* Whether the open file fd is still as id described it (same file, same
+ * size, same ctime): after reading from it, this says the bytes read were
+ * the file's when it was opened. */
+bool fileid_unchanged(int fd, const struct mlw_file *id);
+const char *fileid_how_name(enum fileid_how h);
+#endif
