@@ -46,13 +46,26 @@ static struct scan_finding *new_finding(struct scan_ctx *c)
 	return &r->findings[r->nfindings++];
 }
 
+static void note_verdict(struct scan_ctx *c, enum scan_verdict v)
+{
+	if (v > c->r->verdict)
+		c->r->verdict = v;
+}
+
 /* The worst severity seen decides the verdict, dropped findings included. */
 static void note_severity(struct scan_ctx *c, enum pickle_severity sev)
 {
-	enum scan_verdict v = sev == PSEV_MALICIOUS ? SCAN_MALICIOUS :
-			      sev == PSEV_SUSPICIOUS ? SCAN_SUSPICIOUS : SCAN_CLEAN;
-	if (v > c->r->verdict)
-		c->r->verdict = v;
+	note_verdict(c, sev == PSEV_MALICIOUS ? SCAN_MALICIOUS :
+			sev == PSEV_SUSPICIOUS ? SCAN_SUSPICIOUS : SCAN_CLEAN);
+}
+
+/* An import outside the profile that is only rebuilt as a class (never
+ * called with arguments, not a loader, a real name): what a whole-model
+ * checkpoint of the user's own class looks like. A gadget is a call. */
+static bool rebuilt_class(const struct pickle_finding *pf)
+{
+	return pf->severity == PSEV_SUSPICIOUS && !(pf->use & PUSE_CALL) && !pf->loader &&
+	       pf->kind != PIMP_EXT && pf->module[0] && pf->name[0];
 }
 
 void scan_add(struct scan_ctx *c, enum scan_finding_kind kind, enum pickle_severity sev,
@@ -134,10 +147,14 @@ void scan_pickle_buf(struct scan_ctx *c, const uint8_t *buf, size_t len, uint64_
 			c->r->imports_allowed++;
 			continue;
 		}
-		note_severity(c, pf->severity);
+		if (rebuilt_class(pf))
+			note_verdict(c, SCAN_CUSTOM);
+		else
+			note_severity(c, pf->severity);
 		if (!(f = new_finding(c)))
 			continue;
 		f->kind = SF_IMPORT;
+		f->custom = rebuilt_class(pf);
 		f->severity = pf->severity;
 		snprintf(f->member, sizeof(f->member), "%s", member);
 		f->offset = base + pf->offset;
@@ -156,6 +173,14 @@ void scan_pickle_buf(struct scan_ctx *c, const uint8_t *buf, size_t len, uint64_
 		note_severity(c, pr.worst);
 		scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, member, base,
 			 "%zu more imports not listed (findings limit)", pr.findings_dropped);
+	}
+	/* broken before it imported anything: nothing of it can run, it is
+	 * only unreadable (a corrupt file, text, a name the unpickler refuses) */
+	if (pr.nerrors && !pr.nfindings && !pr.findings_dropped && !pr.limits_hit && !input_cut) {
+		scan_fail(c, member, "pickle %s at offset %zu, before any import",
+			  pickle_err_name(pr.errors[0].kind), (size_t)pr.errors[0].offset);
+		pickle_result_free(&pr);
+		return;
 	}
 	for (size_t i = 0; i < pr.nerrors && i < PICKLE_MAX_ERRORS; i++) {
 		const struct pickle_error *e = &pr.errors[i];

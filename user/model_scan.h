@@ -29,6 +29,9 @@ struct cJSON;
 enum scan_verdict {
 	SCAN_SKIPPED = 0,   /* not a model format; nothing a loader would run */
 	SCAN_CLEAN,
+	SCAN_CUSTOM,        /* clean but for classes outside the profile, rebuilt the way
+	                     * pickle rebuilds any object (cls.__new__ and its state):
+	                     * torch.save(model) of the user's own class. Not an alert */
 	SCAN_ERROR,         /* could not be read or parsed; nothing bad seen */
 	SCAN_SUSPICIOUS,
 	SCAN_MALICIOUS,
@@ -53,6 +56,7 @@ struct scan_finding {
 	uint64_t offset;                 /* in the member's (decompressed) bytes */
 	char module[PICKLE_NAME_MAX + 1], name[PICKLE_NAME_MAX + 1]; /* SF_IMPORT */
 	bool called;                     /* SF_IMPORT: the import is called */
+	bool custom;                     /* SF_IMPORT: only rebuilt as a class (SCAN_CUSTOM) */
 	unsigned depth;                  /* SF_IMPORT: nested-pickle depth */
 	const char *profile;             /* the profile it was judged by, or "" */
 	char detail[SCAN_DETAIL_MAX];    /* other kinds: what was seen */

@@ -8,7 +8,8 @@
 
 const char *scan_verdict_name(enum scan_verdict v)
 {
-	static const char *const n[] = { "skipped", "clean", "error", "suspicious", "malicious" };
+	static const char *const n[] = { "skipped", "clean", "custom-classes", "error", "suspicious",
+					 "malicious" };
 	return (unsigned)v < sizeof(n) / sizeof(n[0]) ? n[v] : "?";
 }
 
@@ -36,7 +37,8 @@ static bool finding_json(cJSON *a, const struct scan_finding *f)
 	bool ok = e && cJSON_AddItemToArray(a, e);
 
 	ok = ok && cJSON_AddStringToObject(e, "kind", scan_finding_kind_name(f->kind));
-	ok = ok && cJSON_AddStringToObject(e, "severity", pickle_severity_name(f->severity));
+	ok = ok && cJSON_AddStringToObject(e, "severity", f->custom ? "custom" :
+					   pickle_severity_name(f->severity));
 	ok = ok && add_utf8(e, "member", f->member);
 	ok = ok && cJSON_AddNumberToObject(e, "offset", (double)f->offset);
 	if (f->kind == SF_IMPORT) {
@@ -46,6 +48,7 @@ static bool finding_json(cJSON *a, const struct scan_finding *f)
 		ok = ok && add_utf8(e, "global", global) && add_utf8(e, "module", f->module) &&
 		     add_utf8(e, "name", f->name) &&
 		     cJSON_AddBoolToObject(e, "called", f->called) &&
+		     cJSON_AddBoolToObject(e, "rebuilt_class", f->custom) &&
 		     cJSON_AddNumberToObject(e, "depth", f->depth) &&
 		     cJSON_AddStringToObject(e, "profile", f->profile);
 	}
@@ -96,8 +99,10 @@ size_t scan_finding_text(const struct scan_finding *f, char *out, size_t len)
 		off = text_put(out, len, off, f->module);
 		off = text_put(out, len, off, ".");
 		off = text_put(out, len, off, f->name);
-		off = text_putf(out, len, off, " %s%s, not in profile %s", f->called ? "called" :
-				"imported", f->depth ? " in a nested pickle" : "", f->profile);
+		off = text_putf(out, len, off, " %s%s, not in profile %s",
+				f->custom ? (f->called ? "rebuilt as a class" : "imported") :
+				f->called ? "called" : "imported",
+				f->depth ? " in a nested pickle" : "", f->profile);
 		if (*f->detail) {
 			off = text_put(out, len, off, " (");
 			off = text_put(out, len, off, f->detail);
@@ -107,6 +112,6 @@ size_t scan_finding_text(const struct scan_finding *f, char *out, size_t len)
 		off = text_putf(out, len, off, "%s: ", scan_finding_kind_name(f->kind));
 		off = text_put(out, len, off, f->detail);
 	}
-	off = text_putf(out, len, off, " [%s]", pickle_severity_name(f->severity));
+	off = text_putf(out, len, off, " [%s]", f->custom ? "custom" : pickle_severity_name(f->severity));
 	return off;
 }

@@ -152,7 +152,8 @@ static const char *const loaders[] = {
 static const char *const bytes_wrappers[] = { "io:BytesIO", "_io:BytesIO", NULL };
 static const char *const codecs_encoders[] = { "_codecs:encode", "codecs:encode", NULL };
 static const char *const reconstructors[] = {
-	"copyreg:_reconstructor", "copy_reg:_reconstructor", NULL,
+	"copyreg:_reconstructor", "copy_reg:_reconstructor", "copyreg:__newobj__",
+	"copyreg:__newobj_ex__", NULL,
 };
 static const char *const np_dtypes[] = { "numpy:dtype", NULL };
 /* where joblib (and sklearn's old vendored copy) define the wrapper */

@@ -55,7 +55,7 @@ static struct val add_import(struct frame *f, enum pickle_import_kind kind,
 	struct pickle_result *r = w->out;
 	struct pickle_finding fd = { .offset = frame_off(f), .opcode = f->op, .kind = kind,
 				     .ext_code = ext, .depth = f->depth };
-	struct val v = { .kind = V_GLOBAL, .fi = -1 };
+	struct val v = { .kind = V_GLOBAL, .fi = -1, .fi0 = -1 };
 
 	copy_name(w, fd.module, mod, ml);
 	copy_name(w, fd.name, nm, nl);
@@ -92,10 +92,23 @@ static struct val add_import(struct frame *f, enum pickle_import_kind kind,
 	return v;
 }
 
-static void mark_called(struct frame *f, const struct val *v)
+static void mark_called(struct frame *f, const struct val *v, uint8_t use)
 {
-	if (v->kind == V_GLOBAL && v->fi >= 0)
+	if (v->kind == V_GLOBAL && v->fi >= 0) {
 		f->w->out->findings[v->fi].called = true;
+		f->w->out->findings[v->fi].use |= use;
+	}
+}
+
+/* copyreg._reconstructor(cls, base, state) and copyreg.__newobj__(cls,
+ * ...) are cls.__new__(cls): the class in their first argument is
+ * reconstructed, not called. */
+static void mark_reconstructed(struct frame *f, const struct val *args)
+{
+	if (args->kind == V_TUPLE && args->sub == V_GLOBAL && args->fi0 >= 0) {
+		f->w->out->findings[args->fi0].called = true;
+		f->w->out->findings[args->fi0].use |= PUSE_NEW;
+	}
 }
 
 /* false: a limit or OOM stops the walk */
@@ -400,10 +413,12 @@ static struct val int_le(const uint8_t *p, size_t n, bool is_signed)
 
 static struct val tuple_of(const struct val *it, size_t cnt)
 {
-	struct val t = { .kind = V_TUPLE, .fi = -1, .bits = VB_ALLINT, .num = 1 };
+	struct val t = { .kind = V_TUPLE, .fi = -1, .fi0 = -1, .bits = VB_ALLINT, .num = 1 };
 
 	if (cnt) {
 		t.sub = it[0].kind;
+		if (it[0].kind == V_GLOBAL)
+			t.fi0 = it[0].fi;
 		t.roles = it[0].roles;
 		if (t.sub == V_STR || t.sub == V_BYTES) {
 			t.p = it[0].p;
@@ -441,7 +456,8 @@ struct val pw_first_item(const struct val *t)
 {
 	if (t->kind != V_TUPLE)
 		return OPAQUE;
-	return (struct val){ .kind = t->sub, .fi = -1, .enc = t->enc, .roles = t->roles,
+	return (struct val){ .kind = t->sub, .fi = t->sub == V_GLOBAL ? t->fi0 : -1, .fi0 = -1,
+			     .enc = t->enc, .roles = t->roles,
 			     .bits = t->bits & VB_OWNED, .p = t->p, .n = t->n, .src = t->src };
 }
 
@@ -698,8 +714,9 @@ static bool step(struct frame *f)
 		}
 		a = add_import(f, f->op == 'c' ? PIMP_GLOBAL : PIMP_INST, p, n, p2, n2, -1);
 		if (f->op == 'i') {
-			mark_called(f, &a);
 			pop_mark(f, &items, &cnt);
+			/* no arguments: cls.__new__(cls); with them, cls(*args) */
+			mark_called(f, &a, cnt ? PUSE_CALL : PUSE_NEW);
 			b = tuple_of(items, cnt);
 			maybe_nested(f, &a, &b);
 			a = call_result(f, &a, &b, CALL_INST, cnt);
@@ -724,25 +741,27 @@ static bool step(struct frame *f)
 	case 'R': /* REDUCE: callable(*args) */
 		b = pop(f);
 		a = pop(f);
-		mark_called(f, &a);
+		mark_called(f, &a, PUSE_CALL);
+		if (a.kind == V_GLOBAL && (a.roles & PROLE_RECONSTRUCTOR))
+			mark_reconstructed(f, &b);
 		maybe_nested(f, &a, &b);
 		return push(f, call_result(f, &a, &b, CALL_REDUCE, 0));
 	case 0x81: /* NEWOBJ: cls.__new__(cls, *args) */
 		b = pop(f);
 		a = pop(f);
-		mark_called(f, &a);
+		mark_called(f, &a, PUSE_NEW);
 		return push(f, call_result(f, &a, &b, CALL_NEW, 0));
 	case 0x92: /* NEWOBJ_EX: cls, args, kwargs */
 		(void)pop(f);
 		b = pop(f);
 		a = pop(f);
-		mark_called(f, &a);
+		mark_called(f, &a, PUSE_NEW);
 		return push(f, call_result(f, &a, &b, CALL_NEW, 0));
 	case 'o': /* OBJ: mark, cls, args...: a function here is called too */
 		pop_mark(f, &items, &cnt);
 		a = cnt ? items[0] : OPAQUE;
 		b = tuple_of(cnt ? items + 1 : NULL, cnt ? cnt - 1 : 0);
-		mark_called(f, &a);
+		mark_called(f, &a, cnt > 1 ? PUSE_CALL : PUSE_NEW);
 		maybe_nested(f, &a, &b);
 		return push(f, call_result(f, &a, &b, CALL_INST, cnt ? cnt - 1 : 0));
 	case 'b': /* BUILD: state for __setstate__/__dict__, not a call of a global */

@@ -49,6 +49,13 @@ extern const struct pickle_limits pickle_default_limits;
 
 enum pickle_import_kind { PIMP_GLOBAL, PIMP_STACK_GLOBAL, PIMP_INST, PIMP_EXT };
 
+/* How an import was used (pickle_finding.use bits). */
+enum pickle_use {
+	PUSE_NEW = 1 << 0,  /* as a class to reconstruct: cls.__new__(cls, ...) (NEWOBJ,
+	                     * copyreg._reconstructor, OBJ/INST with no arguments) */
+	PUSE_CALL = 1 << 1, /* called with arguments: REDUCE, OBJ/INST with arguments */
+};
+
 struct pickle_finding {
 	char module[PICKLE_NAME_MAX + 1];  /* raw bytes, NUL-free copy; EXT: "" */
 	char name[PICKLE_NAME_MAX + 1];
@@ -59,6 +66,7 @@ struct pickle_finding {
 	int32_t ext_code;       /* EXT1/2/4 registry code, else -1 */
 	unsigned depth;         /* 0 = top level, 1 = pickle inside a loads() arg ... */
 	bool called;            /* consumed by REDUCE/OBJ/NEWOBJ/NEWOBJ_EX/INST */
+	uint8_t use;            /* enum pickle_use bits */
 	bool loader;            /* a known pickle loader (nested-load risk) */
 	enum pickle_severity severity;
 };

@@ -33,13 +33,14 @@ struct val {
 	uint8_t roles;            /* V_GLOBAL (or tuple's first item): pickle_role bits */
 	uint16_t bits;            /* enum vbits */
 	int32_t fi;               /* V_GLOBAL: finding index, -1 if dropped */
+	int32_t fi0;              /* V_TUPLE: its first item's finding index, or -1 */
 	const uint8_t *p;         /* V_STR / V_BYTES, or a tuple's first item */
 	size_t n;
 	uint64_t num, num2;       /* V_INT: value; V_OBJ: object index + 1 */
 	size_t src;               /* VB_OWNED: offset in the outermost buffer */
 };
 
-#define OPAQUE ((struct val){ .fi = -1 })
+#define OPAQUE ((struct val){ .fi = -1, .fi0 = -1 })
 
 /* A memo value worth keeping (not OPAQUE), by key + 1 (0: empty slot). */
 struct memo_ent { uint64_t key1; struct val v; };

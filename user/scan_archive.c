@@ -98,10 +98,14 @@ void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 		 * to tell their format by magic. */
 		max = pkl || keras_cfg ? (size_t)c->lim->max_member : MODELFMT_PROBE_LEN;
 		rc = zip_read(v, &d, e, max, &buf, &len, &cut);
-		if (rc == -ENOTSUP || rc == -EACCES) {
-			scan_add(c, SF_UNSCANNABLE, PSEV_SUSPICIOUS, where, 0, "%s member (method %u)",
-				 rc == -EACCES ? "encrypted" : "unsupported compression",
-				 (unsigned)e->method);
+		if (rc == -EACCES) {
+			/* no loader reads it without a password: nothing in it runs */
+			scan_fail(c, where, "encrypted member: its loaders cannot read it");
+			continue;
+		}
+		if (rc == -ENOTSUP) {
+			scan_add(c, SF_UNSCANNABLE, PSEV_SUSPICIOUS, where, 0,
+				 "unsupported compression (method %u)", (unsigned)e->method);
 			continue;
 		}
 		if (rc) {
@@ -152,7 +156,10 @@ void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 		}
 next:
 		free(buf);
-		report_zip_anomalies(c, member, e->name, e->anomalies);
+		/* oddities a model writer would not make matter where a model is:
+		 * a plain zip of documents is no one's checkpoint */
+		if (fmt != MF_ZIP || pkl)
+			report_zip_anomalies(c, member, e->name, e->anomalies);
 	}
 	zip_close(&d);
 }

@@ -156,7 +156,7 @@ struct totals {
 static void print_text(FILE *out, const char *path, const struct model_origin *o,
 		       const struct scan_report *r, bool verbose)
 {
-	static const char *const label[] = { "skipped", "clean", "ERROR", "SUSPICIOUS",
+	static const char *const label[] = { "skipped", "clean", "custom", "ERROR", "SUSPICIOUS",
 					     "MALICIOUS" };
 	char e[PATH_MAX * 4], line[4096];
 
@@ -331,10 +331,11 @@ int scan_cmd(int argc, char **argv, FILE *out, FILE *err)
 		free(txt);
 		cJSON_Delete(doc);
 	} else {
-		fprintf(out, "scanned %zu files: %zu clean, %zu suspicious, %zu malicious, %zu errors, "
-			     "%zu not models\n", kept, t.by_verdict[SCAN_CLEAN],
-			t.by_verdict[SCAN_SUSPICIOUS], t.by_verdict[SCAN_MALICIOUS],
-			t.by_verdict[SCAN_ERROR], t.by_verdict[SCAN_SKIPPED]);
+		fprintf(out, "scanned %zu files: %zu clean, %zu with custom classes, %zu suspicious, "
+			     "%zu malicious, %zu errors, %zu not models\n", kept, t.by_verdict[SCAN_CLEAN],
+			t.by_verdict[SCAN_CUSTOM], t.by_verdict[SCAN_SUSPICIOUS],
+			t.by_verdict[SCAN_MALICIOUS], t.by_verdict[SCAN_ERROR],
+			t.by_verdict[SCAN_SKIPPED]);
 	}
 	for (size_t i = 0; i < w.n; i++)
 		free(w.f[i].path);
