@@ -229,6 +229,7 @@ static __always_inline struct socket *file_socket(struct file *f)
 
 static __always_inline bool in_load(const struct mlw_mark_state *s, u32 tid)
 {
+	struct file *f;
 	u64 age;
 
 	if ((s->m.reason & MLW_MARK_PAYLOAD) || bit_test(mlw_taint_bits, tid))
@@ -238,7 +239,10 @@ static __always_inline bool in_load(const struct mlw_mark_state *s, u32 tid)
 	age = bpf_ktime_get_ns() - s->model_ns;
 	if (age < MLW_LOAD_GRACE_NS)
 		return true;
-	return age < MLW_LOAD_MAX_NS && (u64)fd_to_file(s->model_fd) == s->model_file;
+	if (age >= MLW_LOAD_MAX_NS)
+		return false;
+	f = fd_to_file(s->model_fd);
+	return (u64)f == s->model_file && BPF_CORE_READ(f, f_inode, i_ino) == s->model_ino;
 }
 
 /* false when this destination was already reported for this process,

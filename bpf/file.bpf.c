@@ -103,6 +103,7 @@ static __always_inline struct mlw_mark_state *mark_model_open(u32 tgid, s32 fd, 
 	}
 	st->model_fd = fd;
 	st->model_file = (u64)f;
+	st->model_ino = f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
 	st->model_ns = now;
 	return st;
 }

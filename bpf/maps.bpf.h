@@ -30,7 +30,7 @@
 /* A connect or send this soon after a model open is part of the load even
  * when the loader read the file and closed it before unpickling it
  * (pickle.loads(f.read())). */
-#define MLW_LOAD_GRACE_NS (1000ull * 1000 * 1000)
+#define MLW_LOAD_GRACE_NS (500ull * 1000 * 1000)
 /* The model's file still open counts as "loading" this long at most: a
  * loader that keeps its checkpoint open (mmap) is not loading forever. */
 #define MLW_LOAD_MAX_NS (600ull * 1000 * 1000 * 1000)

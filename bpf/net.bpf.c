@@ -108,7 +108,9 @@ static __always_inline void unix_name(struct mlw_sockaddr *out, struct sock *sk)
 		return;
 	if (len > MLW_UNIX_PATH_MAX - 1)
 		len = MLW_UNIX_PATH_MAX - 1;
-	bpf_probe_read_kernel(out->unix_path, len & (MLW_UNIX_PATH_MAX - 1),
+	/* keep clang from reading a copy of len taken before the clamp */
+	asm volatile("" : "+r"(len));
+	bpf_probe_read_kernel(out->unix_path, len & 127,
 			      (void *)ua + bpf_core_field_offset(struct unix_address, name) +
 			      sizeof(u16));
 	if (out->unix_path[0] == 0)

@@ -19,20 +19,42 @@ struct walk {
 	bool done;               /* reached the root */
 };
 
+/* Prepends "/<d's name>"; false when it does not fit. */
+static __always_inline bool put_name(struct walk *w, struct dentry *d)
+{
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	u32 len = BPF_CORE_READ(d, d_name.len), pos = w->pos;
+
+	if (len > MLW_NAME_MAX || len + 2 > pos) /* keep pos >= 1 */
+		return false;
+	pos -= len;
+	bpf_probe_read_kernel(&w->kp->buf[pos & (MLW_PATH_MAX - 1)], len & MLW_NAME_MAX, name);
+	pos -= 1;
+	w->kp->buf[pos & (MLW_PATH_MAX - 1)] = '/';
+	w->pos = pos;
+	return true;
+}
+
 static long walk_step(u64 i, void *ctx)
 {
 	struct walk *w = ctx;
-	struct dentry *d = (struct dentry *)w->d, *parent;
+	struct dentry *d = (struct dentry *)w->d, *parent, *mroot;
 	struct vfsmount *vm = (struct vfsmount *)w->vm;
-	const unsigned char *name;
-	u32 len, pos = w->pos;
 
 	if (w->d == w->root_d && w->vm == w->root_m) {
 		w->done = true;
 		return 1;
 	}
 	parent = BPF_CORE_READ(d, d_parent);
-	if (d == BPF_CORE_READ(vm, mnt_root) || d == parent) {
+	mroot = BPF_CORE_READ(vm, mnt_root);
+	/* a pseudo file (memfd, socket, anon inode) is its own parent: its
+	 * name ("memfd:x") is all the path it has */
+	if (d == parent && d != mroot) {
+		put_name(w, d);
+		w->done = true;
+		return 1;
+	}
+	if (d == mroot || d == parent) {
 		struct mount *mnt = (struct mount *)w->mnt;
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
 
@@ -45,15 +67,8 @@ static long walk_step(u64 i, void *ctx)
 		w->vm = (u64)up + w->mnt_off;
 		return 0;
 	}
-	len = BPF_CORE_READ(d, d_name.len);
-	name = BPF_CORE_READ(d, d_name.name);
-	if (len > MLW_NAME_MAX || len + 2 > pos) /* keep pos >= 1 */
+	if (!put_name(w, d))
 		return 1;
-	pos -= len;
-	bpf_probe_read_kernel(&w->kp->buf[pos & (MLW_PATH_MAX - 1)], len & MLW_NAME_MAX, name);
-	pos -= 1;
-	w->kp->buf[pos & (MLW_PATH_MAX - 1)] = '/';
-	w->pos = pos;
 	w->d = (u64)parent;
 	return 0;
 }

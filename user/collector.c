@@ -635,10 +635,14 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 
 static void verbose_event(const struct event *ev, const struct facts *fa)
 {
-	fprintf(stderr, "event %s pid=%u tid=%u ppid=%u comm=%s loader=%u depth=%u path=%s\n",
+	fprintf(stderr, "event %s pid=%u tid=%u ppid=%u comm=%s loader=%u depth=%u path=%s",
 		event_kind_name(ev->kind), ev->hdr.tgid, ev->hdr.tid, ev->hdr.ppid, ev->comm,
 		ev->hdr.mark.loader_tgid, ev->hdr.mark.depth,
 		fa->resolved_path[0] ? fa->resolved_path : (ev->path ? ev->path : "-"));
+	if (fa->address[0])
+		fprintf(stderr, " address=%s port=%u%s", fa->address, fa->port,
+			ev->hdr.flags & MLW_F_IN_LOAD ? " during-load" : "");
+	fprintf(stderr, "\n");
 }
 
 int collector_handle(void *ctx, void *data, size_t size)

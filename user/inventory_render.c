@@ -279,9 +279,10 @@ const struct inv_rule inv_rule_scan_malicious = {
 
 const struct inv_rule inv_rule_scan_suspicious = {
 	.id = "model-scan-suspicious",
-	.title = "Loaded model imports outside its format's allowlist (static scan)",
+	.title = "Loaded model imports outside its format's allowlist, or could not be scanned (static scan)",
 	.severity = "low",
-	.tags = { "AML.T0010.003", "AML.T0011.000" },
+	/* a file that may run code when the user's loader opens it */
+	.tags = { "AML.T0010.003", "AML.T0011.000", "T1204.002" },
 };
 
 const struct inv_rule *inv_alert_rule(unsigned bit)

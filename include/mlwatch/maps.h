@@ -18,6 +18,8 @@ struct mlw_mark_state {
 	struct mlw_mark m;
 	u64 model_file;    /* the struct file of the latest model open (an identity, never
 	                    * dereferenced), 0 if none */
+	u64 model_ino;     /* its inode number: a freed struct file is soon reused, often
+	                    * for the next file the same fd number gets */
 	u64 model_ns;      /* when it was opened */
 	s32 model_fd;      /* and under which fd */
 	u32 _pad;

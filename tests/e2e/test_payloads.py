@@ -186,7 +186,8 @@ def test_downloader():
 
 
 def test_exec_from_temp():
-    """The payload copies /bin/true into the test dir under /tmp and runs it."""
+    """The payload copies /bin/true into the test dir under /tmp and runs it:
+    a program from /tmp, and one the lineage itself just wrote."""
     with Scenario("tmpexec") as sc:
         marker = sc.path("MARKER")
         prog = sc.path("dropped", "helper")
@@ -197,9 +198,10 @@ def test_exec_from_temp():
         sc.start()
         ld = sc.run_loader("pickle", model).expect_ok("loader")
         sc.expect_file(marker)
-        sc.wait_rules(ld.pid, {"model-loader-exec-from-temp"})
+        sc.wait_rules(ld.pid, {"model-loader-exec-from-temp", "model-loader-exec-dropped"})
         alerts = sc.stop()
-        mine = require_rules(sc, alerts, ld.pid, {"model-loader-exec-from-temp"})
+        mine = require_rules(sc, alerts, ld.pid, {"model-loader-exec-from-temp",
+                                                  "model-loader-exec-dropped"})
         c = Checks(summary(mine))
         for a in with_rule(mine, "model-loader-exec-from-temp"):
             check_loader_fields(a, ld.pid, model, "pickle")
