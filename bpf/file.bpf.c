@@ -39,7 +39,8 @@ static __always_inline bool loadable(u32 flags)
  * kernels without it. */
 extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym __weak;
 
-#define MLW_FMODE_READ 0x1
+#define MLW_FMODE_READ  0x1
+#define MLW_FMODE_WRITE 0x2
 #define MLW_S_IFDIR    0040000
 
 static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode,
@@ -206,46 +207,63 @@ static __always_inline u64 load8_kernel(const void *p)
 	return q->hash_len;
 }
 
-/*
- * exit-only mode: is the file just opened as fd a model candidate? From
- * its name alone (kernel memory, cheap): the last 8 bytes give the
- * extension key for the bloom filter; only a hit, or a name as long as a
- * blob's, builds "/<parent>/<name>" in pb->path for the full matcher.
- */
-static __always_inline bool opened_file_is_model(struct task_struct *task, s32 fd,
-						 struct mlw_pathbuf *pb, struct file **file)
+/* exit-only mode: the struct file behind fd, by plain loads; NULL if none. */
+static __always_inline struct file *fd_file_fast(struct task_struct *task, s32 fd)
 {
 	struct fdtable *fdt = task->files->fdt;
+
+	if ((u32)fd >= fdt->max_fds)
+		return NULL;
+	return bpf_rdonly_cast((void *)load8_kernel(&fdt->fd[fd]), bpf_core_type_id_kernel(struct file));
+}
+
+/* The last 8 bytes of a dentry's name (the last character in the top
+ * byte, zero-filled below a shorter name); *nl its length, 0 if bad. */
+static __always_inline u64 name_last8(struct dentry *d, u32 *nl)
+{
+	const unsigned char *name = d->d_name.name;
+	u32 n = d->d_name.len;
+	u64 last8;
+
+	*nl = n;
+	if (n == 0 || n > 255) {
+		*nl = 0;
+		return 0;
+	}
+	if (n >= 8)
+		return load8_kernel(name + n - 8);
+	/* the bytes after a short name are not the name's */
+	last8 = load8_kernel(name) & ((1ull << (8 * n)) - 1);
+	return last8 << (8 * (8 - n));
+}
+
+/*
+ * exit-only mode: is the file just opened a model candidate? From its name
+ * alone (kernel memory, cheap): the last 8 bytes give the extension key
+ * for the bloom filter; only a hit, or a name as long as a blob's, builds
+ * "/<parent>/<name>" in pb->path for the full matcher. The name is the
+ * file's own, so a symlink's name does not count.
+ */
+static __always_inline bool opened_file_is_model(struct file *f, struct mlw_pathbuf *pb)
+{
 	const unsigned char *name, *pname;
 	struct dentry *d;
-	struct file *f;
 	u64 last8;
 	long a, b;
 	u32 nl;
 
-	if ((u32)fd >= fdt->max_fds)
-		return false;
-	f = bpf_rdonly_cast((void *)load8_kernel(&fdt->fd[fd]), bpf_core_type_id_kernel(struct file));
 	if (!f || !(f->f_mode & MLW_FMODE_READ) ||
 	    (f->f_inode->i_mode & MLW_S_IFMT) == MLW_S_IFDIR)
 		return false; /* O_PATH, write-only or a directory: not a load */
-	*file = f;
 	d = f->f_path.dentry;
-	nl = d->d_name.len;
-	name = d->d_name.name;
-	if (nl == 0 || nl > 255)
+	last8 = name_last8(d, &nl);
+	if (!nl)
 		return false;
-	if (nl >= 8) {
-		last8 = load8_kernel(name + nl - 8);
-	} else {
-		/* the bytes after a short name are not the name's */
-		last8 = load8_kernel(name) & ((1ull << (8 * nl)) - 1);
-		last8 <<= 8 * (8 - nl);
-	}
 	if (!bloom_has(ext_key_of_last8(last8)) &&
 	    !(mlw_match_hex_blobs && (nl == 40 || nl == 64 || nl == 71)))
 		return false;
 
+	name = d->d_name.name;
 	pname = d->d_parent->d_name.name;
 	pb->path[0] = '/';
 	a = bpf_probe_read_kernel_str(pb->path + 1, 256, pname);
@@ -257,6 +275,45 @@ static __always_inline bool opened_file_is_model(struct task_struct *task, s32 f
 	if (b <= 0)
 		return false;
 	return mlw_match_path(a + 1 + (b & 511), 0) == MLW_MATCH_MODEL;
+}
+
+/* A marked process reading one of Python's imports (.py .pyc .so): by the
+ * opened file's own name, so a symlink called x.py to a key is no import. */
+static __always_inline bool quiet_file(struct file *f)
+{
+	u64 last8, key;
+	u32 nl;
+
+	if (f->f_mode & MLW_FMODE_WRITE)
+		return false;
+	last8 = name_last8(f->f_path.dentry, &nl);
+	if (!nl)
+		return false;
+	key = ext_key_of_last8(last8);
+	/* ext_key_of_last8 gives the whole tail when there is no dot */
+	return key != lower8(last8) && bpf_map_lookup_elem(&quiet_exts, &key);
+}
+
+/* The same file opened again the same way by the same marked process, not
+ * long ago: counted (MLW_CNT_OPEN_REPEAT), not sent again. A new mark, a
+ * different access mode, or MLW_OPEN_REPEAT_NS later, and it is sent. */
+static __always_inline bool open_repeat(const struct mlw_mark_state *mark, struct file *f)
+{
+	struct mlw_open_key k = {
+		.tgid = current_tgid(),
+		.write = !!(f->f_mode & MLW_FMODE_WRITE),
+		.ino = f->f_inode->i_ino,
+		.dev = f->f_inode->i_sb->s_dev,
+	};
+	struct mlw_open_seen v = { .mark_ns = mark->m.mark_ns, .ts = bpf_ktime_get_ns() };
+	struct mlw_open_seen *seen = bpf_map_lookup_elem(&open_seen, &k);
+
+	if (seen && seen->mark_ns == v.mark_ns && v.ts - seen->ts < MLW_OPEN_REPEAT_NS) {
+		count(MLW_CNT_OPEN_REPEAT);
+		return true;
+	}
+	bpf_map_update_elem(&open_seen, &k, &v, BPF_ANY);
+	return false;
 }
 
 /* exit-only mode: the arguments, from the user registers saved at syscall
@@ -302,22 +359,39 @@ static __always_inline int open_exit_only(long ret, u32 sys)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	u32 tgid = task->tgid;
+	struct mlw_mark_state *mark;
 	struct mlw_pending p = {};
 	struct mlw_pathbuf *pb;
-	struct file *f = NULL;
+	struct mlw_hdr h = {};
+	struct file *f;
+	u32 n;
 
 	/* mlwatch reads every candidate it is told of: never tell it of its own */
 	if (tgid == mlw_self_tgid || !(pb = pathbuf_get()))
 		return 0;
-	if (!lookup_mark(tgid)) {
-		if (ret < 0 || !opened_file_is_model(task, (s32)ret, pb, &f))
+	mark = lookup_mark(tgid);
+	if (ret < 0) {
+		if (!mark)
 			return 0;
+		open_args(sys, &p); /* a failed open: judged by the path asked */
+		return open_report(ret, &p, pb, NULL);
+	}
+	f = fd_file_fast(task, (s32)ret);
+	if (!f)
+		return 0;
+	if (opened_file_is_model(f, pb)) {
 		p.candidate = 1;
-	} else if (ret >= 0) {
-		f = fd_to_file((s32)ret);
+	} else if (!mark) {
+		return 0;
+	} else if (quiet_file(f)) {
+		count(MLW_CNT_OPEN_QUIET);
+		return 0;
+	} else if (open_repeat(mark, f)) {
+		return 0;
 	}
 	open_args(sys, &p);
-	return open_report(ret, &p, pb, f);
+	n = read_user_path(pb->path, p.ptr, &h);
+	return open_send(ret, &p, pb, n, h.flags & MLW_F_PATH_TRUNC, f);
 }
 
 /* Both modes' exit programs for one syscall; user space loads one of them. */

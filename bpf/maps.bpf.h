@@ -165,6 +165,29 @@ struct {
 	__type(value, u64);
 } counters SEC(".maps") __weak;
 
+/* Files a marked process opened recently, by identity and access: the same
+ * open again within this long is counted, not sent (an open loop, a log
+ * reopened per line). An evicted entry is only sent again. */
+#define MLW_OPEN_SEEN 16384
+#define MLW_OPEN_REPEAT_NS (60ull * 1000 * 1000 * 1000)
+struct mlw_open_key {
+	u64 ino;
+	u32 dev;
+	u32 tgid;
+	u32 write;
+	u32 _pad;
+};
+struct mlw_open_seen {
+	u64 mark_ns;
+	u64 ts;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MLW_OPEN_SEEN);
+	__type(key, struct mlw_open_key);
+	__type(value, struct mlw_open_seen);
+} open_seen SEC(".maps") __weak;
+
 /* Destinations already reported (see MLW_NET_SEEN). */
 struct mlw_dest_key {
 	u32 tgid;

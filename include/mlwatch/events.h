@@ -266,6 +266,8 @@ enum mlw_counter {
 	MLW_CNT_OPEN_QUIET,          /* marked read-only opens of .py/.pyc/.so not sent */
 	MLW_CNT_NET_REPEAT,          /* connects/sends to a destination already reported for
 	                              * the same process, load and context: not sent again */
+	MLW_CNT_OPEN_REPEAT,         /* a marked process opening a file it opened the same way
+	                              * less than a minute ago: not sent again */
 	MLW_CNT_MAX,
 };
 _Static_assert(MLW_CNT_RB_FULL_SOCKET == MLW_CNT_RB_FULL_EXEC + MLW_EV_SOCKET - 1,

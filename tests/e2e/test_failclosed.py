@@ -367,16 +367,21 @@ def test_persistence_by_rename_link_symlink_no_scan():
 # ---------------------------------------------------------------- credentials
 
 def _credential_names(extra):
-    """A credential read through a symlink named like anything, and a hard
-    link made to read it later. The twin reads a plain file through a
-    symlink after a clean load."""
+    """A credential read through a symlink named like anything (even like a
+    Python import, which a marked process does not send), and a hard link
+    made to read it later. The twin reads a plain file through a symlink
+    after a clean load."""
     with Scenario("fc-cred") as sc:
         cred = sc.fake_credentials()
+        key = sc.write("home/.ssh/id_ed25519", "-----BEGIN FAKE KEY-----\n", 0o600)
         plain = sc.write("notes.txt", "hello\n")
         code = ("import os\n"
                 "os.symlink(%r, %r)\n"
                 "open(%r).read()\n"
+                "os.symlink(%r, %r)\n"
+                "open(%r).read()\n"
                 "os.link(%r, %r)\n") % (cred, sc.path("cache.db"), sc.path("cache.db"),
+                                        key, sc.path("helper.py"), sc.path("helper.py"),
                                         cred, sc.path("hard.db"))
         model = sc.make_model("pickle", "model.pkl", exec_code=code)
         clean = sc.make_model("pickle", "clean.pkl")
@@ -392,10 +397,12 @@ def _credential_names(extra):
         mine = require_rules(sc, alerts, ld.pid, {"model-loader-credential-read"})
         c = Checks("credentials " + summary(mine))
         c.eq(_kinds(mine, "model-loader-credential-read"), ["link", "open"], "credential events")
-        for a in with_rule(mine, "model-loader-credential-read"):
-            if get(a, "event", "kind") == "open":
-                c.eq(get(a, "event", "path"), sc.path("cache.db"), "path as asked")
-                c.eq(get(a, "event", "real_path"), os.path.realpath(cred), "real_path")
+        opens = [a for a in with_rule(mine, "model-loader-credential-read")
+                 if get(a, "event", "kind") == "open"]
+        c.eq(sorted(get(a, "event", "path") for a in opens),
+             [sc.path("cache.db"), sc.path("helper.py")], "credential opens, paths as asked")
+        c.eq(sorted(get(a, "event", "real_path") for a in opens),
+             sorted([os.path.realpath(cred), os.path.realpath(key)]), "credential real paths")
         _silent(c, alerts, twin.pid, "a plain file read through a symlink")
         c.done()
 

@@ -20,6 +20,8 @@ POSITIVE = [
     "hub/models--acme--m/blobs/" + HEX64, "hub/models--acme--m/blobs/" + HEX40,
     "ollama/models/blobs/sha256-" + HEX64,
     "/".join(["d" * 50] * 6) + "/long.pkl",  # past any short-path fast path
+    # joblib and pandas decompress by the last extension
+    "model.pkl.gz", "clf.joblib.xz", "ckpt.pt.gz", "m.PKL.BZ2", "x.npy.zip",
 ]
 QUIET = ["mod.py", "pkg/__pycache__/mod.cpython-311.pyc", "libx.so", "ext.SO"]
 WRITTEN = ["site-packages/sitecustomize.py"]
@@ -31,6 +33,7 @@ NEGATIVE = [
     "hub/models--acme--m/blobs/" + HEX64[:63] + "g",
     "hub/models--acme--m/notblobs/" + HEX64,
     "ollama/models/blobs/sha255-" + HEX64,
+    "logs.tar.gz", "data.gz", "notes.txt.gz", "x.safetensorsx.gz",
 ]
 
 

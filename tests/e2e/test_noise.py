@@ -187,25 +187,49 @@ def test_egress_after_the_load_is_not_an_alert():
 
 
 def test_same_model_opened_again_is_one_alert():
-    """The same malicious file loaded three times by one process: one
-    model-scan-malicious line and one shell line, the repeats counted on the
-    incident's steps."""
+    """The same malicious file loaded three times by one process, and once by
+    another process in between (so the inventory writes a new record for
+    the first one's next load): one model-scan-malicious line and one shell
+    line for the first process, the repeats counted on its incident's
+    steps."""
     with Scenario("again") as sc:
         marker = sc.path("MARK")
+        go = sc.path("GO")
         model = sc.make_model("pickle", "model.pkl", system="touch %s" % marker)
         sc.start()
-        r = sc.run_script("import pickle\nfor _ in range(3):\n"
-                          "    pickle.load(open(%r, 'rb'))\n" % model).expect_ok("loader")
-        sc.expect_file(marker)
-        sc.wait_alerts(lambda al: {"model-scan-malicious", "model-loader-shell"} <=
-                       {a["rule"]["id"] for a in al if (a.get("loader") or {}).get("pid") == r.pid})
-        time.sleep(1.0)
+        first = subprocess.Popen(
+            ["/usr/bin/python3", "-c",
+             "import os, pickle, sys, time\n"
+             "pickle.load(open(sys.argv[1], 'rb'))\n"
+             "end = time.monotonic() + 30\n"
+             "while not os.path.exists(sys.argv[2]) and time.monotonic() < end:\n"
+             "    time.sleep(0.05)\n"
+             "for _ in range(2):\n"
+             "    pickle.load(open(sys.argv[1], 'rb'))\n", model, go],
+            cwd=sc.dir, env=sc.env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE)
+        try:
+            sc.expect_file(marker)
+            other = sc.run_loader("pickle", model).expect_ok("other loader")
+            sc.wait_alerts(lambda al: any(a["rule"]["id"] == "model-scan-malicious" and
+                                          (a.get("loader") or {}).get("pid") == other.pid for a in al))
+            open(go, "w").close()
+            first.wait(60)
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait(5)
+        if first.returncode != 0:
+            raise TestFailure("first loader failed: %s" % first.stderr.read()[-300:])
+        time.sleep(1.5)
         alerts = sc.stop()
         c = Checks("repeats")
-        mine = [a for a in alerts if (a.get("loader") or {}).get("pid") == r.pid]
+        mine = [a for a in alerts if (a.get("loader") or {}).get("pid") == first.pid]
         for rule in ("model-scan-malicious", "model-loader-shell"):
             c.eq(len([a for a in mine if a["rule"]["id"] == rule]), 1, "%s lines" % rule)
-        incs = [i for i in sc.mon.incidents if (i.get("loader") or {}).get("pid") == r.pid]
+        incs = [i for i in sc.mon.incidents if (i.get("loader") or {}).get("pid") == first.pid]
+        c.eq(len({i.get("incident") for i in incs}), 1, "incidents of the first loader")
         counts = {s.get("rule"): s.get("count") for s in (incs[-1].get("timeline") if incs else [])}
         c.eq(counts.get("model-loader-shell"), 3, "shell step count")
+        c.eq(counts.get("model-scan-malicious"), 2, "scan step count (one per inventory record)")
         c.done()
