@@ -1,7 +1,8 @@
 /*
  * opbench: ns per operation for the syscalls mlwatch hooks.
- *   opbench MODE ITERS [--mark MODEL_FILE]
- * MODE: open (openat+close of one file), connect (TCP connect to a
+ *   opbench MODE ITERS [--mark MODEL_FILE] [--dir DIR]
+ * MODE: open (openat+close of one file), openmany (openat+close of a file
+ * never opened before: ITERS per round, made in DIR first), connect (TCP connect to a
  * 127.0.0.1 listener + close), forkexec (fork, exec /bin/true, wait).
  * --mark opens MODEL_FILE first, so mlwatch marks this process.
  * Prints the best of ROUNDS batches, in ns per op.
@@ -67,6 +68,38 @@ static void op_open(long n, const char *file)
 	}
 }
 
+/* Round r opens files r*n .. r*n+n-1: none of them opened before, so a
+ * marked process sends every one. */
+static void op_openmany(long n, const char *dir, int r)
+{
+	char p[4096];
+
+	for (long i = (long)r * n; i < (long)(r + 1) * n; i++) {
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/f%06ld", dir, i);
+		fd = openat(AT_FDCWD, p, O_RDONLY);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+static int make_many(long n, const char *dir)
+{
+	char p[4096];
+
+	for (long i = 0; i < n; i++) {
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/f%06ld", dir, i);
+		fd = open(p, O_WRONLY | O_CREAT, 0644);
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
 static void op_connect(long n, const struct sockaddr_in *sa)
 {
 	for (long i = 0; i < n; i++) {
@@ -92,21 +125,33 @@ static void op_forkexec(long n)
 
 int main(int argc, char **argv)
 {
-	const char *file = "/etc/hostname";
+	const char *file = "/etc/hostname", *dir = NULL, *mark = NULL;
 	struct sockaddr_in sa;
 	double best = 0;
 	long iters;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: opbench open|connect|forkexec ITERS [--mark MODEL_FILE]\n");
+		fprintf(stderr, "usage: opbench open|openmany|connect|forkexec ITERS "
+			"[--mark MODEL_FILE] [--dir DIR]\n");
 		return 2;
 	}
 	iters = atol(argv[2]);
-	if (argc >= 5 && !strcmp(argv[3], "--mark")) {
-		int fd = open(argv[4], O_RDONLY);
+	for (int i = 3; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--mark"))
+			mark = argv[i + 1];
+		else if (!strcmp(argv[i], "--dir"))
+			dir = argv[i + 1];
+	}
+	if (!strcmp(argv[1], "openmany") && (!dir || make_many(iters * ROUNDS, dir))) {
+		fprintf(stderr, "opbench: openmany needs --dir DIR to make %ld files in\n",
+			iters * ROUNDS);
+		return 1;
+	}
+	if (mark) {
+		int fd = open(mark, O_RDONLY);
 
 		if (fd < 0) {
-			perror(argv[4]);
+			perror(mark);
 			return 1;
 		}
 		close(fd);
@@ -122,6 +167,8 @@ int main(int argc, char **argv)
 
 		if (!strcmp(argv[1], "open"))
 			op_open(iters, file);
+		else if (!strcmp(argv[1], "openmany"))
+			op_openmany(iters, dir, r);
 		else if (!strcmp(argv[1], "connect"))
 			op_connect(iters, &sa);
 		else
