@@ -14,7 +14,7 @@
 #include "classify.h"
 #include "collector.h"
 #include "decode.h"
-#include "fileid.h"
+#include "judge.h"
 #include "model_inert.h"
 #include "pathclass.h"
 #include "pathres.h"
@@ -69,6 +69,7 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	if (!c->dropped)
 		return -1;
 	dropped_init(c->dropped);
+	judge_init(&c->judge);
 	if (incident_table_init(&c->inc, &(struct incident_config){
 		    .host = c->host, .emit = write_incident, .emit_ctx = c }))
 		return -1;
@@ -344,42 +345,6 @@ static struct proc *ensure_proc(struct collector *c, const struct event *ev)
 	return p;
 }
 
-/* Reads the model a loader opened, tied to the kernel's report of the
- * file (fileid.h), and judges whether it can run code (model_inert.h). A
- * file that cannot be read as exactly that file is not inert. */
-static void judge_model(struct collector *c, const struct event *ev, const struct facts *fa,
-			struct inert_verdict *v)
-{
-	const struct mlw_open *o = ev->u.open;
-	enum fileid_how how;
-	struct byte_src src;
-	struct stat st;
-	int err, fd;
-
-	memset(v, 0, sizeof(*v));
-	fd = fileid_open((pid_t)ev->hdr.tgid, o->ret, &o->file,
-			 fa->real_path[0] ? fa->real_path : fa->resolved_path, &st, &how, &err);
-	if (fd < 0) {
-		c->st.models_unreadable++;
-		snprintf(v->why, sizeof(v->why), "the loader's file could not be read as opened (%s%s%s)",
-			 fileid_how_name(how), err ? ": " : "", err ? strerror(err) : "");
-		return;
-	}
-	bsrc_from_fd(&src, fd, (uint64_t)st.st_size);
-	model_inert_check(&src, fa->real_path[0] ? fa->real_path : fa->resolved_path, v);
-	if (v->inert && how == FILEID_PATH) {
-		/* the loader holds it no more: named, not judged */
-		v->inert = false;
-		snprintf(v->why, sizeof(v->why), "the loader no longer holds it");
-	}
-	/* written to while read: what was judged is not what was loaded */
-	if (v->inert && !fileid_unchanged(fd, &o->file)) {
-		v->inert = false;
-		snprintf(v->why, sizeof(v->why), "it changed while it was read");
-	}
-	close(fd);
-}
-
 /* Asks the kernel to unmark p for as long as its mark has exactly the
  * model opens judged so far (a later one re-arms it, see struct mlw_unmark). */
 static void unmark(struct collector *c, struct proc *p, uint32_t models)
@@ -464,22 +429,23 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 	if (!p)
 		return;
 	if (c->sensors && procfs_runs_own_exe((pid_t)h->tgid)) {
-		/* another mlwatch reading a candidate it was told of */
+		/* another mlwatch scanning files: not a load, not judged here.
+		 * It keeps its mark: what runs as mlwatch now (LD_PRELOAD, a
+		 * payload's exec of it) proves nothing about its lineage. */
 		c->st.peer_reads++;
-		if ((h->flags & MLW_F_NEW_MARK) && h->mark.loader_tgid == h->tgid && h->mark.models == 1) {
-			p->mark_ns = h->mark.mark_ns;
-			unmark(c, p, 1);
-		}
 		return;
 	}
-	/* a control-plane process that loads a model starts a lineage here */
-	if (h->flags & MLW_F_NEW_MARK) {
+	/* a control-plane process that loads a model starts a lineage here;
+	 * a sibling thread's open under the same mark is no new lineage */
+	if ((h->flags & MLW_F_NEW_MARK) && p->mark_ns != h->mark.mark_ns) {
 		p->loader = h->mark.loader_tgid;
 		p->mark_ns = h->mark.mark_ns;
 		p->inert_upto = 0;
 		p->model_state = MODEL_NONE;
 	}
-	judge_model(c, ev, fa, &v);
+	judge_model(&c->judge, (pid_t)h->tgid, ev->u.open,
+		    fa->real_path[0] ? fa->real_path : fa->resolved_path,
+		    clock_ns(CLOCK_MONOTONIC), &v);
 	/* the inventory wants data-only formats too: poisoned weights live
 	 * in safetensors as well */
 	if (c->inv)
@@ -727,7 +693,7 @@ void collector_report(struct collector *c, FILE *f)
 		received += c->st.events[k];
 	if (c->sensors && c->sensors->skel)
 		sensors_counters(c->sensors, cnt);
-	for (int i = MLW_CNT_RB_FULL_EXEC; i <= MLW_CNT_RB_FULL_DUP; i++)
+	for (int i = MLW_CNT_RB_FULL_EXEC; i <= MLW_CNT_RB_FULL_SOCKET; i++)
 		lost += cnt[i];
 	fprintf(f, "mlwatch: events received %llu, alerts %llu, lost in kernel %llu, "
 		"malformed %llu, alert write errors %llu\n",
@@ -742,10 +708,15 @@ void collector_report(struct collector *c, FILE *f)
 	incident_report(&c->inc, f);
 	if (c->inv)
 		inventory_report(c->inv, f);
-	fprintf(f, "mlwatch: models may-run-code=%llu inert=%llu unreadable=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
+	fprintf(f, "mlwatch: models judged=%llu cached=%llu not-judged: unreadable=%llu "
+		"network-or-fuse=%llu writers=%llu over-budget=%llu\n",
+		(unsigned long long)c->judge.st.judged, (unsigned long long)c->judge.st.cached,
+		(unsigned long long)c->judge.st.unreadable, (unsigned long long)c->judge.st.not_local,
+		(unsigned long long)c->judge.st.writers, (unsigned long long)c->judge.st.over_budget);
+	fprintf(f, "mlwatch: models may-run-code=%llu inert=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
 		"process table full=%llu evicted=%llu, alerts suppressed (data-only load)=%llu, steps recorded=%llu\n",
 		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_inert,
-		(unsigned long long)c->st.models_unreadable, (unsigned long long)c->st.peer_reads,
+		(unsigned long long)c->st.peer_reads,
 		(unsigned long long)c->st.marks_cleared,
 		(unsigned long long)c->st.marks_set_by_user, (unsigned long long)c->pt.full,
 		(unsigned long long)c->pt.evicted, (unsigned long long)c->st.alerts_suppressed_inert,

@@ -14,6 +14,7 @@
 #include "exeid.h"
 #include "incident.h"
 #include "inventory.h"
+#include "judge.h"
 #include "proctable.h"
 #include "rules.h"
 #include "sensors.h"
@@ -25,8 +26,7 @@ struct collector_stats {
 	uint64_t alerts;
 	uint64_t models_confirmed;  /* model opens that may run code (or could not be judged) */
 	uint64_t models_inert;      /* proven data only: the loader was unmarked */
-	uint64_t models_unreadable; /* kept marked: its bytes could not be read as opened */
-	uint64_t peer_reads;        /* candidates opened by another mlwatch: ignored */
+	uint64_t peer_reads;        /* candidates opened by another mlwatch: not judged */
 	uint64_t roots_by_argv;     /* interpreters marked as control-plane roots */
 	uint64_t marks_cleared;
 	uint64_t marks_set_by_user;
@@ -48,6 +48,7 @@ struct collector {
 	struct inventory *inv;
 	struct blocklist bl;
 	struct exeid exe;           /* programs known by identity */
+	struct judge judge;         /* can a loader's model run code? */
 	struct sink inv_sink;       /* --inventory FILE, when given */
 	bool inv_sink_open;
 	struct sink *sink;

@@ -38,4 +38,20 @@ int fileid_open(pid_t pid, int fd, const struct mlw_file *id, const char *path,
  * the file's when it was opened. */
 bool fileid_unchanged(int fd, const struct mlw_file *id);
 const char *fileid_how_name(enum fileid_how h);
+
+/* Whether fd's file lives where only this host's kernel writes it (ext4,
+ * xfs, btrfs, tmpfs, overlay, ...). On a network file system another
+ * machine can rewrite it, and a FUSE server (which an unprivileged user
+ * can mount) can answer each reader with other bytes. *fs names the file
+ * system when it is not. */
+bool fileid_local_fs(int fd, const char **fs);
+/* Holds fd's file against writers while it is read: a read lease is only
+ * granted while no one has the file open for writing (a writable shared
+ * mapping included), and the next writer's open breaks it. Returns 0, or
+ * -errno (EAGAIN: someone has it open for writing). SIGIO, which the
+ * kernel sends when a lease breaks, must be ignored by the caller. */
+int fileid_hold(int fd);
+/* Drops the hold; true when it was never broken (no writer came since
+ * fileid_hold). */
+bool fileid_release(int fd);
 #endif

@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a closed output is counted, not fatal */
+	signal(SIGIO, SIG_IGN);   /* a writer breaking a judge's lease (judge.h) */
 
 	rc = sensors_start(&sensors, &opt, col.rules, collector_handle, &col);
 	if (rc) {

