@@ -62,7 +62,9 @@ static __always_inline struct mlw_mark_state *lookup_mark(u32 tgid)
 }
 
 /* The bit goes up before the map entry, so no marked process is ever
- * behind a clear bit. */
+ * behind a clear bit. A new mark drops any clear request left under the
+ * id: it was for an earlier process or an earlier mark (a pid reused
+ * inside the lineage must not inherit its predecessor's clearing). */
 static __always_inline long set_mark(u32 tgid, const struct mlw_mark_state *m, u64 flags)
 {
 	long err;
@@ -71,6 +73,10 @@ static __always_inline long set_mark(u32 tgid, const struct mlw_mark_state *m, u
 	err = bpf_map_update_elem(&marks, &tgid, m, flags);
 	if (err && err != -17 /* EEXIST: a sibling thread marked it first */)
 		count(MLW_CNT_MARKS_FULL);
+	if (!err && bit_test(mlw_unmark_bits, tgid)) {
+		bpf_map_delete_elem(&unmarks, &tgid);
+		bit_clear(mlw_unmark_bits, tgid);
+	}
 	return err;
 }
 

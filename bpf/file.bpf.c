@@ -95,10 +95,15 @@ static __always_inline struct mlw_mark_state *mark_model_open(u32 tgid, s32 fd, 
 
 		if (st)
 			m.m.reason |= st->m.reason & (MLW_MARK_ROOT | MLW_MARK_NOTEBOOK | MLW_MARK_USER);
-		if (!set_mark(tgid, &m, st ? BPF_ANY : BPF_NOEXIST))
+		if (!set_mark(tgid, &m, st ? BPF_ANY : BPF_NOEXIST)) {
 			count(MLW_CNT_MARKS_SET);
-		st = mark_raw(tgid);
-		*new_mark = true;
+			*new_mark = true;
+			st = mark_raw(tgid);
+		} else if ((st = mark_raw(tgid)) && (st->m.reason & MLW_MARK_MODEL)) {
+			/* a sibling thread's first model open won: this one is
+			 * the next model under its mark, never a second "first" */
+			__sync_fetch_and_add(&st->m.models, 1);
+		}
 		if (!st)
 			return NULL;
 	}
@@ -107,6 +112,42 @@ static __always_inline struct mlw_mark_state *mark_model_open(u32 tgid, s32 fd, 
 	st->model_ino = f ? BPF_CORE_READ(f, f_inode, i_ino) : 0;
 	st->model_ns = now;
 	return st;
+}
+
+/* A model open of a file this process opened as a model under its
+ * current mark, and unchanged since: it was counted and judged then.
+ * Otherwise remembers it under mark (the mark it now has). */
+static __always_inline bool model_repeat(u32 tgid, struct file *f,
+					 const struct mlw_mark_state *mark, bool note)
+{
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	struct mlw_open_key k = {
+		.tgid = tgid,
+		.as = MLW_SEEN_MODEL,
+		.ino = BPF_CORE_READ(ino, i_ino),
+		.dev = BPF_CORE_READ(ino, i_sb, s_dev),
+	};
+	struct mlw_open_seen v = {
+		.ts = bpf_ktime_get_ns(),
+		.ctime_ns = inode_ctime_ns(ino),
+		.size = BPF_CORE_READ(ino, i_size),
+	};
+	struct mlw_open_seen *seen;
+
+	if (!mark || !(mark->m.reason & MLW_MARK_MODEL))
+		return false;
+	v.mark_ns = mark->m.mark_ns;
+	if (note) {
+		bpf_map_update_elem(&open_seen, &k, &v, BPF_ANY);
+		return false;
+	}
+	seen = bpf_map_lookup_elem(&open_seen, &k);
+	if (seen && seen->mark_ns == v.mark_ns && seen->ctime_ns == v.ctime_ns &&
+	    seen->size == v.size) {
+		count(MLW_CNT_MODEL_REPEAT);
+		return true;
+	}
+	return false;
 }
 
 /* Sends the open that p describes, its path as asked (n bytes) in
@@ -125,7 +166,11 @@ static __always_inline int open_send(long ret, const struct mlw_pending *p,
 	if (!ev)
 		return 0;
 	if (p->candidate && ret >= 0) {
+		if (f && model_repeat(tgid, f, mark_raw(tgid), false))
+			return 0;
 		mark = mark_model_open(tgid, (s32)ret, f, &new_mark);
+		if (f)
+			model_repeat(tgid, f, mark, true);
 		/* the count this open made, for user space's clear request */
 		models = mark ? *(volatile u32 *)&mark->m.models : 0;
 	} else {
@@ -301,7 +346,7 @@ static __always_inline bool open_repeat(const struct mlw_mark_state *mark, struc
 {
 	struct mlw_open_key k = {
 		.tgid = current_tgid(),
-		.write = !!(f->f_mode & MLW_FMODE_WRITE),
+		.as = f->f_mode & MLW_FMODE_WRITE ? MLW_SEEN_WRITE : MLW_SEEN_READ,
 		.ino = f->f_inode->i_ino,
 		.dev = f->f_inode->i_sb->s_dev,
 	};
@@ -464,7 +509,7 @@ static __always_inline int link_exit(long ret, u32 sys, enum link_args layout)
 	struct mlw_link *ev;
 	u64 oldp, newp;
 	s32 olddfd = MLW_AT_FDCWD, newdfd = MLW_AT_FDCWD;
-	u32 flags = 0, n;
+	u32 flags = 0, n, m;
 
 	if (!mark || !(ev = scratch_buf()))
 		return 0;
@@ -495,10 +540,8 @@ static __always_inline int link_exit(long ret, u32 sys, enum link_args layout)
 	ev->flags = flags;
 	ev->_pad = 0;
 	n = read_user_path(ev->data, oldp, &ev->hdr);
-	ev->old_len = n;
-	ev->new_len = read_user_path(ev->data + (n & (MLW_PATH_MAX - 1)), newp, &ev->hdr);
-	emit(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)) + (ev->new_len & (MLW_PATH_MAX - 1)),
-	     MLW_EV_LINK);
+	m = read_user_path(ev->data + (n & (MLW_PATH_MAX - 1)), newp, &ev->hdr);
+	link_emit(ev, n, m);
 	return 0;
 }
 

@@ -167,19 +167,25 @@ struct {
 
 /* Files a marked process opened recently, by identity and access: the same
  * open again within this long is counted, not sent (an open loop, a log
- * reopened per line). An evicted entry is only sent again. */
+ * reopened per line). A model is a repeat for as long as its entry lasts,
+ * if it is unchanged (same ctime and size): a data loader re-reading its
+ * shard must not re-open the load window each time. An evicted entry is
+ * only sent again. */
 #define MLW_OPEN_SEEN 16384
 #define MLW_OPEN_REPEAT_NS (60ull * 1000 * 1000 * 1000)
+enum mlw_seen_as { MLW_SEEN_READ, MLW_SEEN_WRITE, MLW_SEEN_MODEL };
 struct mlw_open_key {
 	u64 ino;
 	u32 dev;
 	u32 tgid;
-	u32 write;
+	u32 as;            /* enum mlw_seen_as */
 	u32 _pad;
 };
 struct mlw_open_seen {
 	u64 mark_ns;
 	u64 ts;
+	u64 ctime_ns;      /* models only: the file as it was then */
+	u64 size;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

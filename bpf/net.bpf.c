@@ -155,9 +155,12 @@ static __always_inline bool is_v4_mapped(const u8 *x)
 
 static __always_inline bool is_metadata(const struct mlw_sockaddr *a)
 {
-	/* 169.254.169.254, 169.254.170.2 (ECS), fd00:ec2::254 */
+	/* 169.254.169.254, 169.254.170.2 (ECS), fd00:ec2::254; not port 53:
+	 * GCP's metadata server is the VPC's DNS resolver too */
 	const u8 *x = a->addr;
 
+	if (a->port == 53)
+		return false;
 	if (a->family == MLW_AF_INET)
 		return x[0] == 169 && x[1] == 254 &&
 		       ((x[2] == 169 && x[3] == 254) || (x[2] == 170 && x[3] == 2));

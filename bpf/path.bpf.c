@@ -74,27 +74,30 @@ static long walk_step(u64 i, void *ctx)
 }
 
 /*
- * The path of the file at *file (a pointer in memory: global functions take
- * no kernel pointers) as the current task sees it: up to its root, crossing
+ * The path of the struct path at *path (a pointer in memory: global
+ * functions take no kernel pointers) as the current task sees it: up to its
+ * root, crossing
  * mount points. Returns the bytes written at the end of the per-CPU kpath
  * buffer, NUL included (*start: where they begin), or 0. Sets
  * MLW_F_KPATH_TRUNC in *flags when it had to stop early.
  */
-__noinline u32 mlw_kpath(u64 *file, u32 *start, u32 *flags)
+__noinline u32 mlw_kpath(u64 *path, u32 *start, u32 *flags)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct file *f;
+	struct path *p;
 	struct walk w = {};
 	u32 zero = 0;
 
-	if (!file || !start || !flags || !mlw_have_loop)
+	if (!path || !start || !flags || !mlw_have_loop)
 		return 0;
-	f = (struct file *)*file;
-	if (!f || !(w.kp = bpf_map_lookup_elem(&kpath, &zero)))
+	p = (struct path *)*path;
+	if (!p || !(w.kp = bpf_map_lookup_elem(&kpath, &zero)))
 		return 0;
 	w.mnt_off = bpf_core_field_offset(struct mount, mnt);
-	w.d = (u64)BPF_CORE_READ(f, f_path.dentry);
-	w.vm = (u64)BPF_CORE_READ(f, f_path.mnt);
+	w.d = (u64)BPF_CORE_READ(p, dentry);
+	w.vm = (u64)BPF_CORE_READ(p, mnt);
+	if (!w.d || !w.vm)
+		return 0;
 	w.mnt = w.vm - w.mnt_off;
 	w.root_d = (u64)BPF_CORE_READ(task, fs, root.dentry);
 	w.root_m = (u64)BPF_CORE_READ(task, fs, root.mnt);

@@ -11,8 +11,10 @@
 
 #include "common.bpf.h"
 
-/* Components walked; a deeper path keeps its last ones and is flagged. */
-#define MLW_KPATH_DEPTH 64
+/* Components walked: as many as MLW_PATH_MAX can hold ("/a" each), so
+ * only a path too long for the record is cut (and flagged); a normal one
+ * stops after its own few steps. */
+#define MLW_KPATH_DEPTH (MLW_PATH_MAX / 2)
 #define MLW_NAME_MAX 255
 
 /* Components are written backwards, ending at buf[MLW_PATH_MAX - 1]; the
@@ -81,24 +83,73 @@ static __always_inline void file_identity(struct file *f, struct mlw_file *out)
 	out->mnt_id = BPF_CORE_READ(mnt, mnt_id);
 }
 
-/* The path of the file (*file: a struct file pointer in memory, since a
- * global function takes no kernel pointer) as the current task sees it.
- * Defined in path.bpf.c. */
-extern u32 mlw_kpath(u64 *file, u32 *start, u32 *flags);
+/* The path of a struct path (*path: its address, since a global function
+ * takes no kernel pointer) as the current task sees it. Defined in
+ * path.bpf.c. */
+extern u32 mlw_kpath(u64 *path, u32 *start, u32 *flags);
 
-/* Copies the path of f (see mlw_kpath) to dst, at most MLW_PATH_MAX bytes;
- * returns the bytes copied (NUL included), 0 when there is none. */
-static __always_inline u32 copy_kpath(struct file *f, char *dst, u32 *flags)
+/* Copies the path at kernel address pa (a struct path, see mlw_kpath) to
+ * dst, at most MLW_PATH_MAX bytes; returns the bytes copied (NUL
+ * included), 0 when there is none. */
+static __always_inline u32 copy_path_at(u64 pa, char *dst, u32 *flags)
 {
 	struct mlw_kpath *kp;
 	u32 zero = 0, start = 0, n;
-	u64 fp = (u64)f;
 
-	n = mlw_kpath(&fp, &start, flags);
+	if (!pa)
+		return 0;
+	n = mlw_kpath(&pa, &start, flags);
 	if (!n || !(kp = bpf_map_lookup_elem(&kpath, &zero)))
 		return 0;
 	bpf_probe_read_kernel(dst, n & (MLW_PATH_MAX - 1), &kp->buf[start & (MLW_PATH_MAX - 1)]);
 	return n & (MLW_PATH_MAX - 1);
+}
+
+/* The path of the open file f (see copy_path_at). */
+static __always_inline u32 copy_kpath(struct file *f, char *dst, u32 *flags)
+{
+	return f ? copy_path_at((u64)f + bpf_core_field_offset(struct file, f_path), dst, flags) : 0;
+}
+
+/* The directory a relative name given with dirfd is looked up from: the
+ * dirfd's file, or the current working directory (AT_FDCWD). As a kernel
+ * address of a struct path (see copy_path_at), 0 when there is none. */
+static __always_inline u64 lookup_base(s32 dirfd)
+{
+	struct task_struct *task;
+	struct file *f;
+
+	if (dirfd == MLW_AT_FDCWD) {
+		task = bpf_get_current_task_btf();
+		return (u64)BPF_CORE_READ(task, fs) + bpf_core_field_offset(struct fs_struct, pwd);
+	}
+	f = fd_to_file(dirfd);
+	return f ? (u64)f + bpf_core_field_offset(struct file, f_path) : 0;
+}
+
+/* Sends a rename, link or symlink record (struct mlw_link, its fixed
+ * fields filled) whose data[] holds the source (n bytes) and destination
+ * (m bytes). A relative name is the process's to re-point once the call
+ * is over (chdir, another dirfd): the directory it was looked up from is
+ * added from the kernel now. A symlink's target is relative to the link,
+ * not to a dirfd. */
+static __always_inline void link_emit(struct mlw_link *ev, u32 n, u32 m)
+{
+	u32 od = 0, nd = 0;
+
+	n &= MLW_PATH_MAX - 1;
+	m &= MLW_PATH_MAX - 1;
+	ev->old_len = n;
+	ev->new_len = m;
+	if (ev->syscall != MLW_LINK_SYMLINK && n > 1 && ev->data[0] != '/')
+		od = copy_path_at(lookup_base(ev->olddirfd), ev->data + n + m, &ev->hdr.flags);
+	od &= MLW_PATH_MAX - 1;
+	ev->olddir_len = od;
+	if (m > 1 && ev->data[n] != '/')
+		nd = copy_path_at(lookup_base(ev->newdirfd), ev->data + n + m + od, &ev->hdr.flags);
+	nd &= MLW_PATH_MAX - 1;
+	ev->newdir_len = nd;
+	emit(ev, sizeof(*ev) + n + m + od + nd, MLW_EV_LINK);
 }
 
 #endif

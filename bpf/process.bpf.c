@@ -67,14 +67,17 @@ static __always_inline u32 kill_mask_of(struct task_struct *task, struct linux_b
 
 /* --enforce: the new program has not run a single instruction yet; a
  * pending SIGKILL ends it on the way back to user space. real: the real
- * path of what runs (NULL if unknown). */
+ * path of what runs (NULL if unknown); cut: it was cut short, so where it
+ * runs from is unknown and counts as a temporary directory. */
 static __always_inline bool enforce_exec(struct task_struct *task, struct linux_binprm *bprm,
-					 const struct mlw_file *id, const char *real, u32 reason)
+					 const struct mlw_file *id, const char *real, bool cut,
+					 u32 reason)
 {
 	bool kill = kill_mask_of(task, bprm, id) & reason;
 
 	if (!kill && (mlw_kill_temp_exec & reason))
-		kill = under_temp(BPF_CORE_READ(bprm, filename)) || (real && under_temp(real));
+		kill = cut || under_temp(BPF_CORE_READ(bprm, filename)) ||
+		       (real && under_temp(real));
 	if (!kill && (mlw_kill_fileless_exec & reason))
 		kill = id->nlink == 0;
 	if (!kill)
@@ -164,7 +167,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
 	ev->kpath_len = copy_kpath(file, ev->data + fl + al, &ev->hdr.flags);
 	if (mlw_enforce && mark &&
 	    enforce_exec(task, bprm, &ev->file, ev->kpath_len ? ev->data + fl + al : NULL,
-			 mark->m.reason))
+			 ev->hdr.flags & MLW_F_KPATH_TRUNC, mark->m.reason))
 		ev->hdr.flags |= MLW_F_KILLED;
 	emit(ev, sizeof(*ev) + fl + al + (ev->kpath_len & (MLW_PATH_MAX - 1)), MLW_EV_EXEC);
 	return 0;

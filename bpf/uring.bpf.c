@@ -3,8 +3,9 @@
  * io_uring sensors: a request runs without its syscall, so the open and
  * connect hooks never see it. For marked processes, an OPENAT/OPENAT2
  * request becomes an open event when it completes (the file is installed:
- * its real path and identity are known), and a CONNECT of a unix socket a
- * connect event when it is submitted (inet connects and datagram sends go
+ * its real path and identity are known), a CONNECT of a unix socket a
+ * connect event and a RENAMEAT/LINKAT/SYMLINKAT a link event when they are
+ * submitted (inet connects and datagram sends go
  * through the cgroup hooks in net.bpf.c whichever way they were issued).
  * Kernels without these tracepoints (before 6.0) skip this file.
  */
@@ -13,6 +14,9 @@
 #define MLW_IORING_OP_CONNECT 16
 #define MLW_IORING_OP_OPENAT  18
 #define MLW_IORING_OP_OPENAT2 28
+#define MLW_IORING_OP_RENAMEAT 35
+#define MLW_IORING_OP_SYMLINKAT 38
+#define MLW_IORING_OP_LINKAT 39
 #define MLW_AF_UNIX 1
 
 SEC("tp_btf/io_uring_complete")
@@ -55,6 +59,45 @@ int BPF_PROG(handle_uring_complete, void *ctx_ring, void *vreq, struct io_uring_
 	return 0;
 }
 
+/* A kernel copy of a name (struct filename, taken when the request was
+ * prepared) into dst; returns its bytes with the NUL, at least 1. */
+static __always_inline u32 read_filename(char *dst, struct filename *fn)
+{
+	long n = fn ? bpf_probe_read_kernel_str(dst, MLW_PATH_MAX, BPF_CORE_READ(fn, name)) : 0;
+
+	if (n <= 0) {
+		dst[0] = 0;
+		return 1;
+	}
+	return (u32)n;
+}
+
+/* RENAMEAT, LINKAT, SYMLINKAT: the same record as the syscalls' (sent when
+ * submitted, before the request runs: ret is 0, its result unknown here). */
+static __always_inline int uring_link(struct io_kiocb *req, u8 opcode,
+				      struct mlw_mark_state *mark)
+{
+	struct io_link *l = (struct io_link *)&req->cmd; /* io_rename has its layout */
+	struct mlw_link *ev = scratch_buf();
+	u32 n, m;
+
+	if (!ev)
+		return 0;
+	fill_hdr(&ev->hdr, MLW_EV_LINK, mark);
+	ev->hdr.flags |= MLW_F_NO_SYSCALL;
+	ev->ret = 0;
+	ev->olddirfd = BPF_CORE_READ(l, old_dfd);
+	ev->newdirfd = BPF_CORE_READ(l, new_dfd);
+	ev->syscall = opcode == MLW_IORING_OP_RENAMEAT ? MLW_LINK_RENAME :
+		      opcode == MLW_IORING_OP_LINKAT ? MLW_LINK_LINK : MLW_LINK_SYMLINK;
+	ev->flags = BPF_CORE_READ(l, flags);
+	ev->_pad = 0;
+	n = read_filename(ev->data, BPF_CORE_READ(l, oldpath));
+	m = read_filename(ev->data + (n & (MLW_PATH_MAX - 1)), BPF_CORE_READ(l, newpath));
+	link_emit(ev, n, m);
+	return 0;
+}
+
 SEC("tp_btf/io_uring_submit_req")
 int BPF_PROG(handle_uring_submit, struct io_kiocb *req)
 {
@@ -67,10 +110,15 @@ int BPF_PROG(handle_uring_submit, struct io_kiocb *req)
 	} sa = {};
 	u64 uaddr;
 	u32 len;
+	u8 opcode;
 
 	if (!(mark = lookup_mark(current_tgid())))
 		return 0;
-	if (BPF_CORE_READ(req, opcode) != MLW_IORING_OP_CONNECT)
+	opcode = BPF_CORE_READ(req, opcode);
+	if (opcode == MLW_IORING_OP_RENAMEAT || opcode == MLW_IORING_OP_LINKAT ||
+	    opcode == MLW_IORING_OP_SYMLINKAT)
+		return uring_link(req, opcode, mark);
+	if (opcode != MLW_IORING_OP_CONNECT)
 		return 0;
 	c = (struct io_connect *)&req->cmd;
 	uaddr = (u64)BPF_CORE_READ(c, addr);

@@ -39,9 +39,16 @@ static enum dest_class classify_sockaddr(const struct mlw_sockaddr *sa,
 {
 	if (sa->family == AF_UNIX)
 		return DEST_UNIX;
+	enum dest_class c;
+
 	if (sa->family != AF_INET && sa->family != AF_INET6)
 		return DEST_OTHER;
-	return netclass_classify(net, sa->family, sa->addr);
+	c = netclass_classify(net, sa->family, sa->addr);
+	/* GCP's metadata server is also the VPC's DNS resolver: a lookup is
+	 * not a metadata read (the kernel side makes the same cut) */
+	if (c == DEST_METADATA && sa->port == 53)
+		c = DEST_INTERNAL;
+	return c;
 }
 
 static const char *basename_of(const char *p)
@@ -116,6 +123,10 @@ static void classify_exec(const struct event *ev, const struct exeid *exe, struc
 	f->exec_classes = exec_classify(f->resolved_path, real, known, ev->argv, ev->argc, &loaded);
 	if ((e && fileless(&e->file, real)) || (!e && fileless(&(struct mlw_file){ 0 }, real)))
 		f->exec_classes |= EXEC_FILELESS;
+	/* a real path cut short (deeper than a record holds) hides where the
+	 * program lives: as the kernel's --enforce check does, count it as temp */
+	if (ev->hdr.flags & MLW_F_KPATH_TRUNC)
+		f->exec_classes |= EXEC_FROM_TEMP;
 	if (loaded)
 		snprintf(f->via, sizeof(f->via), "%.*s", (int)sizeof(f->via) - 1,
 			 basename_of(real ? real : f->resolved_path));

@@ -3,6 +3,8 @@
  * as untrusted bytes anyway: a size or length that does not add up drops
  * the record with a reason instead of reading past it.
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decode.h"
@@ -71,6 +73,24 @@ static const char *copy_str(char *dst, size_t dstlen, const char *src, size_t le
 	memcpy(dst, src, n);
 	dst[n] = 0;
 	return dst; /* an embedded NUL simply ends the string early */
+}
+
+/* A relative name in buf, made absolute with the directory the kernel
+ * looked it up from (dir, len bytes with its NUL; none when len is 0). */
+static void join_dir(struct event *ev, char *buf, size_t buflen, const char *dir, size_t len)
+{
+	char name[MLW_PATH_MAX + 1];
+	size_t dn;
+
+	if (!len || buf[0] == '/' || !buf[0])
+		return;
+	dn = strnlen(dir, len);
+	if (!dn || dir[0] != '/')
+		return;
+	snprintf(name, sizeof(name), "%s", buf);
+	if ((size_t)snprintf(buf, buflen, "%.*s%s%s", (int)dn, dir, dir[dn - 1] == '/' ? "" : "/",
+			     name) >= buflen)
+		ev->path_truncated = true;
 }
 
 static void split_args(struct event *ev, const char *src, size_t len)
@@ -176,13 +196,17 @@ int event_decode(const void *data, size_t size, struct event *ev, const char **w
 		size_t avail = size - sizeof(*l);
 
 		ev->u.link = l;
-		if (l->old_len > avail || l->new_len > avail - l->old_len) {
+		if ((uint64_t)l->old_len + l->new_len + l->olddir_len + l->newdir_len > avail) {
 			*why = "link path lengths exceed its record";
 			return -1;
 		}
 		ev->path = copy_str(ev->pathbuf, sizeof(ev->pathbuf), l->data, l->old_len, avail);
 		ev->kpath = copy_str(ev->kpathbuf, sizeof(ev->kpathbuf), l->data + l->old_len,
 				     l->new_len, l->new_len);
+		join_dir(ev, ev->pathbuf, sizeof(ev->pathbuf),
+			 l->data + l->old_len + l->new_len, l->olddir_len);
+		join_dir(ev, ev->kpathbuf, sizeof(ev->kpathbuf),
+			 l->data + l->old_len + l->new_len + l->olddir_len, l->newdir_len);
 		break;
 	}
 	case MLW_EV_FORK:

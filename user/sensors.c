@@ -443,6 +443,7 @@ const char *sensors_counter_name(int idx)
 		[MLW_CNT_OPEN_QUIET] = "opens_quiet",
 		[MLW_CNT_NET_REPEAT] = "net_repeats",
 		[MLW_CNT_OPEN_REPEAT] = "open_repeats",
+		[MLW_CNT_MODEL_REPEAT] = "model_repeats",
 	};
 
 	return idx >= 0 && idx < MLW_CNT_MAX && names[idx] ? names[idx] : "?";

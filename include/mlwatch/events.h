@@ -229,8 +229,11 @@ struct mlw_link {
 	u32 flags;         /* renameat2 / linkat flags */
 	u32 old_len;       /* bytes of the source in data[], NUL included */
 	u32 new_len;       /* bytes of the destination after it */
+	u32 olddir_len;    /* then the directory a relative source was looked up from */
+	u32 newdir_len;    /* and the one of a relative destination (0: none sent) */
 	u32 _pad;
-	char data[];       /* source (symlink: its target text), then destination */
+	char data[];       /* source (symlink: its target text), destination, their
+	                    * directories as the kernel resolved them at the exit */
 };
 
 /* A raw or packet socket (ICMP tunnels, sniffing): family, type, protocol
@@ -268,6 +271,8 @@ enum mlw_counter {
 	                              * the same process, load and context: not sent again */
 	MLW_CNT_OPEN_REPEAT,         /* a marked process opening a file it opened the same way
 	                              * less than a minute ago: not sent again */
+	MLW_CNT_MODEL_REPEAT,        /* a process opening a model it opened before under the same
+	                              * mark, unchanged: neither counted as a new model nor sent */
 	MLW_CNT_MAX,
 };
 _Static_assert(MLW_CNT_RB_FULL_SOCKET == MLW_CNT_RB_FULL_EXEC + MLW_EV_SOCKET - 1,

@@ -4,7 +4,7 @@ monitor). Standard library only; x86_64 and arm64 share the syscall
 numbers 425 (io_uring_setup) and 426 (io_uring_enter).
 
     r = Ring(); fd = r.openat(path); data = r.read(fd)
-    r.connect(sock, "127.0.0.1", port); r.send(sock, data)
+    r.connect(sock, "127.0.0.1", port); r.send(sock, data); r.rename(a, b)
 """
 import ctypes
 import mmap
@@ -15,7 +15,7 @@ import struct
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 NR_SETUP, NR_ENTER = 425, 426
-OP_CONNECT, OP_OPENAT, OP_READ, OP_SEND = 16, 18, 22, 26
+OP_CONNECT, OP_OPENAT, OP_READ, OP_SEND, OP_RENAMEAT = 16, 18, 22, 26, 35
 OFF_SQES = 0x10000000
 ENTER_GETEVENTS = 1
 
@@ -64,6 +64,12 @@ class Ring:
 
     def openat(self, path, flags=os.O_RDONLY):
         return self.submit(OP_OPENAT, fd=-100, addr=self._buf(path.encode() + b"\0"), op_flags=flags)
+
+    def rename(self, old, new):
+        """renameat(AT_FDCWD, old, AT_FDCWD, new): the new name's address
+        goes where a read's offset would."""
+        return self.submit(OP_RENAMEAT, fd=-100, addr=self._buf(old.encode() + b"\0"),
+                           length=(-100) & 0xffffffff, off=self._buf(new.encode() + b"\0"))
 
     def read(self, fd, n=4096):
         b = ctypes.create_string_buffer(n)

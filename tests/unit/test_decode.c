@@ -90,6 +90,40 @@ static void test_open_path_without_nul(void)
 	CHECK(ev.path_truncated);
 }
 
+/* A relative rename source and destination come with the directories the
+ * kernel looked them up from: decoded, they are absolute. */
+static void test_link_relative_names_joined(void)
+{
+	static unsigned char buf[16384];
+	struct mlw_link *l = (struct mlw_link *)buf;
+	const char *parts[] = { "../k.tmp", "authorized_keys", "/home/u/tmp", "/home/u/.ssh/" };
+	size_t off = 0;
+	const char *why;
+
+	memset(l, 0, sizeof(*l));
+	l->hdr.kind = MLW_EV_LINK;
+	l->syscall = MLW_LINK_RENAME;
+	for (int i = 0; i < 4; i++) {
+		size_t n = strlen(parts[i]) + 1;
+
+		memcpy(l->data + off, parts[i], n);
+		off += n;
+	}
+	l->old_len = 9;
+	l->new_len = 16;
+	l->olddir_len = 12;
+	l->newdir_len = 14;
+	CHECK(event_decode(buf, sizeof(*l) + off, &ev, &why) == 0);
+	CHECK_STR(ev.path, "/home/u/tmp/../k.tmp");
+	CHECK_STR(ev.kpath, "/home/u/.ssh/authorized_keys");
+	/* an absolute name keeps its own; lengths past the record are refused */
+	memcpy(l->data + 9, "/etc/x\0", 7);
+	CHECK(event_decode(buf, sizeof(*l) + off, &ev, &why) == 0);
+	CHECK_STR(ev.kpath, "/etc/x");
+	l->newdir_len = 15;
+	CHECK(event_decode(buf, sizeof(*l) + off, &ev, &why) == -1);
+}
+
 /* Random records: whatever decodes must respect the limits (the fuzz
  * target runs this under ASan); both outcomes must occur. */
 static void test_random_records(void)
@@ -124,6 +158,7 @@ int main(void)
 	RUN(test_exec_cut_last_arg_terminated);
 	RUN(test_lengths_past_record_rejected);
 	RUN(test_short_and_unknown_rejected);
+	RUN(test_link_relative_names_joined);
 	RUN(test_open_path_without_nul);
 	RUN(test_random_records);
 	return CHECK_DONE();

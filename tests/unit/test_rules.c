@@ -1,5 +1,8 @@
 #include <errno.h>
+#include <sys/socket.h>
 #include "check.h"
+#include "classify.h"
+#include "netclass.h"
 #include "pathclass.h"
 #include "rules.h"
 
@@ -167,6 +170,52 @@ static void test_builtin_allow_static(void)
 	CHECK(!allowed);
 }
 
+/* GCP's metadata server answers DNS too: port 53 there is a lookup, not a
+ * metadata read; any other port is. */
+static void test_metadata_dns_is_not_metadata(void)
+{
+	struct mlw_connect c = { .ret = 0 };
+	struct netclass net;
+	struct facts f;
+
+	netclass_init(&net);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = MLW_EV_SEND;
+	ev.u.connect = &c;
+	c.addr.family = AF_INET;
+	memcpy(c.addr.addr, (uint8_t[]){ 169, 254, 169, 254 }, 4);
+	c.addr.port = 53;
+	classify_event(&ev, &net, NULL, &f);
+	CHECK(f.dest == DEST_INTERNAL);
+	c.addr.port = 80;
+	classify_event(&ev, &net, NULL, &f);
+	CHECK(f.dest == DEST_METADATA);
+}
+
+/* A real path the kernel cut short hides where a program lives: it counts
+ * as a temporary directory, as --enforce does in the kernel. */
+static void test_cut_exec_path_is_temp(void)
+{
+	static const char *const argv[] = { "x" };
+	struct mlw_exec e = { 0 };
+	struct netclass net;
+	struct facts f;
+
+	netclass_init(&net);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = MLW_EV_EXEC;
+	ev.u.exec = &e;
+	ev.path = "/opt/a/x";
+	ev.kpath = "/opt/a/x";
+	ev.argc = 1;
+	memcpy(ev.argv, argv, sizeof(argv));
+	classify_event(&ev, &net, NULL, &f);
+	CHECK(!(f.exec_classes & EXEC_FROM_TEMP));
+	ev.hdr.flags = MLW_F_KPATH_TRUNC;
+	classify_event(&ev, &net, NULL, &f);
+	CHECK(f.exec_classes & EXEC_FROM_TEMP);
+}
+
 int main(void)
 {
 	RUN(test_shell_exec);
@@ -178,5 +227,7 @@ int main(void)
 	RUN(test_root_mark_not_builtin);
 	RUN(test_builtin_defaults);
 	RUN(test_builtin_allow_static);
+	RUN(test_metadata_dns_is_not_metadata);
+	RUN(test_cut_exec_path_is_temp);
 	return CHECK_DONE();
 }
