@@ -104,9 +104,9 @@ $(OUTPUT)/fuzz/fuzz_modelfmt: tests/fuzz/fuzz_modelfmt.c user/modelfmt.c user/mo
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_modelfmt.c user/modelfmt.c -lz -o $@
 
-$(OUTPUT)/fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c user/decode.c user/decode.h include/mlwatch/events.h | $(DEPS_STAMP)
+$(OUTPUT)/fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c user/decode.c user/decode.h user/pathres.c include/mlwatch/events.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_decode.c user/decode.c -o $@
+	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_decode.c user/decode.c user/pathres.c user/procfs.c -o $@
 
 RULEFILE_FUZZ_SRCS := user/rulefile.c user/rules_cmd.c user/rules.c user/pathclass.c user/netclass.c user/textsan.c
 $(OUTPUT)/fuzz/fuzz_rulefile: tests/fuzz/fuzz_rulefile.c $(RULEFILE_FUZZ_SRCS) $(USER_HDRS) | $(DEPS_STAMP)

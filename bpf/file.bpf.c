@@ -114,8 +114,8 @@ static __always_inline struct mlw_mark_state *mark_model_open(u32 tgid, s32 fd, 
 	return st;
 }
 
-/* A model open of a file this process opened as a model under its
- * current mark, and unchanged since: it was counted and judged then.
+/* A read-only model open of a file this process opened as a model under
+ * its current mark, and unchanged since: it was counted and judged then.
  * Otherwise remembers it under mark (the mark it now has). */
 static __always_inline bool model_repeat(u32 tgid, struct file *f,
 					 const struct mlw_mark_state *mark, bool note)
@@ -131,10 +131,13 @@ static __always_inline bool model_repeat(u32 tgid, struct file *f,
 		.ts = bpf_ktime_get_ns(),
 		.ctime_ns = inode_ctime_ns(ino),
 		.size = BPF_CORE_READ(ino, i_size),
+		.inode = (u64)ino,
 	};
 	struct mlw_open_seen *seen;
 
-	if (!mark || !(mark->m.reason & MLW_MARK_MODEL))
+	/* a read-only open only: one that may write is always sent */
+	if (!mark || !(mark->m.reason & MLW_MARK_MODEL) ||
+	    (BPF_CORE_READ(f, f_mode) & MLW_FMODE_WRITE))
 		return false;
 	v.mark_ns = mark->m.mark_ns;
 	if (note) {
@@ -143,7 +146,7 @@ static __always_inline bool model_repeat(u32 tgid, struct file *f,
 	}
 	seen = bpf_map_lookup_elem(&open_seen, &k);
 	if (seen && seen->mark_ns == v.mark_ns && seen->ctime_ns == v.ctime_ns &&
-	    seen->size == v.size) {
+	    seen->size == v.size && seen->inode == v.inode) {
 		count(MLW_CNT_MODEL_REPEAT);
 		return true;
 	}

@@ -186,6 +186,7 @@ struct mlw_open_seen {
 	u64 ts;
 	u64 ctime_ns;      /* models only: the file as it was then */
 	u64 size;
+	u64 inode;         /* models only: that very inode (btrfs subvolumes share numbers) */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -72,8 +72,12 @@ static __always_inline void file_identity(struct file *f, struct mlw_file *out)
 	if (!f)
 		return;
 	ino = BPF_CORE_READ(f, f_inode);
+	out->inode = (u64)ino;
 	out->ino = BPF_CORE_READ(ino, i_ino);
 	out->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	out->fs_magic = (u32)BPF_CORE_READ(ino, i_sb, s_magic);
+	if (BPF_CORE_READ(ino, i_sb, s_user_ns, level))
+		out->fs_flags |= MLW_FS_USERNS;
 	out->nlink = BPF_CORE_READ(ino, __i_nlink);
 	out->mode = BPF_CORE_READ(ino, i_mode);
 	out->size = BPF_CORE_READ(ino, i_size);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "pathres.h"
 
 static const size_t min_size[MLW_EV_KIND_MAX] = {
 	[MLW_EV_EXEC] = sizeof(struct mlw_exec),
@@ -76,21 +77,27 @@ static const char *copy_str(char *dst, size_t dstlen, const char *src, size_t le
 }
 
 /* A relative name in buf, made absolute with the directory the kernel
- * looked it up from (dir, len bytes with its NUL; none when len is 0). */
+ * looked it up from (dir, len bytes with its NUL; none when len is 0).
+ * Normalized before anything is cut: a deep directory and a name that
+ * climbs out of it ("../../.ssh/x") is a short path. */
 static void join_dir(struct event *ev, char *buf, size_t buflen, const char *dir, size_t len)
 {
-	char name[MLW_PATH_MAX + 1];
+	char d[MLW_PATH_MAX + 1], name[MLW_PATH_MAX + 1];
 	size_t dn;
 
 	if (!len || buf[0] == '/' || !buf[0])
 		return;
 	dn = strnlen(dir, len);
-	if (!dn || dir[0] != '/')
+	if (!dn || dir[0] != '/' || dn >= sizeof(d))
 		return;
+	memcpy(d, dir, dn);
+	d[dn] = 0;
 	snprintf(name, sizeof(name), "%s", buf);
-	if ((size_t)snprintf(buf, buflen, "%.*s%s%s", (int)dn, dir, dir[dn - 1] == '/' ? "" : "/",
-			     name) >= buflen)
+	if (path_normalize(d, name, buf, buflen) != 0) {
+		/* longer than any path the kernel takes: the name as given */
+		snprintf(buf, buflen, "%s", name);
 		ev->path_truncated = true;
+	}
 }
 
 static void split_args(struct event *ev, const char *src, size_t len)

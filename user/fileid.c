@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -168,32 +167,31 @@ int fileid_open(pid_t pid, int fd, const struct mlw_file *id, const char *path,
 	return rfd;
 }
 
-bool fileid_local_fs(int fd, const char **fs)
+bool fileid_local_fs(const struct mlw_file *id, const char **fs)
 {
-	static const struct { unsigned long magic; const char *name; } local[] = {
+	static const struct { uint32_t magic; const char *name; } local[] = {
 		{ 0xEF53, "ext4" }, { 0x58465342, "xfs" }, { 0x9123683E, "btrfs" },
 		{ 0x01021994, "tmpfs" }, { 0x858458F6, "ramfs" }, { 0x794C7630, "overlay" },
 		{ 0x73717368, "squashfs" }, { 0xE0F5E1E2, "erofs" }, { 0xF2F52010, "f2fs" },
 		{ 0x2FC12FC1, "zfs" }, { 0xCA451A4E, "bcachefs" }, { 0x3153464A, "jfs" },
 		{ 0x4D44, "vfat" }, { 0x2011BAB0, "exfat" },
 	};
-	static const struct { unsigned long magic; const char *name; } remote[] = {
+	static const struct { uint32_t magic; const char *name; } remote[] = {
 		{ 0x65735546, "FUSE" }, { 0x6969, "NFS" }, { 0xFF534D42, "CIFS" },
 		{ 0xFE534D42, "SMB2" }, { 0x01021997, "9p" }, { 0x00C36400, "Ceph" },
 		{ 0x0BD00BD0, "Lustre" }, { 0x47504653, "GPFS" }, { 0x6B414653, "AFS" },
 	};
-	struct statfs sf;
 
 	*fs = "an unknown file system";
-	if (fstatfs(fd, &sf) != 0) {
-		*fs = "a file system that could not be asked";
+	if (id->fs_flags & MLW_FS_USERNS) {
+		*fs = "a file system mounted from a user namespace";
 		return false;
 	}
 	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
-		if ((unsigned long)sf.f_type == local[i].magic)
+		if (id->fs_magic == local[i].magic)
 			return true;
 	for (size_t i = 0; i < sizeof(remote) / sizeof(remote[0]); i++)
-		if ((unsigned long)sf.f_type == remote[i].magic)
+		if (id->fs_magic == remote[i].magic)
 			*fs = remote[i].name;
 	return false;
 }

@@ -39,12 +39,15 @@ int fileid_open(pid_t pid, int fd, const struct mlw_file *id, const char *path,
 bool fileid_unchanged(int fd, const struct mlw_file *id);
 const char *fileid_how_name(enum fileid_how h);
 
-/* Whether fd's file lives where only this host's kernel writes it (ext4,
- * xfs, btrfs, tmpfs, overlay, ...). On a network file system another
- * machine can rewrite it, and a FUSE server (which an unprivileged user
- * can mount) can answer each reader with other bytes. *fs names the file
- * system when it is not. */
-bool fileid_local_fs(int fd, const char **fs);
+/* Whether a file on the file system id names (its s_magic and flags, as
+ * the kernel reported them) is written by this host's kernel alone (ext4,
+ * xfs, btrfs, tmpfs, overlay, ...), decided before any syscall touches it.
+ * On a network file system another machine can rewrite it; a FUSE server
+ * (which an unprivileged user can mount) can answer each reader with other
+ * bytes, or never answer; a file system mounted from a user namespace is
+ * an unprivileged user's (an overlay over FUSE, say). *fs names what it is
+ * when it is not. */
+bool fileid_local_fs(const struct mlw_file *id, const char **fs);
 /* Holds fd's file against writers while it is read: a read lease is only
  * granted while no one has the file open for writing (a writable shared
  * mapping included), and the next writer's open breaks it. Returns 0, or

@@ -31,11 +31,12 @@ static struct judge_entry *slot(struct judge *j, const struct mlw_file *id)
 	return &j->cache[(h ^ h >> 29) % JUDGE_CACHE];
 }
 
-/* Same file in the same state: same mount and inode, size and ctime. */
+/* Same file in the same state: same mount and inode (the in-memory one
+ * too: btrfs subvolumes share device and inode numbers), size and ctime. */
 static bool same_state(const struct mlw_file *a, const struct mlw_file *b)
 {
 	return a->ino == b->ino && a->dev == b->dev && a->mnt_id == b->mnt_id &&
-	       a->size == b->size && a->ctime_ns == b->ctime_ns;
+	       a->inode == b->inode && a->size == b->size && a->ctime_ns == b->ctime_ns;
 }
 
 static void refill(struct judge *j, uint64_t now_ns)
@@ -58,15 +59,8 @@ static bool read_and_judge(struct judge *j, int fd, const struct stat *st, const
 			   const char *path, struct inert_verdict *v)
 {
 	struct byte_src src;
-	const char *fs;
 	int err;
 
-	if (!fileid_local_fs(fd, &fs)) {
-		j->st.not_local++;
-		snprintf(v->why, sizeof(v->why),
-			 "it is on %s, where its bytes can differ for another reader", fs);
-		return false;
-	}
 	if ((err = fileid_hold(fd)) != 0) {
 		if (err == -EAGAIN)
 			j->st.writers++;
@@ -94,52 +88,55 @@ void judge_model(struct judge *j, pid_t pid, const struct mlw_open *o, const cha
 	struct judge_entry *e = slot(j, &o->file);
 	enum fileid_how how;
 	struct stat st;
+	const char *fs;
 	uint64_t t0;
-	bool keep;
 	int err, fd;
 
 	memset(v, 0, sizeof(*v));
+	/* before any syscall on the file: one that a FUSE server answers can
+	 * take forever, and this is the collector's only thread */
+	if (!fileid_local_fs(&o->file, &fs)) {
+		j->st.not_local++;
+		snprintf(v->why, sizeof(v->why),
+			 "it is on %s, where its bytes can differ for another reader", fs);
+		return;
+	}
+	refill(j, now_ns);
+	if (!j->budget_ns) {
+		j->st.over_budget++;
+		snprintf(v->why, sizeof(v->why),
+			 "not judged: too many models opened at once to read them all");
+		return;
+	}
+	t0 = mono_ns();
 	fd = fileid_open(pid, o->ret, &o->file, path, &st, &how, &err);
 	if (fd < 0) {
 		j->st.unreadable++;
 		snprintf(v->why, sizeof(v->why), "the loader's file could not be read as opened (%s%s%s)",
 			 fileid_how_name(how), err ? ": " : "", err ? strerror(err) : "");
-		return;
-	}
-	/* a verdict on these very bytes, from an earlier reading */
-	if (e->used && same_state(&e->id, &o->file)) {
+	} else if (e->used && same_state(&e->id, &o->file)) {
+		/* a verdict on these very bytes, from an earlier reading */
 		j->st.cached++;
 		v->inert = e->inert;
 		v->format = e->format;
 		v->kind = e->kind;
 		memcpy(v->why, e->why, sizeof(v->why));
-		keep = true;
-	} else {
-		refill(j, now_ns);
-		if (!j->budget_ns) {
-			j->st.over_budget++;
-			snprintf(v->why, sizeof(v->why),
-				 "not judged: too many models opened at once to read them all");
-			close(fd);
-			return;
-		}
-		t0 = mono_ns();
-		keep = read_and_judge(j, fd, &st, o, path, v);
-		t0 = mono_ns() - t0;
-		j->budget_ns = t0 >= j->budget_ns ? 0 : j->budget_ns - t0;
-		if (keep) {
-			e->used = true;
-			e->id = o->file;
-			e->inert = v->inert;
-			e->format = v->format;
-			e->kind = v->kind;
-			memcpy(e->why, v->why, sizeof(e->why));
-		}
+	} else if (read_and_judge(j, fd, &st, o, path, v)) {
+		e->used = true;
+		e->id = o->file;
+		e->inert = v->inert;
+		e->format = v->format;
+		e->kind = v->kind;
+		memcpy(e->why, v->why, sizeof(e->why));
 	}
 	if (v->inert && how == FILEID_PATH) {
 		/* the loader holds it no more: named, not judged */
 		v->inert = false;
 		snprintf(v->why, sizeof(v->why), "the loader no longer holds it");
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	/* every reading counts, the ones that failed too (a maps walk) */
+	t0 = mono_ns() - t0;
+	j->budget_ns = t0 >= j->budget_ns ? 0 : j->budget_ns - t0;
 }

@@ -3,7 +3,8 @@
  * The one step whose "no" lowers watching, so each way to be wrong keeps
  * the mark: the file is read through the loader's own handle (fileid.h),
  * only on a file system no other machine or user-space server answers
- * for, under a read lease that no writer holds and none breaks while it is
+ * for (decided from the kernel's report, before any syscall), under a
+ * read lease that no writer holds and none breaks while it is
  * read; the bytes are judged by model_inert.h. Verdicts are kept by the
  * file's identity and state, so a loader reopening its shards costs one
  * reading, and the time spent judging is budgeted: a flood of model opens

@@ -99,6 +99,7 @@ static const char *compressed(const struct byte_src *s, const uint8_t *b, size_t
 {
 	static const struct { const char *magic; size_t len; const char *what; } m[] = {
 		{ "\x1f\x8b", 2, "gzip" },
+		{ "ZF", 2, "joblib's old zlib" },
 		{ "BZ", 2, "bzip2" },
 		{ "\xfd" "7zXZ\0", 6, "xz" },
 		{ "\x5d\0", 2, "lzma" },

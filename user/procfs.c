@@ -66,10 +66,15 @@ long procfs_cmdline(pid_t pid, char *out, size_t len, bool *truncated)
 
 bool procfs_runs_own_exe(pid_t pid)
 {
-	struct stat self, other;
+	/* cached attributes only: a program on a FUSE mount must not make
+	 * the collector wait for its server */
+	const int how = AT_STATX_DONT_SYNC;
+	struct statx self, other;
 	char p[64];
 
 	snprintf(p, sizeof(p), "/proc/%d/exe", (int)pid);
-	return stat("/proc/self/exe", &self) == 0 && stat(p, &other) == 0 &&
-	       self.st_dev == other.st_dev && self.st_ino == other.st_ino;
+	return statx(AT_FDCWD, "/proc/self/exe", how, STATX_INO, &self) == 0 &&
+	       statx(AT_FDCWD, p, how, STATX_INO, &other) == 0 &&
+	       self.stx_dev_major == other.stx_dev_major &&
+	       self.stx_dev_minor == other.stx_dev_minor && self.stx_ino == other.stx_ino;
 }

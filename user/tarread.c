@@ -63,9 +63,13 @@ static bool tar_num(const uint8_t *f, size_t len, uint64_t *val, bool *neg, bool
 			v = v << 8 | f[i];
 		}
 		if (f[0] == 0xff) {
-			/* -(256**(len-1) - v): any value of 8 or more bytes */
+			/* -(256**(len-1) - v); a field of 9 bytes or more holds a
+			 * magnitude past 64 bits unless v is close to 256**(len-1) */
 			*neg = true;
-			v = (uint64_t)0 - v;
+			if (len - 1 < 8)
+				v = ((uint64_t)1 << (8 * (len - 1))) - v;
+			else
+				*big = true;
 		}
 		*val = v;
 		return true;

@@ -101,10 +101,16 @@ struct mlw_file {
 	u32 mnt_id;    /* the mount's id, as statx(STATX_MNT_ID) reports it */
 	u32 nlink;     /* 0: unlinked (a deleted file, or a memfd) */
 	u16 mode;      /* i_mode; 0: no file */
-	u16 _pad;
+	u16 fs_flags;  /* MLW_FS_* */
 	u64 size;      /* i_size when sent */
 	u64 ctime_ns;  /* i_ctime when sent: any later change to the file moves it */
+	u32 fs_magic;  /* the file system's s_magic (EXT4, TMPFS, FUSE, NFS, ...) */
+	u32 _pad;
+	u64 inode;     /* the in-memory inode's address: tells apart two files that share
+	                * dev and ino (btrfs subvolumes); never printed */
 };
+/* struct mlw_file fs_flags */
+#define MLW_FS_USERNS  (1u << 0) /* mounted from a user namespace (unprivileged) */
 
 struct mlw_hdr {
 	u32 kind;      /* enum mlw_event_kind */

@@ -53,6 +53,32 @@ def tar_as_image(cmd):
     return bytes(b)
 
 
+def tar_negative_checksum(cmd):
+    """A tar header with no magic whose signed byte sum is negative, its
+    checksum written base-256 (0xff and 7 bytes), as Python's nti() reads
+    it; it starts like a JPEG. torch.load unpickles "storages" from the
+    ordinary tar after it."""
+    b = bytearray(512)
+    b[0:4] = b"\xff\xd8\xff\xe0"
+    b[4:100] = b"\x80" * 96
+    b[100:108] = b"0000644\0"
+    b[108:116] = b"0000000\0"
+    b[116:124] = b"0000000\0"
+    b[124:136] = b"00000000000\0"
+    b[136:148] = b"00000000000\0"
+    b[156:157] = b"0"
+    b[157:512] = b"\x80" * 355
+    sig = 256 + sum(struct.unpack_from("148b8x356b", bytes(b)))
+    assert sig < 0
+    b[148:156] = b"\xff" + (2 ** 56 + sig).to_bytes(7, "big")
+    payload = pickle.dumps(_System(cmd), protocol=2)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name in ("storages", "tensors", "pickle"):
+            _member(t, name, payload)
+    return bytes(b) + buf.getvalue()
+
+
 def safetensors_tar(cmd, hlen=1528):
     """A valid safetensors file whose JSON header is laid out as a tar
     header; the tar's members live in the tensor data."""
@@ -98,8 +124,16 @@ def zlib_text(cmd):
     raise RuntimeError("no printable Adler-32 found")
 
 
-BUILDERS = {"tar-image": tar_as_image, "safetensors-tar": safetensors_tar,
-            "zlib-text": zlib_text}
+def zf_text(cmd):
+    """joblib's oldest format: "ZF", a 19-byte hex length, then zlib. The
+    same printable stored-block stream as zlib_text behind it."""
+    stream = zlib_text(cmd)
+    size = struct.unpack_from("<H", stream, 3)[0]
+    return (b"ZF" + b"  0x%x" % size).ljust(21) + stream
+
+
+BUILDERS = {"tar-image": tar_as_image, "tar-negative-checksum": tar_negative_checksum,
+            "safetensors-tar": safetensors_tar, "zlib-text": zlib_text, "zf-text": zf_text}
 
 if __name__ == "__main__":
     with open(sys.argv[2], "wb") as f:

@@ -72,12 +72,15 @@ def _bytes_cannot_unmark(extra):
             models[name] = (sc.write("%s.pkl" % name, prefix + b"cos\nsystem\n(S'touch %s'\ntR."
                                      % marker.encode()), marker)
         # files whose start is data to one reader and code to another
-        # loader: a tar (torch's legacy reader) behind a JPEG start or a
-        # valid safetensors header, a zlib stream (joblib) that is text
+        # loader: a tar (torch's legacy reader) behind a JPEG start (its
+        # checksum in either of Python's forms) or a valid safetensors
+        # header, a zlib stream (joblib, bare or behind "ZF") that is text
         glots = {}
         for name, kind, fname in (("tar-image", "torch", "model.pt"),
+                                  ("tar-negative-checksum", "torch", "photo.pt"),
                                   ("safetensors-tar", "torch", "weights-tar.safetensors"),
-                                  ("zlib-text", "joblib", "model.joblib")):
+                                  ("zlib-text", "joblib", "model.joblib"),
+                                  ("zf-text", "joblib", "model.bin")):
             marker = sc.path("MARK-" + name)
             glots[name] = (kind, sc.write(fname, polyglots.BUILDERS[name]("touch " + marker)),
                            marker)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "model_inert.h"
 #include "pickle_scan.h"
@@ -32,7 +33,7 @@ static bool calls(const uint8_t *b, size_t n)
 
 /* What other loaders find in an inert file must be no code either: the
  * members of a tar (torch's legacy reader), what zlib or gzip inflate it
- * to (joblib). */
+ * to (joblib, also behind its old "ZF" header). */
 static void check_other_readers(const struct byte_src *s, const uint8_t *data, size_t size)
 {
 	static const enum zinflate_fmt fmts[] = { ZINF_ZLIB, ZINF_GZIP };
@@ -46,12 +47,18 @@ static void check_other_readers(const struct byte_src *s, const uint8_t *data, s
 				abort();
 		tar_list_free(&tl);
 	}
-	for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
-		struct zinflate_result z = { 0 };
+	/* joblib's oldest files are "ZF", a 19-byte length, then zlib */
+	for (uint64_t off = 0; off <= 21; off += 21) {
+		if (off && (size <= off || memcmp(data, "ZF", 2)))
+			break;
+		for (size_t f = 0; f < sizeof(fmts) / sizeof(fmts[0]); f++) {
+			struct zinflate_result z = { 0 };
 
-		if (zinflate_src(s, 0, size, fmts[f], 1u << 20, &z) == 0 && z.len && calls(z.data, z.len))
-			abort();
-		zinflate_free(&z);
+			if (zinflate_src(s, off, size - off, fmts[f], 1u << 20, &z) == 0 && z.len &&
+			    calls(z.data, z.len))
+				abort();
+			zinflate_free(&z);
+		}
 	}
 }
 

@@ -1,4 +1,5 @@
 /* The collector pipeline without BPF: synthetic records in, alerts out. */
+#include <sys/vfs.h>
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ static struct mlw_hdr hdr(u32 kind, u32 tgid, u32 loader, u32 flags, u32 models)
 static struct mlw_file identity_of(const char *path)
 {
 	struct mlw_file id = { 0 };
+	struct statfs sf;
 	struct statx sx;
 
 	if (statx(AT_FDCWD, path, 0, STATX_BASIC_STATS | STATX_MNT_ID, &sx) == 0) {
@@ -39,7 +41,10 @@ static struct mlw_file identity_of(const char *path)
 		id.mode = sx.stx_mode;
 		id.size = sx.stx_size;
 		id.ctime_ns = (u64)sx.stx_ctime.tv_sec * 1000000000ull + sx.stx_ctime.tv_nsec;
+		id.inode = sx.stx_ino; /* stands in for the in-memory inode's address */
 	}
+	if (statfs(path, &sf) == 0)
+		id.fs_magic = (u32)sf.f_type;
 	return id;
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@ static uint64_t now_ns(void)
 /* What the kernel would report for fd: identity and state. */
 static void describe(int fd, struct mlw_open *o)
 {
+	struct statfs sf;
 	struct statx sx;
 
 	memset(o, 0, sizeof(*o));
@@ -38,6 +40,9 @@ static void describe(int fd, struct mlw_open *o)
 	o->file.mode = sx.stx_mode;
 	o->file.size = sx.stx_size;
 	o->file.ctime_ns = (uint64_t)sx.stx_ctime.tv_sec * 1000000000ull + sx.stx_ctime.tv_nsec;
+	CHECK(fstatfs(fd, &sf) == 0);
+	o->file.fs_magic = (uint32_t)sf.f_type;
+	o->file.inode = sx.stx_ino ^ 0xffff000000000000ull; /* stands in for the address */
 }
 
 static int make_safetensors(void)
@@ -64,7 +69,7 @@ static void test_inert_then_cached(void)
 
 	judge_init(&j);
 	describe(fd, &o);
-	if (!fileid_local_fs(fd, &fs)) {
+	if (!fileid_local_fs(&o.file, &fs)) {
 		/* where the test runs decides: a network /tmp keeps the mark */
 		judge_model(&j, getpid(), &o, path, now_ns(), &v);
 		CHECK(!v.inert && j.st.not_local == 1);
@@ -133,12 +138,31 @@ static void test_changed_file_is_not_cached(void)
 	close(fd);
 }
 
+/* FUSE, a network file system, or one mounted from a user namespace: not
+ * judged, and nothing asked of the file (the pid here has no such fd). */
+static void test_untrusted_fs_is_not_touched(void)
+{
+	struct inert_verdict v;
+	struct mlw_open o = { .ret = 1000000, .file = { .ino = 1, .mode = 0100644 } };
+
+	judge_init(&j);
+	o.file.fs_magic = 0x65735546; /* FUSE */
+	judge_model(&j, 1, &o, "/x.pkl", now_ns(), &v);
+	CHECK(!v.inert && j.st.not_local == 1 && j.st.unreadable == 0);
+	CHECK(strstr(v.why, "FUSE") != NULL);
+	o.file.fs_magic = 0xEF53;
+	o.file.fs_flags = MLW_FS_USERNS;
+	judge_model(&j, 1, &o, "/x.pkl", now_ns(), &v);
+	CHECK(!v.inert && j.st.not_local == 2 && j.st.unreadable == 0);
+}
+
 int main(void)
 {
 	RUN(test_inert_then_cached);
 	RUN(test_writer_keeps_the_mark);
 	RUN(test_budget_spent_keeps_the_mark);
 	RUN(test_changed_file_is_not_cached);
+	RUN(test_untrusted_fs_is_not_touched);
 	unlink(path);
 	return CHECK_DONE();
 }

@@ -319,6 +319,25 @@ static void test_python_rules(void)
 	CHECK(list(arc, 1536, &l, err, sizeof(err)) == 0 && l.n == 1);
 	tar_list_free(&l);
 
+	/* a negative signed sum, written base-256: -(256**7 - v) */
+	hdr(arc, "x", '0', 0);
+	memset(arc + 100, 0x80, 8);
+	memset(arc + 345, 0x80, 155);
+	{
+		int64_t sum = 256;
+		uint64_t v;
+
+		for (int i = 0; i < 512; i++)
+			if (i < 148 || i >= 156)
+				sum += (int8_t)arc[i];
+		CHECK(sum < 0);
+		v = ((uint64_t)1 << 56) + (uint64_t)sum;
+		arc[148] = 0xff;
+		for (int i = 0; i < 7; i++)
+			arc[149 + i] = (uint8_t)(v >> (8 * (6 - i)));
+	}
+	CHECK(tar_probe(arc, 512));
+
 	/* str.strip() takes \x1c-\x1f as whitespace: so must the checksum */
 	hdr(arc, "x", '0', 0);
 	memmove(arc + 149, arc + 148, 6);
