@@ -27,10 +27,10 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
-BPF_HDRS  := $(wildcard bpf/*.h) include/mlwatch/events.h
+BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/mlwatch/*.h)
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-USER_HDRS := $(wildcard user/*.h) include/mlwatch/events.h
+USER_HDRS := $(wildcard user/*.h) $(wildcard include/mlwatch/*.h)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 

@@ -342,26 +342,60 @@ static __always_inline bool quiet_file(struct file *f)
 	return key != lower8(last8) && bpf_map_lookup_elem(&quiet_exts, &key);
 }
 
-/* The same file opened again the same way by the same marked process, not
- * long ago: counted (MLW_CNT_OPEN_REPEAT), not sent again. A new mark, a
- * different access mode, or MLW_OPEN_REPEAT_NS later, and it is sent. */
-static __always_inline bool open_repeat(const struct mlw_mark_state *mark, struct file *f)
+/* The same file (that very inode) opened again the same way by the same
+ * marked process, not long ago: counted (MLW_CNT_OPEN_REPEAT), not sent
+ * again. A new mark, a different access mode, or MLW_OPEN_REPEAT_NS later,
+ * and it is sent. */
+static __always_inline bool open_repeat(struct mlw_mark_state *mark, struct file *f, u64 now)
 {
-	struct mlw_open_key k = {
-		.tgid = current_tgid(),
-		.as = f->f_mode & MLW_FMODE_WRITE ? MLW_SEEN_WRITE : MLW_SEEN_READ,
-		.ino = f->f_inode->i_ino,
-		.dev = f->f_inode->i_sb->s_dev,
-	};
-	struct mlw_open_seen v = { .mark_ns = mark->m.mark_ns, .ts = bpf_ktime_get_ns() };
-	struct mlw_open_seen *seen = bpf_map_lookup_elem(&open_seen, &k);
+	u32 as = f->f_mode & MLW_FMODE_WRITE ? MLW_SEEN_WRITE : MLW_SEEN_READ;
+	u64 inode = (u64)f->f_inode;
+	struct mlw_open_key k = {};
+	struct mlw_open_seen v, *seen;
 
-	if (seen && seen->mark_ns == v.mark_ns && v.ts - seen->ts < MLW_OPEN_REPEAT_NS) {
+	k.tgid = current_tgid();
+	k.as = as;
+	k.ino = f->f_inode->i_ino;
+	k.dev = f->f_inode->i_sb->s_dev;
+	seen = bpf_map_lookup_elem(&open_seen, &k);
+	if (seen && seen->mark_ns == mark->m.mark_ns && seen->inode == inode &&
+	    now - seen->ts < MLW_OPEN_REPEAT_NS) {
 		count(MLW_CNT_OPEN_REPEAT);
 		return true;
 	}
+	__builtin_memset(&v, 0, sizeof(v));
+	v.mark_ns = mark->m.mark_ns;
+	v.ts = now;
+	v.inode = inode;
 	bpf_map_update_elem(&open_seen, &k, &v, BPF_ANY);
+	mark->last_inode = inode;
+	mark->last_as = as;
+	mark->last_ns = now;
 	return false;
+}
+
+/* The clock of the repeat windows (a minute long), in ns: jiffies cost a
+ * fraction of bpf_ktime_get_ns on the path every marked open takes, and a
+ * tick's precision is plenty here. */
+extern int CONFIG_HZ __kconfig __weak;
+
+static __always_inline u64 coarse_ns(void)
+{
+	if (CONFIG_HZ > 0 && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_jiffies64))
+		return bpf_jiffies64() * (1000000000ull / (u64)CONFIG_HZ);
+	return bpf_ktime_get_ns();
+}
+
+/* An open loop: the file the process last had sent, again the same way,
+ * found in its mark with no map lookup (see open_repeat). */
+static __always_inline bool open_repeat_last(const struct mlw_mark_state *mark, struct file *f,
+					     u64 now)
+{
+	if (mark->last_inode != (u64)f->f_inode || now - mark->last_ns >= MLW_OPEN_REPEAT_NS ||
+	    mark->last_as != (f->f_mode & MLW_FMODE_WRITE ? MLW_SEEN_WRITE : MLW_SEEN_READ))
+		return false;
+	count(MLW_CNT_OPEN_REPEAT);
+	return true;
 }
 
 /* exit-only mode: the arguments, from the user registers saved at syscall
@@ -412,6 +446,7 @@ static __always_inline int open_exit_only(long ret, u32 sys)
 	struct mlw_pathbuf *pb;
 	struct mlw_hdr h = {};
 	struct file *f;
+	u64 now;
 	u32 n;
 
 	/* mlwatch reads every candidate it is told of: never tell it of its own */
@@ -431,10 +466,12 @@ static __always_inline int open_exit_only(long ret, u32 sys)
 		p.candidate = 1;
 	} else if (!mark) {
 		return 0;
+	} else if (open_repeat_last(mark, f, now = coarse_ns())) {
+		return 0;
 	} else if (quiet_file(f)) {
 		count(MLW_CNT_OPEN_QUIET);
 		return 0;
-	} else if (open_repeat(mark, f)) {
+	} else if (open_repeat(mark, f, now)) {
 		return 0;
 	}
 	open_args(sys, &p);

@@ -22,7 +22,9 @@ struct mlw_mark_state {
 	                    * for the next file the same fd number gets */
 	u64 model_ns;      /* when it was opened */
 	s32 model_fd;      /* and under which fd */
-	u32 _pad;
+	u32 last_as;       /* the last plain open sent: how (enum mlw_seen_as), */
+	u64 last_inode;    /* of which in-memory inode, */
+	u64 last_ns;       /* when: an open loop's repeats are found here first */
 };
 
 /* A clear request (map `unmarks`, per tgid): user space judged every model
