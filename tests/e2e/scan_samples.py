@@ -304,7 +304,30 @@ def keras_config(layers):
     return {"class_name": "Sequential", "config": {"name": "sequential", "layers": layers}}
 
 
+def zip_with_encrypted_member():
+    """A zip whose one member has the encryption flag set: no loader reads
+    it, so it is an error, not a suspicious model."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", pickle_bytes({"w": 1}, protocol=2))
+    b = bytearray(buf.getvalue())
+    b[6] |= 1
+    cd = b.find(b"PK\x01\x02")
+    b[cd + 8] |= 1
+    return bytes(b)
+
+
 def other_samples():
+    write_bytes("error/encrypted.zip", zip_with_encrypted_member())
+    add("error/encrypted.zip", "error")
+    with zipfile.ZipFile(path("benign/plain-archive.zip"), "w") as z:
+        z.writestr("README.txt", "hello\n")
+        z.writestr("data/a.csv", "1,2\n")
+    add("benign/plain-archive.zip", "clean")
+    # a GLOBAL the unpickler cannot decode: pickle.load fails right there,
+    # nothing runs, and it is no model anyone could load
+    write_bytes("benign/bad-global.pkl", b"\x80\x02c\xff\xfe\n\xfd\n)R.")
+    add("benign/bad-global.pkl", "skipped")
     write_bytes("benign/model.safetensors", safetensors_bytes(
         {"w": ("F32", [2, 2], struct.pack("<4f", 1, 2, 3, 4)), "b": ("F16", [2], b"\0" * 4)}))
     add("benign/model.safetensors", "clean")
