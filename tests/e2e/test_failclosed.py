@@ -106,13 +106,14 @@ def _bytes_cannot_unmark(extra):
                   "subprocess.run(['sh', '-c', 'true'], check=True)\n"
                   "print('SUM', float(w.sum()))\n")
         twin = sc.run_script(reader % (weights, 8 + hl)).expect_ok("safetensors reader")
-        # the same file while another process holds a writable shared
-        # mapping of it: its bytes may change after mlwatch read them, so
-        # the reader stays watched and its shell is reported
+        # the same file while another process holds it open for writing,
+        # mapped: its bytes may change after mlwatch read them, so the
+        # reader stays watched and its shell is reported (the fd stays open
+        # too: on overlayfs a mapping alone is not seen, see README)
         held = sc.write("held.safetensors", st)
         writer = subprocess.Popen(
             [PY, "-c", "import mmap, sys, time\n"
-             "f = open(sys.argv[1], 'r+b'); m = mmap.mmap(f.fileno(), 0); f.close()\n"
+             "f = open(sys.argv[1], 'r+b'); m = mmap.mmap(f.fileno(), 0)\n"
              "m[-1:] = m[-1:]\nprint('MAPPED', flush=True)\ntime.sleep(30)\n", held],
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         try:
