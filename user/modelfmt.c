@@ -1,4 +1,4 @@
-/* Model file formats, told apart by their first bytes (THREATS.md §1).
+/* Model file formats, told apart by their first bytes.
  *
  * Everything here reads only buf[0..len): the probe is attacker-controlled,
  * so every offset is checked against len before it is dereferenced. */

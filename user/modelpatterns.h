@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* NULL-terminated: THREATS.md §1 (torch, pickle, joblib, numpy, keras, gguf,
+/* NULL-terminated: the model formats (torch, pickle, joblib, numpy, keras, gguf,
  * onnx, safetensors and their usual spellings). */
 extern const char *const model_default_exts[];
 

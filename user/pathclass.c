@@ -1,4 +1,4 @@
-/* What an opened path or an executed program means (THREATS.md §4).
+/* What an opened path or an executed program means.
  *
  * Paths and argv come from the monitored process: any byte may appear, any
  * length up to the sensor's limits. Everything here works on NUL-terminated

@@ -1,4 +1,4 @@
-/* What an opened path or an executed program means (THREATS.md §4). */
+/* What an opened path or an executed program means. */
 #ifndef MLWATCH_PATHCLASS_H
 #define MLWATCH_PATHCLASS_H
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /*
- * ML control-plane roots (THREATS.md §2, ShadowRay): processes watched with
+ * ML control-plane roots (ShadowRay): processes watched with
  * their descendants whether or not they load a model. Most are known by
  * their name at exec (the kernel marks them itself); Python and Java
  * servers are known only by their argv, which user space reads from the

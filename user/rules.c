@@ -1,4 +1,4 @@
-/* Built-in rules and allowlist (THREATS.md §4), and their evaluation. */
+/* Built-in rules and allowlist, and their evaluation. */
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>

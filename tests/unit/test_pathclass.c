@@ -1,5 +1,5 @@
 /* Unit tests for user/pathclass.c: credential reads, persistence writes and
- * exec classification (THREATS.md §4). */
+ * exec classification. */
 #include <stdlib.h>
 #include <string.h>
 
