@@ -12,6 +12,7 @@
 #include "safetensors.h"
 #include "tarread.h"
 #include "textsan.h"
+#include "zinflate.h"
 
 /* The end of central directory record sits in a zip's last 64 KiB + 22. */
 #define ZIP_EOCD_SEARCH (65535u + 22u)
@@ -65,30 +66,19 @@ static bool plain_text(const uint8_t *b, size_t n)
 }
 
 /* A stream that zlib would inflate (joblib picks zlib for any file that
- * starts with 0x78): its first 64 KiB decode without an error. */
+ * starts with 0x78): its first 64 KiB decode without an error. A streaming
+ * reader hands on what it inflated before an error (a bad checksum is only
+ * found at the end); a need for a preset dictionary stops every reader
+ * before its first byte. Unsure (out of memory, a read error): yes. */
 static bool zlib_stream(const struct byte_src *s)
 {
-	uint8_t in[65536], out[16384];
-	ssize_t got = bsrc_read(s, 0, in, sizeof(in));
-	z_stream z = { 0 };
-	bool ok = false;
-	int r = Z_OK;
+	struct zinflate_result z;
+	bool ok;
 
-	if (got < 2 || inflateInit(&z) != Z_OK)
-		return got < 0;
-	z.next_in = in;
-	z.avail_in = (uInt)got;
-	/* a bomb decodes forever: a megabyte out without an error is enough */
-	while (r == Z_OK && z.avail_in && z.total_out < (1u << 20)) {
-		z.next_out = out;
-		z.avail_out = sizeof(out);
-		r = inflate(&z, Z_NO_FLUSH);
-	}
-	/* a streaming reader hands on what it inflated before an error (a bad
-	 * checksum is only found at the end); a need for a preset dictionary
-	 * stops every reader before its first byte */
-	ok = r == Z_OK || r == Z_STREAM_END || r == Z_BUF_ERROR || z.total_out > 0;
-	inflateEnd(&z);
+	if (zinflate_src(s, 0, 65536, ZINF_ZLIB, 1u << 20, &z))
+		return true;
+	ok = z.len > 0 || z.zerr == 0 || z.zerr == Z_BUF_ERROR;
+	zinflate_free(&z);
 	return ok;
 }
 
