@@ -25,6 +25,4 @@ struct alert {
 	const struct inv_scan *scan; /* the static scan verdict it reports, or NULL */
 };
 
-/* RFC 3339 UTC with milliseconds: 2026-11-22T01:02:03.456Z */
-void format_rfc3339(uint64_t realtime_ns, char *out, size_t len);
 #endif

@@ -15,6 +15,7 @@
 #include "model_scan.h"
 #include "pathclass.h"
 #include "textsan.h"
+#include "timefmt.h"
 
 static enum incident_step_kind exec_kind(unsigned classes)
 {

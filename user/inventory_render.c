@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 
 #include "inventory.h"
 #include "textsan.h"
+#include "timefmt.h"
 
 /* ---- rendering ------------------------------------------------------- */
 
@@ -69,24 +69,11 @@ static void add_str(cJSON *o, const char *key, const char *s)
 		free(buf);
 }
 
-/* RFC 3339 UTC with milliseconds, as the alerts write it (format_rfc3339
- * in alert.h; not used here so the inventory needs none of the alert types). */
-static void rfc3339(uint64_t ns, char *out, size_t len)
-{
-	time_t sec = (time_t)(ns / 1000000000ull);
-	struct tm tm;
-	char base[32];
-
-	gmtime_r(&sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, len, "%s.%03uZ", base, (unsigned)(ns / 1000000ull % 1000));
-}
-
 static void add_time(cJSON *o, const char *key, uint64_t ns)
 {
 	char ts[64];
 
-	rfc3339(ns, ts, sizeof(ts));
+	format_rfc3339(ns, ts, sizeof(ts));
 	cJSON_AddStringToObject(o, key, ts);
 }
 
@@ -238,8 +225,8 @@ int inv_record_to_text(const struct inv_record *r, char *out, size_t len)
 
 	if (len)
 		out[0] = 0;
-	rfc3339(r->last_seen_ns, ts, sizeof(ts));
-	rfc3339(r->first_seen_ns, first, sizeof(first));
+	format_rfc3339(r->last_seen_ns, ts, sizeof(ts));
+	format_rfc3339(r->first_seen_ns, first, sizeof(first));
 	o = text_putf(out, len, o, "%s inventory%s host=", ts, r->complete ? "" : " (notice)");
 	o = text_put(out, len, o, r->host);
 	o = text_putf(out, len, o, " pid=%u uid=%u comm=", r->pid, r->uid);
@@ -351,7 +338,7 @@ int inv_alert_to_text(const struct inv_record *r, unsigned alert_bit, char *out,
 
 	if (len)
 		out[0] = 0;
-	rfc3339(r->last_seen_ns, ts, sizeof(ts));
+	format_rfc3339(r->last_seen_ns, ts, sizeof(ts));
 	o = text_putf(out, len, o, "%s %s %s: %s\n", ts, rule->severity, rule->id,
 		 rule->title);
 	o = text_putf(out, len, o, "  process  pid=%u uid=%u comm=", r->pid, r->uid);

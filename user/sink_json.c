@@ -10,6 +10,7 @@
 #include "pathclass.h"
 #include "sink.h"
 #include "textsan.h"
+#include "timefmt.h"
 
 static cJSON *add_str(cJSON *obj, const char *key, const char *s)
 {
