@@ -120,7 +120,7 @@ $(OUTPUT)/fuzz/fuzz_blocklist: tests/fuzz/fuzz_blocklist.c $(BLOCKLIST_FUZZ_SRCS
 
 # The model scanner's parsers (pickle, zip, npy, joblib, tar, legacy torch,
 # ...) share one rule: each target links the whole scanner.
-SCAN_FUZZ_SRCS := $(wildcard user/pickle_scan.c user/pickle_strings.c user/pickle_joblib.c \
+SCAN_FUZZ_SRCS := $(wildcard user/pickle_scan.c user/pickle_strings.c user/pickle_joblib.c user/pickle_frame.c \
 	user/pickle_scan_json.c user/pickle_profiles.c user/textsan.c \
 	user/bytesrc.c user/zinflate.c user/zipread.c user/npy.c user/tarread.c \
 	user/safetensors.c user/gguf.c user/chat_template.c user/keras_scan.c user/modelfmt.c \

@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pickle_walk.h"
+#include "pickle_joblib.h"
+#include "pickle_strings.h"
 
 struct val pw_new_obj(struct frame *f, uint8_t kind)
 {
@@ -180,7 +181,7 @@ static bool read_array(struct frame *f, const struct obj *wr)
 			return false;
 		}
 		w->out->nested++;
-		f->pos += pw_walk_one(w, f->b + f->pos, f->len - f->pos, f->depth + 1, false, f->src,
+		f->pos += w->walk_one(w, f->b + f->pos, f->len - f->pos, f->depth + 1, false, f->src,
 				      &stopped, &found);
 		return stopped && !w->oom;
 	}

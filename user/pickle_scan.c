@@ -2,13 +2,15 @@
  * stack, memo) to know which global every call consumes, never executing or
  * importing anything. Offsets are always into the outermost buffer. What is
  * allowed, denied or special (loaders, joblib arrays) is pickle_profiles.c's.
- * The walker's types are in pickle_walk.h; protocol 0 strings, joblib objects
- * and names/JSON live in pickle_strings.c, pickle_joblib.c, pickle_scan_json.c. */
+ * The walker's types are in pickle_walk.h; frame primitives, protocol 0
+ * strings, joblib objects and names/JSON live in pickle_frame.c,
+ * pickle_strings.c, pickle_joblib.c, pickle_scan_json.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pickle_walk.h"
+#include "pickle_joblib.h"
+#include "pickle_strings.h"
 #include "textsan.h"
 
 const struct pickle_limits pickle_default_limits = {
@@ -17,21 +19,6 @@ const struct pickle_limits pickle_default_limits = {
 };
 
 /* ---- walker state ----------------------------------------------------- */
-
-static size_t frame_off(const struct frame *f)
-{
-	return f->src != IN_ROOT ? f->src : (size_t)(f->b - f->w->root) + f->op_off;
-}
-
-void pw_add_error(struct frame *f, enum pickle_err_kind k)
-{
-	struct pickle_result *r = f->w->out;
-
-	if (r->nerrors < PICKLE_MAX_ERRORS)
-		r->errors[r->nerrors] = (struct pickle_error){
-			.kind = k, .offset = frame_off(f), .opcode = f->op, .depth = f->depth };
-	r->nerrors++;
-}
 
 static void copy_name(struct walker *w, char *dst, const uint8_t *s, size_t n)
 {
@@ -53,7 +40,7 @@ static struct val add_import(struct frame *f, enum pickle_import_kind kind,
 {
 	struct walker *w = f->w;
 	struct pickle_result *r = w->out;
-	struct pickle_finding fd = { .offset = frame_off(f), .opcode = f->op, .kind = kind,
+	struct pickle_finding fd = { .offset = pw_frame_off(f), .opcode = f->op, .kind = kind,
 				     .ext_code = ext, .depth = f->depth };
 	struct val v = { .kind = V_GLOBAL, .fi = -1, .fi0 = -1 };
 
@@ -303,17 +290,6 @@ static bool memo_get(struct frame *f, uint64_t key)
 
 /* ---- argument readers: false = truncated (error already recorded) ---- */
 
-bool pw_take(struct frame *f, size_t n, const uint8_t **p)
-{
-	if (n > f->len - f->pos) {
-		pw_add_error(f, PERR_TRUNCATED);
-		return false;
-	}
-	*p = f->b + f->pos;
-	f->pos += n;
-	return true;
-}
-
 static bool take_uint(struct frame *f, size_t n, uint64_t *v)
 {
 	const uint8_t *p;
@@ -452,23 +428,17 @@ static struct val tuple_of(const struct val *it, size_t cnt)
 	return t;
 }
 
-struct val pw_first_item(const struct val *t)
-{
-	if (t->kind != V_TUPLE)
-		return OPAQUE;
-	return (struct val){ .kind = t->sub, .fi = t->sub == V_GLOBAL ? t->fi0 : -1, .fi0 = -1,
-			     .enc = t->enc, .roles = t->roles,
-			     .bits = t->bits & VB_OWNED, .p = t->p, .n = t->n, .src = t->src };
-}
-
 /* ---- calls ------------------------------------------------------------- */
+
+static size_t walk_one(struct walker *w, const uint8_t *b, size_t len, unsigned depth,
+		       bool joblib, size_t src, bool *stopped, size_t *found);
 
 static void walk(struct walker *w, const uint8_t *b, size_t len, unsigned depth, size_t src)
 {
 	bool stopped;
 	size_t found;
 
-	(void)pw_walk_one(w, b, len, depth, false, src, &stopped, &found);
+	(void)walk_one(w, b, len, depth, false, src, &stopped, &found);
 }
 
 /* A loader called on bytes: walk them one level deeper. */
@@ -549,7 +519,7 @@ static bool step(struct frame *f)
 	size_t n, n2, cnt;
 	uint64_t u;
 	struct val a, b, c, *t;
-	struct sink chk = { 0 };
+	struct pw_out chk = { 0 };
 
 	f->op_off = f->pos;
 	f->op = f->b[f->pos++];
@@ -776,7 +746,7 @@ static bool step(struct frame *f)
 }
 
 /* Walks one pickle at b; returns how many bytes it consumed. */
-size_t pw_walk_one(struct walker *w, const uint8_t *b, size_t len, unsigned depth,
+static size_t walk_one(struct walker *w, const uint8_t *b, size_t len, unsigned depth,
 		   bool joblib, size_t src, bool *stopped, size_t *found)
 {
 	struct frame f = { .w = w, .b = b, .len = len, .depth = depth, .joblib = joblib,
@@ -833,7 +803,7 @@ static int scan(const uint8_t *buf, size_t len, const struct pickle_profile *pro
 		const struct pickle_limits *lim, struct pickle_result *out, enum scan_mode mode)
 {
 	struct walker w = { .root = buf, .prof = profile, .lim = lim ? lim : &pickle_default_limits,
-			    .out = out };
+			    .out = out, .walk_one = walk_one };
 	size_t pos = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -849,7 +819,7 @@ static int scan(const uint8_t *buf, size_t len, const struct pickle_profile *pro
 		bool stopped;
 		size_t found, used;
 
-		used = pw_walk_one(&w, buf + pos, len - pos, 0, mode == SCAN_JOBLIB, IN_ROOT,
+		used = walk_one(&w, buf + pos, len - pos, 0, mode == SCAN_JOBLIB, IN_ROOT,
 				&stopped, &found);
 		if (out->pickles && !stopped && !found) {
 			/* not a pickle after all: raw data after the last STOP */

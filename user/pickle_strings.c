@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pickle_walk.h"
+#include "pickle_strings.h"
 
-static bool sink_put(struct sink *k, uint8_t c)
+static bool sink_put(struct pw_out *k, uint8_t c)
 {
 	if (k->out) {
 		if (k->len >= k->cap) {
@@ -18,7 +18,7 @@ static bool sink_put(struct sink *k, uint8_t c)
 	return true;
 }
 
-static bool sink_utf8(struct sink *k, uint32_t cp)
+static bool sink_utf8(struct pw_out *k, uint32_t cp)
 {
 	if (cp < 0x80)
 		return sink_put(k, (uint8_t)cp);
@@ -46,7 +46,7 @@ static int hexval(uint8_t c)
 
 /* Python's escape_decode (STRING). as_text: bytes >= 0x80 as latin-1 code
  * points in UTF-8. false where Python raises. Stops early when k is full. */
-bool pw_dec_repr(const uint8_t *s, size_t n, struct sink *k, bool as_text)
+bool pw_dec_repr(const uint8_t *s, size_t n, struct pw_out *k, bool as_text)
 {
 	static const char esc[] = "\\\\''\"\"a\ab\bf\fn\nr\rt\tv\v";
 
@@ -86,7 +86,7 @@ bool pw_dec_repr(const uint8_t *s, size_t n, struct sink *k, bool as_text)
 
 /* raw-unicode-escape (UNICODE) to UTF-8: only \uXXXX and \UXXXXXXXX are
  * escapes, a "\\" pair is two backslashes, other bytes are latin-1. */
-bool pw_dec_rue(const uint8_t *s, size_t n, struct sink *k)
+bool pw_dec_rue(const uint8_t *s, size_t n, struct pw_out *k)
 {
 	for (size_t i = 0; i < n && !k->full;) {
 		uint32_t c = s[i++], cp = 0;
@@ -148,7 +148,7 @@ size_t pw_origin(const struct frame *f, const struct val *v)
 /* An escaped string decoded into walker memory; NULL if it cannot be. */
 static uint8_t *decode_owned(struct frame *f, const struct val *v, bool as_text, size_t *n)
 {
-	struct sink k = { .cap = v->enc == E_REPR && !as_text ? v->n : 2 * v->n };
+	struct pw_out k = { .cap = v->enc == E_REPR && !as_text ? v->n : 2 * v->n };
 	bool ok;
 
 	if (!(k.out = pw_own(f->w, k.cap)))
@@ -230,7 +230,7 @@ bool pw_val_text(struct frame *f, const struct val *v, const uint8_t **p, size_t
 bool pw_name_text(const struct val *v, uint8_t *buf, size_t cap, const uint8_t **p,
 		  size_t *n)
 {
-	struct sink k = { .out = buf, .cap = cap };
+	struct pw_out k = { .out = buf, .cap = cap };
 	bool ok;
 
 	if (v->enc == E_RAW) {

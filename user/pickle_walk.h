@@ -1,5 +1,6 @@
 /* Internal to the pickle walker (pickle_scan.c, pickle_strings.c,
- * pickle_joblib.c): its state and the functions they share. Not public API. */
+ * pickle_joblib.c): its state, and the frame primitives of pickle_frame.c
+ * they all use. Not public API. */
 #ifndef MLWATCH_PICKLE_WALK_H
 #define MLWATCH_PICKLE_WALK_H
 #include <stdbool.h>
@@ -71,6 +72,10 @@ struct walker {
 	struct owned *owned;      /* decoded strings, freed after the scan */
 	size_t owned_left;        /* bytes of them still allowed */
 	bool oom;
+	/* the walker itself, for joblib's arrays of objects (a nested pickle
+	 * inline after BUILD): joblib's objects sit below the walker */
+	size_t (*walk_one)(struct walker *w, const uint8_t *b, size_t len, unsigned depth,
+			   bool joblib, size_t src, bool *stopped, size_t *found);
 };
 
 #define IN_ROOT SIZE_MAX
@@ -100,45 +105,18 @@ struct frame {                /* one pickle being walked */
 };
 
 /* Decoded output: counted only (out NULL), or written up to cap. */
-struct sink {
+struct pw_out {
 	uint8_t *out;
 	size_t cap, len;
 	bool full;
 };
 
-/* ---- pickle_scan.c ---------------------------------------------------- */
+/* ---- pickle_frame.c --------------------------------------------------- */
 
+/* The outer-buffer offset of the opcode being walked. */
+size_t pw_frame_off(const struct frame *f);
 void pw_add_error(struct frame *f, enum pickle_err_kind k);
 /* n bytes of argument; false = truncated (error already recorded) */
 bool pw_take(struct frame *f, size_t n, const uint8_t **p);
 struct val pw_first_item(const struct val *t);
-/* Walks one pickle at b; returns how many bytes it consumed. */
-size_t pw_walk_one(struct walker *w, const uint8_t *b, size_t len, unsigned depth,
-		   bool joblib, size_t src, bool *stopped, size_t *found);
-
-/* ---- pickle_strings.c: protocol 0 strings ----------------------------- */
-
-bool pw_dec_repr(const uint8_t *s, size_t n, struct sink *k, bool as_text);
-bool pw_dec_rue(const uint8_t *s, size_t n, struct sink *k);
-uint8_t *pw_own(struct walker *w, size_t n);
-bool pw_in_root(const struct frame *f, const struct val *v);
-size_t pw_origin(const struct frame *f, const struct val *v);
-bool pw_utf8_to_latin1(uint8_t *s, size_t n, size_t *out);
-struct val pw_bytes_val(const struct frame *f, const struct val *from, const uint8_t *p,
-			size_t n, bool owned);
-bool pw_val_bytes(struct frame *f, const struct val *v, struct val *out);
-bool pw_val_text(struct frame *f, const struct val *v, const uint8_t **p, size_t *n);
-bool pw_name_text(const struct val *v, uint8_t *buf, size_t cap, const uint8_t **p,
-		  size_t *n);
-bool pw_text_is(const uint8_t *p, size_t n, const char *s);
-uint16_t pw_codec_bits(const struct val *v);
-
-/* ---- pickle_joblib.c: joblib objects ---------------------------------- */
-
-struct val pw_new_obj(struct frame *f, uint8_t kind);
-struct val pw_new_wrap(struct frame *f, uint8_t st);
-struct val pw_make_dtype(struct frame *f, const struct val *args);
-void pw_dict_set_items(struct frame *f, const struct val *d, const struct val *it,
-		       size_t cnt);
-bool pw_build(struct frame *f, struct val *inst, const struct val *st);
 #endif
