@@ -124,7 +124,7 @@ SCAN_FUZZ_SRCS := $(wildcard user/pickle_scan.c user/pickle_strings.c user/pickl
 	user/pickle_scan_json.c user/pickle_profiles.c user/textsan.c \
 	user/bytesrc.c user/zinflate.c user/zipread.c user/npy.c user/tarread.c \
 	user/safetensors.c user/gguf.c user/chat_template.c user/keras_scan.c user/modelfmt.c \
-	user/model_scan.c user/model_scan_json.c user/scan_archive.c user/model_inert.c user/onnx.c)
+	user/model_scan.c user/model_scan_json.c user/scan_archive.c user/scan_findings.c user/scan_leaf.c user/model_inert.c user/onnx.c)
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(SCAN_FUZZ_SRCS) $(USER_HDRS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $< $(SCAN_FUZZ_SRCS) -lcjson -lz -o $@

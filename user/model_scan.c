@@ -1,5 +1,7 @@
-/* Model scanner: dispatch by magic bytes, leaf formats, findings, verdict.
- * Archives (zip, tar, legacy torch) are opened in scan_archive.c. */
+/* Model scanner: dispatch by magic bytes, the leaf formats only it meets,
+ * the verdict. Findings are kept by scan_findings.c, pickles and Keras
+ * configs (also met inside archives) read by scan_leaf.c, archives (zip,
+ * tar, legacy torch) opened by scan_archive.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -10,10 +12,11 @@
 #include <unistd.h>
 
 #include "gguf.h"
-#include "keras_scan.h"
 #include "npy.h"
 #include "safetensors.h"
-#include "scan_internal.h"
+#include "scan_archive.h"
+#include "scan_findings.h"
+#include "scan_leaf.h"
 #include "zinflate.h"
 
 const struct scan_limits scan_default_limits = {
@@ -21,195 +24,7 @@ const struct scan_limits scan_default_limits = {
 	.max_findings = 1000,
 };
 
-/* ---- findings ------------------------------------------------------------ */
-
-static struct scan_finding *new_finding(struct scan_ctx *c)
-{
-	struct scan_report *r = c->r;
-
-	if (r->nfindings >= c->lim->max_findings) {
-		r->findings_dropped++;
-		return NULL;
-	}
-	/* capacity: 8, then doubled each time it fills */
-	if (r->nfindings == 0 || (r->nfindings >= 8 && !(r->nfindings & (r->nfindings - 1)))) {
-		size_t nc = r->nfindings ? r->nfindings * 2 : 8;
-		struct scan_finding *nf = realloc(r->findings, nc * sizeof(*nf));
-
-		if (!nf) {
-			c->oom = true;
-			return NULL;
-		}
-		r->findings = nf;
-	}
-	memset(&r->findings[r->nfindings], 0, sizeof(r->findings[0]));
-	return &r->findings[r->nfindings++];
-}
-
-static void note_verdict(struct scan_ctx *c, enum scan_verdict v)
-{
-	if (v > c->r->verdict)
-		c->r->verdict = v;
-}
-
-/* The worst severity seen decides the verdict, dropped findings included. */
-static void note_severity(struct scan_ctx *c, enum pickle_severity sev)
-{
-	note_verdict(c, sev == PSEV_MALICIOUS ? SCAN_MALICIOUS :
-			sev == PSEV_SUSPICIOUS ? SCAN_SUSPICIOUS : SCAN_CLEAN);
-}
-
-/* An import outside the profile that is only rebuilt as a class (never
- * called with arguments, not a loader, a real name): what a whole-model
- * checkpoint of the user's own class looks like. A gadget is a call. */
-static bool rebuilt_class(const struct pickle_finding *pf)
-{
-	return pf->severity == PSEV_SUSPICIOUS && !(pf->use & PUSE_CALL) && !pf->loader &&
-	       pf->kind != PIMP_EXT && pf->module[0] && pf->name[0];
-}
-
-void scan_add(struct scan_ctx *c, enum scan_finding_kind kind, enum pickle_severity sev,
-	      const char *member, uint64_t offset, const char *fmt, ...)
-{
-	struct scan_finding *f;
-	va_list ap;
-
-	note_severity(c, sev);
-	if (!(f = new_finding(c)))
-		return;
-	f->kind = kind;
-	f->severity = sev;
-	f->offset = offset;
-	f->profile = "";
-	snprintf(f->member, sizeof(f->member), "%s", member ? member : "");
-	va_start(ap, fmt);
-	vsnprintf(f->detail, sizeof(f->detail), fmt, ap);
-	va_end(ap);
-}
-
-void scan_fail(struct scan_ctx *c, const char *member, const char *fmt, ...)
-{
-	struct scan_report *r = c->r;
-	size_t off = 0;
-	va_list ap;
-
-	if (r->errors++)
-		return;
-	if (member && *member)
-		off = (size_t)snprintf(r->error, sizeof(r->error), "%s: ", member);
-	if (off >= sizeof(r->error))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(r->error + off, sizeof(r->error) - off, fmt, ap);
-	va_end(ap);
-}
-
-void scan_member_join(char *out, size_t len, const char *outer, const char *name)
-{
-	if (outer && *outer)
-		snprintf(out, len, "%s/%s", outer, name);
-	else
-		snprintf(out, len, "%s", name);
-}
-
-const struct pickle_profile *scan_profile(const char *name)
-{
-	const struct pickle_profile *p = pickle_profile_find(name);
-
-	return p ? p : &pickle_profile_ml;
-}
-
 /* ---- pickles ------------------------------------------------------------- */
-
-void scan_pickle_buf(struct scan_ctx *c, const uint8_t *buf, size_t len, uint64_t base,
-		     const char *member, const struct pickle_profile *profile, int mode,
-		     bool input_cut)
-{
-	struct pickle_result pr;
-	int rc;
-
-	if (mode == 2)
-		rc = pickle_scan_joblib(buf, len, profile, NULL, &pr);
-	else if (mode == 1)
-		rc = pickle_scan_stream(buf, len, profile, NULL, &pr);
-	else
-		rc = pickle_scan(buf, len, profile, &pr);
-	if (rc == -ENOMEM)
-		c->oom = true;
-	if (!*c->r->profile)
-		c->r->profile = profile->name;
-	c->r->pickles += pr.pickles + pr.nested;
-	for (size_t i = 0; i < pr.nfindings; i++) {
-		const struct pickle_finding *pf = &pr.findings[i];
-		struct scan_finding *f;
-
-		if (pf->severity == PSEV_ALLOWED) {
-			c->r->imports_allowed++;
-			continue;
-		}
-		if (rebuilt_class(pf))
-			note_verdict(c, SCAN_CUSTOM);
-		else
-			note_severity(c, pf->severity);
-		if (!(f = new_finding(c)))
-			continue;
-		f->kind = SF_IMPORT;
-		f->custom = rebuilt_class(pf);
-		f->severity = pf->severity;
-		snprintf(f->member, sizeof(f->member), "%s", member);
-		f->offset = base + pf->offset;
-		memcpy(f->module, pf->module, sizeof(f->module));
-		memcpy(f->name, pf->name, sizeof(f->name));
-		f->called = pf->called;
-		f->depth = pf->depth;
-		f->profile = profile->name;
-		if (pf->kind == PIMP_EXT)
-			snprintf(f->detail, sizeof(f->detail), "extension registry code %d",
-				 pf->ext_code);
-		else if (pf->loader)
-			snprintf(f->detail, sizeof(f->detail), "unpickles its argument");
-	}
-	if (pr.findings_dropped) {
-		note_severity(c, pr.worst);
-		scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, member, base,
-			 "%zu more imports not listed (findings limit)", pr.findings_dropped);
-	}
-	/* broken before it imported anything: nothing of it can run, it is
-	 * only unreadable (a corrupt file, text, a name the unpickler refuses) */
-	if (pr.nerrors && !pr.nfindings && !pr.findings_dropped && !pr.limits_hit && !input_cut) {
-		scan_fail(c, member, "pickle %s at offset %zu, before any import",
-			  pickle_err_name(pr.errors[0].kind), (size_t)pr.errors[0].offset);
-		pickle_result_free(&pr);
-		return;
-	}
-	for (size_t i = 0; i < pr.nerrors && i < PICKLE_MAX_ERRORS; i++) {
-		const struct pickle_error *e = &pr.errors[i];
-
-		/* A stream cut by our own read limit ends early by design. */
-		if (input_cut && (e->kind == PERR_TRUNCATED || e->kind == PERR_NO_STOP))
-			continue;
-		char op[16];
-
-		if (strcmp(pickle_opcode_name(e->opcode), "?"))
-			snprintf(op, sizeof(op), "%s", pickle_opcode_name(e->opcode));
-		else
-			snprintf(op, sizeof(op), "0x%02x", e->opcode);
-		scan_add(c, SF_PARSE_ERROR, PSEV_SUSPICIOUS, member, base + e->offset,
-			 "pickle %s at opcode %s (depth %u)", pickle_err_name(e->kind), op, e->depth);
-	}
-	if (pr.nerrors > PICKLE_MAX_ERRORS)
-		scan_add(c, SF_PARSE_ERROR, PSEV_SUSPICIOUS, member, base, "%zu more pickle errors",
-			 pr.nerrors - PICKLE_MAX_ERRORS);
-	for (unsigned b = 0; b < 16; b++)
-		if (pr.limits_hit & (1u << b))
-			scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, member, base,
-				 "pickle walk cut by the %s limit", pickle_limit_name(1u << b));
-	if (input_cut)
-		scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, member, base,
-			 "only the first %llu bytes read (member size limit)",
-			 (unsigned long long)len);
-	pickle_result_free(&pr);
-}
 
 /* Loads a view (at most max_member bytes) and walks it as a pickle. */
 static void scan_pickle_view(struct scan_ctx *c, const struct byte_src *v, const char *member,
@@ -319,52 +134,6 @@ static void scan_gguf(struct scan_ctx *c, const struct byte_src *v, const char *
 		scan_fail(c, member, "%s", err);
 }
 
-static void add_keras_hits(struct scan_ctx *c, const struct keras_result *k, const char *member)
-{
-	for (size_t i = 0; i < k->nhits; i++) {
-		const struct keras_hit *h = &k->hits[i];
-
-		scan_add(c, SF_LAMBDA, h->malicious ? PSEV_MALICIOUS : PSEV_SUSPICIOUS, member, 0,
-			 "%s: layer '%s' class %s%s%s", h->what, h->layer, h->class_name,
-			 *h->module ? " module " : "", h->module);
-	}
-	if (k->hits_dropped)
-		scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, member, 0, "%zu more layer hits",
-			 k->hits_dropped);
-}
-
-static void scan_hdf5(struct scan_ctx *c, const struct byte_src *v, const char *member)
-{
-	struct keras_result k;
-	char err[SCAN_DETAIL_MAX] = "";
-	int rc = keras_scan_hdf5(v, &k, err, sizeof(err));
-
-	if (rc == -ENOMEM) {
-		c->oom = true;
-		return;
-	}
-	add_keras_hits(c, &k, member);
-	if (rc)
-		scan_fail(c, member, "%s", err);
-	else if (!k.config_found && !*c->r->note)
-		snprintf(c->r->note, sizeof(c->r->note), "HDF5 without a readable Keras model config");
-}
-
-void scan_keras_config(struct scan_ctx *c, const uint8_t *json, size_t len, const char *member)
-{
-	struct keras_result k;
-	char err[SCAN_DETAIL_MAX] = "";
-	int rc = keras_check_config((const char *)json, len, &k, err, sizeof(err));
-
-	if (rc == -ENOMEM) {
-		c->oom = true;
-		return;
-	}
-	add_keras_hits(c, &k, member);
-	if (rc)
-		scan_fail(c, member, "%s", err);
-}
-
 /* ---- wrappers this scanner cannot open ------------------------------------- */
 
 static const char *archive_magic(const uint8_t *b, size_t n)
@@ -425,9 +194,9 @@ static bool pickle_imports_something(struct scan_ctx *c, const struct byte_src *
 
 /* ---- dispatch -------------------------------------------------------------- */
 
-void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *name,
-	       const char *member, const struct pickle_profile *profile, bool force_pickle,
-	       unsigned nesting)
+static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *name,
+		      const char *member, const struct pickle_profile *profile, bool force_pickle,
+		      unsigned nesting)
 {
 	uint8_t head[MODELFMT_PROBE_LEN];
 	ssize_t got = bsrc_read(v, 0, head, sizeof(head));
@@ -529,7 +298,8 @@ static int finish(struct scan_ctx *c)
 static int scan_src(struct byte_src *src, const char *name, const struct scan_limits *lim,
 		    struct scan_report *r)
 {
-	struct scan_ctx c = { .r = r, .lim = lim ? lim : &scan_default_limits };
+	struct scan_ctx c = { .r = r, .lim = lim ? lim : &scan_default_limits,
+			      .view = scan_view };
 
 	memset(r, 0, sizeof(*r));
 	r->profile = "";

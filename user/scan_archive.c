@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan_internal.h"
+#include "scan_archive.h"
+#include "scan_findings.h"
+#include "scan_leaf.h"
 #include "npy.h"
 #include "tarread.h"
 #include "zipread.h"
@@ -126,7 +128,7 @@ void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 			bsrc_from_mem(&pv, buf, len);
 			if (mf == MF_UNKNOWN || mf == MF_SEVENZIP) {
 				/* data, or a wrapper that is reported from its magic */
-				scan_view(c, &pv, e->name, where, prof, false, nesting + 1);
+				c->view(c, &pv, e->name, where, prof, false, nesting + 1);
 				goto next;
 			}
 			if (mf == MF_SAFETENSORS || mf == MF_ONNX)
@@ -152,7 +154,7 @@ void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 			if (cut)
 				scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, where, 0,
 					 "only the first %zu bytes read (member size limit)", len);
-			scan_view(c, &mv, e->name, where, prof, pkl, nesting + 1);
+			c->view(c, &mv, e->name, where, prof, pkl, nesting + 1);
 		}
 next:
 		free(buf);
@@ -291,7 +293,7 @@ void scan_torch_tar(struct scan_ctx *c, const struct byte_src *v, const char *me
 
 			scan_member_join(where, sizeof(where), member, e->name);
 			c->r->members++;
-			scan_view(c, &mv, e->name, where, scan_profile("torch"), false, 1);
+			c->view(c, &mv, e->name, where, scan_profile("torch"), false, 1);
 		}
 	}
 	tar_list_free(&l);
