@@ -1,6 +1,6 @@
 /* Jinja chat template checks: flags templates that climb to Python internals
  * or OS access (gguf_check_template, declared in gguf.h). */
-#include "gguf.h"
+#include "chat_template.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * skipped by arithmetic (fixed-size types) or element by element (strings)
  * and only chat template strings are ever loaded. Every count and length
  * the file claims is checked against the bytes left in the view first. */
-#include "gguf.h"
+#include "chat_template.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -32,8 +32,4 @@ struct gguf_info {
 /* Returns 0, -EINVAL (not GGUF, or malformed metadata: err says where; hits
  * found before the damage are kept), -ENOMEM, or a read error. */
 int gguf_scan(const struct byte_src *s, struct gguf_info *g, char *err, size_t errlen);
-/* Checks one template's text; adds hits (used by gguf_scan, and for HF
- * tokenizer_config.json templates). */
-void gguf_check_template(const char *key, const uint8_t *t, size_t len, uint64_t base_off,
-			 struct gguf_info *g);
 #endif

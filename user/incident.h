@@ -293,21 +293,4 @@ const char *incident_step_name(enum incident_step_kind k);
 const char *incident_record_name(enum incident_record r);
 const char *incident_close_reason_name(enum incident_close_reason r);
 
-/* incident_json.c: the collector's side and the rendering. */
-
-/* The step kind of an alert (by the event's facts and the rule's match). */
-enum incident_step_kind incident_step_for_alert(const struct alert *a);
-/* Fills *in from an alert; summary is the caller's buffer for the step's
- * summary line (INCIDENT_SUMMARY_MAX is enough). */
-void incident_input_from_alert(const struct alert *a, struct incident_input *in,
-			       char *summary, size_t len);
-/* The JSON record, one line (caller frees). realtime_offset_ns turns the
- * kernel's CLOCK_MONOTONIC times into wall-clock. NULL on out of memory. */
-char *incident_to_json(const struct incident *inc, enum incident_record status,
-		       const char *host, int64_t realtime_offset_ns);
-struct cJSON *incident_json_object(const struct incident *inc, enum incident_record status,
-				   const char *host, int64_t realtime_offset_ns);
-/* One readable line (no newline), snprintf semantics. */
-int incident_to_text(const struct incident *inc, enum incident_record status,
-		     int64_t realtime_offset_ns, char *out, size_t len);
 #endif

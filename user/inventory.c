@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "inventory.h"
+#include "model_scan_json.h"
 #include "textsan.h"
 
 #define INV_MAX_QUEUE 65536u

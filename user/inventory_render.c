@@ -5,7 +5,8 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
-#include "inventory.h"
+#include "inventory_render.h"
+#include "model_scan_json.h"
 #include "textsan.h"
 #include "timefmt.h"
 

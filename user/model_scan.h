@@ -101,10 +101,4 @@ int model_scan_mem(const void *buf, size_t len, const char *name,
 int model_scan_path(const char *path, const struct scan_limits *lim, struct scan_report *r);
 void scan_report_free(struct scan_report *r);
 
-const char *scan_verdict_name(enum scan_verdict v);     /* "clean", "malicious", ... */
-const char *scan_finding_kind_name(enum scan_finding_kind k); /* "import", ... */
-/* The report as a JSON object (strings valid UTF-8); NULL on ENOMEM. */
-struct cJSON *scan_report_json(const struct scan_report *r);
-/* One line per finding, hostile bytes escaped: "member @ offset: what". */
-size_t scan_finding_text(const struct scan_finding *f, char *out, size_t len);
 #endif

@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model_scan.h"
+#include "model_scan_json.h"
+#include "pickle_scan_json.h"
 #include "textsan.h"
 
 const char *scan_verdict_name(enum scan_verdict v)

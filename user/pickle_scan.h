@@ -121,11 +121,4 @@ int pickle_scan_joblib(const uint8_t *buf, size_t len, const struct pickle_profi
 		       const struct pickle_limits *lim, struct pickle_result *out);
 void pickle_result_free(struct pickle_result *r);
 
-const char *pickle_verdict_name(enum pickle_verdict v);   /* "clean", ... */
-const char *pickle_severity_name(enum pickle_severity s); /* "allowed", ... */
-const char *pickle_err_name(enum pickle_err_kind k);      /* "unknown-opcode", ... */
-const char *pickle_limit_name(enum pickle_limit bit);     /* "input", "opcodes", ... */
-const char *pickle_opcode_name(uint8_t op);               /* "GLOBAL", ...; "?" */
-/* The result as a JSON object, strings made valid UTF-8; NULL on ENOMEM. */
-struct cJSON *pickle_result_json(const struct pickle_result *r);
 #endif

@@ -3,7 +3,7 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "pickle_scan.h"
+#include "pickle_scan_json.h"
 #include "textsan.h"
 
 const char *pickle_verdict_name(enum pickle_verdict v)

@@ -11,6 +11,7 @@
 
 #include "hfcache.h"
 #include "model_scan.h"
+#include "model_scan_json.h"
 #include "pickle_scan.h"
 #include "scan_cmd.h"
 #include "textsan.h"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "keras_scan.h"
+#include "pickle_scan_json.h"
 #include "scan_findings.h"
 #include "scan_leaf.h"
 

@@ -21,9 +21,4 @@ void sink_alert(struct sink *s, const struct alert *a);
 void sink_line(struct sink *s, const char *line);
 void sink_close(struct sink *s);
 
-/* The JSON object of one alert (caller frees with cJSON_Delete). */
-struct cJSON *alert_to_json(const struct alert *a);
-/* One line of readable text, for tests and the text sink; returns the
- * bytes written (snprintf semantics). */
-int alert_to_text(const struct alert *a, char *out, size_t len);
 #endif

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "model_scan.h"
+#include "model_scan_json.h"
 
 static int cmp(const void *a, const void *b)
 {

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "gguf.h"
+#include "chat_template.h"
 #include "samples.h"
 
 /* ---- a tiny GGUF writer ---------------------------------------------- */

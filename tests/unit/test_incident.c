@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include "alert.h"
 #include "check.h"
-#include "incident.h"
+#include "incident_json.h"
+#include "incident_step.h"
 #include "pathclass.h"
 
 #define S(x) ((uint64_t)(x) * 1000000000ull)

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "pickle_scan.h"
+#include "pickle_scan_json.h"
 
 /* Generated with /usr/bin/python3 pickle (protocol 2): a torch-shaped
  * state_dict (OrderedDict of _rebuild_tensor_v2 with persistent ids), a

@@ -2,7 +2,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include "check.h"
-#include "sink.h"
+#include "sink_json.h"
 #include "textsan.h"
 
 static struct event ev;
