@@ -21,6 +21,7 @@ DEPS_STAMP := $(OUTPUT)/.deps-$(shell echo $(BUILD_PKGS) $(TEST_PKGS) | md5sum |
 CFLAGS    ?= -g -O2
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
 	     -Iinclude -Iuser -I$(OUTPUT) -DMLWATCH_VERSION='"$(VERSION)"'
+DEPFLAGS   = -MMD -MP
 LDLIBS    := -lbpf -lelf -lz -lcjson -lcrypto -lpthread
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux/$(ARCH) -Iinclude -Ibpf
@@ -28,14 +29,23 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/mlwatch/*.h)
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
-USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-USER_HDRS := $(wildcard user/*.h) $(wildcard include/mlwatch/*.h)
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+
+# user/ by component, in the order data flows; a folder may call only the
+# folders before it (tests/layout checks it on the built objects).
+SCAN_DIRS := lib scan/formats scan/pickle scan
+USER_DIRS := $(SCAN_DIRS) collect detect config sense inventory output pipeline cmd
+src_of     = $(foreach d,$(1),$(wildcard user/$(d)/*.c))
+obj_of     = $(patsubst user/%.c,$(2)/%.o,$(call src_of,$(1)))
+# The scanner is a library of its own (it calls nothing else of mlwatch);
+# libmlwatch.a is the rest. Link both, libmlwatch.a first.
+SCAN_OBJS := $(call obj_of,$(SCAN_DIRS),$(OUTPUT)/user)
+MLW_OBJS  := $(call obj_of,$(filter-out $(SCAN_DIRS),$(USER_DIRS)),$(OUTPUT)/user)
+LIBS      := $(OUTPUT)/libmlwatch.a $(OUTPUT)/libmlwscan.a
+UNIT_SRCS := $(shell find tests/unit -name 'test_*.c')
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	       -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser
+	       -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser
 # Every tests/fuzz/fuzz_<name>.c is a target; tests/fuzz/corpus/<name> seeds it.
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
@@ -83,51 +93,57 @@ $(OUTPUT)/mlwatch.bpf.o: $(BPF_OBJS)
 $(OUTPUT)/mlwatch.skel.h: $(OUTPUT)/mlwatch.bpf.o
 	$(BPFTOOL) gen skeleton $< name mlwatch_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(OUTPUT)/mlwatch.skel.h | $(DEPS_STAMP)
+# Header dependencies come from the compiler (-MMD); only sense/ includes
+# the BPF skeleton, so only sense/ waits for the BPF build.
+$(OUTPUT)/user/%.o: user/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OUTPUT)/libmlwatch.a: $(USER_OBJS)
+$(OUTPUT)/user/sense/%.o: user/sense/%.c $(OUTPUT)/mlwatch.skel.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/libmlwscan.a: $(SCAN_OBJS)
+	@rm -f $@
 	ar rcs $@ $^
 
-mlwatch: $(OUTPUT)/user/main.o $(OUTPUT)/libmlwatch.a
+$(OUTPUT)/libmlwatch.a: $(MLW_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+mlwatch: $(OUTPUT)/user/main.o $(LIBS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/check.h tests/unit/samples.h $(OUTPUT)/libmlwatch.a
+# tests/unit mirrors user/: a scanner test links the scanner alone, so a
+# call from the scanner into the rest of mlwatch fails to link.
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIBS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $< $(OUTPUT)/libmlwatch.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $< $(if $(filter lib/% scan/%,$*),$(OUTPUT)/libmlwscan.a,$(LIBS)) $(LDLIBS) -o $@
 
 unit: $(UNIT_BINS)
 
-# libFuzzer targets for the parsers of untrusted bytes (clang only).
-$(OUTPUT)/fuzz/fuzz_modelfmt: tests/fuzz/fuzz_modelfmt.c user/modelfmt.c user/modelfmt.h | $(DEPS_STAMP)
-	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_modelfmt.c user/modelfmt.c -lz -o $@
+# libFuzzer targets for the parsers of untrusted bytes (clang only): the
+# scanner, and the folders the other parsers (records, rules files,
+# blocklists) live in, built with the sanitizers.
+FUZZ_SCAN_OBJS := $(call obj_of,$(SCAN_DIRS),$(OUTPUT)/fuzz/obj)
+FUZZ_MLW_OBJS  := $(call obj_of,collect detect,$(OUTPUT)/fuzz/obj) $(OUTPUT)/fuzz/obj/cmd/rules_cmd.o
+FUZZ_LIBS      := $(OUTPUT)/fuzz/libmlwatch.a $(OUTPUT)/fuzz/libmlwscan.a
 
-$(OUTPUT)/fuzz/fuzz_decode: tests/fuzz/fuzz_decode.c user/decode.c user/decode.h user/pathres.c include/mlwatch/events.h | $(DEPS_STAMP)
+$(OUTPUT)/fuzz/obj/%.o: user/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_decode.c user/decode.c user/pathres.c user/procfs.c -o $@
+	$(CLANG) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-RULEFILE_FUZZ_SRCS := user/rulefile.c user/rules_cmd.c user/rules.c user/pathclass.c user/netclass.c user/textsan.c
-$(OUTPUT)/fuzz/fuzz_rulefile: tests/fuzz/fuzz_rulefile.c $(RULEFILE_FUZZ_SRCS) $(USER_HDRS) | $(DEPS_STAMP)
-	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_rulefile.c $(RULEFILE_FUZZ_SRCS) -lcjson -o $@
+$(OUTPUT)/fuzz/libmlwscan.a: $(FUZZ_SCAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
 
-BLOCKLIST_FUZZ_SRCS := user/blocklist.c user/hfcache.c user/textsan.c
-$(OUTPUT)/fuzz/fuzz_blocklist: tests/fuzz/fuzz_blocklist.c $(BLOCKLIST_FUZZ_SRCS) $(USER_HDRS) | $(DEPS_STAMP)
-	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) tests/fuzz/fuzz_blocklist.c $(BLOCKLIST_FUZZ_SRCS) -lcjson -o $@
+$(OUTPUT)/fuzz/libmlwatch.a: $(FUZZ_MLW_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
 
-# The model scanner's parsers (pickle, zip, npy, joblib, tar, legacy torch,
-# ...) share one rule: each target links the whole scanner.
-SCAN_FUZZ_SRCS := $(wildcard user/pickle_scan.c user/pickle_strings.c user/pickle_joblib.c user/pickle_frame.c \
-	user/pickle_scan_json.c user/pickle_profiles.c user/textsan.c \
-	user/bytesrc.c user/zinflate.c user/zipread.c user/npy.c user/tarread.c \
-	user/safetensors.c user/gguf.c user/chat_template.c user/keras_scan.c user/modelfmt.c \
-	user/model_scan.c user/model_scan_json.c user/scan_archive.c user/scan_findings.c user/scan_leaf.c user/model_inert.c user/onnx.c)
-$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(SCAN_FUZZ_SRCS) $(USER_HDRS) | $(DEPS_STAMP)
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBS) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) $< $(SCAN_FUZZ_SRCS) -lcjson -lz -o $@
+	$(CLANG) $(FUZZ_CFLAGS) $(DEPFLAGS) $< $(FUZZ_LIBS) -lcjson -lz -o $@
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -146,3 +162,5 @@ bench: deps mlwatch
 
 clean:
 	rm -rf $(OUTPUT) mlwatch
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every unit test binary (.output/tests/test_*) and the end-to-end suite,
+# Runs every unit test binary (.output/tests/**/test_*) and the end-to-end suite,
 # then prints the summed "N passed, N failed" as the last line.
 # Exit status: 0 when nothing failed, 1 otherwise.
 set -u
@@ -28,8 +28,8 @@ count() {
 	fi
 }
 
-shopt -s nullglob
-units=(.output/tests/test_*)
+shopt -s nullglob globstar
+units=(.output/tests/**/test_*)
 if [ ${#units[@]} -eq 0 ]; then
 	echo "note: no unit test binaries in .output/tests (run 'make unit')"
 fi
@@ -40,6 +40,11 @@ for t in "${units[@]}"; do
 	rc=$?
 	[ -n "$out" ] && printf '%s\n' "$out"
 	[ $rc -eq 124 ] && echo "FAIL $t: timed out after ${UNIT_TIMEOUT}s"
+	# 77: what the test needs is missing here (it said which); not a pass
+	if [ $rc -eq 77 ]; then
+		echo "SKIP $t"
+		continue
+	fi
 	count "$t" "$rc" "$out"
 done
 

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "monitor_cmd.h"
-#include "rules_cmd.h"
-#include "scan_cmd.h"
+#include "cmd/monitor_cmd.h"
+#include "cmd/rules_cmd.h"
+#include "cmd/scan_cmd.h"
 
 /* Subcommands take their own name as argv[0]. */
 static int run_rules(int argc, char **argv)

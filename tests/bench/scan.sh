@@ -11,7 +11,7 @@ N=${SCAN_N:-9}
 mkdir -p "$S"
 trap 'rm -rf "$S"' EXIT
 cc -O2 -Wall -Werror -std=gnu11 -D_GNU_SOURCE -Iuser -Iinclude -o "$OUT/scanbench" \
-	tests/bench/scanbench.c .output/libmlwatch.a -lbpf -lelf -lz -lcjson -lcrypto -lpthread
+	tests/bench/scanbench.c .output/libmlwscan.a -lbpf -lelf -lz -lcjson -lcrypto -lpthread
 /usr/bin/python3 - "$S" <<'PY'
 import pickle, sys, torch, joblib, numpy as np
 from sklearn.ensemble import RandomForestClassifier

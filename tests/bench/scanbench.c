@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "model_scan_json.h"
+#include "scan/scan_render.h"
 
 static int cmp(const void *a, const void *b)
 {

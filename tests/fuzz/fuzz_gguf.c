@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "gguf.h"
+#include "scan/formats/chat_template.h"
 
 static void check_info(const struct gguf_info *g, size_t size)
 {

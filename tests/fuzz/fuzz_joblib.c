@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "model_scan.h"
+#include "scan/scan_render.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "keras_scan.h"
+#include "scan/formats/keras_scan.h"
 
 static void check_result(const struct keras_result *r, int rc)
 {

@@ -2,7 +2,7 @@
  * and without a name hint (the hint changes the ONNX/compressed paths). */
 #include <stddef.h>
 #include <stdint.h>
-#include "modelfmt.h"
+#include "scan/modelfmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

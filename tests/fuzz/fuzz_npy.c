@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "npy.h"
+#include "scan/formats/npy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "pickle_scan.h"
+#include "scan/pickle/pickle_render.h"
 
 enum mode { ONE, STREAM, JOBLIB };
 

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "tarread.h"
+#include "scan/formats/tarread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

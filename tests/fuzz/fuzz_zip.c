@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zinflate.h"
-#include "zipread.h"
+#include "lib/zinflate.h"
+#include "scan/formats/zipread.h"
 
 #define FUZZ_MAX_OUT (64u << 10)
 

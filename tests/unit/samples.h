@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bytesrc.h"
+#include "lib/bytesrc.h"
 
 static char samples_dir[64];
 

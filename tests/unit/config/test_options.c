@@ -1,0 +1,66 @@
+#include "check.h"
+#include "config/options.h"
+
+static enum options_result parse(struct options *o, int argc, const char **argv)
+{
+	extern int optind;
+
+	optind = 1; /* getopt_long keeps state between calls */
+	return options_parse(o, argc, (char **)argv);
+}
+
+static void test_defaults(void)
+{
+	struct options o;
+	const char *argv[] = { "mlwatch" };
+
+	CHECK(parse(&o, 1, argv) == OPTIONS_RUN);
+	CHECK(!o.json && o.output == NULL && o.ringbuf_mb == 16 && o.hex_blobs);
+	CHECK(o.open_match == OPEN_MATCH_AUTO);
+	CHECK(o.net.n > 5 && !o.net.user_set);
+}
+
+static void test_all_options(void)
+{
+	struct options o;
+	const char *argv[] = { "mlwatch", "--json", "-o", "/tmp/x", "--internal-net", "10.0.0.0/8",
+			       "--internal-net", "fd00::/8", "--model-ext", ".mdl", "--ringbuf-mb", "64",
+			       "--no-hex-blobs", "-v", "--open-match", "entry" };
+
+	CHECK(parse(&o, 16, argv) == OPTIONS_RUN);
+	CHECK(o.open_match == OPEN_MATCH_ENTRY);
+	CHECK(o.json && o.verbose && !o.hex_blobs);
+	CHECK_STR(o.output, "/tmp/x");
+	CHECK(o.net.n == 2 && o.net.user_set);
+	CHECK(o.n_extra_exts == 1);
+	CHECK_STR(o.extra_exts[0], "mdl");
+	CHECK(o.ringbuf_mb == 64);
+}
+
+static void test_bad_values_refused(void)
+{
+	struct options o;
+	const char *a1[] = { "mlwatch", "--internal-net", "10.0.0.0/33" };
+	const char *a2[] = { "mlwatch", "--ringbuf-mb", "3" };
+	const char *a3[] = { "mlwatch", "--ringbuf-mb", "16x" };
+	const char *a4[] = { "mlwatch", "--model-ext", "a/b" };
+	const char *a5[] = { "mlwatch", "stray" };
+	const char *a6[] = { "mlwatch", "--no-such-option" };
+	const char *a7[] = { "mlwatch", "--open-match", "both" };
+
+	CHECK(parse(&o, 3, a1) == OPTIONS_EXIT_USAGE);
+	CHECK(parse(&o, 3, a2) == OPTIONS_EXIT_USAGE);
+	CHECK(parse(&o, 3, a3) == OPTIONS_EXIT_USAGE);
+	CHECK(parse(&o, 3, a4) == OPTIONS_EXIT_USAGE);
+	CHECK(parse(&o, 2, a5) == OPTIONS_EXIT_USAGE);
+	CHECK(parse(&o, 2, a6) == OPTIONS_EXIT_USAGE);
+	CHECK(parse(&o, 3, a7) == OPTIONS_EXIT_USAGE);
+}
+
+int main(void)
+{
+	RUN(test_defaults);
+	RUN(test_all_options);
+	RUN(test_bad_values_refused);
+	return CHECK_DONE();
+}

@@ -1,0 +1,111 @@
+/* JSON and text rendering of alerts carrying hostile strings. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include "check.h"
+#include "output/alert_render.h"
+#include "lib/textsan.h"
+
+static struct event ev;
+
+static void build(struct alert *a, struct facts *f, struct proctable *pt)
+{
+	static const char hostile[] = "touch \"x\"\n{\"rule\":\"fake\"}\xff\xfe\\";
+	static char big[5000];
+	bool c;
+	struct proc *p, *l;
+
+	memset(big, 'A', sizeof(big) - 1);
+	memset(&ev, 0, sizeof(ev));
+	memset(f, 0, sizeof(*f));
+	memset(a, 0, sizeof(*a));
+	proctable_init(pt);
+	ev.kind = MLW_EV_EXEC;
+	ev.hdr.tgid = 20;
+	ev.hdr.mark.loader_tgid = 10;
+	strcpy(ev.comm, "sh\n\xff");
+	ev.path = "/bin/sh";
+	ev.argv[0] = "sh";
+	ev.argv[1] = "-c";
+	ev.argv[2] = hostile;
+	ev.argv[3] = big;
+	ev.argc = 4;
+	ev.args_truncated = true;
+	strcpy(f->resolved_path, "/bin/sh");
+	l = proctable_add(pt, 10, &c);
+	proctable_set_exe(l, "/usr/bin/python3");
+	proctable_set_model(l, "m\n.pkl", "/tmp/m\n.pkl", MF_PICKLE, 1);
+	p = proctable_add(pt, 20, &c);
+	p->parent = 10;
+	proctable_set_exe(p, "/bin/sh");
+	a->rule = &builtin_rules[0];
+	a->ev = &ev;
+	a->facts = f;
+	a->pt = pt;
+	a->proc = p;
+	a->loader = l;
+	a->loader_pid = 10;
+	a->n_ancestry = proctable_ancestry(pt, 20, 10, a->ancestry, PROCTABLE_MAX_DEPTH);
+	a->realtime_ns = 1763773323123000000ull;
+	a->host = "node-1";
+}
+
+static void test_json_parses_back(void)
+{
+	struct alert a;
+	struct facts f;
+	struct proctable pt;
+	char *line, tmp[64];
+	cJSON *j, *args;
+
+	build(&a, &f, &pt);
+	j = alert_to_json(&a);
+	line = cJSON_PrintUnformatted(j);
+	CHECK(line && strchr(line, '\n') == NULL);
+	/* the printed line is valid UTF-8 */
+	CHECK(!utf8_sanitize(line, strlen(line), malloc(strlen(line) * 3 + 1), strlen(line) * 3 + 1));
+	cJSON_Delete(j);
+	j = cJSON_Parse(line);
+	CHECK(j != NULL);
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "rule"), "id")->valuestring,
+		  "model-loader-shell");
+	CHECK_STR(cJSON_GetObjectItem(j, "time")->valuestring, "2025-11-22T01:02:03.123Z");
+	args = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "args");
+	CHECK(cJSON_GetArraySize(args) == 4);
+	CHECK(strncmp(cJSON_GetArrayItem(args, 2)->valuestring, "touch \"x\"\n{", 11) == 0);
+	CHECK(strlen(cJSON_GetArrayItem(args, 3)->valuestring) == 4999);
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "args_truncated")));
+	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "ancestry")) == 2);
+	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "loader"), "pid")->valueint == 10);
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "loader"), "model"),
+				      "format")->valuestring, "pickle");
+	snprintf(tmp, sizeof(tmp), "%s", cJSON_GetObjectItem(cJSON_GetObjectItem(j, "event"), "kind")->valuestring);
+	CHECK_STR(tmp, "exec");
+	cJSON_Delete(j);
+	free(line);
+	proctable_free(&pt);
+}
+
+static void test_text_one_alert_no_forged_lines(void)
+{
+	struct alert a;
+	struct facts f;
+	struct proctable pt;
+	char out[32768];
+	int lines = 0;
+
+	build(&a, &f, &pt);
+	alert_to_text(&a, out, sizeof(out));
+	for (char *s = out; *s; s++)
+		lines += *s == '\n';
+	CHECK(lines == 6); /* header, process, loader, ancestry, event, tags */
+	CHECK(strstr(out, "\\n{\"rule\"") != NULL);
+	CHECK(strstr(out, "(args truncated)") != NULL);
+	proctable_free(&pt);
+}
+
+int main(void)
+{
+	RUN(test_json_parses_back);
+	RUN(test_text_one_alert_no_forged_lines);
+	return CHECK_DONE();
+}

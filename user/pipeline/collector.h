@@ -1,0 +1,78 @@
+/*
+ * Collector: the per-event pipeline. decode -> process table -> (model
+ * confirmation) -> classify -> rules -> sinks, in ring-buffer order, so a
+ * loader's model open is always handled before what it does next.
+ */
+#ifndef MLWATCH_COLLECTOR_H
+#define MLWATCH_COLLECTOR_H
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "config/options.h"
+#include "detect/dropped.h"
+#include "detect/blocklist.h"
+#include "collect/exeid.h"
+#include "detect/incident.h"
+#include "inventory/inventory.h"
+#include "collect/judge.h"
+#include "collect/proctable.h"
+#include "detect/rules.h"
+#include "sense/sensors.h"
+#include "output/sink.h"
+
+struct collector_stats {
+	uint64_t events[MLW_EV_KIND_MAX];
+	uint64_t decode_errors;
+	uint64_t alerts;
+	uint64_t models_confirmed;  /* model opens that may run code (or could not be judged) */
+	uint64_t models_inert;      /* proven data only: the loader was unmarked */
+	uint64_t peer_reads;        /* candidates opened by another mlwatch: not judged */
+	uint64_t roots_by_argv;     /* interpreters marked as control-plane roots */
+	uint64_t marks_cleared;
+	uint64_t marks_set_by_user;
+	uint64_t alerts_suppressed_inert; /* in flight from a load proven data only */
+	uint64_t alerts_collapsed;  /* identical to one already written: counted on the incident step */
+	uint64_t steps_recorded;    /* record-only rules: incident context, no alert line */
+};
+
+struct collector {
+	const struct options *opt;
+	struct sensors *sensors;    /* NULL in unit tests: no map writes */
+	struct proctable pt;
+	struct dropped *dropped;    /* recent writes of watched lineages */
+	struct incident_table inc;  /* alerts gathered per lineage */
+	/* the rules in force; swapped whole on SIGHUP (single thread: the
+	 * swap happens between ring-buffer callbacks). NULL: built-ins. */
+	const struct ruleset *rules;
+	/* model inventory: every confirmed load, hashed off the hot path */
+	struct inventory *inv;
+	struct blocklist bl;
+	struct exeid exe;           /* programs known by identity */
+	struct judge judge;         /* can a loader's model run code? */
+	struct sink inv_sink;       /* --inventory FILE, when given */
+	bool inv_sink_open;
+	struct sink *sink;
+	char host[256];
+	int64_t boot_to_real_ns;
+	struct collector_stats st;
+	/* set by a signal handler: stop draining, even while records keep
+	 * coming faster than they are handled */
+	volatile sig_atomic_t *stop;
+};
+
+int collector_init(struct collector *c, const struct options *o, struct sensors *s,
+		   struct sink *sink);
+/* ring_buffer callback: returns 0 (a bad record is counted, never fatal),
+ * or -EINTR once *stop is set, after handling the record. */
+int collector_handle(void *ctx, void *data, size_t size);
+void collector_tick(struct collector *c);
+/* Loads --blocklist, opens --inventory and starts the hashing thread.
+ * Returns 0, or an MLW_EXIT_* code after printing what is wrong. */
+int collector_start_inventory(struct collector *c);
+/* Hands out finished inventory records (each main-loop turn). */
+void collector_poll_inventory(struct collector *c);
+/* At shutdown, after the last drain: closes every open incident. */
+void collector_finish(struct collector *c);
+void collector_report(struct collector *c, FILE *f);
+void collector_free(struct collector *c);
+#endif
