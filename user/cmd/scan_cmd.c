@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <mlwatch/schema.h>
+
 #include "collect/hfcache.h"
 #include "scan/model_scan.h"
 #include "scan/scan_render.h"
@@ -287,6 +289,8 @@ int scan_cmd(int argc, char **argv, FILE *out, FILE *err)
 	}
 	if (json) {
 		doc = cJSON_CreateObject();
+		if (doc)
+			cJSON_AddNumberToObject(doc, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
 		files = doc ? cJSON_AddArrayToObject(doc, "files") : NULL;
 	}
 	for (size_t i = 0; i < w.n; i++) {

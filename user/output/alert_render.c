@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <mlwatch/schema.h>
+
 #include "inventory_render.h"
 #include "scan/scan_render.h"
 #include "detect/pathclass.h"
@@ -218,6 +220,7 @@ cJSON *alert_to_json(const struct alert *a)
 
 	format_rfc3339(a->realtime_ns, ts, sizeof(ts));
 	add_str(root, "record", "alert");
+	cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
 	add_str(root, "time", ts);
 	if (a->incident_id)
 		add_str(root, "incident", a->incident_id);

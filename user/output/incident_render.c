@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mlwatch/schema.h>
+
 #include "detect/alert.h"
 #include "incident_render.h"
 #include "scan/model_scan.h"
@@ -138,6 +140,7 @@ cJSON *incident_json_object(const struct incident *inc, enum incident_record sta
 		return NULL;
 	}
 	add_str(root, "record", "incident");
+	cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
 	add_str(root, "status", incident_record_name(status));
 	add_str(root, "incident", inc->id);
 	add_num(root, "seq", inc->seq);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/sysmacros.h>
 
+#include <mlwatch/schema.h>
+
 #include "inventory_render.h"
 #include "scan/scan_render.h"
 #include "lib/textsan.h"
@@ -143,12 +145,16 @@ cJSON *inv_scan_to_json(const struct inv_scan *sc)
 	return o;
 }
 
-cJSON *inv_record_to_json(const struct inv_record *r)
+/* versioned: a record on its own; the copy inside an alert is part of
+ * the alert, which carries the version. */
+static cJSON *record_json(const struct inv_record *r, bool versioned)
 {
 	cJSON *root = cJSON_CreateObject(), *m = cJSON_CreateObject();
 	char dev[48], ht[160];
 
 	add_str(root, "record", "inventory");
+	if (versioned)
+		cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
 	add_time(root, "time", r->last_seen_ns);
 	add_str(root, "host", r->host);
 	cJSON_AddBoolToObject(root, "complete", r->complete);
@@ -187,6 +193,11 @@ cJSON *inv_record_to_json(const struct inv_record *r)
 		cJSON_AddItemToObject(root, "blocklist", b);
 	}
 	return root;
+}
+
+cJSON *inv_record_to_json(const struct inv_record *r)
+{
+	return record_json(r, true);
 }
 
 
@@ -291,6 +302,7 @@ cJSON *inv_alert_to_json(const struct inv_record *r, unsigned alert_bit)
 	cJSON *match = cJSON_CreateObject();
 
 	add_str(root, "record", "alert");
+	cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
 	add_time(root, "time", r->last_seen_ns);
 	add_str(root, "host", r->host);
 	add_str(ru, "id", rule->id);
@@ -327,7 +339,7 @@ cJSON *inv_alert_to_json(const struct inv_record *r, unsigned alert_bit)
 			add_str(match, "reason", e->reason);
 	}
 	cJSON_AddItemToObject(root, "match", match);
-	cJSON_AddItemToObject(root, "inventory", inv_record_to_json(r));
+	cJSON_AddItemToObject(root, "inventory", record_json(r, false));
 	return root;
 }
 
