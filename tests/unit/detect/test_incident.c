@@ -7,6 +7,7 @@
 #include "output/incident_render.h"
 #include "detect/incident_step.h"
 #include "detect/pathclass.h"
+#include "schema_check.h"
 
 #define S(x) ((uint64_t)(x) * 1000000000ull)
 #define MS(x) ((uint64_t)(x) * 1000000ull)
@@ -401,6 +402,35 @@ static void test_closed_summary(void)
 	incident_table_free(&t);
 }
 
+/* new, update and closed: each carries the version after "record", and
+ * none of its parts (loader, timeline, summary) does. */
+static void test_json_schema_version(void)
+{
+	struct incident_config cfg = { 0 };
+	struct incident_table t;
+	struct incident_input in;
+	cJSON *j;
+
+	table(&t, &cfg);
+	in = in_(60, S(1), S(2), 61, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell",
+		 SEV_CRITICAL, "exec /bin/sh");
+	incident_add(&t, &in, NULL);
+	in = in_(60, S(1), S(3), 61, INCIDENT_STEP_EXTERNAL_CONNECT, "model-loader-external-connect",
+		 SEV_HIGH, "connect 203.0.113.5:4444");
+	incident_add(&t, &in, NULL);
+	CHECK(incident_lineage_exited(&t, 60, S(1), S(9)) == INCIDENT_CLOSED);
+	CHECK(n_recs == 3 && recs[0].status == INCIDENT_NEW &&
+	      recs[1].status == INCIDENT_UPDATE && recs[2].status == INCIDENT_CLOSED);
+	for (size_t i = 0; i < n_recs; i++) {
+		j = parse_rec(i);
+		CHECK(j && j->child && !strcmp(j->child->string, "record"));
+		CHECK(schema_version_index(j) == 1);
+		CHECK(schema_version_nested(j) == 0);
+		cJSON_Delete(j);
+	}
+	incident_table_free(&t);
+}
+
 static void test_id_stable(void)
 {
 	struct incident_config cfg = { 0 };
@@ -663,6 +693,7 @@ int main(void)
 	RUN(test_per_incident_rate_limit);
 	RUN(test_global_rate_limit);
 	RUN(test_closed_summary);
+	RUN(test_json_schema_version);
 	RUN(test_id_stable);
 	RUN(test_table_full);
 	RUN(test_timeline_cap_and_order);

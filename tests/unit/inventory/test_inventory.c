@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "output/inventory_render.h"
+#include "schema_check.h"
 
 #define SHA_ABC   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define SHA_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -773,6 +774,39 @@ static void test_text_truncation(void)
 	CHECK(strncmp(small, big, sizeof(small) - 1) == 0);
 }
 
+/* The record and each of its alerts carry the version after "record";
+ * the record inside an alert is part of the alert and does not. */
+static void test_json_schema_version(void)
+{
+	struct bl_entry repo = { .text = (char *)"acme/*" }, sha = { .text = (char *)SHA_ABC };
+	struct inv_record r;
+	cJSON *j;
+
+	memset(&r, 0, sizeof(r));
+	r.complete = true;
+	r.host = "h";
+	r.comm = r.exe = "x";
+	r.path = r.resolved_path = "/m.pkl";
+	r.alerts = INV_ALERT_LAST * 2 - 1;
+	r.repo_match = &repo;
+	r.sha256_match = &sha;
+	r.scan.done = true;
+	r.scan.verdict = SCAN_MALICIOUS;
+	j = inv_record_to_json(&r);
+	CHECK(j && j->child && !strcmp(j->child->string, "record"));
+	CHECK(schema_version_index(j) == 1);
+	CHECK(schema_version_nested(j) == 0);
+	cJSON_Delete(j);
+	for (unsigned bit = 1; bit <= INV_ALERT_LAST; bit <<= 1) {
+		j = inv_alert_to_json(&r, bit);
+		CHECK(j && j->child && !strcmp(j->child->string, "record"));
+		CHECK(schema_version_index(j) == 1);
+		CHECK(schema_version_nested(j) == 0);
+		CHECK(cJSON_IsObject(cJSON_GetObjectItem(j, "inventory")));
+		cJSON_Delete(j);
+	}
+}
+
 /* The scanner thread judges each file once per version, before its hash:
  * a malicious pickle is an early notice with the scan alert, then a
  * complete record carrying the verdict; a clean file raises nothing; the
@@ -855,6 +889,7 @@ int main(void)
 	RUN(test_digest_mismatch);
 	RUN(test_record_rendering);
 	RUN(test_text_truncation);
+	RUN(test_json_schema_version);
 	reset();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

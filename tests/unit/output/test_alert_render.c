@@ -4,6 +4,7 @@
 #include "check.h"
 #include "output/alert_render.h"
 #include "lib/textsan.h"
+#include "schema_check.h"
 
 static struct event ev;
 
@@ -85,6 +86,23 @@ static void test_json_parses_back(void)
 	proctable_free(&pt);
 }
 
+/* The version follows "record", on the alert only, not its parts. */
+static void test_json_schema_version(void)
+{
+	struct alert a;
+	struct facts f;
+	struct proctable pt;
+	cJSON *j;
+
+	build(&a, &f, &pt);
+	j = alert_to_json(&a);
+	CHECK(j && j->child && !strcmp(j->child->string, "record"));
+	CHECK(schema_version_index(j) == 1);
+	CHECK(schema_version_nested(j) == 0);
+	cJSON_Delete(j);
+	proctable_free(&pt);
+}
+
 static void test_text_one_alert_no_forged_lines(void)
 {
 	struct alert a;
@@ -106,6 +124,7 @@ static void test_text_one_alert_no_forged_lines(void)
 int main(void)
 {
 	RUN(test_json_parses_back);
+	RUN(test_json_schema_version);
 	RUN(test_text_one_alert_no_forged_lines);
 	return CHECK_DONE();
 }
