@@ -63,6 +63,18 @@ TAG_RE = re.compile(r"^(AML\.T\d{4}(\.\d{3})?|T\d{4}(\.\d{3})?)$")
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|\+00:00)$")
 
 
+def _schema_version():
+    """MLW_SCHEMA_VERSION as the C code has it: one definition."""
+    with open(os.path.join(REPO, "include", "mlwatch", "schema.h")) as f:
+        m = re.search(r"^#define MLW_SCHEMA_VERSION (\d+)\s*$", f.read(), re.M)
+    if not m:
+        raise RuntimeError("no MLW_SCHEMA_VERSION in include/mlwatch/schema.h")
+    return int(m.group(1))
+
+
+SCHEMA_VERSION = _schema_version()
+
+
 class TestFailure(AssertionError):
     pass
 
@@ -337,6 +349,28 @@ def _surrogate_free(v):
             _surrogate_free(x)
 
 
+def _nested_versions(v):
+    """How many objects below v carry schema_version."""
+    kids = v.values() if isinstance(v, dict) else v if isinstance(v, list) else []
+    return sum((isinstance(x, dict) and "schema_version" in x) + _nested_versions(x)
+               for x in kids)
+
+
+def schema_problems(obj):
+    """Every top-level record (alert, incident, inventory, scan report)
+    carries schema_version: the integer MLW_SCHEMA_VERSION, among its first
+    two keys; a nested object is part of its record and carries none."""
+    v = obj.get("schema_version")
+    if type(v) is not int or v != SCHEMA_VERSION:     # True is an int in Python
+        return ["schema_version %r, want %d (record %r)" % (v, SCHEMA_VERSION, obj.get("record"))]
+    p = []
+    if list(obj).index("schema_version") > 1:
+        p.append("schema_version is not among the first two keys: %r" % list(obj)[:4])
+    if _nested_versions(obj):
+        p.append("a nested object carries schema_version (record %r)" % obj.get("record"))
+    return p
+
+
 def parse_output(data, final):
     """Parse JSON lines. Returns (alerts, problems). While mlwatch runs an
     unterminated last line may be half-written and is left for later."""
@@ -356,6 +390,7 @@ def parse_output(data, final):
             problems.append("output line %d is not valid JSON/UTF-8 (%s): %r"
                             % (n, e, raw[:160]))
             continue
+        problems.extend("output line %d: %s" % (n, p) for p in schema_problems(obj))
         alerts.append(obj)
     return alerts, problems
 

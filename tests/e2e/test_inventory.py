@@ -5,7 +5,7 @@ import hashlib
 import json
 import os
 
-from harness import Checks, Scenario, get
+from harness import Checks, Scenario, get, schema_problems
 
 REV = "0123456789abcdef0123456789abcdef01234567"
 
@@ -47,6 +47,7 @@ def test_inventory_records_hashes_and_blocklist():
         by_pid = {}
         for r in recs:
             c.eq(r.get("record"), "inventory", "record type in --inventory")
+            c.extend(schema_problems(r), "--inventory: ")
             by_pid.setdefault(get(r, "process", "pid"), []).append(r)
         for pid in (l1.pid, l2.pid, l3.pid, l4.pid):
             c.eq(len(by_pid.get(pid, [])), 1, "inventory records for pid %d" % pid)

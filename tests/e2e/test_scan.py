@@ -6,7 +6,8 @@ import json
 import os
 import subprocess
 
-from harness import PY, Checks, Scenario, TestFailure, get, mlwatch_bin, shape_problems
+from harness import (PY, Checks, Scenario, TestFailure, get, mlwatch_bin, schema_problems,
+                     shape_problems)
 
 SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scan_samples.py")
 FLAGGED = ("suspicious", "malicious")
@@ -33,6 +34,9 @@ def scan_json(*paths):
         doc = json.loads(out)
     except ValueError as e:
         raise TestFailure("scan --json is not JSON (%s): %s %s" % (e, out[:300], err[-300:]))
+    bad = schema_problems(doc) if isinstance(doc, dict) else ["scan --json is not an object"]
+    if bad:
+        raise TestFailure("scan --json: " + "; ".join(bad))
     return rc, doc, err
 
 
