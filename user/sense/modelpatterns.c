@@ -1,7 +1,10 @@
 /* Default model extensions and their kernel map encoding. */
 #include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <bpf/bpf.h>
 #include <mlwatch/events.h>
 
 #include "modelpatterns.h"
@@ -75,4 +78,49 @@ void model_ext_bloom_add(uint64_t bloom[4], uint64_t key)
 
 	bloom[(h1 >> 6) & 3] |= 1ull << (h1 & 63);
 	bloom[(h2 >> 6) & 3] |= 1ull << (h2 & 63);
+}
+
+void model_ext_bloom_fill(uint64_t bloom[4], const char *const *extra, int n_extra)
+{
+	uint64_t key;
+
+	memset(bloom, 0, 4 * sizeof(bloom[0]));
+	for (int i = 0; model_default_exts[i]; i++)
+		if (model_ext_key(model_default_exts[i], &key))
+			model_ext_bloom_add(bloom, key);
+	for (int i = 0; i < n_extra; i++)
+		if (model_ext_key(extra[i], &key))
+			model_ext_bloom_add(bloom, key);
+}
+
+int model_exts_push(int exts_fd, int quiet_fd, const char *const *extra, int n_extra)
+{
+	uint64_t key;
+
+	for (int i = 0; model_default_exts[i]; i++) {
+		uint32_t flags = model_ext_flags(model_default_exts[i]);
+
+		model_ext_key(model_default_exts[i], &key);
+		if (bpf_map_update_elem(exts_fd, &key, &flags, BPF_ANY))
+			return -errno;
+	}
+	for (int i = 0; i < n_extra; i++) {
+		uint32_t flags = model_ext_flags(extra[i]);
+
+		if (!model_ext_key(extra[i], &key)) {
+			fprintf(stderr, "mlwatch: --model-ext '%s' cannot be matched (it holds a '.' or '/'), ignored\n",
+				extra[i]);
+			continue;
+		}
+		if (bpf_map_update_elem(exts_fd, &key, &flags, BPF_ANY))
+			return -errno;
+	}
+	for (int i = 0; model_quiet_exts[i]; i++) {
+		uint32_t flags = MLW_EXT_QUIET;
+
+		model_ext_key(model_quiet_exts[i], &key);
+		if (bpf_map_update_elem(quiet_fd, &key, &flags, BPF_ANY))
+			return -errno;
+	}
+	return 0;
 }

@@ -20,4 +20,12 @@ extern const char *const model_quiet_exts[];
 uint32_t model_ext_flags(const char *ext);
 /* Adds a key to the kernel's 256-bit extension bloom filter. */
 void model_ext_bloom_add(uint64_t bloom[4], uint64_t key);
+/* The kernel's bloom filter (mlw_ext_bloom) of the defaults and n_extra
+ * more extensions; set before load. */
+void model_ext_bloom_fill(uint64_t bloom[4], const char *const *extra, int n_extra);
+/* Fills the kernel's model_exts map (exts_fd) with the defaults and n_extra
+ * more, and quiet_exts (quiet_fd) with model_quiet_exts; after load. An
+ * extra one that cannot be keyed is skipped with a warning. Returns 0 or
+ * -errno. */
+int model_exts_push(int exts_fd, int quiet_fd, const char *const *extra, int n_extra);
 #endif

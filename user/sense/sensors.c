@@ -211,53 +211,6 @@ static int choose_open_match(struct sensors *s, const struct options *o)
 	return MLW_EXIT_OK;
 }
 
-static void fill_ext_bloom(u64 bloom[4], const struct options *o)
-{
-	uint64_t b[4] = { 0 }, key;
-
-	for (int i = 0; model_default_exts[i]; i++)
-		if (model_ext_key(model_default_exts[i], &key))
-			model_ext_bloom_add(b, key);
-	for (int i = 0; i < o->n_extra_exts; i++)
-		if (model_ext_key(o->extra_exts[i], &key))
-			model_ext_bloom_add(b, key);
-	memcpy(bloom, b, sizeof(b));
-}
-
-static int push_model_exts(struct sensors *s, const struct options *o)
-{
-	int fd = bpf_map__fd(s->skel->maps.model_exts);
-	uint64_t key;
-
-	for (int i = 0; model_default_exts[i]; i++) {
-		uint32_t flags = model_ext_flags(model_default_exts[i]);
-
-		model_ext_key(model_default_exts[i], &key);
-		if (bpf_map_update_elem(fd, &key, &flags, BPF_ANY))
-			return -errno;
-	}
-	for (int i = 0; i < o->n_extra_exts; i++) {
-		uint32_t flags = model_ext_flags(o->extra_exts[i]);
-
-		if (!model_ext_key(o->extra_exts[i], &key)) {
-			fprintf(stderr, "mlwatch: --model-ext '%s' cannot be matched (it holds a '.' or '/'), ignored\n",
-				o->extra_exts[i]);
-			continue;
-		}
-		if (bpf_map_update_elem(fd, &key, &flags, BPF_ANY))
-			return -errno;
-	}
-	fd = bpf_map__fd(s->skel->maps.quiet_exts);
-	for (int i = 0; model_quiet_exts[i]; i++) {
-		uint32_t flags = MLW_EXT_QUIET;
-
-		model_ext_key(model_quiet_exts[i], &key);
-		if (bpf_map_update_elem(fd, &key, &flags, BPF_ANY))
-			return -errno;
-	}
-	return 0;
-}
-
 /* Control-plane names for the exec and rename hooks. An interpreter is
  * only sent up for an argv check; a name that is both is marked. */
 static int push_roots(struct sensors *s, const struct options *o)
@@ -318,6 +271,7 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 		  sensors_event_fn fn, void *ctx)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	uint64_t bloom[4];
 	int rc, err;
 
 	memset(s, 0, sizeof(*s));
@@ -345,7 +299,8 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 	}
 	s->skel->rodata->mlw_self_tgid = (uint32_t)getpid();
 	s->skel->rodata->mlw_match_hex_blobs = o->hex_blobs;
-	fill_ext_bloom(s->skel->rodata->mlw_ext_bloom, o);
+	model_ext_bloom_fill(bloom, o->extra_exts, o->n_extra_exts);
+	memcpy(s->skel->rodata->mlw_ext_bloom, bloom, sizeof(bloom));
 	enforce_plan_build(&s->plan, rs, o->enforce, stderr);
 	enforce_configure(s->skel, &s->plan);
 	if (!o->roots.ray_workers)
@@ -368,7 +323,9 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 			strerror(-err));
 		return MLW_EXIT_BPF_REFUSED;
 	}
-	if ((err = push_model_exts(s, o))) {
+	if ((err = model_exts_push(bpf_map__fd(s->skel->maps.model_exts),
+				   bpf_map__fd(s->skel->maps.quiet_exts),
+				   o->extra_exts, o->n_extra_exts))) {
 		fprintf(stderr, "mlwatch: filling the model-extension map failed: %s\n", strerror(-err));
 		return MLW_EXIT_BPF_REFUSED;
 	}
