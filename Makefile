@@ -122,6 +122,28 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIBS) | $(DEPS_STAMP)
 
 unit: $(UNIT_BINS)
 
+# BPF unit tests (BPF_PROG_TEST_RUN): a syscall program linked with the
+# product's model_match.bpf.o runs the kernel's path matcher on a table of
+# paths; the binary needs root.
+BPF_TEST_OUT := $(OUTPUT)/tests/sense
+
+$(BPF_TEST_OUT)/model_match_test.bpf.o: bpf/tests/model_match_test.bpf.c bpf/tests/model_match_test.h \
+		$(BPF_HDRS) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -mcpu=$(BPF_CPU) -c $< -o $@
+
+$(BPF_TEST_OUT)/model_match_test.linked.bpf.o: $(BPF_TEST_OUT)/model_match_test.bpf.o \
+		$(OUTPUT)/bpf/model_match.bpf.o
+	$(BPFTOOL) gen object $@ $^
+
+$(BPF_TEST_OUT)/model_match_test.skel.h: $(BPF_TEST_OUT)/model_match_test.linked.bpf.o
+	$(BPFTOOL) gen skeleton $< name model_match_test_bpf > $@
+
+$(BPF_TEST_OUT)/test_model_match_bpf: tests/unit/sense/test_model_match_bpf.c \
+		$(BPF_TEST_OUT)/model_match_test.skel.h $(LIBS) | $(DEPS_STAMP)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit -Ibpf/tests -I$(BPF_TEST_OUT) $< $(LIBS) $(LDLIBS) -o $@
+
+
 # libFuzzer targets for the parsers of untrusted bytes (clang only): the
 # scanner, and the folders the other parsers (records, rules files,
 # blocklists) live in, built with the sanitizers.

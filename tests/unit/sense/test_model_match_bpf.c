@@ -24,7 +24,7 @@
 
 #include <mlwatch/events.h> /* u32 & co. for the skeleton */
 #include "check.h"
-#include "modelpatterns.h"
+#include "sense/modelpatterns.h"
 #include "model_match_test.h"
 #include "model_match_test.skel.h"
 
