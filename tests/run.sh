@@ -48,6 +48,13 @@ for t in "${units[@]}"; do
 	count "$t" "$rc" "$out"
 done
 
+# The tree's architecture, on the objects just built.
+echo "== tests/layout"
+out=$(/usr/bin/python3 tests/layout/check.py 2>&1 </dev/null)
+rc=$?
+printf '%s\n' "$out"
+count "tests/layout/check.py" "$rc" "$out"
+
 # Each fuzz target for a bounded time on its seed corpus.
 echo "== tests/fuzz"
 out=$(FUZZ_SECONDS=${FUZZ_SECONDS:-20} bash tests/fuzz/run.sh 2>&1 </dev/null)
