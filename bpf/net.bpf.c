@@ -10,6 +10,8 @@
  *    a close, or socket/accept returning it: the reverse-shell handoff);
  *  - raw and packet sockets.
  * Unmarked processes stop at one bit test.
+ *
+ * Threat model: docs/threat-model.md §4.8 (sockets onto stdio), §4.9 (traffic without connect).
  */
 #include "common.bpf.h"
 

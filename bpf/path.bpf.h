@@ -1,4 +1,6 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0
+ * Threat model: docs/threat-model.md §4.11 (racing the sensor).
+ */
 /*
  * What a struct file is, from the kernel's side: its identity (device,
  * inode, mount, link count) and its path, walked up the dentries the way

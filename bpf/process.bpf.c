@@ -3,6 +3,8 @@
  * Process lifecycle sensors: exec (and failed exec attempts), fork, exit.
  * Marks are inherited here, at fork, so a lineage stays tied to its loader
  * after setsid, double fork or reparenting.
+ *
+ * Threat model: docs/threat-model.md §2.1 (marking and inheritance), §4.5.
  */
 #include "path.bpf.h"
 

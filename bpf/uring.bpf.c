@@ -8,6 +8,8 @@
  * submitted (inet connects and datagram sends go
  * through the cgroup hooks in net.bpf.c whichever way they were issued).
  * Kernels without these tracepoints (before 6.0) skip this file.
+ *
+ * Threat model: docs/threat-model.md §4.4.
  */
 #include "path.bpf.h"
 

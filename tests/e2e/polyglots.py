@@ -6,6 +6,8 @@ the named loader reads the file, while its start looks like a data format
 unmark a loader must see through every one of them.
 
     /usr/bin/python3 polyglots.py KIND OUT CMD   (writes one, for fuzz seeds)
+
+Threat model: docs/threat-model.md §4.2.
 """
 import io
 import json

@@ -12,7 +12,10 @@ control-plane root that loads a model, and a notebook that does.
 
 Payloads are harmless: they touch markers, read fake credentials made by
 the test, and talk only to 127.0.0.1 (external under --internal-net
-10.0.0.0/8)."""
+10.0.0.0/8).
+
+Threat model: docs/threat-model.md §4.
+"""
 import glob
 import json
 import os

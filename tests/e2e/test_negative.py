@@ -1,6 +1,9 @@
 """No alert without a malicious model. Every test here proves its scenario
 ran (exit status / output / marker / listener) and ends with a liveness
-sentinel, so a dead or silent mlwatch cannot make it pass."""
+sentinel, so a dead or silent mlwatch cannot make it pass.
+
+Threat model: docs/threat-model.md §3 (benign twins).
+"""
 from harness import Checks, Scenario, summary, touching
 
 

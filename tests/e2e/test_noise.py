@@ -5,7 +5,10 @@ nvidia-smi stand-in, and talk to a loopback parameter server that is marked
 internal. Ends with a sentinel so a silent mlwatch cannot pass. Also the
 noise a SOC would drown in: whole-model checkpoints of the user's own
 classes, metrics sent out once the load is over, the same file loaded
-again."""
+again.
+
+Threat model: docs/threat-model.md §3 (benign twins).
+"""
 import os
 import shutil
 import subprocess

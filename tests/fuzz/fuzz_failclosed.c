@@ -6,6 +6,8 @@
  * not be called inert; nor may a tar reader or zlib find such a pickle
  * inside it. The first byte picks the name the file is opened as
  * (the ONNX and compressor hints follow names); the rest is the file.
+ *
+ * Threat model: docs/threat-model.md §4.2.
  */
 #include <stdbool.h>
 #include <stddef.h>

@@ -9,7 +9,10 @@
 - every header is implemented by one .c file, and every non-static
   function or variable is declared in a header;
 - README.md's Layout block is the one this script generates (--layout
-  prints it), so it cannot go stale.
+  prints it), so it cannot go stale;
+- the product cites only what it ships: every docs/*.md named in the
+  code, tests or README exists, and docs/threat-model.md has a row for
+  every built-in rule.
 
 Prints "ok NAME" or "FAIL NAME: why" per check and "N passed, N failed".
 """
@@ -153,6 +156,29 @@ def readme_block():
     return text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip()
 
 
+def shipped_refs():
+    missing = []
+    for top in ('user', 'bpf', 'include', 'tests', 'docs', 'README.md'):
+        base = os.path.join(ROOT, top)
+        walk = [(base, [], [''])] if os.path.isfile(base) else os.walk(base)
+        for dirpath, _, files in walk:
+            for f in files:
+                p = os.path.join(dirpath, f)
+                if not p.endswith(('.c', '.h', '.py', '.sh', '.md')) or '/corpus/' in p:
+                    continue
+                for ref in set(re.findall(r'\bdocs/[\w.-]+\.md', open(p, errors='replace').read())):
+                    if not os.path.exists(os.path.join(ROOT, ref)):
+                        missing.append('%s names %s, which does not exist' % (os.path.relpath(p, ROOT), ref))
+    return missing
+
+
+def rules_in_threat_model():
+    ids = re.findall(r'\.id = "([\w-]+)"', open(os.path.join(ROOT, 'user/detect/rules.c')).read())
+    doc = open(os.path.join(ROOT, 'docs/threat-model.md')).read()
+    return ['rule %s has no row in docs/threat-model.md' % i for i in ids if '| `%s` |' % i not in doc] + \
+        ([] if ids else ['no rule ids found in user/detect/rules.c'])
+
+
 def main():
     dirs = make_dirs()
     if sys.argv[1:] == ['--layout']:
@@ -195,6 +221,8 @@ def main():
           ['%s is implemented by %s' % (h, ', '.join(sorted(us))) for h, us in sorted(impl.items())
            if len(us) > 1])
     check('globals_declared', undeclared)
+    check('docs_named_exist', shipped_refs())
+    check('threat_model_covers_rules', rules_in_threat_model())
     block = readme_block()
     check('readme_layout',
           [] if block == layout(dirs) else

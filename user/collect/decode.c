@@ -2,6 +2,8 @@
  * Decode stage. The record comes from our own BPF code, but it is checked
  * as untrusted bytes anyway: a size or length that does not add up drops
  * the record with a reason instead of reading past it.
+ *
+ * Threat model: docs/threat-model.md §1.3 (trust boundaries).
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -3,6 +3,8 @@
  * downloader, network tool and dynamic loader installed on the host, so
  * that a hard link or bind mount of one under another name is still
  * classified (and killed) as what it is. Built once at start.
+ *
+ * Threat model: docs/threat-model.md §4.5 (other names for a program).
  */
 #ifndef MLWATCH_EXEID_H
 #define MLWATCH_EXEID_H

@@ -6,6 +6,8 @@
  * report, and only then reopen it for reading. A path is never followed:
  * a swapped symlink could point at a device or a FIFO, and a rewritten
  * file is not what the loader read.
+ *
+ * Threat model: docs/threat-model.md §4.3.
  */
 #ifndef MLWATCH_FILEID_H
 #define MLWATCH_FILEID_H

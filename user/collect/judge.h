@@ -9,6 +9,8 @@
  * file's identity and state, so a loader reopening its shards costs one
  * reading, and the time spent judging is budgeted: a flood of model opens
  * past the budget is not judged, and its loaders stay marked.
+ *
+ * Threat model: docs/threat-model.md §2.2 (clearing a mark), §4.3 (files that change under the reader).
  */
 #ifndef MLWATCH_JUDGE_H
 #define MLWATCH_JUDGE_H

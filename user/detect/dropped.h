@@ -3,6 +3,8 @@
  * one of them is recognised: the dropper step of a hijacked job (download
  * or decode a binary, chmod it, run it). Bounded: the oldest writes are
  * forgotten first, and that is counted.
+ *
+ * Threat model: docs/threat-model.md §3.1, §4.12.
  */
 #ifndef MLWATCH_DROPPED_H
 #define MLWATCH_DROPPED_H

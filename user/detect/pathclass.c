@@ -2,6 +2,8 @@
  *
  * Paths and argv come from the monitored process: any byte may appear, any
  * length up to the sensor's limits. Everything here works on NUL-terminated
+ *
+ * Threat model: docs/threat-model.md §1.3, §3.1.
  * input in place, copies nothing into fixed buffers and allocates nothing. */
 #include "pathclass.h"
 

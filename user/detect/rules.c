@@ -1,4 +1,6 @@
-/* Built-in rules and allowlist, and their evaluation. */
+/* Built-in rules and allowlist, and their evaluation.
+ * Threat model: docs/threat-model.md §3 (one row per rule).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>

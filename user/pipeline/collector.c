@@ -1,4 +1,6 @@
-/* The collector's per-event pipeline. */
+/* The collector's per-event pipeline.
+ * Threat model: docs/threat-model.md §2 (how a load is recognised).
+ */
 #include <errno.h>
 #include <stddef.h>
 #include <cjson/cJSON.h>

@@ -12,6 +12,8 @@
  *    reader, joblib's decompressors, a zip or a Keras loader find
  *    something else.
  * Anything else, "unknown" included, is not inert.
+ *
+ * Threat model: docs/threat-model.md §4.2 (polyglots that look like data).
  */
 #ifndef MLWATCH_MODEL_INERT_H
 #define MLWATCH_MODEL_INERT_H

@@ -1,4 +1,6 @@
-/* Turns kill rules into the kernel's kill tables. */
+/* Turns kill rules into the kernel's kill tables.
+ * Threat model: docs/threat-model.md §4.5, §6.
+ */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
