@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "detect/blocklist.h"
 #include "collect/hfcache.h"
+#include "detect/blocklist.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/zinflate.h"
+#include "scan/formats/tarread.h"
 #include "scan/model_inert.h"
 #include "scan/pickle/pickle_scan.h"
-#include "scan/formats/tarread.h"
-#include "lib/zinflate.h"
 
 /* Whether bytes unpickled as a stream call something they imported. */
 static bool calls(const uint8_t *b, size_t n)

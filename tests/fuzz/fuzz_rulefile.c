@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "detect/rulefile.h"
 #include "cmd/rules_cmd.h"
+#include "detect/rulefile.h"
 
 static void exercise(const struct ruleset *rs)
 {

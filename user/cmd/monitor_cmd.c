@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pipeline/collector.h"
 #include "monitor_cmd.h"
 #include "config/options.h"
 #include "detect/rulefile.h"
-#include "sense/sensors.h"
 #include "output/sink.h"
+#include "pipeline/collector.h"
+#include "sense/sensors.h"
 
 /* Latency bound for records the kernel sends without a wakeup. */
 #define POLL_TIMEOUT_MS 50

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detect/rulefile.h"
 #include "rules_cmd.h"
+#include "detect/rulefile.h"
 #include "lib/textsan.h"
 
 /* A listing line; longer pattern lists are cut. */

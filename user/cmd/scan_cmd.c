@@ -11,12 +11,12 @@
 
 #include <mlwatch/schema.h>
 
-#include "collect/hfcache.h"
-#include "scan/model_scan.h"
-#include "scan/scan_render.h"
-#include "scan/pickle/pickle_scan.h"
 #include "scan_cmd.h"
+#include "collect/hfcache.h"
 #include "lib/textsan.h"
+#include "scan/model_scan.h"
+#include "scan/pickle/pickle_scan.h"
+#include "scan/scan_render.h"
 
 struct scan_file {
 	char *path;

@@ -6,9 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/bytesrc.h"
 #include "fileid.h"
 #include "judge.h"
+#include "lib/bytesrc.h"
 
 void judge_init(struct judge *j)
 {

@@ -2,8 +2,8 @@
 #ifndef MLWATCH_OPTIONS_H
 #define MLWATCH_OPTIONS_H
 #include <stdbool.h>
-#include "detect/netclass.h"
 #include "collect/roots.h"
+#include "detect/netclass.h"
 
 /* Extra model extensions a user may add with --model-ext. */
 #define OPTIONS_MAX_EXTS 64

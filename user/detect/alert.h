@@ -4,8 +4,8 @@
 #define MLWATCH_ALERT_H
 #include <stdint.h>
 #include "classify.h"
-#include "collect/proctable.h"
 #include "rules.h"
+#include "collect/proctable.h"
 
 struct inv_scan;
 

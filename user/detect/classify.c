@@ -6,8 +6,8 @@
 #include <sys/socket.h>
 
 #include "classify.h"
-#include "collect/exeid.h"
 #include "pathclass.h"
+#include "collect/exeid.h"
 #include "collect/pathres.h"
 
 const char *sockaddr_family_name(unsigned family)

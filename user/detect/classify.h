@@ -3,8 +3,8 @@
 #define MLWATCH_CLASSIFY_H
 #include <limits.h>
 #include <stdbool.h>
-#include "collect/decode.h"
 #include "netclass.h"
+#include "collect/decode.h"
 
 struct exeid;
 

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "incident_step.h"
-#include "scan/scan_render.h"
 #include "pathclass.h"
 #include "lib/textsan.h"
+#include "scan/scan_render.h"
 
 static enum incident_step_kind exec_kind(unsigned classes)
 {

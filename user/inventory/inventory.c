@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "inventory.h"
-#include "scan/scan_render.h"
 #include "lib/textsan.h"
+#include "scan/scan_render.h"
 
 #define INV_MAX_QUEUE 65536u
 #define INV_MAX_CACHE (1u << 22)

@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "mlwatch/events.h"
-#include "detect/blocklist.h"
 #include "collect/hfcache.h"
+#include "detect/blocklist.h"
+#include "mlwatch/events.h"
 #include "scan/model_scan.h"
 #include "scan/modelfmt.h"
 

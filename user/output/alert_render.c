@@ -8,12 +8,12 @@
 
 #include <mlwatch/schema.h>
 
-#include "inventory_render.h"
-#include "scan/scan_render.h"
-#include "detect/pathclass.h"
 #include "alert_render.h"
+#include "inventory_render.h"
+#include "detect/pathclass.h"
 #include "lib/textsan.h"
 #include "lib/timefmt.h"
+#include "scan/scan_render.h"
 
 static cJSON *add_str(cJSON *obj, const char *key, const char *s)
 {

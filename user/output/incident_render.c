@@ -11,12 +11,12 @@
 
 #include <mlwatch/schema.h>
 
-#include "detect/alert.h"
 #include "incident_render.h"
-#include "scan/model_scan.h"
+#include "detect/alert.h"
 #include "detect/pathclass.h"
 #include "lib/textsan.h"
 #include "lib/timefmt.h"
+#include "scan/model_scan.h"
 
 static void add_str(cJSON *obj, const char *key, const char *s)
 {

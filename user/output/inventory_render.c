@@ -8,9 +8,9 @@
 #include <mlwatch/schema.h>
 
 #include "inventory_render.h"
-#include "scan/scan_render.h"
 #include "lib/textsan.h"
 #include "lib/timefmt.h"
+#include "scan/scan_render.h"
 
 /* ---- rendering ------------------------------------------------------- */
 

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "inventory/inventory.h"
-#include "detect/pathclass.h"
-#include "sink.h"
 #include "alert_render.h"
+#include "sink.h"
+#include "detect/pathclass.h"
+#include "inventory/inventory.h"
 #include "lib/textsan.h"
 #include "lib/timefmt.h"
 

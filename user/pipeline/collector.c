@@ -12,20 +12,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "detect/alert.h"
-#include "detect/classify.h"
 #include "collector.h"
-#include "output/incident_render.h"
-#include "detect/incident_step.h"
-#include "output/inventory_render.h"
-#include "scan/scan_render.h"
 #include "collect/decode.h"
 #include "collect/judge.h"
-#include "scan/model_inert.h"
-#include "detect/pathclass.h"
 #include "collect/pathres.h"
 #include "collect/procfs.h"
+#include "detect/alert.h"
+#include "detect/classify.h"
+#include "detect/incident_step.h"
+#include "detect/pathclass.h"
 #include "detect/rules.h"
+#include "output/incident_render.h"
+#include "output/inventory_render.h"
+#include "scan/model_inert.h"
+#include "scan/scan_render.h"
 
 /* More rules firing on one event than this is a rules bug, not an attack. */
 #define MAX_RULES_PER_EVENT 16

@@ -8,17 +8,17 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "config/options.h"
-#include "detect/dropped.h"
-#include "detect/blocklist.h"
 #include "collect/exeid.h"
-#include "detect/incident.h"
-#include "inventory/inventory.h"
 #include "collect/judge.h"
 #include "collect/proctable.h"
+#include "config/options.h"
+#include "detect/blocklist.h"
+#include "detect/dropped.h"
+#include "detect/incident.h"
 #include "detect/rules.h"
-#include "sense/sensors.h"
+#include "inventory/inventory.h"
 #include "output/sink.h"
+#include "sense/sensors.h"
 
 struct collector_stats {
 	uint64_t events[MLW_EV_KIND_MAX];

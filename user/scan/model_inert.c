@@ -5,14 +5,14 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "scan/formats/gguf.h"
 #include "model_inert.h"
-#include "scan/formats/onnx.h"
-#include "scan/pickle/pickle_scan.h"
-#include "scan/formats/safetensors.h"
-#include "scan/formats/tarread.h"
 #include "lib/textsan.h"
 #include "lib/zinflate.h"
+#include "scan/formats/gguf.h"
+#include "scan/formats/onnx.h"
+#include "scan/formats/safetensors.h"
+#include "scan/formats/tarread.h"
+#include "scan/pickle/pickle_scan.h"
 
 /* The end of central directory record sits in a zip's last 64 KiB + 22. */
 #define ZIP_EOCD_SEARCH (65535u + 22u)

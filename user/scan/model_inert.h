@@ -18,8 +18,8 @@
 #ifndef MLWATCH_MODEL_INERT_H
 #define MLWATCH_MODEL_INERT_H
 #include <stdbool.h>
-#include "lib/bytesrc.h"
 #include "modelfmt.h"
+#include "lib/bytesrc.h"
 
 /* Bytes of the file walked as a pickle: a data format fails the walk in
  * its first bytes; a stream still going here is not proven harmless. */

@@ -11,13 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "scan/formats/gguf.h"
-#include "scan/formats/npy.h"
-#include "scan/formats/safetensors.h"
 #include "scan_archive.h"
 #include "scan_findings.h"
 #include "scan_leaf.h"
 #include "lib/zinflate.h"
+#include "scan/formats/gguf.h"
+#include "scan/formats/npy.h"
+#include "scan/formats/safetensors.h"
 
 const struct scan_limits scan_default_limits = {
 	.max_member = 512ull << 20, .max_nesting = 3, .max_members = 100000,

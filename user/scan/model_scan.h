@@ -15,9 +15,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "lib/bytesrc.h"
-#include "collect/hfcache.h"
 #include "modelfmt.h"
+#include "collect/hfcache.h"
+#include "lib/bytesrc.h"
 #include "scan/pickle/pickle_scan.h"
 
 struct cJSON;

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan/formats/keras_scan.h"
-#include "scan/pickle/pickle_render.h"
 #include "scan_findings.h"
 #include "scan_leaf.h"
+#include "scan/formats/keras_scan.h"
+#include "scan/pickle/pickle_render.h"
 
 const struct pickle_profile *scan_profile(const char *name)
 {

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "scan_render.h"
-#include "scan/pickle/pickle_render.h"
 #include "lib/textsan.h"
+#include "scan/pickle/pickle_render.h"
 
 const char *scan_verdict_name(enum scan_verdict v)
 {

@@ -9,8 +9,8 @@
 
 #include <mlwatch/events.h>
 #include <mlwatch/maps.h>
-#include "mlwatch.skel.h"
 #include "enforce.h"
+#include "mlwatch.skel.h"
 #include "collect/exeid.h"
 #include "detect/pathclass.h"
 

@@ -21,8 +21,8 @@
 
 #include <mlwatch/events.h> /* u32 & co. for the skeleton */
 #include <mlwatch/maps.h>
-#include "mlwatch.skel.h"
 #include "enforce.h"
+#include "mlwatch.skel.h"
 #include "modelpatterns.h"
 #include "sensors.h"
 

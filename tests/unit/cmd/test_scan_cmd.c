@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "check.h"
-#include "cmd/scan_cmd.h"
 #include "schema_check.h"
+#include "cmd/scan_cmd.h"
 
 static char dir[] = "/tmp/mlwatch-scancmd-XXXXXX";
 

@@ -2,12 +2,12 @@
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdlib.h>
-#include "detect/alert.h"
 #include "check.h"
-#include "output/incident_render.h"
+#include "schema_check.h"
+#include "detect/alert.h"
 #include "detect/incident_step.h"
 #include "detect/pathclass.h"
-#include "schema_check.h"
+#include "output/incident_render.h"
 
 #define S(x) ((uint64_t)(x) * 1000000000ull)
 #define MS(x) ((uint64_t)(x) * 1000000ull)

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cmd/rules_cmd.h"
 #include "detect/classify.h"
 #include "detect/pathclass.h"
 #include "detect/rulefile.h"
-#include "cmd/rules_cmd.h"
 
 static struct event ev;
 static struct facts fa;

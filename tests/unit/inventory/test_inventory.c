@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
-#include "output/inventory_render.h"
 #include "schema_check.h"
+#include "output/inventory_render.h"
 
 #define SHA_ABC   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define SHA_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

@@ -2,9 +2,9 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include "check.h"
-#include "output/alert_render.h"
-#include "lib/textsan.h"
 #include "schema_check.h"
+#include "lib/textsan.h"
+#include "output/alert_render.h"
 
 static struct event ev;
 

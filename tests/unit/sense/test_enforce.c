@@ -1,7 +1,7 @@
 #include <stdlib.h>
 #include "check.h"
-#include "sense/enforce.h"
 #include "detect/rulefile.h"
+#include "sense/enforce.h"
 #include <mlwatch/events.h>
 
 static uint32_t mask_of(const struct enforce_plan *p, const char *name)

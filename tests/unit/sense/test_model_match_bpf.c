@@ -24,9 +24,9 @@
 
 #include <mlwatch/events.h> /* u32 & co. for the skeleton */
 #include "check.h"
-#include "sense/modelpatterns.h"
 #include "model_match_test.h"
 #include "model_match_test.skel.h"
+#include "sense/modelpatterns.h"
 
 #define NONE  MLW_TEST_NONE
 #define MODEL MLW_TEST_MODEL

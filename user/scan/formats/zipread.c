@@ -11,8 +11,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "lib/zinflate.h"
 #include "zipread.h"
+#include "lib/zinflate.h"
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u

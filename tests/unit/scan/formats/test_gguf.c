@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "scan/formats/chat_template.h"
 #include "samples.h"
+#include "scan/formats/chat_template.h"
 
 /* ---- a tiny GGUF writer ---------------------------------------------- */
 

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "scan/formats/keras_scan.h"
 #include "samples.h"
+#include "scan/formats/keras_scan.h"
 
 static int generated;
 

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "scan/formats/npy.h"
 #include "samples.h"
+#include "scan/formats/npy.h"
 
 static int generated;
 

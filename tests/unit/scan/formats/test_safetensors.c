@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "scan/formats/safetensors.h"
 #include "samples.h"
+#include "scan/formats/safetensors.h"
 
 static int generated;
 
