@@ -13,7 +13,7 @@ VERSION   := 0.1.0
 
 # Packages a fresh Debian 12 machine needs for build, tests and benchmarks.
 BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev \
-	      pkg-config make gcc libclang-rt-14-dev libssl-dev
+	      pkg-config make gcc libclang-rt-14-dev libssl-dev clang-format
 TEST_PKGS  := python3 python3-torch python3-numpy python3-joblib python3-sklearn python3-h5py \
 	      iproute2 procps curl p7zip-full
 DEPS_STAMP := $(OUTPUT)/.deps-$(shell echo $(BUILD_PKGS) $(TEST_PKGS) | md5sum | cut -c1-8)
@@ -60,7 +60,7 @@ $(OUTPUT)/cross/mlwatch.bpf.o: $(patsubst bpf/%.bpf.c,$(OUTPUT)/cross/%.bpf.o,$(
 	$(BPFTOOL) gen object $@ $^
 cross-check: $(OUTPUT)/cross/mlwatch.bpf.o
 
-.PHONY: all deps run test unit bench fuzz fuzz-build cross-check clean
+.PHONY: all deps run test unit bench fuzz fuzz-build cross-check lint format clean
 .DELETE_ON_ERROR:
 
 all: mlwatch
@@ -171,6 +171,16 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: deps fuzz-build
 	bash tests/fuzz/run.sh
+
+# The C style (.clang-format, clang-format 14 as Debian 12 ships it): check
+# only; `make format` rewrites the files.
+LINT_SRCS = $(shell find user bpf include/mlwatch tests/unit tests/fuzz tests/bench \
+		-name '*.[ch]' -not -path '*/corpus/*')
+lint: deps
+	clang-format --dry-run --Werror $(LINT_SRCS)
+
+format: deps
+	clang-format -i $(LINT_SRCS)
 
 run: deps mlwatch
 	./mlwatch

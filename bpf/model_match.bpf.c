@@ -41,6 +41,8 @@ static __always_inline u64 inner_ext_key(const char *t, int e)
 {
 	u64 w = 0;
 
+	/* one case per offset, written as a pattern */
+	/* clang-format off */
 	switch (e) {
 #define INNER(n) case n: __builtin_memcpy(&w, &t[T - (n) - 8], 8); break;
 	INNER(1) INNER(2) INNER(3) INNER(4) INNER(5) INNER(6) INNER(7) INNER(8)
@@ -48,6 +50,7 @@ static __always_inline u64 inner_ext_key(const char *t, int e)
 	default:
 		return 0;
 	}
+	/* clang-format on */
 #pragma unroll
 	for (int i = 1; i < 8; i++)
 		if (((w >> (8 * (7 - i))) & 0xff) == '.')

@@ -46,6 +46,7 @@ enum mlw_event_kind {
 };
 
 /* mlw_hdr.flags */
+/* clang-format off */
 #define MLW_F_PATH_TRUNC   (1u << 0) /* path longer than the kernel side reads */
 #define MLW_F_ARGS_TRUNC   (1u << 1) /* argv longer than MLW_ARGS_MAX */
 #define MLW_F_MARKED       (1u << 2) /* the process carried a mark when sent */
@@ -63,14 +64,17 @@ enum mlw_event_kind {
 #define MLW_F_ADDR_USER    (1u << 10) /* connect: the address is the caller's buffer read at
                                         * exit (the kernel kept none: the connect failed early) */
 #define MLW_F_DENIED       (1u << 11) /* --enforce: the kernel refused the connect (EPERM) */
+/* clang-format on */
 
 /* Why a process is marked (mlw_mark.reason). */
+/* clang-format off */
 #define MLW_MARK_MODEL     (1u << 0) /* it, or an ancestor, opened a model file */
 #define MLW_MARK_USER      (1u << 1) /* user space marked it (classified by bytes) */
 #define MLW_MARK_ROOT      (1u << 2) /* a watched ML control-plane process */
 #define MLW_MARK_NOTEBOOK  (1u << 3) /* ... an interactive one (Jupyter): shells are the user's */
 #define MLW_MARK_PAYLOAD   (1u << 4) /* made while an ancestor was loading a model: the
                                        * payload's own process, or one of its descendants */
+/* clang-format on */
 
 /* root_comms values: what an exec (or rename) to that comm means. */
 #define MLW_ROOT_MARK      1u /* a control-plane process: mark it and its lineage */

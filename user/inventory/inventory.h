@@ -75,9 +75,12 @@ enum inv_hash_status {
 /* Alerts to raise for a record, now (each is raised once per load). */
 #define INV_ALERT_BLOCKLIST_REPO   1u  /* repo id on the blocklist: known at load time */
 #define INV_ALERT_BLOCKLIST_SHA256 2u  /* sha256 on the blocklist: known once hashed */
-#define INV_ALERT_DIGEST_MISMATCH  4u  /* contents differ from the digest the cache name promises */
-#define INV_ALERT_SCAN_MALICIOUS   8u  /* the static scan found code execution: known before any behaviour */
-#define INV_ALERT_SCAN_SUSPICIOUS 16u  /* the static scan found imports outside the format's allowlist */
+/* contents differ from the digest the cache name promises */
+#define INV_ALERT_DIGEST_MISMATCH  4u
+/* the static scan found code execution: known before any behaviour */
+#define INV_ALERT_SCAN_MALICIOUS   8u
+/* the static scan found imports outside the format's allowlist */
+#define INV_ALERT_SCAN_SUSPICIOUS 16u
 #define INV_ALERT_LAST INV_ALERT_SCAN_SUSPICIOUS
 
 /* The static scan of a record's file, done by a scanner thread before the

@@ -149,6 +149,8 @@ struct pk_op {
 /* The unpickler's stack effects, as in CPython's Modules/_pickle.c: a stream
  * that underflows is rejected there too, so text that happens to start with
  * an opcode byte is cut short quickly. */
+/* a table indexed by opcode, several per line */
+/* clang-format off */
 static const struct pk_op pk_ops[256] = {
 	['('] = { PA_NONE, PF_MARK, 0, 0, 0 },        /* MARK */
 	['.'] = { PA_NONE, PF_STOP, 0, 1, 0 },        /* STOP */
@@ -219,6 +221,7 @@ static const struct pk_op pk_ops[256] = {
 	[0x97] = { PA_NONE, 0, 0, 0, 1 },             /* NEXT_BUFFER */
 	[0x98] = { PA_NONE, 0, 0, 1, 0 },             /* READONLY_BUFFER */
 };
+/* clang-format on */
 
 enum pk_argres { PK_ARG_OK, PK_ARG_TRUNC, PK_ARG_BAD };
 

@@ -15,7 +15,7 @@ struct addr {
 	uint8_t b[16];
 };
 
-static struct addr A(const char *s)
+static struct addr parse_addr(const char *s)
 {
 	struct addr a;
 
@@ -28,7 +28,7 @@ static struct addr A(const char *s)
 
 static enum dest_class classify(const struct netclass *nc, const char *s)
 {
-	struct addr a = A(s);
+	struct addr a = parse_addr(s);
 
 	return netclass_classify(nc, a.family, a.b);
 }
@@ -36,7 +36,7 @@ static enum dest_class classify(const struct netclass *nc, const char *s)
 static bool contains(const char *cidr, const char *addr)
 {
 	struct cidr c;
-	struct addr a = A(addr);
+	struct addr a = parse_addr(addr);
 
 	if (cidr_parse(cidr, &c, NULL, 0) != 0)
 		return false;

@@ -18,6 +18,8 @@
 
 /* ---- built-in profiles ------------------------------------------------ */
 
+/* allow and deny lists: several names per line */
+/* clang-format off */
 static const char *const data_allow[] = {
 	"collections:OrderedDict", "collections:defaultdict", "builtins:set",
 	"builtins:frozenset", "builtins:bytearray", "builtins:slice", "builtins:complex",
@@ -161,6 +163,7 @@ static const char *const joblib_arrays[] = {
 	"joblib.numpy_pickle:NumpyArrayWrapper",
 	"sklearn.externals.joblib.numpy_pickle:NumpyArrayWrapper", NULL,
 };
+/* clang-format on */
 
 /* ---- matching --------------------------------------------------------- */
 
