@@ -101,7 +101,7 @@ static __always_inline struct mlw_pending *lookup_pending(u32 tid)
 static __always_inline void stash_pending(u32 tid, const struct mlw_pending *p)
 {
 	struct mlw_pending *v = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0,
-						    BPF_LOCAL_STORAGE_GET_F_CREATE);
+						     BPF_LOCAL_STORAGE_GET_F_CREATE);
 
 	if (!v) {
 		count(MLW_CNT_PENDING_FULL);
@@ -125,8 +125,7 @@ static __always_inline void *scratch_buf(void)
 	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
-static __always_inline void fill_hdr(struct mlw_hdr *h, u32 kind,
-				     const struct mlw_mark_state *mark)
+static __always_inline void fill_hdr(struct mlw_hdr *h, u32 kind, const struct mlw_mark_state *mark)
 {
 	/* Plain CO-RE loads through the task's BTF pointer: each helper call
 	 * costs 35-80 ns here, and every field below had one. The values are
@@ -207,7 +206,7 @@ static __always_inline struct file *fd_to_file(s32 fd)
 	return f;
 }
 
-#define MLW_S_IFMT   00170000
+#define MLW_S_IFMT 00170000
 #define MLW_S_IFSOCK 0140000
 
 /*

@@ -10,10 +10,10 @@
 #define MLW_O_ACCMODE 03
 #define MLW_O_RDONLY 0
 #define MLW_O_WRONLY 01
-#define MLW_O_CREAT  0100
-#define MLW_O_TRUNC  01000
+#define MLW_O_CREAT 0100
+#define MLW_O_TRUNC 01000
 #define MLW_O_DIRECTORY 0200000
-#define MLW_O_PATH   010000000
+#define MLW_O_PATH 010000000
 
 static __always_inline bool loadable(u32 flags)
 {
@@ -39,12 +39,11 @@ static __always_inline bool loadable(u32 flags)
  * kernels without it. */
 extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym __weak;
 
-#define MLW_FMODE_READ  0x1
+#define MLW_FMODE_READ 0x1
 #define MLW_FMODE_WRITE 0x2
-#define MLW_S_IFDIR    0040000
+#define MLW_S_IFDIR 0040000
 
-static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode,
-				      u32 sys)
+static __always_inline int open_enter(u64 path, s32 dirfd, u32 flags, u32 mode, u32 sys)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u32 tid = (u32)id, tgid = id >> 32;
@@ -89,12 +88,15 @@ static __always_inline struct mlw_mark_state *mark_model_open(u32 tgid, s32 fd, 
 		__sync_fetch_and_add(&st->m.models, 1);
 	} else {
 		struct mlw_mark_state m = {
-			.m = { .loader_tgid = tgid, .reason = MLW_MARK_MODEL, .mark_ns = now,
+			.m = { .loader_tgid = tgid,
+			       .reason = MLW_MARK_MODEL,
+			       .mark_ns = now,
 			       .models = 1 },
 		};
 
 		if (st)
-			m.m.reason |= st->m.reason & (MLW_MARK_ROOT | MLW_MARK_NOTEBOOK | MLW_MARK_USER);
+			m.m.reason |= st->m.reason &
+				      (MLW_MARK_ROOT | MLW_MARK_NOTEBOOK | MLW_MARK_USER);
 		if (!set_mark(tgid, &m, st ? BPF_ANY : BPF_NOEXIST)) {
 			count(MLW_CNT_MARKS_SET);
 			*new_mark = true;
@@ -203,8 +205,8 @@ static __always_inline int open_send(long ret, const struct mlw_pending *p,
 /* Reads p's path and reports the open. For a marked process, the path
  * decides whether this is a second model, an import that stays in the
  * kernel (MLW_MATCH_QUIET), or a plain open. */
-static __always_inline int open_report(long ret, struct mlw_pending *p,
-				       struct mlw_pathbuf *pb, struct file *f)
+static __always_inline int open_report(long ret, struct mlw_pending *p, struct mlw_pathbuf *pb,
+				       struct file *f)
 {
 	struct mlw_hdr h = {};
 	u32 n = read_user_path(pb->path, p->ptr, &h);
@@ -262,7 +264,8 @@ static __always_inline struct file *fd_file_fast(struct task_struct *task, s32 f
 
 	if ((u32)fd >= fdt->max_fds)
 		return NULL;
-	return bpf_rdonly_cast((void *)load8_kernel(&fdt->fd[fd]), bpf_core_type_id_kernel(struct file));
+	return bpf_rdonly_cast((void *)load8_kernel(&fdt->fd[fd]),
+			       bpf_core_type_id_kernel(struct file));
 }
 
 /* The last 8 bytes of a dentry's name (the last character in the top
@@ -300,8 +303,7 @@ static __always_inline bool opened_file_is_model(struct file *f, struct mlw_path
 	long a, b;
 	u32 nl;
 
-	if (!f || !(f->f_mode & MLW_FMODE_READ) ||
-	    (f->f_inode->i_mode & MLW_S_IFMT) == MLW_S_IFDIR)
+	if (!f || !(f->f_mode & MLW_FMODE_READ) || (f->f_inode->i_mode & MLW_S_IFMT) == MLW_S_IFDIR)
 		return false; /* O_PATH, write-only or a directory: not a load */
 	d = f->f_path.dentry;
 	last8 = name_last8(d, &nl);
@@ -480,23 +482,23 @@ static __always_inline int open_exit_only(long ret, u32 sys)
 }
 
 /* Both modes' exit programs for one syscall; user space loads one of them. */
-#define OPEN_EXIT_PROGRAMS(sys, SYS)					\
-SEC("tp/syscalls/sys_exit_" #sys)					\
-int handle_exit_##sys(struct trace_event_raw_sys_exit *ctx)		\
-{									\
-	return open_exit(ctx->ret);					\
-}									\
-SEC("tp/syscalls/sys_exit_" #sys)					\
-int handle_exit_##sys##_only(struct trace_event_raw_sys_exit *ctx)	\
-{									\
-	return open_exit_only(ctx->ret, SYS);				\
-}
+#define OPEN_EXIT_PROGRAMS(sys, SYS)                                       \
+	SEC("tp/syscalls/sys_exit_" #sys)                                  \
+	int handle_exit_##sys(struct trace_event_raw_sys_exit *ctx)        \
+	{                                                                  \
+		return open_exit(ctx->ret);                                \
+	}                                                                  \
+	SEC("tp/syscalls/sys_exit_" #sys)                                  \
+	int handle_exit_##sys##_only(struct trace_event_raw_sys_exit *ctx) \
+	{                                                                  \
+		return open_exit_only(ctx->ret, SYS);                      \
+	}
 
 SEC("tp/syscalls/sys_enter_openat")
 int handle_enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
-	return open_enter(ctx->args[1], (s32)ctx->args[0], (u32)ctx->args[2],
-			  (u32)ctx->args[3], MLW_SYS_OPENAT);
+	return open_enter(ctx->args[1], (s32)ctx->args[0], (u32)ctx->args[2], (u32)ctx->args[3],
+			  MLW_SYS_OPENAT);
 }
 
 OPEN_EXIT_PROGRAMS(openat, MLW_SYS_OPENAT)
@@ -506,8 +508,8 @@ OPEN_EXIT_PROGRAMS(openat, MLW_SYS_OPENAT)
 SEC("tp/syscalls/sys_enter_open")
 int handle_enter_open(struct trace_event_raw_sys_enter *ctx)
 {
-	return open_enter(ctx->args[0], MLW_AT_FDCWD, (u32)ctx->args[1],
-			  (u32)ctx->args[2], MLW_SYS_OPEN);
+	return open_enter(ctx->args[0], MLW_AT_FDCWD, (u32)ctx->args[1], (u32)ctx->args[2],
+			  MLW_SYS_OPEN);
 }
 
 OPEN_EXIT_PROGRAMS(open, MLW_SYS_OPEN)
@@ -515,8 +517,7 @@ OPEN_EXIT_PROGRAMS(open, MLW_SYS_OPEN)
 SEC("tp/syscalls/sys_enter_creat")
 int handle_enter_creat(struct trace_event_raw_sys_enter *ctx)
 {
-	return open_enter(ctx->args[0], MLW_AT_FDCWD,
-			  MLW_O_CREAT | MLW_O_WRONLY | MLW_O_TRUNC,
+	return open_enter(ctx->args[0], MLW_AT_FDCWD, MLW_O_CREAT | MLW_O_WRONLY | MLW_O_TRUNC,
 			  (u32)ctx->args[1], MLW_SYS_CREAT);
 }
 
@@ -528,8 +529,8 @@ int handle_enter_openat2(struct trace_event_raw_sys_enter *ctx)
 	struct open_how how = {};
 
 	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
-	return open_enter(ctx->args[1], (s32)ctx->args[0], (u32)how.flags,
-			  (u32)how.mode, MLW_SYS_OPENAT2);
+	return open_enter(ctx->args[1], (s32)ctx->args[0], (u32)how.flags, (u32)how.mode,
+			  MLW_SYS_OPENAT2);
 }
 
 OPEN_EXIT_PROGRAMS(openat2, MLW_SYS_OPENAT2)
@@ -585,12 +586,12 @@ static __always_inline int link_exit(long ret, u32 sys, enum link_args layout)
 	return 0;
 }
 
-#define LINK_EXIT(name, sys, layout)					\
-SEC("tp/syscalls/sys_exit_" #name)					\
-int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
-{									\
-	return link_exit(ctx->ret, sys, layout);			\
-}
+#define LINK_EXIT(name, sys, layout)                                 \
+	SEC("tp/syscalls/sys_exit_" #name)                           \
+	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx) \
+	{                                                            \
+		return link_exit(ctx->ret, sys, layout);             \
+	}
 
 /* rename, link and symlink exist on x86_64 only; arm64 has the *at forms. */
 LINK_EXIT(rename, MLW_LINK_RENAME, ARGS_OLD_NEW)

@@ -15,7 +15,7 @@
 
 /* Marked processes at once. A full map is counted (MLW_CNT_MARKS_FULL):
  * a lineage that cannot be marked goes unwatched, so size it generously. */
-#define MLW_MAX_MARKS   16384
+#define MLW_MAX_MARKS 16384
 /* Per-CPU scratch for building a record: header + filename + argv + real
  * path fit (a power of two: sizes are masked with it). */
 #define MLW_SCRATCH_SIZE 32768
@@ -36,7 +36,7 @@
 #define MLW_LOAD_MAX_NS (600ull * 1000 * 1000 * 1000)
 
 /* Set by user space between open and load (the verifier prunes on them). */
-const volatile u32 mlw_self_tgid __weak = 0;      /* mlwatch itself never marks */
+const volatile u32 mlw_self_tgid __weak = 0; /* mlwatch itself never marks */
 const volatile bool mlw_match_hex_blobs __weak = true;
 
 /*
@@ -123,16 +123,16 @@ struct {
 
 /* What a syscall entry saw, for its exit to report with the result. */
 struct mlw_pending {
-	u64 ptr;       /* user pointer: path or sockaddr */
-	s32 fd;        /* dirfd or socket fd */
+	u64 ptr; /* user pointer: path or sockaddr */
+	s32 fd;  /* dirfd or socket fd */
 	u32 flags;
 	u32 mode;
-	u32 syscall;   /* enum mlw_open_syscall, or the connect/exec marker */
+	u32 syscall; /* enum mlw_open_syscall, or the connect/exec marker */
 	u32 addrlen;
-	u8 candidate;  /* the path matched the model patterns */
-	u8 killed;     /* --enforce: SIGKILL is due at the exit */
-	u8 have_addr;  /* connect: addr is the kernel's copy (cgroup hook) */
-	u8 denied;     /* connect: the cgroup hook refused it */
+	u8 candidate; /* the path matched the model patterns */
+	u8 killed;    /* --enforce: SIGKILL is due at the exit */
+	u8 have_addr; /* connect: addr is the kernel's copy (cgroup hook) */
+	u8 denied;    /* connect: the cgroup hook refused it */
 	struct mlw_sockaddr addr;
 };
 
@@ -178,15 +178,15 @@ struct mlw_open_key {
 	u64 ino;
 	u32 dev;
 	u32 tgid;
-	u32 as;            /* enum mlw_seen_as */
+	u32 as; /* enum mlw_seen_as */
 	u32 _pad;
 };
 struct mlw_open_seen {
 	u64 mark_ns;
 	u64 ts;
-	u64 ctime_ns;      /* models only: the file as it was then */
+	u64 ctime_ns; /* models only: the file as it was then */
 	u64 size;
-	u64 inode;         /* models only: that very inode (btrfs subvolumes share numbers) */
+	u64 inode; /* models only: that very inode (btrfs subvolumes share numbers) */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -200,7 +200,7 @@ struct mlw_dest_key {
 	u32 tgid;
 	u16 port;
 	u8 family;
-	u8 ctx;        /* the event kind and whether it was part of a load */
+	u8 ctx; /* the event kind and whether it was part of a load */
 	u8 addr[16];
 };
 struct {

@@ -141,7 +141,8 @@ __noinline int mlw_match_path(u32 len, u32 want_quiet)
 	if (!pb || len < 2 || len > MLW_PATH_MAX)
 		return 0;
 	/* the window ends at the last character; the guard pads short paths */
-	if (bpf_probe_read_kernel(pb->tail, MLW_TAIL, pb->path + ((len - 1) & (MLW_PATH_MAX - 1)) - MLW_TAIL))
+	if (bpf_probe_read_kernel(pb->tail, MLW_TAIL,
+				  pb->path + ((len - 1) & (MLW_PATH_MAX - 1)) - MLW_TAIL))
 		return 0;
 	r = ext_matches(pb->tail, want_quiet != 0);
 	if (r != MLW_MATCH_NONE)

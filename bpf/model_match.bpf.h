@@ -20,9 +20,9 @@
 #define MLW_TAIL 128
 
 struct mlw_pathbuf {
-	char guard[MLW_TAIL];      /* never written: zeros before short paths */
-	char path[MLW_PATH_MAX];   /* bpf_probe_read_user_str lands here */
-	char tail[MLW_TAIL];       /* tail[MLW_TAIL - 1] is the last character */
+	char guard[MLW_TAIL];    /* never written: zeros before short paths */
+	char path[MLW_PATH_MAX]; /* bpf_probe_read_user_str lands here */
+	char tail[MLW_TAIL];     /* tail[MLW_TAIL - 1] is the last character */
 };
 
 struct {
@@ -41,7 +41,7 @@ struct {
 } quiet_exts SEC(".maps") __weak;
 
 /* mlw_match_path() verdicts */
-#define MLW_MATCH_NONE  0
+#define MLW_MATCH_NONE 0
 #define MLW_MATCH_MODEL 1
 #define MLW_MATCH_QUIET 2
 
@@ -54,8 +54,8 @@ const volatile u64 mlw_ext_bloom[4] __weak = { ~0ull, ~0ull, ~0ull, ~0ull };
 static __always_inline u64 lower8(u64 x)
 {
 	u64 h = x & 0x7f7f7f7f7f7f7f7full;
-	u64 ge_a = h + 0x3f3f3f3f3f3f3f3full;  /* >= 'A' sets bit 7 */
-	u64 gt_z = h + 0x2525252525252525ull;  /* >  'Z' sets bit 7 */
+	u64 ge_a = h + 0x3f3f3f3f3f3f3f3full; /* >= 'A' sets bit 7 */
+	u64 gt_z = h + 0x2525252525252525ull; /* >  'Z' sets bit 7 */
 	u64 upper = ge_a & ~gt_z & ~x & 0x8080808080808080ull;
 
 	return x | (upper >> 2);

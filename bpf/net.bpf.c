@@ -16,13 +16,13 @@
 #include "common.bpf.h"
 
 #define MLW_SYS_CONNECT 200
-#define MLW_AF_UNIX   1
-#define MLW_AF_INET   2
-#define MLW_AF_INET6  10
+#define MLW_AF_UNIX 1
+#define MLW_AF_INET 2
+#define MLW_AF_INET6 10
 #define MLW_AF_PACKET 17
-#define MLW_SOCK_RAW  3
+#define MLW_SOCK_RAW 3
 #define MLW_SOCK_TYPE_MASK 0xf
-#define MLW_F_DUPFD         0
+#define MLW_F_DUPFD 0
 #define MLW_F_DUPFD_CLOEXEC 1030
 
 /* sockaddr_in / sockaddr_in6 / sockaddr_un, as the user passed them. */
@@ -30,7 +30,7 @@ union mlw_user_sockaddr {
 	u16 family;
 	struct {
 		u16 family;
-		u16 port;      /* network byte order */
+		u16 port; /* network byte order */
 		u32 addr;
 	} in;
 	struct {
@@ -47,8 +47,7 @@ union mlw_user_sockaddr {
 	u8 room[128]; /* a masked length (<= 127) always fits */
 };
 
-static __always_inline void sockaddr_from_user(struct mlw_sockaddr *out, u64 uptr,
-					       u32 addrlen)
+static __always_inline void sockaddr_from_user(struct mlw_sockaddr *out, u64 uptr, u32 addrlen)
 {
 	union mlw_user_sockaddr sa = {};
 	u32 len = addrlen;
@@ -91,7 +90,8 @@ static __always_inline void sockaddr_from_ctx(struct mlw_sockaddr *out,
 
 		__builtin_memcpy(out->addr, &a, 4);
 	} else {
-		u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
+		u32 a[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
+			     ctx->user_ip6[3] };
 
 		__builtin_memcpy(out->addr, a, 16);
 	}
@@ -114,15 +114,14 @@ static __always_inline void unix_name(struct mlw_sockaddr *out, struct sock *sk)
 	asm volatile("" : "+r"(len));
 	bpf_probe_read_kernel(out->unix_path, len & 127,
 			      (void *)ua + bpf_core_field_offset(struct unix_address, name) +
-			      sizeof(u16));
+				      sizeof(u16));
 	if (out->unix_path[0] == 0)
 		out->unix_path[0] = '@';
 	out->unix_path[MLW_UNIX_PATH_MAX - 1] = 0;
 }
 
 /* The remote end of a connected socket, from the kernel's sock. */
-static __always_inline void sockaddr_from_sock(struct mlw_sockaddr *out,
-					       struct socket *sock)
+static __always_inline void sockaddr_from_sock(struct mlw_sockaddr *out, struct socket *sock)
 {
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 
@@ -405,12 +404,12 @@ static __always_inline int stdio_exit(long ret, u32 sys)
 	return 0;
 }
 
-#define STDIO_EXIT(name, sys)						\
-SEC("tp/syscalls/sys_exit_" #name)					\
-int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
-{									\
-	return stdio_exit(ctx->ret, sys);				\
-}
+#define STDIO_EXIT(name, sys)                                        \
+	SEC("tp/syscalls/sys_exit_" #name)                           \
+	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx) \
+	{                                                            \
+		return stdio_exit(ctx->ret, sys);                    \
+	}
 
 /* dup2 exists on x86_64 only; arm64 libc uses dup3. */
 STDIO_EXIT(dup, MLW_DUP_DUP)

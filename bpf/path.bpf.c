@@ -11,12 +11,12 @@
 const volatile bool mlw_have_loop __weak = true;
 
 struct walk {
-	u64 d, vm, mnt;          /* dentry, vfsmount, and its struct mount */
-	u64 root_d, root_m;      /* the task's root */
-	u64 mnt_off;             /* offsetof(struct mount, mnt) */
+	u64 d, vm, mnt;     /* dentry, vfsmount, and its struct mount */
+	u64 root_d, root_m; /* the task's root */
+	u64 mnt_off;        /* offsetof(struct mount, mnt) */
 	struct mlw_kpath *kp;
-	u32 pos;                 /* the path so far is kp->buf[pos .. MLW_PATH_MAX) */
-	bool done;               /* reached the root */
+	u32 pos;   /* the path so far is kp->buf[pos .. MLW_PATH_MAX) */
+	bool done; /* reached the root */
 };
 
 /* Prepends "/<d's name>"; false when it does not fit. */

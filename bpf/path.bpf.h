@@ -114,7 +114,8 @@ static __always_inline u32 copy_path_at(u64 pa, char *dst, u32 *flags)
 /* The path of the open file f (see copy_path_at). */
 static __always_inline u32 copy_kpath(struct file *f, char *dst, u32 *flags)
 {
-	return f ? copy_path_at((u64)f + bpf_core_field_offset(struct file, f_path), dst, flags) : 0;
+	return f ? copy_path_at((u64)f + bpf_core_field_offset(struct file, f_path), dst, flags) :
+		   0;
 }
 
 /* The directory a relative name given with dirfd is looked up from: the

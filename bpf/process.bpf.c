@@ -8,7 +8,7 @@
  */
 #include "path.bpf.h"
 
-#define MLW_SYS_EXECVE   100
+#define MLW_SYS_EXECVE 100
 #define MLW_SYS_EXECVEAT 101
 
 /* A watched ML control-plane process (raylet, a Jupyter kernel...): it and
@@ -17,8 +17,7 @@
 static __always_inline struct mlw_mark_state *mark_root(u32 tgid, u32 what)
 {
 	struct mlw_mark_state m = {
-		.m = { .loader_tgid = tgid, .reason = MLW_MARK_ROOT,
-		       .mark_ns = bpf_ktime_get_ns() },
+		.m = { .loader_tgid = tgid, .reason = MLW_MARK_ROOT, .mark_ns = bpf_ktime_get_ns() },
 	};
 
 	if (what & MLW_ROOT_NOTEBOOK)
@@ -50,7 +49,7 @@ static __always_inline bool under_temp(const char *f)
  * the name of the executed file (a symlink's target; busybox: the applet,
  * which is the comm), or its identity (a hard link under another name). */
 static __always_inline u32 kill_mask_of(struct task_struct *task, struct linux_binprm *bprm,
-					 const struct mlw_file *id)
+					const struct mlw_file *id)
 {
 	struct mlw_comm_key k = {};
 	struct mlw_exe_key ek = { .ino = id->ino, .dev = id->dev };
@@ -90,8 +89,7 @@ static __always_inline bool enforce_exec(struct task_struct *task, struct linux_
 
 /* argv of the new image, read from its mm: at sys_enter_execve a fresh
  * child's argv page may not be faulted in yet and reads back empty. */
-static __always_inline u32 read_args(char *dst, struct task_struct *task,
-				     struct mlw_hdr *h)
+static __always_inline u32 read_args(char *dst, struct task_struct *task, struct mlw_hdr *h)
 {
 	u64 start = BPF_CORE_READ(task, mm, arg_start);
 	u64 end = BPF_CORE_READ(task, mm, arg_end);
@@ -113,8 +111,7 @@ static __always_inline u32 read_args(char *dst, struct task_struct *task,
 }
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid,
-	     struct linux_binprm *bprm)
+int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	u32 tgid = current_tgid();
 	u32 old = old_pid, hflags = 0, fl, al;

@@ -14,7 +14,7 @@
 #include "path.bpf.h"
 
 #define MLW_IORING_OP_CONNECT 16
-#define MLW_IORING_OP_OPENAT  18
+#define MLW_IORING_OP_OPENAT 18
 #define MLW_IORING_OP_OPENAT2 28
 #define MLW_IORING_OP_RENAMEAT 35
 #define MLW_IORING_OP_SYMLINKAT 38
@@ -76,8 +76,7 @@ static __always_inline u32 read_filename(char *dst, struct filename *fn)
 
 /* RENAMEAT, LINKAT, SYMLINKAT: the same record as the syscalls' (sent when
  * submitted, before the request runs: ret is 0, its result unknown here). */
-static __always_inline int uring_link(struct io_kiocb *req, u8 opcode,
-				      struct mlw_mark_state *mark)
+static __always_inline int uring_link(struct io_kiocb *req, u8 opcode, struct mlw_mark_state *mark)
 {
 	struct io_link *l = (struct io_link *)&req->cmd; /* io_rename has its layout */
 	struct mlw_link *ev = scratch_buf();
@@ -91,7 +90,8 @@ static __always_inline int uring_link(struct io_kiocb *req, u8 opcode,
 	ev->olddirfd = BPF_CORE_READ(l, old_dfd);
 	ev->newdirfd = BPF_CORE_READ(l, new_dfd);
 	ev->syscall = opcode == MLW_IORING_OP_RENAMEAT ? MLW_LINK_RENAME :
-		      opcode == MLW_IORING_OP_LINKAT ? MLW_LINK_LINK : MLW_LINK_SYMLINK;
+		      opcode == MLW_IORING_OP_LINKAT   ? MLW_LINK_LINK :
+							 MLW_LINK_SYMLINK;
 	ev->flags = BPF_CORE_READ(l, flags);
 	ev->_pad = 0;
 	n = read_filename(ev->data, BPF_CORE_READ(l, oldpath));

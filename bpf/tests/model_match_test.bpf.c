@@ -9,7 +9,8 @@
 #include "model_match_test.h"
 
 _Static_assert(MLW_TEST_NONE == MLW_MATCH_NONE && MLW_TEST_MODEL == MLW_MATCH_MODEL &&
-	       MLW_TEST_QUIET == MLW_MATCH_QUIET, "verdicts differ from model_match.bpf.h");
+		       MLW_TEST_QUIET == MLW_MATCH_QUIET,
+	       "verdicts differ from model_match.bpf.h");
 
 SEC("syscall")
 int model_match_test(struct mlw_match_test *ctx)

@@ -77,9 +77,9 @@ enum mlw_event_kind {
 /* clang-format on */
 
 /* root_comms values: what an exec (or rename) to that comm means. */
-#define MLW_ROOT_MARK      1u /* a control-plane process: mark it and its lineage */
-#define MLW_ROOT_ARGV      2u /* an interpreter: send the exec, user space reads argv */
-#define MLW_ROOT_NOTEBOOK  4u /* with MLW_ROOT_MARK: an interactive root (Jupyter) */
+#define MLW_ROOT_MARK 1u     /* a control-plane process: mark it and its lineage */
+#define MLW_ROOT_ARGV 2u     /* an interpreter: send the exec, user space reads argv */
+#define MLW_ROOT_NOTEBOOK 4u /* with MLW_ROOT_MARK: an interactive root (Jupyter) */
 
 /*
  * The mark kept per tgid in the kernel (map `marks`) and inherited at fork.
@@ -89,9 +89,9 @@ enum mlw_event_kind {
 struct mlw_mark {
 	u32 loader_tgid;
 	u32 reason;
-	u64 mark_ns;   /* boot-time ns of the model open that set the mark */
-	u32 depth;     /* 0 for the loader itself, +1 per fork */
-	u32 models;    /* model candidates this process opened under the mark (a
+	u64 mark_ns; /* boot-time ns of the model open that set the mark */
+	u32 depth;   /* 0 for the loader itself, +1 per fork */
+	u32 models;  /* model candidates this process opened under the mark (a
 	                * clear request names the count it judged: a later open
 	                * makes the request stale, so the mark stays) */
 };
@@ -101,28 +101,28 @@ struct mlw_mark {
  * fake. */
 struct mlw_file {
 	u64 ino;
-	u32 dev;       /* the superblock's s_dev, kernel encoding (major << 20 | minor) */
-	u32 mnt_id;    /* the mount's id, as statx(STATX_MNT_ID) reports it */
-	u32 nlink;     /* 0: unlinked (a deleted file, or a memfd) */
-	u16 mode;      /* i_mode; 0: no file */
-	u16 fs_flags;  /* MLW_FS_* */
-	u64 size;      /* i_size when sent */
-	u64 ctime_ns;  /* i_ctime when sent: any later change to the file moves it */
-	u32 fs_magic;  /* the file system's s_magic (EXT4, TMPFS, FUSE, NFS, ...) */
+	u32 dev;      /* the superblock's s_dev, kernel encoding (major << 20 | minor) */
+	u32 mnt_id;   /* the mount's id, as statx(STATX_MNT_ID) reports it */
+	u32 nlink;    /* 0: unlinked (a deleted file, or a memfd) */
+	u16 mode;     /* i_mode; 0: no file */
+	u16 fs_flags; /* MLW_FS_* */
+	u64 size;     /* i_size when sent */
+	u64 ctime_ns; /* i_ctime when sent: any later change to the file moves it */
+	u32 fs_magic; /* the file system's s_magic (EXT4, TMPFS, FUSE, NFS, ...) */
 	u32 _pad;
-	u64 inode;     /* the in-memory inode's address: tells apart two files that share
+	u64 inode; /* the in-memory inode's address: tells apart two files that share
 	                * dev and ino (btrfs subvolumes); never printed */
 };
 /* struct mlw_file fs_flags */
-#define MLW_FS_USERNS  (1u << 0) /* mounted from a user namespace (unprivileged) */
+#define MLW_FS_USERNS (1u << 0) /* mounted from a user namespace (unprivileged) */
 
 struct mlw_hdr {
-	u32 kind;      /* enum mlw_event_kind */
-	u32 flags;     /* MLW_F_* */
-	u64 ts_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	u32 kind;  /* enum mlw_event_kind */
+	u32 flags; /* MLW_F_* */
+	u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	u32 tgid;
 	u32 tid;
-	u32 ppid;      /* tgid of real_parent at the time of the event */
+	u32 ppid; /* tgid of real_parent at the time of the event */
 	u32 uid;
 	u64 cgroup_id;
 	char comm[MLW_COMM_LEN];
@@ -133,16 +133,16 @@ struct mlw_exec {
 	struct mlw_hdr hdr;
 	struct mlw_file file; /* what runs: the ELF, or a script's interpreter */
 	u32 old_tid;
-	u32 filename_len;  /* bytes of filename in data[], NUL included */
-	u32 args_len;      /* bytes of argv in data[] after the filename (NUL-separated) */
-	u32 kpath_len;     /* bytes of the real path of `file` after argv, NUL included */
-	char data[];       /* filename as given, then argv, then the real path */
+	u32 filename_len; /* bytes of filename in data[], NUL included */
+	u32 args_len;     /* bytes of argv in data[] after the filename (NUL-separated) */
+	u32 kpath_len;    /* bytes of the real path of `file` after argv, NUL included */
+	char data[];      /* filename as given, then argv, then the real path */
 };
 
 struct mlw_exec_fail {
 	struct mlw_hdr hdr;
-	s32 ret;           /* -errno */
-	s32 dirfd;         /* execveat's dirfd; AT_FDCWD for execve */
+	s32 ret;   /* -errno */
+	s32 dirfd; /* execveat's dirfd; AT_FDCWD for execve */
 	u32 path_len;
 	u32 _pad;
 	char path[];
@@ -164,15 +164,15 @@ struct mlw_exit {
 struct mlw_open {
 	struct mlw_hdr hdr;
 	struct mlw_file file; /* the file opened (mode 0 when the open failed) */
-	s32 ret;           /* fd, or -errno (0 for io_uring: submitted) */
+	s32 ret;              /* fd, or -errno (0 for io_uring: submitted) */
 	s32 dirfd;
-	u32 flags;         /* O_* as passed */
+	u32 flags; /* O_* as passed */
 	u32 mode;
-	u32 syscall;       /* enum mlw_open_syscall */
-	u32 path_len;      /* bytes of the path as asked in data[], NUL included */
-	u32 kpath_len;     /* bytes of the opened file's real path after it; 0: none */
+	u32 syscall;   /* enum mlw_open_syscall */
+	u32 path_len;  /* bytes of the path as asked in data[], NUL included */
+	u32 kpath_len; /* bytes of the opened file's real path after it; 0: none */
 	u32 _pad;
-	char data[];       /* path as asked, then the real path */
+	char data[]; /* path as asked, then the real path */
 };
 
 enum mlw_open_syscall {
@@ -184,10 +184,10 @@ enum mlw_open_syscall {
 };
 
 struct mlw_sockaddr {
-	u16 family;        /* AF_INET, AF_INET6, AF_UNIX, or other */
-	u16 port;          /* host byte order */
+	u16 family; /* AF_INET, AF_INET6, AF_UNIX, or other */
+	u16 port;   /* host byte order */
 	u32 scope_id;
-	u8 addr[16];       /* IPv4 in the first 4 bytes */
+	u8 addr[16];                       /* IPv4 in the first 4 bytes */
 	char unix_path[MLW_UNIX_PATH_MAX]; /* abstract sockets start with '@' */
 };
 
@@ -195,9 +195,9 @@ struct mlw_sockaddr {
  * (taken where the kernel checks it), or the connected socket's peer. */
 struct mlw_connect {
 	struct mlw_hdr hdr;
-	s32 ret;           /* 0, -EINPROGRESS, or -errno; 0 when not known (send, io_uring) */
-	s32 fd;            /* -1 when not known */
-	s32 sock_type;     /* SOCK_STREAM, SOCK_DGRAM, ... (0 if unknown) */
+	s32 ret;       /* 0, -EINPROGRESS, or -errno; 0 when not known (send, io_uring) */
+	s32 fd;        /* -1 when not known */
+	s32 sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... (0 if unknown) */
 	u32 addrlen;
 	struct mlw_sockaddr addr;
 };
@@ -206,8 +206,8 @@ enum mlw_dup_syscall {
 	MLW_DUP_DUP = 1,
 	MLW_DUP_DUP2 = 2,
 	MLW_DUP_DUP3 = 3,
-	MLW_DUP_FCNTL = 4,     /* F_DUPFD, F_DUPFD_CLOEXEC */
-	MLW_DUP_SOCKET = 5,    /* socket() returned fd 0-2 */
+	MLW_DUP_FCNTL = 4,  /* F_DUPFD, F_DUPFD_CLOEXEC */
+	MLW_DUP_SOCKET = 5, /* socket() returned fd 0-2 */
 	MLW_DUP_ACCEPT = 6,
 	MLW_DUP_ACCEPT4 = 7,
 	MLW_DUP_PIDFD_GETFD = 8,
@@ -215,17 +215,17 @@ enum mlw_dup_syscall {
 
 struct mlw_dup {
 	struct mlw_hdr hdr;
-	s32 oldfd;         /* the source fd (-1: none, socket/accept) */
-	s32 newfd;         /* 0, 1 or 2: what the call returned */
-	u32 syscall;       /* enum mlw_dup_syscall */
+	s32 oldfd;   /* the source fd (-1: none, socket/accept) */
+	s32 newfd;   /* 0, 1 or 2: what the call returned */
+	u32 syscall; /* enum mlw_dup_syscall */
 	s32 sock_type;
 	struct mlw_sockaddr peer; /* the socket's remote end, when it has one */
 };
 
 enum mlw_link_syscall {
-	MLW_LINK_RENAME = 1,   /* rename, renameat, renameat2 */
-	MLW_LINK_LINK = 2,     /* link, linkat */
-	MLW_LINK_SYMLINK = 3,  /* symlink, symlinkat */
+	MLW_LINK_RENAME = 1,  /* rename, renameat, renameat2 */
+	MLW_LINK_LINK = 2,    /* link, linkat */
+	MLW_LINK_SYMLINK = 3, /* symlink, symlinkat */
 };
 
 /* rename/link/symlink: the destination is what a persistence check reads;
@@ -233,16 +233,16 @@ enum mlw_link_syscall {
 struct mlw_link {
 	struct mlw_hdr hdr;
 	s32 ret;
-	s32 olddirfd;      /* AT_FDCWD, or the dirfd (symlink: unused) */
+	s32 olddirfd; /* AT_FDCWD, or the dirfd (symlink: unused) */
 	s32 newdirfd;
-	u32 syscall;       /* enum mlw_link_syscall */
-	u32 flags;         /* renameat2 / linkat flags */
-	u32 old_len;       /* bytes of the source in data[], NUL included */
-	u32 new_len;       /* bytes of the destination after it */
-	u32 olddir_len;    /* then the directory a relative source was looked up from */
-	u32 newdir_len;    /* and the one of a relative destination (0: none sent) */
+	u32 syscall;    /* enum mlw_link_syscall */
+	u32 flags;      /* renameat2 / linkat flags */
+	u32 old_len;    /* bytes of the source in data[], NUL included */
+	u32 new_len;    /* bytes of the destination after it */
+	u32 olddir_len; /* then the directory a relative source was looked up from */
+	u32 newdir_len; /* and the one of a relative destination (0: none sent) */
 	u32 _pad;
-	char data[];       /* source (symlink: its target text), destination, their
+	char data[]; /* source (symlink: its target text), destination, their
 	                    * directories as the kernel resolved them at the exit */
 };
 
@@ -258,7 +258,7 @@ struct mlw_socket {
 
 /* Index of the per-reason counters in the `counters` map. */
 enum mlw_counter {
-	MLW_CNT_RB_FULL_EXEC = 0,    /* ring buffer full: one per event kind, in kind order */
+	MLW_CNT_RB_FULL_EXEC = 0, /* ring buffer full: one per event kind, in kind order */
 	MLW_CNT_RB_FULL_EXEC_FAIL,
 	MLW_CNT_RB_FULL_FORK,
 	MLW_CNT_RB_FULL_EXIT,
@@ -269,19 +269,19 @@ enum mlw_counter {
 	MLW_CNT_RB_FULL_SEND,
 	MLW_CNT_RB_FULL_LINK,
 	MLW_CNT_RB_FULL_SOCKET,
-	MLW_CNT_MARKS_FULL,          /* marks map full: a lineage went unwatched */
-	MLW_CNT_PENDING_FULL,        /* per-thread syscall stash full */
-	MLW_CNT_PATH_TRUNC,          /* paths cut at MLW_PATH_MAX */
-	MLW_CNT_ARGS_TRUNC,          /* argv cut at MLW_ARGS_MAX */
-	MLW_CNT_PATH_FAULT,          /* user path unreadable */
+	MLW_CNT_MARKS_FULL,   /* marks map full: a lineage went unwatched */
+	MLW_CNT_PENDING_FULL, /* per-thread syscall stash full */
+	MLW_CNT_PATH_TRUNC,   /* paths cut at MLW_PATH_MAX */
+	MLW_CNT_ARGS_TRUNC,   /* argv cut at MLW_ARGS_MAX */
+	MLW_CNT_PATH_FAULT,   /* user path unreadable */
 	MLW_CNT_EVENTS_SENT,
 	MLW_CNT_MARKS_SET,
-	MLW_CNT_OPEN_QUIET,          /* marked read-only opens of .py/.pyc/.so not sent */
-	MLW_CNT_NET_REPEAT,          /* connects/sends to a destination already reported for
+	MLW_CNT_OPEN_QUIET,   /* marked read-only opens of .py/.pyc/.so not sent */
+	MLW_CNT_NET_REPEAT,   /* connects/sends to a destination already reported for
 	                              * the same process, load and context: not sent again */
-	MLW_CNT_OPEN_REPEAT,         /* a marked process opening a file it opened the same way
+	MLW_CNT_OPEN_REPEAT,  /* a marked process opening a file it opened the same way
 	                              * less than a minute ago: not sent again */
-	MLW_CNT_MODEL_REPEAT,        /* a process opening a model it opened before under the same
+	MLW_CNT_MODEL_REPEAT, /* a process opening a model it opened before under the same
 	                              * mark, unchanged: neither counted as a new model nor sent */
 	MLW_CNT_MAX,
 };
@@ -295,21 +295,21 @@ _Static_assert(MLW_CNT_RB_FULL_SOCKET == MLW_CNT_RB_FULL_EXEC + MLW_EV_SOCKET - 
  */
 #define MLW_EXT_MAX 8
 /* Value flags of the model-extension table. */
-#define MLW_EXT_ANYWHERE      0
+#define MLW_EXT_ANYWHERE 0
 /* Not when directly inside a *-packages directory: Python's site module
  * opens every .pth file in site-packages (path configuration) at start-up. */
 #define MLW_EXT_NOT_IN_PACKAGES (1u << 0)
 /* An extension longer than MLW_EXT_MAX ("safetensors"): keyed by its last
  * 8 bytes, matched when the path ends with them. */
-#define MLW_EXT_LONG            (1u << 1)
+#define MLW_EXT_LONG (1u << 1)
 /* Not a model: a read-only open of it by a marked process is not sent
  * (Python imports: .py .pyc .so). Kept in its own table, `quiet_exts`. */
-#define MLW_EXT_QUIET           (1u << 2)
+#define MLW_EXT_QUIET (1u << 2)
 /* A compressor's extension (gz, bz2, xz ...): a model only behind a model
  * extension, as joblib and pandas decompress by name (model.pkl.gz). */
-#define MLW_EXT_COMPRESSOR      (1u << 3)
+#define MLW_EXT_COMPRESSOR (1u << 3)
 /* A model extension that does not make "<name>.<it>.<compressor>" a model
  * (tar: every .tar.gz would be one). */
-#define MLW_EXT_NOT_INNER       (1u << 4)
+#define MLW_EXT_NOT_INNER (1u << 4)
 
 #endif /* MLWATCH_EVENTS_H */

@@ -16,15 +16,15 @@
  */
 struct mlw_mark_state {
 	struct mlw_mark m;
-	u64 model_file;    /* the struct file of the latest model open (an identity, never
+	u64 model_file; /* the struct file of the latest model open (an identity, never
 	                    * dereferenced), 0 if none */
-	u64 model_ino;     /* its inode number: a freed struct file is soon reused, often
+	u64 model_ino;  /* its inode number: a freed struct file is soon reused, often
 	                    * for the next file the same fd number gets */
-	u64 model_ns;      /* when it was opened */
-	s32 model_fd;      /* and under which fd */
-	u32 last_as;       /* the last plain open sent: how (enum mlw_seen_as), */
-	u64 last_inode;    /* of which in-memory inode, */
-	u64 last_ns;       /* when: an open loop's repeats are found here first */
+	u64 model_ns;   /* when it was opened */
+	s32 model_fd;   /* and under which fd */
+	u32 last_as;    /* the last plain open sent: how (enum mlw_seen_as), */
+	u64 last_inode; /* of which in-memory inode, */
+	u64 last_ns;    /* when: an open loop's repeats are found here first */
 };
 
 /* A clear request (map `unmarks`, per tgid): user space judged every model
@@ -55,7 +55,7 @@ struct mlw_net_key {
  * another name (a hard link) is still killed. */
 struct mlw_exe_key {
 	u64 ino;
-	u32 dev;           /* kernel encoding, as in struct mlw_file */
+	u32 dev; /* kernel encoding, as in struct mlw_file */
 	u32 _pad;
 };
 

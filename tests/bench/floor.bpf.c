@@ -4,7 +4,11 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-#define EMPTY(sec, name) SEC(sec) int name(void *ctx) { return 0; }
+#define EMPTY(sec, name)             \
+	SEC(sec) int name(void *ctx) \
+	{                            \
+		return 0;            \
+	}
 
 EMPTY("tp/syscalls/sys_enter_openat", e_openat)
 EMPTY("tp/syscalls/sys_exit_openat", x_openat)
@@ -43,7 +47,11 @@ EMPTY("tp_btf/io_uring_submit_req", u_submit)
 EMPTY("tp_btf/io_uring_complete", u_complete)
 
 /* the cgroup sock_addr hooks let everything through (1) */
-#define PASS(sec, name) SEC(sec) int name(struct bpf_sock_addr *ctx) { return 1; }
+#define PASS(sec, name)                              \
+	SEC(sec) int name(struct bpf_sock_addr *ctx) \
+	{                                            \
+		return 1;                            \
+	}
 PASS("cgroup/connect4", c_connect4)
 PASS("cgroup/connect6", c_connect6)
 PASS("cgroup/sendmsg4", c_sendmsg4)

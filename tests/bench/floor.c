@@ -51,7 +51,8 @@ int main(int argc, char **argv)
 		if (!strncmp(sec, "tp_btf/", 7)) {
 			snprintf(p, sizeof(p), "btf_trace_%s", sec + 7);
 			if (!vmlinux || btf__find_by_name_kind(vmlinux, p, BTF_KIND_TYPEDEF) < 0) {
-				fprintf(stderr, "floor: skipping %s: no such tracepoint\n", sec + 7);
+				fprintf(stderr, "floor: skipping %s: no such tracepoint\n",
+					sec + 7);
 				bpf_program__set_autoload(prog, false);
 			}
 			continue;

@@ -132,7 +132,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: opbench open|openmany|connect|forkexec ITERS "
-			"[--mark MODEL_FILE] [--dir DIR]\n");
+				"[--mark MODEL_FILE] [--dir DIR]\n");
 		return 2;
 	}
 	iters = atol(argv[2]);

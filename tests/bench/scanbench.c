@@ -37,13 +37,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ms[i] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		ms[i] = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+			(double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 		if (i + 1 < n)
 			scan_report_free(&r);
 	}
 	qsort(ms, (size_t)n, sizeof(*ms), cmp);
 	printf("%s median_ms=%.3f min_ms=%.3f size=%llu bytes_read=%llu pickles=%zu verdict=%s "
-	       "pickle_mb_per_s=%.1f\n", argv[1], ms[n / 2], ms[0], (unsigned long long)r.size,
+	       "pickle_mb_per_s=%.1f\n",
+	       argv[1], ms[n / 2], ms[0], (unsigned long long)r.size,
 	       (unsigned long long)r.bytes_read, r.pickles, scan_verdict_name(r.verdict),
 	       (double)r.bytes_read / 1048576.0 / (ms[n / 2] / 1e3));
 	scan_report_free(&r);

@@ -70,8 +70,9 @@ static void check_other_readers(const struct byte_src *s, const uint8_t *data, s
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const names[] = { NULL, "m.pkl", "m.bin", "m.onnx", "m.safetensors",
-					      "m.gguf", "m.pkl.gz", "m.txt" };
+	static const char *const names[] = { NULL,       "m.pkl",         "m.bin",
+					     "m.onnx",   "m.safetensors", "m.gguf",
+					     "m.pkl.gz", "m.txt" };
 	struct inert_verdict v;
 	struct pickle_result r;
 	struct byte_src s;

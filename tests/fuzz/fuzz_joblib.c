@@ -11,8 +11,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct scan_limits lim = { .max_member = 1 << 20, .max_nesting = 2,
-						.max_members = 64, .max_findings = 64 };
+	static const struct scan_limits lim = {
+		.max_member = 1 << 20, .max_nesting = 2, .max_members = 64, .max_findings = 64
+	};
 	struct scan_report r;
 	struct pickle_result pr;
 	cJSON *j;

@@ -46,8 +46,12 @@ static void one(const uint8_t *data, size_t size, const struct pickle_profile *p
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pickle_limits tight = { .max_input = 4096, .max_opcodes = 200, .max_stack = 16,
-				       .max_memo = 16, .max_findings = 4, .max_string = 64,
+	struct pickle_limits tight = { .max_input = 4096,
+				       .max_opcodes = 200,
+				       .max_stack = 16,
+				       .max_memo = 16,
+				       .max_findings = 4,
+				       .max_string = 64,
 				       .max_depth = 2 };
 
 	one(data, size, &pickle_profile_torch, NULL, ONE);

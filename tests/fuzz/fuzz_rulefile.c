@@ -18,8 +18,12 @@ static void exercise(const struct ruleset *rs)
 	static struct event ev;
 	static struct facts f;
 	static struct mlw_open op = { .ret = 3, .flags = O_RDWR };
-	static struct mlw_connect co = { .ret = -111, .addr = { .family = AF_INET6, .port = 4444,
-						     .addr = { [10] = 0xff, [11] = 0xff, 10, 1, 2, 3 } } };
+	static struct mlw_connect co = {
+		.ret = -111,
+		.addr = { .family = AF_INET6,
+			  .port = 4444,
+			  .addr = { [10] = 0xff, [11] = 0xff, 10, 1, 2, 3 } }
+	};
 	static const char *argv[] = { "/tmp/x", "-c", "stratum+tcp://a [b] *c*", "" };
 	const struct rule *hits[16];
 	char line[4096];

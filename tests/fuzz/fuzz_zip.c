@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)zip_anomaly_name(1u << b);
 		zip_close(&d);
 	} else if (!err[0]) {
-		__builtin_trap();   /* a failure always says why */
+		__builtin_trap(); /* a failure always says why */
 	}
 	for (int f = ZINF_RAW; f <= ZINF_GZIP; f++) {
 		struct zinflate_result r;

@@ -110,9 +110,11 @@ int monitor_cmd(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr, "mlwatch: %d sensors attached, %d skipped; opens matched at %s\n",
-		sensors.n_attached, sensors.n_skipped, sensors.open_match_at_exit ? "exit" : "entry");
+		sensors.n_attached, sensors.n_skipped,
+		sensors.open_match_at_exit ? "exit" : "entry");
 	if (sensors.plan.n_rules)
-		fprintf(stderr, "mlwatch: enforcing %zu rules in the kernel (SIGKILL)\n", sensors.plan.n_rules);
+		fprintf(stderr, "mlwatch: enforcing %zu rules in the kernel (SIGKILL)\n",
+			sensors.plan.n_rules);
 	fprintf(stderr, "mlwatch: ready\n");
 
 	while (!stop) {
@@ -120,7 +122,8 @@ int monitor_cmd(int argc, char **argv)
 		int err = sensors_poll(&sensors, POLL_TIMEOUT_MS);
 
 		if (err < 0 && err != -EINTR) {
-			fprintf(stderr, "mlwatch: reading the ring buffer failed: %s\n", strerror(-err));
+			fprintf(stderr, "mlwatch: reading the ring buffer failed: %s\n",
+				strerror(-err));
 			rc = MLW_EXIT_FAILURE;
 			break;
 		}

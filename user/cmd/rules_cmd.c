@@ -107,8 +107,8 @@ void rule_filter_summary(const struct rule_filter *m, char *out, size_t len)
 	o = rule_filter_to_json(m, false);
 	if (o) {
 		static const char *const named[] = {
-			"kind", "exec_class", "exec_class_not", "dest", "cidr", "port", "open",
-			"path_class", "load",
+			"kind", "exec_class", "exec_class_not", "dest", "cidr",
+			"port", "open",       "path_class",     "load",
 		};
 
 		for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
@@ -127,14 +127,13 @@ void rule_filter_summary(const struct rule_filter *m, char *out, size_t len)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: mlwatch rules check FILE\n"
-		"       mlwatch rules list [--json] [FILE]\n"
-		"\n"
-		"check  report every problem in FILE, one per line (exit 1 if any)\n"
-		"list   print the rules in effect: the built-ins merged with FILE, one\n"
-		"       per line, or with --json in the rules file format\n"
-		"See docs/rules.md for the format.\n");
+	fprintf(f, "Usage: mlwatch rules check FILE\n"
+		   "       mlwatch rules list [--json] [FILE]\n"
+		   "\n"
+		   "check  report every problem in FILE, one per line (exit 1 if any)\n"
+		   "list   print the rules in effect: the built-ins merged with FILE, one\n"
+		   "       per line, or with --json in the rules file format\n"
+		   "See docs/rules.md for the format.\n");
 }
 
 /* what: the problem; arg: the word that caused it, or NULL. */
@@ -144,8 +143,8 @@ static int usage_error(FILE *err, const char *what, const char *arg)
 
 	if (arg)
 		text_escape(arg, strlen(arg), safe, sizeof(safe));
-	fprintf(err, "mlwatch rules: %s%s%s%s (see mlwatch rules --help)\n", what,
-		arg ? " '" : "", safe, arg ? "'" : "");
+	fprintf(err, "mlwatch rules: %s%s%s%s (see mlwatch rules --help)\n", what, arg ? " '" : "",
+		safe, arg ? "'" : "");
 	return RULES_CMD_USAGE;
 }
 
@@ -165,9 +164,12 @@ static int load(const char *path, struct ruleset **rs, FILE *err)
 static const char *origin_name(enum rule_origin o)
 {
 	switch (o) {
-	case RULE_OVERRIDE: return "file*";
-	case RULE_ADDED: return "file";
-	default: return "built-in";
+	case RULE_OVERRIDE:
+		return "file*";
+	case RULE_ADDED:
+		return "file";
+	default:
+		return "built-in";
 	}
 }
 
@@ -185,7 +187,8 @@ static int check(const char *path, FILE *out, FILE *err)
 		added += rs->rules[i].origin == RULE_ADDED;
 	}
 	text_escape(path, strlen(path), name, sizeof(name));
-	fprintf(out, "%s: ok: %zu rules in effect (%zu built-in, %zu replaced, %zu disabled, "
+	fprintf(out,
+		"%s: ok: %zu rules in effect (%zu built-in, %zu replaced, %zu disabled, "
 		"%zu added), %zu allowlist entries (%zu from the file)\n",
 		name, rs->n_rules, kept, over, n_builtin_rules - kept - over, added, rs->n_allow,
 		rs->n_allow - rs->n_builtin_allow);
@@ -225,10 +228,10 @@ static int list_text(const struct ruleset *rs, FILE *out, FILE *err)
 		char scope[32];
 
 		rule_filter_summary(&r->match, line, LINE_MAX_BYTES);
-		fprintf(out, "%-34s %-8s %-14s %-6u %-6s %-8s %s%s", r->id, severity_name(r->severity),
-			rule_scope_name(r->scope, scope, sizeof(scope)), (unsigned)r->window_s,
-			rule_action_name(r->action),
-			origin_name(r->origin), line, r->failed_too ? " failed_too" : "");
+		fprintf(out, "%-34s %-8s %-14s %-6u %-6s %-8s %s%s", r->id,
+			severity_name(r->severity), rule_scope_name(r->scope, scope, sizeof(scope)),
+			(unsigned)r->window_s, rule_action_name(r->action), origin_name(r->origin),
+			line, r->failed_too ? " failed_too" : "");
 		if (r->n_except)
 			fprintf(out, " except=%zu", r->n_except);
 		fprintf(out, "\n");

@@ -22,16 +22,16 @@ struct scan_file {
 	char *path;
 	dev_t dev;
 	ino_t ino;
-	bool blob;          /* under an HF cache blobs/ dir: its snapshot name is nicer */
-	bool dup;           /* another name of an inode listed already */
+	bool blob; /* under an HF cache blobs/ dir: its snapshot name is nicer */
+	bool dup;  /* another name of an inode listed already */
 	size_t idx;
 };
 
 struct walk {
 	struct scan_file *f;
 	size_t n, cap;
-	size_t dropped;     /* past SCAN_MAX_FILES */
-	size_t errors;      /* unreadable directories and arguments */
+	size_t dropped; /* past SCAN_MAX_FILES */
+	size_t errors;  /* unreadable directories and arguments */
 	FILE *err;
 };
 
@@ -107,7 +107,8 @@ static int walk_path(struct walk *w, const char *path, unsigned depth, bool top)
 		char child[PATH_MAX];
 
 		if (!rc && strcmp(name, ".") && strcmp(name, "..") && strcmp(name, ".git")) {
-			if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, name) >= sizeof(child))
+			if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, name) >=
+			    sizeof(child))
 				walk_error(w, path, "a name inside is too long; skipped");
 			else
 				rc = walk_path(w, child, depth + 1, false);
@@ -159,8 +160,8 @@ struct totals {
 static void print_text(FILE *out, const char *path, const struct model_origin *o,
 		       const struct scan_report *r, bool verbose)
 {
-	static const char *const label[] = { "skipped", "clean", "custom", "ERROR", "SUSPICIOUS",
-					     "MALICIOUS" };
+	static const char *const label[] = { "skipped", "clean",      "custom",
+					     "ERROR",   "SUSPICIOUS", "MALICIOUS" };
 	char e[PATH_MAX * 4], line[4096];
 
 	if (r->verdict == SCAN_SKIPPED && !verbose)
@@ -195,8 +196,7 @@ static void print_text(FILE *out, const char *path, const struct model_origin *o
 		fprintf(out, "    ... %zu more findings (limit)\n", r->findings_dropped);
 }
 
-static cJSON *file_json(const char *path, const struct model_origin *o,
-			const struct scan_report *r)
+static cJSON *file_json(const char *path, const struct model_origin *o, const struct scan_report *r)
 {
 	cJSON *j = scan_report_json(r);
 	char buf[PATH_MAX * 3 + 4];
@@ -324,7 +324,8 @@ int scan_cmd(int argc, char **argv, FILE *out, FILE *err)
 		if (s) {
 			cJSON_AddNumberToObject(s, "files", (double)kept);
 			for (int v = SCAN_SKIPPED; v <= SCAN_MALICIOUS; v++)
-				cJSON_AddNumberToObject(s, scan_verdict_name(v), (double)t.by_verdict[v]);
+				cJSON_AddNumberToObject(s, scan_verdict_name(v),
+							(double)t.by_verdict[v]);
 			cJSON_AddNumberToObject(s, "unreadable_paths", (double)w.errors);
 			cJSON_AddNumberToObject(s, "files_not_listed", (double)w.dropped);
 		}
@@ -336,11 +337,12 @@ int scan_cmd(int argc, char **argv, FILE *out, FILE *err)
 		free(txt);
 		cJSON_Delete(doc);
 	} else {
-		fprintf(out, "scanned %zu files: %zu clean, %zu with custom classes, %zu suspicious, "
-			     "%zu malicious, %zu errors, %zu not models\n", kept, t.by_verdict[SCAN_CLEAN],
-			t.by_verdict[SCAN_CUSTOM], t.by_verdict[SCAN_SUSPICIOUS],
-			t.by_verdict[SCAN_MALICIOUS], t.by_verdict[SCAN_ERROR],
-			t.by_verdict[SCAN_SKIPPED]);
+		fprintf(out,
+			"scanned %zu files: %zu clean, %zu with custom classes, %zu suspicious, "
+			"%zu malicious, %zu errors, %zu not models\n",
+			kept, t.by_verdict[SCAN_CLEAN], t.by_verdict[SCAN_CUSTOM],
+			t.by_verdict[SCAN_SUSPICIOUS], t.by_verdict[SCAN_MALICIOUS],
+			t.by_verdict[SCAN_ERROR], t.by_verdict[SCAN_SKIPPED]);
 	}
 	for (size_t i = 0; i < w.n; i++)
 		free(w.f[i].path);

@@ -29,26 +29,39 @@ static const size_t min_size[MLW_EV_KIND_MAX] = {
 const char *event_kind_name(enum mlw_event_kind k)
 {
 	switch (k) {
-	case MLW_EV_EXEC: return "exec";
-	case MLW_EV_EXEC_FAIL: return "exec_fail";
-	case MLW_EV_FORK: return "fork";
-	case MLW_EV_EXIT: return "exit";
-	case MLW_EV_OPEN: return "open";
-	case MLW_EV_MODEL_OPEN: return "model_open";
-	case MLW_EV_CONNECT: return "connect";
-	case MLW_EV_DUP: return "dup";
-	case MLW_EV_SEND: return "send";
-	case MLW_EV_LINK: return "link";
-	case MLW_EV_SOCKET: return "socket";
-	default: return "unknown";
+	case MLW_EV_EXEC:
+		return "exec";
+	case MLW_EV_EXEC_FAIL:
+		return "exec_fail";
+	case MLW_EV_FORK:
+		return "fork";
+	case MLW_EV_EXIT:
+		return "exit";
+	case MLW_EV_OPEN:
+		return "open";
+	case MLW_EV_MODEL_OPEN:
+		return "model_open";
+	case MLW_EV_CONNECT:
+		return "connect";
+	case MLW_EV_DUP:
+		return "dup";
+	case MLW_EV_SEND:
+		return "send";
+	case MLW_EV_LINK:
+		return "link";
+	case MLW_EV_SOCKET:
+		return "socket";
+	default:
+		return "unknown";
 	}
 }
 
 const char *dup_syscall_name(unsigned sys)
 {
 	static const char *const names[] = {
-		[MLW_DUP_DUP] = "dup", [MLW_DUP_DUP2] = "dup2", [MLW_DUP_DUP3] = "dup3",
-		[MLW_DUP_FCNTL] = "fcntl", [MLW_DUP_SOCKET] = "socket", [MLW_DUP_ACCEPT] = "accept",
+		[MLW_DUP_DUP] = "dup",         [MLW_DUP_DUP2] = "dup2",
+		[MLW_DUP_DUP3] = "dup3",       [MLW_DUP_FCNTL] = "fcntl",
+		[MLW_DUP_SOCKET] = "socket",   [MLW_DUP_ACCEPT] = "accept",
 		[MLW_DUP_ACCEPT4] = "accept4", [MLW_DUP_PIDFD_GETFD] = "pidfd_getfd",
 	};
 
@@ -58,16 +71,19 @@ const char *dup_syscall_name(unsigned sys)
 const char *link_syscall_name(unsigned sys)
 {
 	switch (sys) {
-	case MLW_LINK_RENAME: return "rename";
-	case MLW_LINK_LINK: return "link";
-	case MLW_LINK_SYMLINK: return "symlink";
-	default: return "unknown";
+	case MLW_LINK_RENAME:
+		return "rename";
+	case MLW_LINK_LINK:
+		return "link";
+	case MLW_LINK_SYMLINK:
+		return "symlink";
+	default:
+		return "unknown";
 	}
 }
 
 /* Copies a counted string that should end in a NUL; never reads past avail. */
-static const char *copy_str(char *dst, size_t dstlen, const char *src, size_t len,
-			    size_t avail)
+static const char *copy_str(char *dst, size_t dstlen, const char *src, size_t len, size_t avail)
 {
 	size_t n = len < avail ? len : avail;
 
@@ -160,8 +176,8 @@ int event_decode(const void *data, size_t size, struct event *ev, const char **w
 			*why = "exec record lengths exceed its size";
 			return -1;
 		}
-		ev->path = copy_str(ev->pathbuf, sizeof(ev->pathbuf), e->data,
-				    e->filename_len, avail);
+		ev->path =
+			copy_str(ev->pathbuf, sizeof(ev->pathbuf), e->data, e->filename_len, avail);
 		split_args(ev, e->data + e->filename_len, e->args_len);
 		if (e->kpath_len)
 			ev->kpath = copy_str(ev->kpathbuf, sizeof(ev->kpathbuf),
@@ -193,8 +209,8 @@ int event_decode(const void *data, size_t size, struct event *ev, const char **w
 		}
 		ev->path = copy_str(ev->pathbuf, sizeof(ev->pathbuf), o->data, o->path_len, avail);
 		if (o->kpath_len)
-			ev->kpath = copy_str(ev->kpathbuf, sizeof(ev->kpathbuf), o->data + o->path_len,
-					     o->kpath_len, o->kpath_len);
+			ev->kpath = copy_str(ev->kpathbuf, sizeof(ev->kpathbuf),
+					     o->data + o->path_len, o->kpath_len, o->kpath_len);
 		/* io_uring: the name as asked is gone; the real path stands in */
 		if (!ev->path[0] && ev->kpath)
 			ev->path = ev->kpath;
@@ -212,8 +228,8 @@ int event_decode(const void *data, size_t size, struct event *ev, const char **w
 		ev->path = copy_str(ev->pathbuf, sizeof(ev->pathbuf), l->data, l->old_len, avail);
 		ev->kpath = copy_str(ev->kpathbuf, sizeof(ev->kpathbuf), l->data + l->old_len,
 				     l->new_len, l->new_len);
-		join_dir(ev, ev->pathbuf, sizeof(ev->pathbuf),
-			 l->data + l->old_len + l->new_len, l->olddir_len);
+		join_dir(ev, ev->pathbuf, sizeof(ev->pathbuf), l->data + l->old_len + l->new_len,
+			 l->olddir_len);
 		join_dir(ev, ev->kpathbuf, sizeof(ev->kpathbuf),
 			 l->data + l->old_len + l->new_len + l->olddir_len, l->newdir_len);
 		break;

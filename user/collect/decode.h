@@ -22,7 +22,7 @@ struct event {
 	/* exec only: argv split at NULs, pointing into argbuf. */
 	const char *argv[DECODE_ARGV_MAX];
 	size_t argc;
-	bool args_truncated;  /* kernel cut argv, or more than DECODE_ARGV_MAX */
+	bool args_truncated; /* kernel cut argv, or more than DECODE_ARGV_MAX */
 	bool path_truncated;
 	union {
 		const struct mlw_exec *exec;

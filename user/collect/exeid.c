@@ -9,9 +9,20 @@
 #include "exeid.h"
 
 const char *const exeid_dirs[] = {
-	"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin",
-	"/lib64", "/lib", "/usr/lib", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
-	"/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", NULL,
+	"/bin",
+	"/sbin",
+	"/usr/bin",
+	"/usr/sbin",
+	"/usr/local/bin",
+	"/usr/local/sbin",
+	"/lib64",
+	"/lib",
+	"/usr/lib",
+	"/lib/x86_64-linux-gnu",
+	"/usr/lib/x86_64-linux-gnu",
+	"/lib/aarch64-linux-gnu",
+	"/usr/lib/aarch64-linux-gnu",
+	NULL,
 };
 
 uint32_t exeid_kdev(uint64_t st_dev)
@@ -47,7 +58,8 @@ int exeid_add_names(struct exeid *t, const char *root, const char *const *names)
 			struct stat st;
 			int r;
 
-			snprintf(p, sizeof(p), "%s%s/%s", root ? root : "", exeid_dirs[d], names[i]);
+			snprintf(p, sizeof(p), "%s%s/%s", root ? root : "", exeid_dirs[d],
+				 names[i]);
 			if (stat(p, &st) != 0 || !S_ISREG(st.st_mode))
 				continue;
 			r = add(t, exeid_kdev(st.st_dev), st.st_ino, names[i]);

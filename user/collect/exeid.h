@@ -13,8 +13,8 @@
 
 struct exeid_entry {
 	uint64_t ino;
-	uint32_t dev;       /* kernel encoding (major << 20 | minor), as the sensors send */
-	const char *name;   /* the program's name (static) */
+	uint32_t dev;     /* kernel encoding (major << 20 | minor), as the sensors send */
+	const char *name; /* the program's name (static) */
 };
 
 struct exeid {

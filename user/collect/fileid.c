@@ -20,13 +20,20 @@
 const char *fileid_how_name(enum fileid_how h)
 {
 	switch (h) {
-	case FILEID_FD: return "fd";
-	case FILEID_MAP: return "mapping";
-	case FILEID_PATH: return "path";
-	case FILEID_GONE: return "gone";
-	case FILEID_CHANGED: return "changed";
-	case FILEID_NOT_REG: return "not a regular file";
-	case FILEID_ERROR: return "error";
+	case FILEID_FD:
+		return "fd";
+	case FILEID_MAP:
+		return "mapping";
+	case FILEID_PATH:
+		return "path";
+	case FILEID_GONE:
+		return "gone";
+	case FILEID_CHANGED:
+		return "changed";
+	case FILEID_NOT_REG:
+		return "not a regular file";
+	case FILEID_ERROR:
+		return "error";
 	}
 	return "?";
 }
@@ -38,8 +45,8 @@ static bool same(int fd, const struct mlw_file *id, struct stat *out)
 {
 	struct statx sx;
 
-	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT,
-		  STATX_BASIC_STATS | STATX_MNT_ID, &sx) != 0)
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_MNT_ID,
+		  &sx) != 0)
 		return false;
 	if (out) {
 		memset(out, 0, sizeof(*out));
@@ -109,9 +116,11 @@ static int open_mapping(pid_t pid, const struct mlw_file *id)
 		unsigned long long start, end, ino;
 		char range[64];
 
-		if (sscanf(line, "%llx-%llx %*s %*s %*s %llu", &start, &end, &ino) != 3 || ino != id->ino)
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %llu", &start, &end, &ino) != 3 ||
+		    ino != id->ino)
 			continue;
-		snprintf(range, sizeof(range), "/proc/%d/map_files/%llx-%llx", (int)pid, start, end);
+		snprintf(range, sizeof(range), "/proc/%d/map_files/%llx-%llx", (int)pid, start,
+			 end);
 		pfd = open(range, O_PATH | O_CLOEXEC);
 		if (pfd >= 0 && !same(pfd, id, NULL)) {
 			close(pfd);
@@ -122,8 +131,8 @@ static int open_mapping(pid_t pid, const struct mlw_file *id)
 	return pfd;
 }
 
-int fileid_open(pid_t pid, int fd, const struct mlw_file *id, const char *path,
-		struct stat *st, enum fileid_how *how, int *err)
+int fileid_open(pid_t pid, int fd, const struct mlw_file *id, const char *path, struct stat *st,
+		enum fileid_how *how, int *err)
 {
 	char via[64];
 	int pfd, rfd;
@@ -169,16 +178,22 @@ int fileid_open(pid_t pid, int fd, const struct mlw_file *id, const char *path,
 
 bool fileid_local_fs(const struct mlw_file *id, const char **fs)
 {
-	static const struct { uint32_t magic; const char *name; } local[] = {
-		{ 0xEF53, "ext4" }, { 0x58465342, "xfs" }, { 0x9123683E, "btrfs" },
-		{ 0x01021994, "tmpfs" }, { 0x858458F6, "ramfs" }, { 0x794C7630, "overlay" },
-		{ 0x73717368, "squashfs" }, { 0xE0F5E1E2, "erofs" }, { 0xF2F52010, "f2fs" },
-		{ 0x2FC12FC1, "zfs" }, { 0xCA451A4E, "bcachefs" }, { 0x3153464A, "jfs" },
-		{ 0x4D44, "vfat" }, { 0x2011BAB0, "exfat" },
+	static const struct {
+		uint32_t magic;
+		const char *name;
+	} local[] = {
+		{ 0xEF53, "ext4" },         { 0x58465342, "xfs" },      { 0x9123683E, "btrfs" },
+		{ 0x01021994, "tmpfs" },    { 0x858458F6, "ramfs" },    { 0x794C7630, "overlay" },
+		{ 0x73717368, "squashfs" }, { 0xE0F5E1E2, "erofs" },    { 0xF2F52010, "f2fs" },
+		{ 0x2FC12FC1, "zfs" },      { 0xCA451A4E, "bcachefs" }, { 0x3153464A, "jfs" },
+		{ 0x4D44, "vfat" },         { 0x2011BAB0, "exfat" },
 	};
-	static const struct { uint32_t magic; const char *name; } remote[] = {
-		{ 0x65735546, "FUSE" }, { 0x6969, "NFS" }, { 0xFF534D42, "CIFS" },
-		{ 0xFE534D42, "SMB2" }, { 0x01021997, "9p" }, { 0x00C36400, "Ceph" },
+	static const struct {
+		uint32_t magic;
+		const char *name;
+	} remote[] = {
+		{ 0x65735546, "FUSE" },   { 0x6969, "NFS" },      { 0xFF534D42, "CIFS" },
+		{ 0xFE534D42, "SMB2" },   { 0x01021997, "9p" },   { 0x00C36400, "Ceph" },
 		{ 0x0BD00BD0, "Lustre" }, { 0x47504653, "GPFS" }, { 0x6B414653, "AFS" },
 	};
 

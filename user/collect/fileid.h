@@ -18,14 +18,14 @@
 
 /* How fileid_open found the file (or why it did not). */
 enum fileid_how {
-	FILEID_FD = 0,     /* the process's fd */
-	FILEID_MAP,        /* the process's mapping of the file (/proc/PID/map_files) */
-	FILEID_PATH,       /* its path, found to be the same file: to name it, never to
+	FILEID_FD = 0,  /* the process's fd */
+	FILEID_MAP,     /* the process's mapping of the file (/proc/PID/map_files) */
+	FILEID_PATH,    /* its path, found to be the same file: to name it, never to
 	                    * decide that it carries no code */
-	FILEID_GONE,       /* neither holds it any more */
-	FILEID_CHANGED,    /* it is another file now, or it changed since it was opened */
-	FILEID_NOT_REG,    /* not a regular file */
-	FILEID_ERROR,      /* could not be opened (errno in *err) */
+	FILEID_GONE,    /* neither holds it any more */
+	FILEID_CHANGED, /* it is another file now, or it changed since it was opened */
+	FILEID_NOT_REG, /* not a regular file */
+	FILEID_ERROR,   /* could not be opened (errno in *err) */
 };
 
 /* Opens for reading the file pid opened as fd, as the kernel described it
@@ -33,8 +33,8 @@ enum fileid_how {
  * absolute path is tried too, opened O_PATH and read only if it is that
  * very file (FILEID_PATH). Returns an fd (caller closes; *st filled) or -1
  * with *how saying why not. */
-int fileid_open(pid_t pid, int fd, const struct mlw_file *id, const char *path,
-		struct stat *st, enum fileid_how *how, int *err);
+int fileid_open(pid_t pid, int fd, const struct mlw_file *id, const char *path, struct stat *st,
+		enum fileid_how *how, int *err);
 /* Whether the open file fd is still as id described it (same file, same
  * size, same ctime): after reading from it, this says the bytes read were
  * the file's when it was opened. */

@@ -74,8 +74,8 @@ static bool is_lhex(const char *s, size_t n)
 
 static bool is_word(char ch)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	       (ch >= '0' && ch <= '9') || ch == '_';
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_';
 }
 
 static bool part_valid(const char *s, size_t n)
@@ -287,7 +287,8 @@ bool hfcache_parse(const char *path, struct model_origin *o)
 	if (!path)
 		return false;
 	plen = strlen(path);
-	if (parse_hf(path, plen, o) || parse_torch_hub(path, plen, o) || parse_ollama(path, plen, o))
+	if (parse_hf(path, plen, o) || parse_torch_hub(path, plen, o) ||
+	    parse_ollama(path, plen, o))
 		return true;
 	memset(o, 0, sizeof(*o));
 	return false;
@@ -349,28 +350,39 @@ void hfcache_enrich(const char *path, struct model_origin *o)
 const char *model_source_name(enum model_source s)
 {
 	switch (s) {
-	case MSRC_HUGGINGFACE: return "huggingface";
-	case MSRC_TORCH_HUB: return "torch-hub";
-	case MSRC_OLLAMA: return "ollama";
-	default: return "";
+	case MSRC_HUGGINGFACE:
+		return "huggingface";
+	case MSRC_TORCH_HUB:
+		return "torch-hub";
+	case MSRC_OLLAMA:
+		return "ollama";
+	default:
+		return "";
 	}
 }
 
 const char *hf_repo_type_name(enum hf_repo_type t)
 {
 	switch (t) {
-	case HF_REPO_MODEL: return "model";
-	case HF_REPO_DATASET: return "dataset";
-	case HF_REPO_SPACE: return "space";
-	default: return "";
+	case HF_REPO_MODEL:
+		return "model";
+	case HF_REPO_DATASET:
+		return "dataset";
+	case HF_REPO_SPACE:
+		return "space";
+	default:
+		return "";
 	}
 }
 
 const char *hf_rev_from_name(enum hf_rev_from f)
 {
 	switch (f) {
-	case HF_REV_SNAPSHOT: return "snapshot";
-	case HF_REV_REFS_MAIN: return "refs/main";
-	default: return "";
+	case HF_REV_SNAPSHOT:
+		return "snapshot";
+	case HF_REV_REFS_MAIN:
+		return "refs/main";
+	default:
+		return "";
 	}
 }

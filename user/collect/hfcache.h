@@ -12,17 +12,17 @@
 
 enum model_source {
 	MSRC_NONE = 0,
-	MSRC_HUGGINGFACE,   /* .../models--org--name/{snapshots/<rev>/...,blobs/<etag>} */
-	MSRC_TORCH_HUB,     /* .../hub/checkpoints/<file> */
-	MSRC_OLLAMA,        /* .../blobs/sha256-<64 hex> */
+	MSRC_HUGGINGFACE, /* .../models--org--name/{snapshots/<rev>/...,blobs/<etag>} */
+	MSRC_TORCH_HUB,   /* .../hub/checkpoints/<file> */
+	MSRC_OLLAMA,      /* .../blobs/sha256-<64 hex> */
 };
 
 enum hf_repo_type { HF_REPO_NONE = 0, HF_REPO_MODEL, HF_REPO_DATASET, HF_REPO_SPACE };
 
 enum hf_rev_from {
 	HF_REV_NONE = 0,
-	HF_REV_SNAPSHOT,    /* the snapshots/<rev> directory the file was opened in */
-	HF_REV_REFS_MAIN,   /* a blob opened directly: refs/main of its repo, a guess */
+	HF_REV_SNAPSHOT,  /* the snapshots/<rev> directory the file was opened in */
+	HF_REV_REFS_MAIN, /* a blob opened directly: refs/main of its repo, a guess */
 };
 
 /* huggingface_hub's limit for each part of a repo id (validate_repo_id). */
@@ -33,9 +33,9 @@ enum hf_rev_from {
 
 struct model_origin {
 	enum model_source source;
-	enum hf_repo_type repo_type;        /* Hugging Face only */
-	char repo[HF_REPO_ID_MAX];          /* "org/name" or a legacy "name"; "" if none */
-	char revision[HF_REV_LEN + 1];      /* commit hash; "" if unknown */
+	enum hf_repo_type repo_type;   /* Hugging Face only */
+	char repo[HF_REPO_ID_MAX];     /* "org/name" or a legacy "name"; "" if none */
+	char revision[HF_REV_LEN + 1]; /* commit hash; "" if unknown */
 	enum hf_rev_from revision_from;
 	/* The file inside the snapshot ("sub/model.bin"), or torch hub's file
 	 * name; "" when unknown or longer than HF_FILE_MAX - 1. */

@@ -112,7 +112,8 @@ void judge_model(struct judge *j, pid_t pid, const struct mlw_open *o, const cha
 	fd = fileid_open(pid, o->ret, &o->file, path, &st, &how, &err);
 	if (fd < 0) {
 		j->st.unreadable++;
-		snprintf(v->why, sizeof(v->why), "the loader's file could not be read as opened (%s%s%s)",
+		snprintf(v->why, sizeof(v->why),
+			 "the loader's file could not be read as opened (%s%s%s)",
 			 fileid_how_name(how), err ? ": " : "", err ? strerror(err) : "");
 	} else if (e->used && same_state(&e->id, &o->file)) {
 		/* a verdict on these very bytes, from an earlier reading */

@@ -27,7 +27,7 @@
 #define JUDGE_BUDGET_MAX_NS (1000ull * 1000 * 1000)
 
 struct judge_entry {
-	struct mlw_file id;         /* identity and state (size, ctime) */
+	struct mlw_file id; /* identity and state (size, ctime) */
 	bool used, inert;
 	enum model_format format;
 	const char *kind;
@@ -35,12 +35,12 @@ struct judge_entry {
 };
 
 struct judge_stats {
-	uint64_t judged;            /* read and judged */
-	uint64_t cached;            /* answered from an earlier reading of the same file */
-	uint64_t unreadable;        /* not read as opened: kept marked */
-	uint64_t not_local;         /* on a network or FUSE file system: kept marked */
-	uint64_t writers;           /* open for writing, or written while read: kept marked */
-	uint64_t over_budget;       /* not judged, the budget spent: kept marked */
+	uint64_t judged;      /* read and judged */
+	uint64_t cached;      /* answered from an earlier reading of the same file */
+	uint64_t unreadable;  /* not read as opened: kept marked */
+	uint64_t not_local;   /* on a network or FUSE file system: kept marked */
+	uint64_t writers;     /* open for writing, or written while read: kept marked */
+	uint64_t over_budget; /* not judged, the budget spent: kept marked */
 };
 
 struct judge {

@@ -66,8 +66,8 @@ int path_resolve(pid_t pid, int dirfd, const char *path, char *out, size_t len)
 
 	if (path[0] == '/')
 		return path_normalize("/", path, out, len);
-	err = dirfd == AT_FDCWD ? procfs_cwd(pid, base, sizeof(base))
-					: procfs_fd_path(pid, dirfd, base, sizeof(base));
+	err = dirfd == AT_FDCWD ? procfs_cwd(pid, base, sizeof(base)) :
+				  procfs_fd_path(pid, dirfd, base, sizeof(base));
 	if (err || base[0] != '/') {
 		/* the process is gone: keep what it asked for, flagged by rc */
 		size_t n = strlen(path);

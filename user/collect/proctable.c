@@ -178,8 +178,8 @@ void proctable_expire(struct proctable *pt, uint64_t now_ns)
 	}
 }
 
-size_t proctable_ancestry(struct proctable *pt, uint32_t pid, uint32_t stop_at,
-			  uint32_t *out, size_t max)
+size_t proctable_ancestry(struct proctable *pt, uint32_t pid, uint32_t stop_at, uint32_t *out,
+			  size_t max)
 {
 	size_t n = 0;
 

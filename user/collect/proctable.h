@@ -21,14 +21,14 @@
 #define PROCTABLE_MAX_DEPTH 64
 
 enum model_state {
-	MODEL_NONE = 0,       /* this process loaded nothing we saw */
-	MODEL_CONFIRMED,      /* a model that can run code, or one that could not be judged */
-	MODEL_INERT,          /* every model it opened is proven to carry no code */
+	MODEL_NONE = 0,  /* this process loaded nothing we saw */
+	MODEL_CONFIRMED, /* a model that can run code, or one that could not be judged */
+	MODEL_INERT,     /* every model it opened is proven to carry no code */
 };
 
 struct model_rec {
-	char *path;           /* as the process named it */
-	char *resolved_path;  /* absolute */
+	char *path;          /* as the process named it */
+	char *resolved_path; /* absolute */
 	enum model_format format;
 	uint64_t ts_ns;
 	bool scanned;         /* a static scan verdict is known for this process's loads */
@@ -37,12 +37,12 @@ struct model_rec {
 
 struct proc {
 	uint32_t pid;
-	uint32_t parent;      /* at fork time; 0 if unknown */
-	uint32_t loader;      /* tgid of the loader of its lineage, 0 if none */
+	uint32_t parent; /* at fork time; 0 if unknown */
+	uint32_t loader; /* tgid of the loader of its lineage, 0 if none */
 	uint64_t mark_ns;
 	char comm[MLW_COMM_LEN + 1];
 	char *exe;
-	char *args;           /* NUL-separated */
+	char *args; /* NUL-separated */
 	size_t args_len;
 	bool args_truncated;
 	bool exited;
@@ -50,18 +50,18 @@ struct proc {
 	enum model_state model_state;
 	struct model_rec model; /* the first model it opened (loaders only) */
 	unsigned n_models;
-	uint32_t inert_upto;  /* its model opens 1..inert_upto under mark_ns were all
+	uint32_t inert_upto; /* its model opens 1..inert_upto under mark_ns were all
 	                       * proven inert (the kernel's mlw_mark.models count) */
-	uint32_t forked_at;   /* its parent's model count when it forked it */
-	struct proc *next;    /* hash chain */
+	uint32_t forked_at;  /* its parent's model count when it forked it */
+	struct proc *next;   /* hash chain */
 };
 
 struct proctable {
 	struct proc **buckets;
 	size_t nbuckets;
 	size_t count;
-	uint64_t full;        /* inserts refused at PROCTABLE_MAX */
-	uint64_t evicted;     /* exited entries dropped early for space */
+	uint64_t full;    /* inserts refused at PROCTABLE_MAX */
+	uint64_t evicted; /* exited entries dropped early for space */
 };
 
 int proctable_init(struct proctable *pt);
@@ -80,8 +80,8 @@ void proctable_set_model(struct proc *p, const char *path, const char *resolved,
 void proctable_expire(struct proctable *pt, uint64_t now_ns);
 /* pids from pid up the fork-time parents to (and including) stop_at, or to
  * the first unknown parent. Returns how many were written. */
-size_t proctable_ancestry(struct proctable *pt, uint32_t pid, uint32_t stop_at,
-			  uint32_t *out, size_t max);
+size_t proctable_ancestry(struct proctable *pt, uint32_t pid, uint32_t stop_at, uint32_t *out,
+			  size_t max);
 /* Calls fn for every entry whose loader is `loader` and mark_ns matches. */
 void proctable_for_lineage(struct proctable *pt, uint32_t loader, uint64_t mark_ns,
 			   void (*fn)(struct proc *p, void *ctx), void *ctx);

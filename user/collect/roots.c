@@ -8,25 +8,37 @@
 /* Names as the kernel keeps them: the executable's basename, cut at 15. */
 static const char *const default_comms[] = {
 	"raylet", "gcs_server", "tritonserver", "text-generation", /* -launcher, cut */
-	"ollama", "vllm", "torchserve", "ray", NULL,
+	"ollama", "vllm",       "torchserve",   "ray",
+	NULL,
 };
 /* Interactive ones: a person types the shells and downloads there. */
 static const char *const default_notebook_comms[] = {
-	"jupyter-lab", "jupyter-noteboo", "jupyter-server", NULL,
+	"jupyter-lab",
+	"jupyter-noteboo",
+	"jupyter-server",
+	NULL,
 };
 static const char *const default_interpreters[] = {
-	"python", "python3", "python3.8", "python3.9", "python3.10", "python3.11",
-	"python3.12", "python3.13", "java", NULL,
+	"python",     "python3",    "python3.8",  "python3.9", "python3.10",
+	"python3.11", "python3.12", "python3.13", "java",      NULL,
 };
 /* Each names a long-running server that takes work from the network. */
 static const char *const default_argv[] = {
-	"*vllm.entrypoints*", "*-m vllm*", "*text_generation_server*",
-	"*ray/_private/workers/default_worker.py*", "*ray.util.client.server*",
-	"*ray/dashboard/dashboard.py*", "*org.pytorch.serve.ModelServer*",
-	"*tritonserver*", NULL,
+	"*vllm.entrypoints*",
+	"*-m vllm*",
+	"*text_generation_server*",
+	"*ray/_private/workers/default_worker.py*",
+	"*ray.util.client.server*",
+	"*ray/dashboard/dashboard.py*",
+	"*org.pytorch.serve.ModelServer*",
+	"*tritonserver*",
+	NULL,
 };
 static const char *const default_notebook_argv[] = {
-	"*ipykernel_launcher*", "*-m ipykernel*", "*jupyter*", NULL,
+	"*ipykernel_launcher*",
+	"*-m ipykernel*",
+	"*jupyter*",
+	NULL,
 };
 
 static int add(const char **list, size_t *n, const char *s)

@@ -13,15 +13,15 @@
 #define ROOTS_MAX 64
 
 struct roots {
-	const char *comms[ROOTS_MAX];        /* marked at exec by name */
-	bool comm_notebook[ROOTS_MAX];       /* ... an interactive one (Jupyter) */
+	const char *comms[ROOTS_MAX];  /* marked at exec by name */
+	bool comm_notebook[ROOTS_MAX]; /* ... an interactive one (Jupyter) */
 	size_t n_comms;
 	const char *interpreters[ROOTS_MAX]; /* execs sent up for an argv check */
 	size_t n_interpreters;
 	const char *argv_patterns[ROOTS_MAX]; /* fnmatch over the joined argv */
 	bool argv_notebook[ROOTS_MAX];
 	size_t n_argv_patterns;
-	bool ray_workers;   /* threads renamed "ray::..." (Ray workers) are roots */
+	bool ray_workers; /* threads renamed "ray::..." (Ray workers) are roots */
 };
 
 /* The built-in set: raylet, gcs_server, tritonserver, ollama, vLLM, TGI,

@@ -13,56 +13,72 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: mlwatch [OPTIONS]\n"
-"       mlwatch rules check FILE | rules list [--json] [FILE]\n"
-"       mlwatch scan [--json] [--profiles FILE] [-v] PATH...   (docs/scan.md)\n"
-"Watch processes that load ML model files (pickle, torch, numpy, joblib, ...)\n"
-"and alert on what they do next: shells, downloaders, outbound connects,\n"
-"credential reads, sockets handed to stdin/stdout/stderr.\n"
-"\n"
-"  --json                 one JSON object per alert per line\n"
-"  -o, --output FILE      write alerts to FILE (appended) instead of stdout\n"
-"  --internal-net CIDR    a network that counts as internal; repeatable; the\n"
-"                         first one replaces the defaults (127/8, 10/8,\n"
-"                         172.16/12, 192.168/16, 100.64/10, 169.254/16, ::1,\n"
-"                         fc00::/7, fe80::/10)\n"
-"  --model-ext EXT        also treat files ending in .EXT as models; repeatable\n"
-"  --no-hex-blobs         do not treat blobs/<sha> cache files as models\n"
-"  --open-match WHERE     auto (default), exit or entry: match an unmarked\n"
-"                         process's opens by the opened file's name at exit\n"
-"                         (cheaper; Linux 6.2+), or by the path at entry\n"
-"  --root NAME            also watch processes named NAME (as in ps -o comm,\n"
-"                         at most 15 characters) and their descendants as ML\n"
-"                         control-plane roots; repeatable\n"
-"  --root-argv PATTERN    also watch Python/Java processes whose command line\n"
-"                         matches PATTERN (fnmatch, e.g. '*my_server.py*')\n"
-"  --no-default-roots     forget the built-in roots (raylet, Jupyter, vLLM, ...)\n"
-"  --rules FILE           rules file (JSON, see docs/rules.md) that extends or\n"
-"                         overrides the built-in rules; SIGHUP reloads it\n"
-"  --inventory FILE       append a record per model load (path, size, sha256,\n"
-"                         format, Hugging Face repo and revision) to FILE\n"
-"  --blocklist FILE       alert at load time on models whose sha256 or Hugging\n"
-"                         Face repo id is listed in FILE (docs/inventory.md)\n"
-"  --hash-rate MIB        read at most MIB MiB/s when hashing models (default:\n"
-"                         no cap; the hashing thread runs at nice 19)\n"
-"  --scan-profiles FILE   extend the static scan's allowlist profiles (JSON,\n"
-"                         docs/scan-profiles.md)\n"
-"  --no-scan              do not scan loaded models statically (model_scan)\n"
-"  --enforce              SIGKILL a process that loaded a model when it execs\n"
-"                         a shell, downloader, network tool, miner or a program\n"
-"                         under /tmp, or connects to an external or metadata\n"
-"                         address; the alert says what was killed\n"
-"  --ringbuf-mb N         kernel-to-user ring buffer size in MiB (default 16)\n"
-"  -v, --verbose          also print every event received\n"
-"  -h, --help             this help\n"
-"  -V, --version          print the version\n"
-"\n"
-"Runs as root. Prints 'mlwatch: ready' on stderr once every sensor is\n"
-"attached; SIGINT/SIGTERM detach everything and print the drop counters.\n");
+		"Usage: mlwatch [OPTIONS]\n"
+		"       mlwatch rules check FILE | rules list [--json] [FILE]\n"
+		"       mlwatch scan [--json] [--profiles FILE] [-v] PATH...   (docs/scan.md)\n"
+		"Watch processes that load ML model files (pickle, torch, numpy, joblib, ...)\n"
+		"and alert on what they do next: shells, downloaders, outbound connects,\n"
+		"credential reads, sockets handed to stdin/stdout/stderr.\n"
+		"\n"
+		"  --json                 one JSON object per alert per line\n"
+		"  -o, --output FILE      write alerts to FILE (appended) instead of stdout\n"
+		"  --internal-net CIDR    a network that counts as internal; repeatable; the\n"
+		"                         first one replaces the defaults (127/8, 10/8,\n"
+		"                         172.16/12, 192.168/16, 100.64/10, 169.254/16, ::1,\n"
+		"                         fc00::/7, fe80::/10)\n"
+		"  --model-ext EXT        also treat files ending in .EXT as models; repeatable\n"
+		"  --no-hex-blobs         do not treat blobs/<sha> cache files as models\n"
+		"  --open-match WHERE     auto (default), exit or entry: match an unmarked\n"
+		"                         process's opens by the opened file's name at exit\n"
+		"                         (cheaper; Linux 6.2+), or by the path at entry\n"
+		"  --root NAME            also watch processes named NAME (as in ps -o comm,\n"
+		"                         at most 15 characters) and their descendants as ML\n"
+		"                         control-plane roots; repeatable\n"
+		"  --root-argv PATTERN    also watch Python/Java processes whose command line\n"
+		"                         matches PATTERN (fnmatch, e.g. '*my_server.py*')\n"
+		"  --no-default-roots     forget the built-in roots (raylet, Jupyter, vLLM, ...)\n"
+		"  --rules FILE           rules file (JSON, see docs/rules.md) that extends or\n"
+		"                         overrides the built-in rules; SIGHUP reloads it\n"
+		"  --inventory FILE       append a record per model load (path, size, sha256,\n"
+		"                         format, Hugging Face repo and revision) to FILE\n"
+		"  --blocklist FILE       alert at load time on models whose sha256 or Hugging\n"
+		"                         Face repo id is listed in FILE (docs/inventory.md)\n"
+		"  --hash-rate MIB        read at most MIB MiB/s when hashing models (default:\n"
+		"                         no cap; the hashing thread runs at nice 19)\n"
+		"  --scan-profiles FILE   extend the static scan's allowlist profiles (JSON,\n"
+		"                         docs/scan-profiles.md)\n"
+		"  --no-scan              do not scan loaded models statically (model_scan)\n"
+		"  --enforce              SIGKILL a process that loaded a model when it execs\n"
+		"                         a shell, downloader, network tool, miner or a program\n"
+		"                         under /tmp, or connects to an external or metadata\n"
+		"                         address; the alert says what was killed\n"
+		"  --ringbuf-mb N         kernel-to-user ring buffer size in MiB (default 16)\n"
+		"  -v, --verbose          also print every event received\n"
+		"  -h, --help             this help\n"
+		"  -V, --version          print the version\n"
+		"\n"
+		"Runs as root. Prints 'mlwatch: ready' on stderr once every sensor is\n"
+		"attached; SIGINT/SIGTERM detach everything and print the drop counters.\n");
 }
 
-enum { OPT_JSON = 256, OPT_NET, OPT_EXT, OPT_NO_HEX, OPT_RB, OPT_OPEN_MATCH, OPT_ROOT, OPT_ROOT_ARGV, OPT_NO_ROOTS, OPT_ENFORCE, OPT_RULES, OPT_INVENTORY, OPT_BLOCKLIST,
-       OPT_HASH_RATE, OPT_SCAN_PROFILES, OPT_NO_SCAN };
+enum {
+	OPT_JSON = 256,
+	OPT_NET,
+	OPT_EXT,
+	OPT_NO_HEX,
+	OPT_RB,
+	OPT_OPEN_MATCH,
+	OPT_ROOT,
+	OPT_ROOT_ARGV,
+	OPT_NO_ROOTS,
+	OPT_ENFORCE,
+	OPT_RULES,
+	OPT_INVENTORY,
+	OPT_BLOCKLIST,
+	OPT_HASH_RATE,
+	OPT_SCAN_PROFILES,
+	OPT_NO_SCAN
+};
 
 enum options_result options_parse(struct options *o, int argc, char **argv)
 {
@@ -118,11 +134,15 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			size_t n = strlen(e);
 
 			if (n == 0 || strchr(e, '/')) {
-				fprintf(stderr, "mlwatch: --model-ext '%s': expected an extension such as 'pt' or '.pt'\n", optarg);
+				fprintf(stderr,
+					"mlwatch: --model-ext '%s': expected an extension such as 'pt' or '.pt'\n",
+					optarg);
 				return OPTIONS_EXIT_USAGE;
 			}
 			if (o->n_extra_exts >= OPTIONS_MAX_EXTS) {
-				fprintf(stderr, "mlwatch: --model-ext: at most %d extra extensions\n", OPTIONS_MAX_EXTS);
+				fprintf(stderr,
+					"mlwatch: --model-ext: at most %d extra extensions\n",
+					OPTIONS_MAX_EXTS);
 				return OPTIONS_EXIT_USAGE;
 			}
 			o->extra_exts[o->n_extra_exts++] = e;
@@ -136,7 +156,8 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			unsigned long v = strtoul(optarg, &end, 10);
 
 			if (*end || v < RINGBUF_MB_MIN || v > RINGBUF_MB_MAX || (v & (v - 1))) {
-				fprintf(stderr, "mlwatch: --ringbuf-mb '%s': expected a power of two from %d to %d\n",
+				fprintf(stderr,
+					"mlwatch: --ringbuf-mb '%s': expected a power of two from %d to %d\n",
 					optarg, RINGBUF_MB_MIN, RINGBUF_MB_MAX);
 				return OPTIONS_EXIT_USAGE;
 			}
@@ -151,20 +172,24 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			} else if (!strcmp(optarg, "exit")) {
 				o->open_match = OPEN_MATCH_EXIT;
 			} else {
-				fprintf(stderr, "mlwatch: --open-match '%s': expected auto, exit or entry\n", optarg);
+				fprintf(stderr,
+					"mlwatch: --open-match '%s': expected auto, exit or entry\n",
+					optarg);
 				return OPTIONS_EXIT_USAGE;
 			}
 			break;
 		case OPT_ROOT:
 			if (roots_add_comm(&extra, optarg)) {
-				fprintf(stderr, "mlwatch: --root '%s': expected a process name of 1 to 15 characters (at most %d roots)\n",
+				fprintf(stderr,
+					"mlwatch: --root '%s': expected a process name of 1 to 15 characters (at most %d roots)\n",
 					optarg, ROOTS_MAX);
 				return OPTIONS_EXIT_USAGE;
 			}
 			break;
 		case OPT_ROOT_ARGV:
 			if (roots_add_argv(&extra, optarg)) {
-				fprintf(stderr, "mlwatch: --root-argv '%s': expected a non-empty pattern (at most %d)\n",
+				fprintf(stderr,
+					"mlwatch: --root-argv '%s': expected a non-empty pattern (at most %d)\n",
 					optarg, ROOTS_MAX);
 				return OPTIONS_EXIT_USAGE;
 			}
@@ -186,7 +211,9 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			unsigned long v = strtoul(optarg, &end, 10);
 
 			if (*end || !*optarg || v < 1 || v > 100000) {
-				fprintf(stderr, "mlwatch: --hash-rate '%s': expected MiB/s from 1 to 100000\n", optarg);
+				fprintf(stderr,
+					"mlwatch: --hash-rate '%s': expected MiB/s from 1 to 100000\n",
+					optarg);
 				return OPTIONS_EXIT_USAGE;
 			}
 			o->hash_mib_per_s = (unsigned)v;
@@ -224,7 +251,8 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 		}
 	for (size_t i = 0; i < extra.n_argv_patterns; i++)
 		if (roots_add_argv(&o->roots, extra.argv_patterns[i])) {
-			fprintf(stderr, "mlwatch: --root-argv: at most %d patterns in all\n", ROOTS_MAX);
+			fprintf(stderr, "mlwatch: --root-argv: at most %d patterns in all\n",
+				ROOTS_MAX);
 			return OPTIONS_EXIT_USAGE;
 		}
 	if (optind < argc) {

@@ -15,22 +15,22 @@ enum open_match { OPEN_MATCH_AUTO, OPEN_MATCH_ENTRY, OPEN_MATCH_EXIT };
 
 struct options {
 	bool json;
-	bool verbose;          /* also print every event received (debugging) */
-	const char *output;    /* NULL: stdout */
+	bool verbose;       /* also print every event received (debugging) */
+	const char *output; /* NULL: stdout */
 	struct netclass net;
 	const char *extra_exts[OPTIONS_MAX_EXTS];
 	int n_extra_exts;
 	unsigned ringbuf_mb;
 	bool hex_blobs;
 	enum open_match open_match;
-	struct roots roots;    /* ML control-plane processes watched from exec */
-	bool enforce;          /* kill at the offending exec or connect (enforce.h) */
-	const char *rules_file; /* --rules: extends/overrides the built-ins; NULL: none */
-	const char *inventory_file; /* --inventory: model load records, JSON lines */
-	const char *blocklist_file; /* --blocklist: model hashes and repo ids */
-	unsigned hash_mib_per_s;    /* --hash-rate: inventory read cap; 0: none */
+	struct roots roots;             /* ML control-plane processes watched from exec */
+	bool enforce;                   /* kill at the offending exec or connect (enforce.h) */
+	const char *rules_file;         /* --rules: extends/overrides the built-ins; NULL: none */
+	const char *inventory_file;     /* --inventory: model load records, JSON lines */
+	const char *blocklist_file;     /* --blocklist: model hashes and repo ids */
+	unsigned hash_mib_per_s;        /* --hash-rate: inventory read cap; 0: none */
 	const char *scan_profiles_file; /* --scan-profiles: allowlist extensions */
-	bool no_scan;               /* --no-scan: no static scan of loaded models */
+	bool no_scan;                   /* --no-scan: no static scan of loaded models */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };

@@ -13,15 +13,15 @@ struct alert {
 	const struct rule *rule;
 	const struct event *ev;
 	const struct facts *facts;
-	struct proctable *pt;       /* to name the ancestry */
-	const struct proc *proc;    /* the acting process (may be NULL) */
-	const struct proc *loader;  /* its lineage's loader (may be NULL) */
+	struct proctable *pt;      /* to name the ancestry */
+	const struct proc *proc;   /* the acting process (may be NULL) */
+	const struct proc *loader; /* its lineage's loader (may be NULL) */
 	uint32_t loader_pid;
 	uint32_t ancestry[PROCTABLE_MAX_DEPTH];
 	size_t n_ancestry;
 	uint64_t realtime_ns;
 	const char *host;
-	const char *incident_id;    /* the incident this alert is a step of, or NULL */
+	const char *incident_id;     /* the incident this alert is a step of, or NULL */
 	const struct inv_scan *scan; /* the static scan verdict it reports, or NULL */
 };
 

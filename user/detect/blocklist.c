@@ -187,12 +187,18 @@ static const char *quoted(const char *s, char *out, size_t len)
 
 static const char *json_type_name(const cJSON *j)
 {
-	if (cJSON_IsString(j)) return "a string";
-	if (cJSON_IsNumber(j)) return "a number";
-	if (cJSON_IsBool(j)) return "a boolean";
-	if (cJSON_IsNull(j)) return "null";
-	if (cJSON_IsArray(j)) return "an array";
-	if (cJSON_IsObject(j)) return "an object";
+	if (cJSON_IsString(j))
+		return "a string";
+	if (cJSON_IsNumber(j))
+		return "a number";
+	if (cJSON_IsBool(j))
+		return "a boolean";
+	if (cJSON_IsNull(j))
+		return "null";
+	if (cJSON_IsArray(j))
+		return "an array";
+	if (cJSON_IsObject(j))
+		return "an object";
 	return "an invalid value";
 }
 
@@ -273,14 +279,15 @@ static int parse_item(struct blocklist *bl, const struct ctx *c, const cJSON *it
 			else if (strcmp(k->string, "comment") == 0)
 				bit = 4;
 			else
-				return fail(c, -EINVAL, "unknown key %s (expected %s, reason, comment)",
+				return fail(c, -EINVAL,
+					    "unknown key %s (expected %s, reason, comment)",
 					    quoted(k->string, q, sizeof(q)), idkey);
 			if (seen & bit)
 				return fail(c, -EINVAL, "duplicate key \"%s\"", k->string);
 			seen |= bit;
 			if (!cJSON_IsString(k))
-				return fail(c, -EINVAL, "\"%s\" is %s, expected a string", k->string,
-					    json_type_name(k));
+				return fail(c, -EINVAL, "\"%s\" is %s, expected a string",
+					    k->string, json_type_name(k));
 			if (bit == 1)
 				id = k->valuestring;
 			else if (bit == 2)
@@ -289,9 +296,11 @@ static int parse_item(struct blocklist *bl, const struct ctx *c, const cJSON *it
 		if (!id)
 			return fail(c, -EINVAL, "object without \"%s\"", idkey);
 		if (reason && strlen(reason) > BLOCKLIST_MAX_REASON)
-			return fail(c, -EINVAL, "reason longer than %d bytes", BLOCKLIST_MAX_REASON);
+			return fail(c, -EINVAL, "reason longer than %d bytes",
+				    BLOCKLIST_MAX_REASON);
 	} else {
-		return fail(c, -EINVAL, "expected a string or an object, got %s", json_type_name(item));
+		return fail(c, -EINVAL, "expected a string or an object, got %s",
+			    json_type_name(item));
 	}
 	return sha ? add_sha256(bl, c, id, reason) : add_repo(bl, c, id, reason);
 }
@@ -341,7 +350,8 @@ static int parse_root(struct blocklist *bl, struct ctx *c, const cJSON *root)
 	int rc;
 
 	if (!cJSON_IsObject(root))
-		return fail(c, -EINVAL, "expected a JSON object at the top, got %s", json_type_name(root));
+		return fail(c, -EINVAL, "expected a JSON object at the top, got %s",
+			    json_type_name(root));
 	cJSON_ArrayForEach(k, root) {
 		static const char *const keys[] = { "sha256", "repos", "comment", "version" };
 		unsigned bit = 0;
@@ -351,7 +361,8 @@ static int parse_root(struct blocklist *bl, struct ctx *c, const cJSON *root)
 			if (strcmp(k->string, keys[i]) == 0)
 				bit = 1u << i;
 		if (!bit)
-			return fail(c, -EINVAL, "unknown key %s (expected sha256, repos, comment, version)",
+			return fail(c, -EINVAL,
+				    "unknown key %s (expected sha256, repos, comment, version)",
 				    quoted(k->string, q, sizeof(q)));
 		if (seen & bit)
 			return fail(c, -EINVAL, "duplicate key \"%s\"", k->string);
@@ -361,7 +372,8 @@ static int parse_root(struct blocklist *bl, struct ctx *c, const cJSON *root)
 			if (rc)
 				return rc;
 		} else if (bit == 4 && !cJSON_IsString(k)) {
-			return fail(c, -EINVAL, "\"comment\" is %s, expected a string", json_type_name(k));
+			return fail(c, -EINVAL, "\"comment\" is %s, expected a string",
+				    json_type_name(k));
 		} else if (bit == 8 && (!cJSON_IsNumber(k) || k->valuedouble != 1)) {
 			return fail(c, -EINVAL, "\"version\" must be 1");
 		}
@@ -369,8 +381,8 @@ static int parse_root(struct blocklist *bl, struct ctx *c, const cJSON *root)
 	return 0;
 }
 
-int blocklist_parse(struct blocklist *bl, const char *name, const char *text, size_t len,
-		    char *err, size_t errlen)
+int blocklist_parse(struct blocklist *bl, const char *name, const char *text, size_t len, char *err,
+		    size_t errlen)
 {
 	struct ctx c = { .name = name ? name : "blocklist", .err = err, .errlen = errlen };
 	const char *end = NULL, *nul;
@@ -395,7 +407,8 @@ int blocklist_parse(struct blocklist *bl, const char *name, const char *text, si
 		position(text, off, where, sizeof(where));
 		return fail(&c, -EINVAL, "%s: not valid JSON", where);
 	}
-	while (end && end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+	while (end && end < text + len &&
+	       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
 		end++;
 	if (end && end < text + len) {
 		position(text, (size_t)(end - text), where, sizeof(where));
@@ -495,7 +508,8 @@ const struct bl_entry *blocklist_match_repo(const struct blocklist *bl, const ch
 	key[0] = kind_letter[BL_REPO];
 	for (size_t i = 0; i < n; i++)
 		key[i + 1] = (repo_id[i] >= 'A' && repo_id[i] <= 'Z') ?
-			     (char)(repo_id[i] - 'A' + 'a') : repo_id[i];
+				     (char)(repo_id[i] - 'A' + 'a') :
+				     repo_id[i];
 	key[n + 1] = 0;
 	e = find_key(bl, key);
 	slash = strchr(repo_id, '/');

@@ -13,10 +13,14 @@
 const char *sockaddr_family_name(unsigned family)
 {
 	switch (family) {
-	case AF_INET: return "inet";
-	case AF_INET6: return "inet6";
-	case AF_UNIX: return "unix";
-	default: return "other";
+	case AF_INET:
+		return "inet";
+	case AF_INET6:
+		return "inet6";
+	case AF_UNIX:
+		return "unix";
+	default:
+		return "other";
 	}
 }
 
@@ -34,8 +38,7 @@ void sockaddr_format(const struct mlw_sockaddr *sa, char *out, size_t len)
 			 sa->unix_path);
 }
 
-static enum dest_class classify_sockaddr(const struct mlw_sockaddr *sa,
-					 const struct netclass *net)
+static enum dest_class classify_sockaddr(const struct mlw_sockaddr *sa, const struct netclass *net)
 {
 	if (sa->family == AF_UNIX)
 		return DEST_UNIX;
@@ -65,23 +68,37 @@ static const char *basename_of(const char *p)
  */
 static const char *runtime_api(const struct mlw_sockaddr *sa)
 {
-	static const struct { const char *sock; const char *name; } socks[] = {
-		{ "docker.sock", "docker" }, { "containerd.sock", "containerd" },
-		{ "crio.sock", "cri-o" }, { "podman.sock", "podman" },
-		{ "cri-dockerd.sock", "cri-dockerd" }, { "dockershim.sock", "dockershim" },
-		{ "kubelet.sock", "kubelet" }, { "buildkitd.sock", "buildkit" },
-		{ "frakti.sock", "frakti" }, { "rktlet.sock", "rktlet" },
+	static const struct {
+		const char *sock;
+		const char *name;
+	} socks[] = {
+		{ "docker.sock", "docker" },
+		{ "containerd.sock", "containerd" },
+		{ "crio.sock", "cri-o" },
+		{ "podman.sock", "podman" },
+		{ "cri-dockerd.sock", "cri-dockerd" },
+		{ "dockershim.sock", "dockershim" },
+		{ "kubelet.sock", "kubelet" },
+		{ "buildkitd.sock", "buildkit" },
+		{ "frakti.sock", "frakti" },
+		{ "rktlet.sock", "rktlet" },
 	};
-	static const struct { unsigned port; const char *name; } ports[] = {
-		{ 2375, "docker" }, { 2376, "docker" }, { 10250, "kubelet" }, { 10255, "kubelet" },
+	static const struct {
+		unsigned port;
+		const char *name;
+	} ports[] = {
+		{ 2375, "docker" },
+		{ 2376, "docker" },
+		{ 10250, "kubelet" },
+		{ 10255, "kubelet" },
 	};
 
 	if (sa->family == AF_UNIX) {
 		char path[MLW_UNIX_PATH_MAX + 1];
 		const char *base;
 
-		snprintf(path, sizeof(path), "%.*s", (int)strnlen(sa->unix_path, sizeof(sa->unix_path)),
-			 sa->unix_path);
+		snprintf(path, sizeof(path), "%.*s",
+			 (int)strnlen(sa->unix_path, sizeof(sa->unix_path)), sa->unix_path);
 		base = basename_of(path);
 		for (size_t i = 0; i < sizeof(socks) / sizeof(socks[0]); i++)
 			if (strcmp(base, socks[i].sock) == 0)
@@ -132,7 +149,8 @@ static void classify_exec(const struct event *ev, const struct exeid *exe, struc
 			 basename_of(real ? real : f->resolved_path));
 	/* the script an interpreter runs: its own name, or the loaded one */
 	script = exec_script_index(basename_of(loaded ? ev->argv[loaded] :
-					       real ? real : f->resolved_path),
+					       real   ? real :
+							f->resolved_path),
 				   ev->argv + loaded, ev->argc - loaded);
 	if (script)
 		path_resolve((pid_t)ev->hdr.tgid, AT_FDCWD, ev->argv[loaded + script], f->script,
@@ -161,8 +179,8 @@ static void classify_open(const struct event *ev, struct facts *f)
 	const struct mlw_open *o = ev->u.open;
 	unsigned acc = o->flags & O_ACCMODE;
 
-	f->resolved_ok = path_resolve((pid_t)ev->hdr.tgid, o->dirfd, ev->path,
-				      f->resolved_path, sizeof(f->resolved_path)) == 0;
+	f->resolved_ok = path_resolve((pid_t)ev->hdr.tgid, o->dirfd, ev->path, f->resolved_path,
+				      sizeof(f->resolved_path)) == 0;
 	if (ev->kpath && ev->kpath[0] == '/') {
 		snprintf(f->real_path, sizeof(f->real_path), "%s", ev->kpath);
 		if (!f->resolved_ok) {
@@ -183,8 +201,8 @@ static void classify_link(const struct event *ev, struct facts *f)
 	const struct mlw_link *l = ev->u.link;
 	char dir[PATH_MAX];
 
-	f->resolved_ok = path_resolve((pid_t)ev->hdr.tgid, l->newdirfd, ev->kpath,
-				      f->resolved_path, sizeof(f->resolved_path)) == 0;
+	f->resolved_ok = path_resolve((pid_t)ev->hdr.tgid, l->newdirfd, ev->kpath, f->resolved_path,
+				      sizeof(f->resolved_path)) == 0;
 	if (l->syscall == MLW_LINK_SYMLINK && ev->path[0] != '/') {
 		char *slash;
 
@@ -194,7 +212,8 @@ static void classify_link(const struct event *ev, struct facts *f)
 			dir[1] = 0;
 		else if (slash)
 			*slash = 0;
-		if (dir[0] != '/' || path_normalize(dir, ev->path, f->real_path, sizeof(f->real_path)))
+		if (dir[0] != '/' ||
+		    path_normalize(dir, ev->path, f->real_path, sizeof(f->real_path)))
 			f->real_path[0] = 0;
 	} else {
 		path_resolve((pid_t)ev->hdr.tgid, l->olddirfd, ev->path, f->real_path,
@@ -205,8 +224,8 @@ static void classify_link(const struct event *ev, struct facts *f)
 	f->credential = credential_path_match(f->real_path);
 }
 
-void classify_event(const struct event *ev, const struct netclass *net,
-		    const struct exeid *exe, struct facts *f)
+void classify_event(const struct event *ev, const struct netclass *net, const struct exeid *exe,
+		    struct facts *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->dest = DEST_OTHER;

@@ -9,32 +9,32 @@
 struct exeid;
 
 struct facts {
-	unsigned exec_classes;      /* enum exec_class bits (exec events) */
-	enum dest_class dest;       /* connect/send: of the address; dup: of the peer */
-	const char *credential;     /* open/link: credential name matched, or NULL */
-	const char *persistence;    /* open for writing, link destination: persistence target */
-	const char *runtime;        /* connect/send: a container runtime or kubelet API, or NULL */
-	const char *socket_class;   /* socket: "raw" or "packet", or NULL */
-	bool open_write;            /* O_WRONLY, O_RDWR, O_CREAT or O_TRUNC; a link's destination */
-	bool exec_dropped;          /* exec: the program, or the script an interpreter was
+	unsigned exec_classes;    /* enum exec_class bits (exec events) */
+	enum dest_class dest;     /* connect/send: of the address; dup: of the peer */
+	const char *credential;   /* open/link: credential name matched, or NULL */
+	const char *persistence;  /* open for writing, link destination: persistence target */
+	const char *runtime;      /* connect/send: a container runtime or kubelet API, or NULL */
+	const char *socket_class; /* socket: "raw" or "packet", or NULL */
+	bool open_write;          /* O_WRONLY, O_RDWR, O_CREAT or O_TRUNC; a link's destination */
+	bool exec_dropped;        /* exec: the program, or the script an interpreter was
 	                             * given, was written by the same lineage moments
 	                             * earlier (collector, dropped.h) */
-	bool resolved_ok;           /* resolved_path came from the kernel or /proc, not a guess */
+	bool resolved_ok;         /* resolved_path came from the kernel or /proc, not a guess */
 	char resolved_path[PATH_MAX]; /* open: absolute path as asked; exec: absolute program
 	                             * as named; link: the destination */
-	char real_path[PATH_MAX];   /* exec/open: the file's real path from the kernel; link:
+	char real_path[PATH_MAX];     /* exec/open: the file's real path from the kernel; link:
 	                             * the source, resolved; "" when not known */
-	char script[PATH_MAX];      /* exec of an interpreter: the script it was given, absolute */
-	char via[64];               /* exec through the dynamic loader: the loader's name */
-	char address[128];          /* connect/send/dup: printable address (unix: the path) */
+	char script[PATH_MAX]; /* exec of an interpreter: the script it was given, absolute */
+	char via[64];          /* exec through the dynamic loader: the loader's name */
+	char address[128];     /* connect/send/dup: printable address (unix: the path) */
 	unsigned port;
 };
 
 /* ev: decoded event; fills f. Reads /proc for relative paths. exe (may be
  * NULL): known programs by identity, so a hard link under another name is
  * classified as what it is. */
-void classify_event(const struct event *ev, const struct netclass *net,
-		    const struct exeid *exe, struct facts *f);
+void classify_event(const struct event *ev, const struct netclass *net, const struct exeid *exe,
+		    struct facts *f);
 /* Printable family/address of a sockaddr ("inet", "10.0.0.1"). */
 const char *sockaddr_family_name(unsigned family);
 void sockaddr_format(const struct mlw_sockaddr *sa, char *out, size_t len);

@@ -17,8 +17,8 @@
 #define DROPPED_WINDOW_NS (600ull * 1000000000ull)
 
 struct dropped_write {
-	uint64_t hash;      /* of the path, 0 = free slot */
-	uint32_t loader;    /* the lineage: loader (or root) tgid and mark time */
+	uint64_t hash;   /* of the path, 0 = free slot */
+	uint32_t loader; /* the lineage: loader (or root) tgid and mark time */
 	uint64_t mark_ns;
 	uint64_t ts_ns;
 	char *path;

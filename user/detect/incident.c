@@ -14,8 +14,9 @@
 
 #define NS_PER_SEC 1000000000ull
 #define K(x) (1u << INCIDENT_STEP_##x)
-#define EXEC_KINDS (K(SHELL_EXEC) | K(DOWNLOADER_EXEC) | K(INTERPRETER_EXEC) | \
-		    K(NETTOOL_EXEC) | K(MINER_EXEC) | K(TEMP_EXEC) | K(FILELESS_EXEC))
+#define EXEC_KINDS                                                                    \
+	(K(SHELL_EXEC) | K(DOWNLOADER_EXEC) | K(INTERPRETER_EXEC) | K(NETTOOL_EXEC) | \
+	 K(MINER_EXEC) | K(TEMP_EXEC) | K(FILELESS_EXEC))
 
 /*
  * The high-confidence chains. Most are order-insensitive on
@@ -102,10 +103,14 @@ const char *incident_step_name(enum incident_step_kind k)
 const char *incident_record_name(enum incident_record r)
 {
 	switch (r) {
-	case INCIDENT_NEW: return "new";
-	case INCIDENT_UPDATE: return "update";
-	case INCIDENT_CLOSED: return "closed";
-	case INCIDENT_NONE: break;
+	case INCIDENT_NEW:
+		return "new";
+	case INCIDENT_UPDATE:
+		return "update";
+	case INCIDENT_CLOSED:
+		return "closed";
+	case INCIDENT_NONE:
+		break;
 	}
 	return "none";
 }
@@ -113,10 +118,14 @@ const char *incident_record_name(enum incident_record r)
 const char *incident_close_reason_name(enum incident_close_reason r)
 {
 	switch (r) {
-	case INCIDENT_CLOSE_EXITED: return "exited";
-	case INCIDENT_CLOSE_EVICTED: return "evicted";
-	case INCIDENT_CLOSE_SHUTDOWN: return "shutdown";
-	case INCIDENT_OPEN_NOW: break;
+	case INCIDENT_CLOSE_EXITED:
+		return "exited";
+	case INCIDENT_CLOSE_EVICTED:
+		return "evicted";
+	case INCIDENT_CLOSE_SHUTDOWN:
+		return "shutdown";
+	case INCIDENT_OPEN_NOW:
+		break;
 	}
 	return "open";
 }
@@ -147,8 +156,8 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-void incident_make_id(const char *host, const char *boot_id, uint32_t loader_pid,
-		      uint64_t mark_ns, char out[INCIDENT_ID_LEN])
+void incident_make_id(const char *host, const char *boot_id, uint32_t loader_pid, uint64_t mark_ns,
+		      char out[INCIDENT_ID_LEN])
 {
 	unsigned char key[12];
 	uint64_t h = FNV_BASIS;
@@ -555,7 +564,8 @@ static struct incident_step *insert_step(struct incident_table *t, struct incide
 	pos = inc->n_steps;
 	while (pos > 0 && inc->steps[pos - 1].ts_ns > ts)
 		pos--;
-	memmove(&inc->steps[pos + 1], &inc->steps[pos], (inc->n_steps - pos) * sizeof(inc->steps[0]));
+	memmove(&inc->steps[pos + 1], &inc->steps[pos],
+		(inc->n_steps - pos) * sizeof(inc->steps[0]));
 	inc->n_steps++;
 	memset(&inc->steps[pos], 0, sizeof(inc->steps[pos]));
 	return &inc->steps[pos];
@@ -568,8 +578,8 @@ static bool apply(struct incident_table *t, struct incident *inc, const struct i
 		  bool origin)
 {
 	char rule[INCIDENT_RULE_MAX], summary[INCIDENT_SUMMARY_MAX];
-	enum incident_step_kind kind = (unsigned)in->step < INCIDENT_STEP_KIND_MAX ?
-		in->step : INCIDENT_STEP_OTHER;
+	enum incident_step_kind kind =
+		(unsigned)in->step < INCIDENT_STEP_KIND_MAX ? in->step : INCIDENT_STEP_OTHER;
 	uint32_t kinds_before = inc->kinds;
 	int sev_before = inc->severity;
 	struct incident_step *s;
@@ -604,7 +614,8 @@ static bool apply(struct incident_table *t, struct incident *inc, const struct i
 	if (in->severity > inc->severity)
 		inc->severity = in->severity;
 	if (!origin && !in->context && in->severity > inc->title_severity) {
-		copy_clean(inc->title, sizeof(inc->title), in->rule_title ? in->rule_title : in->rule_id);
+		copy_clean(inc->title, sizeof(inc->title),
+			   in->rule_title ? in->rule_title : in->rule_id);
 		inc->title_severity = in->severity;
 	}
 	s = insert_step(t, inc, in->ts_ns);
@@ -626,7 +637,8 @@ static bool apply(struct incident_table *t, struct incident *inc, const struct i
 }
 
 /* The first step of every incident: what started the lineage. */
-static void add_origin(struct incident_table *t, struct incident *inc, const struct incident_input *in)
+static void add_origin(struct incident_table *t, struct incident *inc,
+		       const struct incident_input *in)
 {
 	static const char *const model_tags[] = { "AML.T0010.003", "AML.T0011.000" };
 	char summary[INCIDENT_SUMMARY_MAX];
@@ -650,7 +662,8 @@ static void add_origin(struct incident_table *t, struct incident *inc, const str
 		o.tags = model_tags;
 		o.n_tags = 2;
 		snprintf(summary, sizeof(summary), "open %s",
-			 in->model_path && *in->model_path ? in->model_path : "(model path unknown)");
+			 in->model_path && *in->model_path ? in->model_path :
+							     "(model path unknown)");
 	}
 	o.summary = summary;
 	apply(t, inc, &o, true);
@@ -696,7 +709,8 @@ static void context_keep(struct incident_table *t, const struct incident_input *
 	s->step = in->step;
 	copy_clean(s->rule, sizeof(s->rule), in->rule_id);
 	copy_clean(s->summary, sizeof(s->summary), in->summary);
-	for (size_t i = 0; i < in->n_tags && in->tags && in->tags[i] && s->n_tags < INCIDENT_CONTEXT_TAGS; i++)
+	for (size_t i = 0;
+	     i < in->n_tags && in->tags && in->tags[i] && s->n_tags < INCIDENT_CONTEXT_TAGS; i++)
 		copy_clean(s->tags[s->n_tags++], INCIDENT_TAG_LEN, in->tags[i]);
 	t->st.context_kept++;
 }
@@ -712,9 +726,17 @@ static void context_replay(struct incident_table *t, struct incident *inc)
 		const struct incident_context_step *s = &x->steps[i];
 		const char *tags[INCIDENT_CONTEXT_TAGS];
 		struct incident_input in = {
-			.loader_pid = inc->loader_pid, .mark_ns = inc->mark_ns, .ts_ns = s->ts_ns,
-			.pid = s->pid, .rule_id = s->rule, .severity = s->severity, .step = s->step,
-			.summary = s->summary, .context = true, .tags = tags, .n_tags = s->n_tags,
+			.loader_pid = inc->loader_pid,
+			.mark_ns = inc->mark_ns,
+			.ts_ns = s->ts_ns,
+			.pid = s->pid,
+			.rule_id = s->rule,
+			.severity = s->severity,
+			.step = s->step,
+			.summary = s->summary,
+			.context = true,
+			.tags = tags,
+			.n_tags = s->n_tags,
 		};
 
 		for (size_t k = 0; k < s->n_tags; k++)
@@ -882,16 +904,17 @@ void incident_report(const struct incident_table *t, FILE *f)
 {
 	const struct incident_stats *s = &t->st;
 
-	fprintf(f, "mlwatch: incidents opened=%llu closed=%llu evicted=%llu open=%zu, "
+	fprintf(f,
+		"mlwatch: incidents opened=%llu closed=%llu evicted=%llu open=%zu, "
 		"records new=%llu update=%llu, alerts=%llu suppressed: duplicates=%llu "
 		"rate_limited=%llu global_limited=%llu steps_cut=%llu closes_deferred=%llu "
 		"forced=%llu alloc_failed=%llu, context kept=%llu dropped=%llu\n",
 		(unsigned long long)s->opened, (unsigned long long)s->closed,
-		(unsigned long long)s->evicted, t->count,
-		(unsigned long long)s->records_new, (unsigned long long)s->records_update,
-		(unsigned long long)s->alerts, (unsigned long long)s->duplicates,
-		(unsigned long long)s->rate_limited, (unsigned long long)s->global_limited,
-		(unsigned long long)s->steps_cut, (unsigned long long)s->closes_deferred,
-		(unsigned long long)s->forced, (unsigned long long)s->alloc_failed,
-		(unsigned long long)s->context_kept, (unsigned long long)s->context_dropped);
+		(unsigned long long)s->evicted, t->count, (unsigned long long)s->records_new,
+		(unsigned long long)s->records_update, (unsigned long long)s->alerts,
+		(unsigned long long)s->duplicates, (unsigned long long)s->rate_limited,
+		(unsigned long long)s->global_limited, (unsigned long long)s->steps_cut,
+		(unsigned long long)s->closes_deferred, (unsigned long long)s->forced,
+		(unsigned long long)s->alloc_failed, (unsigned long long)s->context_kept,
+		(unsigned long long)s->context_dropped);
 }

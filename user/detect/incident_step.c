@@ -101,8 +101,8 @@ static size_t app_endpoint(char *out, size_t len, size_t off, unsigned family,
 	return app(out, len, off, "%s:%u", f->address, f->port);
 }
 
-void incident_input_from_alert(const struct alert *a, struct incident_input *in,
-			       char *summary, size_t len)
+void incident_input_from_alert(const struct alert *a, struct incident_input *in, char *summary,
+			       size_t len)
 {
 	const struct event *ev = a->ev;
 	const struct facts *f = a->facts;
@@ -124,20 +124,24 @@ void incident_input_from_alert(const struct alert *a, struct incident_input *in,
 	in->step = incident_step_for_alert(a);
 	in->loader_exe = l && l->exe ? l->exe : NULL;
 	in->model_path = l && l->model.resolved_path ? l->model.resolved_path :
-		l && l->model.path ? l->model.path : NULL;
+			 l && l->model.path          ? l->model.path :
+						       NULL;
 	/* the mark says what the lineage is: a control-plane root that also
 	 * loaded a model is still a root (its rules are the root ones) */
 	in->root_scope = (ev->hdr.mark.reason & MLW_MARK_ROOT) != 0;
 	in->model_scan = l && l->model.scanned ?
-		scan_verdict_name((enum scan_verdict)l->model.scan_verdict) : NULL;
+				 scan_verdict_name((enum scan_verdict)l->model.scan_verdict) :
+				 NULL;
 	in->summary = summary;
 	if (!len)
 		return;
 	summary[0] = 0;
 	switch (ev->kind) {
 	case MLW_EV_EXEC:
-		o = app(summary, len, o, "exec %s", f->resolved_path[0] ? f->resolved_path :
-			ev->path ? ev->path : "?");
+		o = app(summary, len, o, "exec %s",
+			f->resolved_path[0] ? f->resolved_path :
+			ev->path            ? ev->path :
+					      "?");
 		for (size_t i = 1; i < ev->argc; i++)
 			o = app(summary, len, o, " %s", ev->argv[i]);
 		break;
@@ -158,7 +162,9 @@ void incident_input_from_alert(const struct alert *a, struct incident_input *in,
 	case MLW_EV_OPEN:
 	case MLW_EV_MODEL_OPEN:
 		o = app(summary, len, o, "%s %s", f->open_write ? "write" : "open",
-			f->resolved_path[0] ? f->resolved_path : ev->path ? ev->path : "?");
+			f->resolved_path[0] ? f->resolved_path :
+			ev->path            ? ev->path :
+					      "?");
 		break;
 	case MLW_EV_LINK:
 		o = app(summary, len, o, "%s %s -> %s", link_syscall_name(ev->u.link->syscall),
@@ -168,7 +174,8 @@ void incident_input_from_alert(const struct alert *a, struct incident_input *in,
 		o = app(summary, len, o, "%s socket", f->socket_class ? f->socket_class : "raw");
 		break;
 	default:
-		o = app(summary, len, o, "%s %s", event_kind_name(ev->kind), ev->path ? ev->path : "");
+		o = app(summary, len, o, "%s %s", event_kind_name(ev->kind),
+			ev->path ? ev->path : "");
 		break;
 	}
 }

@@ -8,6 +8,6 @@
 enum incident_step_kind incident_step_for_alert(const struct alert *a);
 /* Fills *in from an alert; summary is the caller's buffer for the step's
  * summary line (INCIDENT_SUMMARY_MAX is enough). */
-void incident_input_from_alert(const struct alert *a, struct incident_input *in,
-			       char *summary, size_t len);
+void incident_input_from_alert(const struct alert *a, struct incident_input *in, char *summary,
+			       size_t len);
 #endif

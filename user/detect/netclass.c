@@ -16,9 +16,8 @@
 #define CIDR_TEXT_MAX (INET6_ADDRSTRLEN + 4)
 
 static const char *const default_cidrs[] = {
-	"127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-	"100.64.0.0/10", "169.254.0.0/16",
-	"::1/128", "fc00::/7", "fe80::/10",
+	"127.0.0.0/8",    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+	"169.254.0.0/16", "::1/128",    "fc00::/7",      "fe80::/10",
 };
 
 /* Cloud metadata services (AWS/GCP/Azure IMDS, ECS task metadata, AWS IPv6
@@ -38,8 +37,7 @@ static const uint8_t v4mapped_prefix[12] = {
 static int cidr_error(char *err, size_t errlen, const char *s, const char *why)
 {
 	if (err && errlen)
-		snprintf(err, errlen, "invalid network \"%.*s\": %s",
-			 CIDR_TEXT_MAX, s, why);
+		snprintf(err, errlen, "invalid network \"%.*s\": %s", CIDR_TEXT_MAX, s, why);
 	return -1;
 }
 
@@ -75,8 +73,8 @@ int cidr_parse(const char *s, struct cidr *out, char *err, size_t errlen)
 	c.family = strchr(text, ':') ? AF_INET6 : AF_INET;
 	if (inet_pton(c.family, text, c.addr) != 1)
 		return cidr_error(err, errlen, s,
-				  c.family == AF_INET ? "not an IPv4 address"
-						      : "not an IPv6 address");
+				  c.family == AF_INET ? "not an IPv4 address" :
+							"not an IPv6 address");
 
 	int max = c.family == AF_INET ? IPV4_MAX_PREFIX : IPV6_MAX_PREFIX;
 	c.prefix = max;
@@ -89,17 +87,16 @@ int cidr_parse(const char *s, struct cidr *out, char *err, size_t errlen)
 		/* Digits only: strtol would accept " 8", "+8" and "-0". */
 		for (const char *q = p; *q; q++) {
 			if (!isdigit((unsigned char)*q))
-				return cidr_error(err, errlen, s,
-						  "prefix length is not a number");
+				return cidr_error(err, errlen, s, "prefix length is not a number");
 		}
 		if (strlen(p) > 3)
 			return cidr_error(err, errlen, s, "prefix length out of range");
 		v = strtol(p, NULL, 10);
 		if (v > max)
 			return cidr_error(err, errlen, s,
-					  c.family == AF_INET
-						  ? "prefix length out of range (0-32 for IPv4)"
-						  : "prefix length out of range (0-128 for IPv6)");
+					  c.family == AF_INET ?
+						  "prefix length out of range (0-32 for IPv4)" :
+						  "prefix length out of range (0-128 for IPv6)");
 		c.prefix = (int)v;
 	}
 	cidr_mask(&c);
@@ -147,8 +144,7 @@ int netclass_add(struct netclass *nc, const char *s, char *err, size_t errlen)
 	}
 	if (nc->n >= NETCLASS_MAX_CIDRS) {
 		if (err && errlen)
-			snprintf(err, errlen,
-				 "too many internal networks at \"%.*s\": at most %d",
+			snprintf(err, errlen, "too many internal networks at \"%.*s\": at most %d",
 				 CIDR_TEXT_MAX, s, NETCLASS_MAX_CIDRS);
 		return -1;
 	}
@@ -179,8 +175,7 @@ static bool is_loopback(int family, const uint8_t *addr)
 	return memcmp(addr, v6_loop, IPV6_LEN) == 0;
 }
 
-enum dest_class netclass_classify(const struct netclass *nc, int family,
-				  const uint8_t *addr)
+enum dest_class netclass_classify(const struct netclass *nc, int family, const uint8_t *addr)
 {
 	static const uint8_t v4_local[IPV4_LEN] = { 127, 0, 0, 1 };
 	static const uint8_t v6_local[IPV6_LEN] = { [15] = 1 };
@@ -212,12 +207,18 @@ enum dest_class netclass_classify(const struct netclass *nc, int family,
 const char *dest_class_name(enum dest_class c)
 {
 	switch (c) {
-	case DEST_LOOPBACK: return "loopback";
-	case DEST_INTERNAL: return "internal";
-	case DEST_EXTERNAL: return "external";
-	case DEST_METADATA: return "metadata";
-	case DEST_UNIX:     return "unix";
-	case DEST_OTHER:    return "other";
+	case DEST_LOOPBACK:
+		return "loopback";
+	case DEST_INTERNAL:
+		return "internal";
+	case DEST_EXTERNAL:
+		return "external";
+	case DEST_METADATA:
+		return "metadata";
+	case DEST_UNIX:
+		return "unix";
+	case DEST_OTHER:
+		return "other";
 	}
 	return "invalid";
 }

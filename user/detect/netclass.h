@@ -6,17 +6,17 @@
 #include <stdint.h>
 
 enum dest_class {
-	DEST_LOOPBACK,  /* inside the internal set and in 127/8 or ::1 */
-	DEST_INTERNAL,  /* inside the internal set */
-	DEST_EXTERNAL,  /* outside it */
-	DEST_METADATA,  /* cloud metadata service, whatever the internal set */
-	DEST_UNIX,      /* AF_UNIX: never a network connect */
-	DEST_OTHER,     /* AF_NETLINK, AF_UNSPEC, ... */
+	DEST_LOOPBACK, /* inside the internal set and in 127/8 or ::1 */
+	DEST_INTERNAL, /* inside the internal set */
+	DEST_EXTERNAL, /* outside it */
+	DEST_METADATA, /* cloud metadata service, whatever the internal set */
+	DEST_UNIX,     /* AF_UNIX: never a network connect */
+	DEST_OTHER,    /* AF_NETLINK, AF_UNSPEC, ... */
 };
 
 struct cidr {
-	int family;        /* AF_INET or AF_INET6 */
-	uint8_t addr[16];  /* network byte order; IPv4 in the first 4 bytes */
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order; IPv4 in the first 4 bytes */
 	int prefix;
 };
 
@@ -42,7 +42,6 @@ void netclass_init(struct netclass *nc);
 int netclass_add(struct netclass *nc, const char *cidr, char *err, size_t errlen);
 /* family AF_INET/AF_INET6; addr as in struct cidr. IPv4-mapped IPv6
  * (::ffff:a.b.c.d) is classified as the IPv4 address. */
-enum dest_class netclass_classify(const struct netclass *nc, int family,
-				  const uint8_t *addr);
+enum dest_class netclass_classify(const struct netclass *nc, int family, const uint8_t *addr);
 const char *dest_class_name(enum dest_class c);
 #endif

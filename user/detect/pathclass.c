@@ -88,11 +88,16 @@ struct path_rule {
 static bool rule_matches(const struct path_rule *r, const char *path, const char *base)
 {
 	switch (r->kind) {
-	case M_EXACT:    return strcmp(path, r->pat) == 0;
-	case M_PREFIX:   return str_prefix(path, r->pat);
-	case M_SUFFIX:   return str_suffix(path, r->pat);
-	case M_CONTAINS: return strstr(path, r->pat) != NULL;
-	case M_BASENAME: return strcmp(base, r->pat) == 0;
+	case M_EXACT:
+		return strcmp(path, r->pat) == 0;
+	case M_PREFIX:
+		return str_prefix(path, r->pat);
+	case M_SUFFIX:
+		return str_suffix(path, r->pat);
+	case M_CONTAINS:
+		return strstr(path, r->pat) != NULL;
+	case M_BASENAME:
+		return strcmp(base, r->pat) == 0;
 	}
 	return false;
 }
@@ -214,7 +219,10 @@ static bool hf_token(const char *path)
 static bool dotenv(const char *path)
 {
 	static const char *const templates[] = {
-		".env.example", ".env.sample", ".env.template", ".env.dist",
+		".env.example",
+		".env.sample",
+		".env.template",
+		".env.dist",
 	};
 	const char *base = basename_of(path);
 
@@ -242,8 +250,8 @@ const char *credential_path_match(const char *path)
 		return "hf-token";
 	if (dotenv(path))
 		return "dotenv";
-	return match_rules(credential_rules,
-			   sizeof(credential_rules) / sizeof(credential_rules[0]), path);
+	return match_rules(credential_rules, sizeof(credential_rules) / sizeof(credential_rules[0]),
+			   path);
 }
 
 /* ---- persistence paths ----------------------------------------------- */
@@ -394,8 +402,8 @@ static unsigned classify_shell(const struct exec_view *v)
 
 		if (!a)
 			continue;
-		if (short_cluster_has(a, SHELL_SHORT_OPTS, "ci", NULL) ||
-		    strstr(a, "/dev/tcp/") || strstr(a, "/dev/udp/"))
+		if (short_cluster_has(a, SHELL_SHORT_OPTS, "ci", NULL) || strstr(a, "/dev/tcp/") ||
+		    strstr(a, "/dev/udp/"))
 			c |= EXEC_SHELL_INLINE;
 	}
 	return c;
@@ -419,7 +427,10 @@ static bool pip_install_from(const struct exec_view *v, size_t from)
  */
 static bool python_worker_bootstrap(const char *code)
 {
-	static const struct { const char *from; const char *fn; } known[] = {
+	static const struct {
+		const char *from;
+		const char *fn;
+	} known[] = {
 		{ "from multiprocessing.spawn import spawn_main", "spawn_main" },
 		{ "from multiprocessing.resource_tracker import main", "main" },
 		{ "from multiprocessing.semaphore_tracker import main", "main" },
@@ -476,8 +487,8 @@ static unsigned classify_python(const struct exec_view *v)
 			if (*p == 'c') {
 				const char *code = p[1] ? p + 1 : arg_at(v, i + 1);
 
-				return python_worker_bootstrap(code) ? EXEC_BENIGN_ML
-								     : EXEC_INLINE_INTERP;
+				return python_worker_bootstrap(code) ? EXEC_BENIGN_ML :
+								       EXEC_INLINE_INTERP;
 			}
 			if (*p == 'm') {
 				const char *mod = p[1] ? p + 1 : arg_at(v, i + 1);
@@ -536,8 +547,8 @@ static unsigned classify_interp(const struct exec_view *v)
 static const char *git_subcommand(const struct exec_view *v)
 {
 	static const char *const valued[] = {
-		"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--config-env",
-		"--exec-path", NULL,
+		"-C",          "-c",           "--git-dir",   "--work-tree",
+		"--namespace", "--config-env", "--exec-path", NULL,
 	};
 
 	for (size_t i = 0; i < v->nargs; i++) {
@@ -625,35 +636,69 @@ static const char *const nettools[] = {
 /* Compared case-insensitively (lolMiner, SRBMiner-MULTI); prefixes catch
  * builds like xmrig-notls and xmr-stak-rx. */
 static const char *const miner_prefixes[] = {
-	"xmrig", "minerd", "cpuminer", "xmr-stak", "ccminer", "ethminer", "nbminer",
+	"xmrig", "minerd",   "cpuminer",     "xmr-stak", "ccminer",      "ethminer", "nbminer",
 	"t-rex", "lolminer", "teamredminer", "srbminer", "phoenixminer", NULL,
 };
 static const char *const miner_urls[] = {
 	"stratum+tcp://", "stratum+ssl://", "stratum+tls://", "stratum2+tcp", NULL,
 };
 static const char *const recon_tools[] = {
-	"id", "whoami", "uname", "hostname", "ps", "env", "printenv", "ifconfig", "ip",
-	"netstat", "ss", "w", "who", "last", NULL,
+	"id", "whoami",  "uname", "hostname", "ps",  "env",  "printenv", "ifconfig",
+	"ip", "netstat", "ss",    "w",        "who", "last", NULL,
 };
 static const char *const persist_tools[] = {
-	"crontab", "systemctl", "iptables", "ip6tables", "nft", "useradd", "usermod",
-	"adduser", "chattr", "update-rc.d", "chpasswd", NULL,
+	"crontab", "systemctl", "iptables", "ip6tables",   "nft",      "useradd",
+	"usermod", "adduser",   "chattr",   "update-rc.d", "chpasswd", NULL,
 };
 /* What torch.compile/Triton/inductor, ctypes.util and nvidia tooling run
  * after a load; cc1/cc1plus/collect2 are gcc's own children. */
 static const char *const benign_ml_tools[] = {
-	"gcc", "cc", "c++", "g++", "clang", "clang++", "ld", "ld.bfd", "ld.gold", "ld.lld",
-	"as", "cc1", "cc1plus", "collect2", "nvcc", "ptxas", "cicc", "fatbinary", "nvlink",
-	"nvidia-smi", "objdump", NULL,
+	"gcc",     "cc",        "c++",    "g++",        "clang",   "clang++",  "ld",   "ld.bfd",
+	"ld.gold", "ld.lld",    "as",     "cc1",        "cc1plus", "collect2", "nvcc", "ptxas",
+	"cicc",    "fatbinary", "nvlink", "nvidia-smi", "objdump", NULL,
 };
 static const char *const temp_dirs[] = { "/tmp/", "/var/tmp/", "/dev/shm/", NULL };
 
 const char *const exec_known_programs[] = {
-	"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "rbash", "csh", "tcsh", "fish",
-	"busybox", "curl", "wget", "tftp", "scp", "sftp", "rsync", "ftp", "lftp", "aria2c",
-	"nc", "ncat", "netcat", "socat", "telnet", "nc.openbsd", "nc.traditional",
-	"ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "ld.so", "ld-musl-x86_64.so.1",
-	"ld-musl-aarch64.so.1", "perl", "ruby", "node", "php", "base64", NULL,
+	"sh",
+	"bash",
+	"dash",
+	"zsh",
+	"ksh",
+	"ash",
+	"mksh",
+	"rbash",
+	"csh",
+	"tcsh",
+	"fish",
+	"busybox",
+	"curl",
+	"wget",
+	"tftp",
+	"scp",
+	"sftp",
+	"rsync",
+	"ftp",
+	"lftp",
+	"aria2c",
+	"nc",
+	"ncat",
+	"netcat",
+	"socat",
+	"telnet",
+	"nc.openbsd",
+	"nc.traditional",
+	"ld-linux-x86-64.so.2",
+	"ld-linux-aarch64.so.1",
+	"ld.so",
+	"ld-musl-x86_64.so.1",
+	"ld-musl-aarch64.so.1",
+	"perl",
+	"ruby",
+	"node",
+	"php",
+	"base64",
+	NULL,
 };
 
 static bool is_miner_name(struct slice p)
@@ -727,22 +772,37 @@ static struct slice slice_of(const char *s)
 
 /* glibc's and musl's: ld-linux-x86-64.so.2, ld-linux-aarch64.so.1, ld.so ... */
 const char *const exec_loader_names[] = {
-	"ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "ld-linux.so.2", "ld-linux.so.3",
-	"ld-linux-armhf.so.3", "ld64.so.1", "ld64.so.2", "ld.so", "ld-musl-x86_64.so.1",
-	"ld-musl-aarch64.so.1", NULL,
+	"ld-linux-x86-64.so.2",
+	"ld-linux-aarch64.so.1",
+	"ld-linux.so.2",
+	"ld-linux.so.3",
+	"ld-linux-armhf.so.3",
+	"ld64.so.1",
+	"ld64.so.2",
+	"ld.so",
+	"ld-musl-x86_64.so.1",
+	"ld-musl-aarch64.so.1",
+	NULL,
 };
 
 static bool is_loader(struct slice p)
 {
-	return slice_in(p, exec_loader_names) || (slice_prefix(p, "ld-") && memmem(p.p, p.n, ".so", 3));
+	return slice_in(p, exec_loader_names) ||
+	       (slice_prefix(p, "ld-") && memmem(p.p, p.n, ".so", 3));
 }
 
 /* ld.so [OPTIONS] PROGRAM [ARGS]: the index of PROGRAM in argv, or 0. */
 static size_t loader_program(const char *const *argv, size_t argc)
 {
 	static const char *const valued[] = {
-		"--library-path", "--preload", "--audit", "--argv0", "--inhibit-rpath",
-		"--glibc-hwcaps-prepend", "--glibc-hwcaps-mask", NULL,
+		"--library-path",
+		"--preload",
+		"--audit",
+		"--argv0",
+		"--inhibit-rpath",
+		"--glibc-hwcaps-prepend",
+		"--glibc-hwcaps-mask",
+		NULL,
 	};
 
 	for (size_t i = 1; i < argc; i++) {
@@ -844,15 +904,15 @@ static size_t first_operand_index(const char *const *argv, size_t argc, const ch
 		if (a[0] != '-' && a[0] != '+')
 			return i;
 		if (strcmp(a, "-") == 0)
-			return 0;            /* stdin */
+			return 0; /* stdin */
 		if (strcmp(a, "--") == 0)
 			return i + 1 < argc ? i + 1 : 0;
 		if (a[1] == '-')
-			continue;            /* long options: flags, near enough */
+			continue; /* long options: flags, near enough */
 		n = strlen(a);
 		for (size_t k = 1; k < n; k++)
 			if (strchr(inline_code, a[k]))
-				return 0;    /* -c CODE, -e CODE, -m MODULE: no script */
+				return 0; /* -c CODE, -e CODE, -m MODULE: no script */
 		if (strchr(valued, a[n - 1]))
 			i++;
 	}
@@ -883,9 +943,9 @@ size_t exec_script_index(const char *prog, const char *const *argv, size_t argc)
 }
 
 static const char *const class_names[] = {
-	"shell", "shell-inline", "downloader", "inline-interp", "nettool", "miner",
-	"recon", "persist-tool", "pkg-install", "from-temp", "base64-decode", "benign-ml",
-	"fileless", "via-loader",
+	"shell",         "shell-inline", "downloader",   "inline-interp", "nettool",
+	"miner",         "recon",        "persist-tool", "pkg-install",   "from-temp",
+	"base64-decode", "benign-ml",    "fileless",     "via-loader",
 };
 /* Every name and a comma each: the longest possible list. */
 #define EXEC_NAMES_MAX 192
@@ -931,10 +991,15 @@ const char *exec_class_names(unsigned classes, char *buf, size_t len)
 const char *const *exec_class_programs(unsigned cls)
 {
 	switch (cls) {
-	case EXEC_SHELL: return shells;
-	case EXEC_DOWNLOADER: return downloaders;
-	case EXEC_NETTOOL: return nettools;
-	case EXEC_MINER: return miner_prefixes;
-	default: return NULL;
+	case EXEC_SHELL:
+		return shells;
+	case EXEC_DOWNLOADER:
+		return downloaders;
+	case EXEC_NETTOOL:
+		return nettools;
+	case EXEC_MINER:
+		return miner_prefixes;
+	default:
+		return NULL;
 	}
 }

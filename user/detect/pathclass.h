@@ -24,9 +24,11 @@ enum exec_class {
 	EXEC_PKG_INSTALL = 1u << 8,    /* pip install, python -m pip install */
 	EXEC_FROM_TEMP = 1u << 9,      /* the program lives under /tmp, /var/tmp, /dev/shm */
 	EXEC_BASE64_DECODE = 1u << 10, /* base64 -d / --decode */
-	EXEC_BENIGN_ML = 1u << 11,     /* gcc cc ld nvcc ptxas nvidia-smi, ldconfig -p, uname -p, git rev-parse */
-	EXEC_FILELESS = 1u << 12,      /* a memfd or a deleted file (set by the caller) */
-	EXEC_VIA_LOADER = 1u << 13,    /* run through the dynamic loader (ld.so PROGRAM) */
+	EXEC_BENIGN_ML =
+		1u
+		<< 11, /* gcc cc ld nvcc ptxas nvidia-smi, ldconfig -p, uname -p, git rev-parse */
+	EXEC_FILELESS = 1u << 12,   /* a memfd or a deleted file (set by the caller) */
+	EXEC_VIA_LOADER = 1u << 13, /* run through the dynamic loader (ld.so PROGRAM) */
 };
 
 /* The program names (basenames) behind a name-based class (EXEC_SHELL,

@@ -145,7 +145,7 @@ static void arena_free(struct arena *a)
 /* ---- parser state --------------------------------------------------- */
 
 struct parser {
-	const char *name;          /* the file, first in every message */
+	const char *name; /* the file, first in every message */
 	struct rule_errors *errs;
 	size_t n_err;
 	bool oom;
@@ -207,12 +207,18 @@ static const char *clip(const char *s, char *buf, size_t len)
 
 static const char *type_name(const cJSON *it)
 {
-	if (cJSON_IsString(it)) return "a string";
-	if (cJSON_IsNumber(it)) return "a number";
-	if (cJSON_IsBool(it)) return "true/false";
-	if (cJSON_IsNull(it)) return "null";
-	if (cJSON_IsArray(it)) return "an array";
-	if (cJSON_IsObject(it)) return "an object";
+	if (cJSON_IsString(it))
+		return "a string";
+	if (cJSON_IsNumber(it))
+		return "a number";
+	if (cJSON_IsBool(it))
+		return "true/false";
+	if (cJSON_IsNull(it))
+		return "null";
+	if (cJSON_IsArray(it))
+		return "an array";
+	if (cJSON_IsObject(it))
+		return "an object";
 	return "an invalid value";
 }
 
@@ -238,33 +244,44 @@ struct name {
 };
 
 static const struct name kind_names[] = {
-	{ "exec", MLW_EV_EXEC }, { "connect", MLW_EV_CONNECT },
-	{ "open", MLW_EV_OPEN }, { "dup", MLW_EV_DUP }, { "send", MLW_EV_SEND },
-	{ "link", MLW_EV_LINK }, { "socket", MLW_EV_SOCKET },
+	{ "exec", MLW_EV_EXEC },     { "connect", MLW_EV_CONNECT }, { "open", MLW_EV_OPEN },
+	{ "dup", MLW_EV_DUP },       { "send", MLW_EV_SEND },       { "link", MLW_EV_LINK },
+	{ "socket", MLW_EV_SOCKET },
 };
 static const struct name dest_names[] = {
-	{ "loopback", DEST_LOOPBACK }, { "internal", DEST_INTERNAL },
-	{ "external", DEST_EXTERNAL }, { "metadata", DEST_METADATA },
+	{ "loopback", DEST_LOOPBACK },
+	{ "internal", DEST_INTERNAL },
+	{ "external", DEST_EXTERNAL },
+	{ "metadata", DEST_METADATA },
 };
 static const struct name severity_names[] = {
-	{ "low", SEV_LOW }, { "medium", SEV_MEDIUM }, { "high", SEV_HIGH }, { "critical", SEV_CRITICAL },
+	{ "low", SEV_LOW },
+	{ "medium", SEV_MEDIUM },
+	{ "high", SEV_HIGH },
+	{ "critical", SEV_CRITICAL },
 };
 static const struct name scope_names[] = {
-	{ "model", RULE_SCOPE_MODEL }, { "root", RULE_SCOPE_ROOT },
-	{ "notebook", RULE_SCOPE_NOTEBOOK }, { "any", RULE_SCOPE_ANY },
+	{ "model", RULE_SCOPE_MODEL },
+	{ "root", RULE_SCOPE_ROOT },
+	{ "notebook", RULE_SCOPE_NOTEBOOK },
+	{ "any", RULE_SCOPE_ANY },
 };
 static const struct name action_names[] = {
-	{ "alert", RULE_ACTION_ALERT }, { "kill", RULE_ACTION_KILL },
+	{ "alert", RULE_ACTION_ALERT },
+	{ "kill", RULE_ACTION_KILL },
 	{ "record", RULE_ACTION_RECORD },
 };
 static const struct name load_names[] = {
-	{ "during", RULE_LOAD_DURING }, { "after", RULE_LOAD_AFTER },
+	{ "during", RULE_LOAD_DURING },
+	{ "after", RULE_LOAD_AFTER },
 };
 static const struct name open_names[] = {
-	{ "read", RULE_OPEN_READ }, { "write", RULE_OPEN_WRITE },
+	{ "read", RULE_OPEN_READ },
+	{ "write", RULE_OPEN_WRITE },
 };
 static const struct name path_class_names[] = {
-	{ "credential", RULE_PATH_CREDENTIAL }, { "persistence", RULE_PATH_PERSISTENCE },
+	{ "credential", RULE_PATH_CREDENTIAL },
+	{ "persistence", RULE_PATH_PERSISTENCE },
 };
 #define NAMES(t) (t), sizeof(t) / sizeof((t)[0])
 
@@ -339,7 +356,10 @@ static const char *kinds_text(unsigned mask, char *buf, size_t len)
 			continue;
 		n++;
 		o += (size_t)snprintf(buf + o, len - o, "%s%s",
-				      n == 1 ? "" : n == total ? " and " : ", ", kind_names[i].name);
+				      n == 1     ? "" :
+				      n == total ? " and " :
+						   ", ",
+				      kind_names[i].name);
 	}
 	return buf;
 }
@@ -459,8 +479,8 @@ static const char *glob_problem(const char *s)
 static const char *pattern_problem(const char *s, enum list_kind k)
 {
 	if (!*s)
-		return k == LIST_SUBSTR ? "empty substring (it would match everything)"
-					: "empty pattern (use \"*\" to match everything)";
+		return k == LIST_SUBSTR ? "empty substring (it would match everything)" :
+					  "empty pattern (use \"*\" to match everything)";
 	if (strlen(s) > RULE_PATTERN_MAX)
 		return "is longer than 4096 bytes";
 	if (k == LIST_PATH && !strchr("/*?[", s[0]))
@@ -627,8 +647,8 @@ static void want_ports(struct parser *p, const cJSON *it, const char *field, str
 /* Index of key in keys, or -1 (reported with the expected keys). Each
  * known key at most once: cJSON keeps both copies of a repeated key and a
  * lookup would silently use the first. */
-static int key_index(struct parser *p, const cJSON *it, const char *field,
-		     const char *const *keys, size_t n, unsigned *seen)
+static int key_index(struct parser *p, const cJSON *it, const char *field, const char *const *keys,
+		     size_t n, unsigned *seen)
 {
 	char f[FIELD_LEN], list[320], c[QUOTE_MAX + 4];
 	size_t o = 0;
@@ -662,23 +682,47 @@ static bool want_object(struct parser *p, const cJSON *it, const char *field)
 enum filter_use { FILTER_MATCH, FILTER_EXCEPT, FILTER_ALLOW };
 
 enum filter_key {
-	FK_KIND, FK_EXEC_CLASS, FK_EXEC_CLASS_NOT, FK_EXE, FK_PATH, FK_ARGV, FK_ARGV_CONTAINS,
-	FK_DEST, FK_CIDR, FK_PORT, FK_OPEN, FK_PATH_CLASS, FK_DROPPED, FK_RUNTIME, FK_LOAD,
-	FK_FAILED_TOO, FK_COUNT, /* failed_too last: match only */
+	FK_KIND,
+	FK_EXEC_CLASS,
+	FK_EXEC_CLASS_NOT,
+	FK_EXE,
+	FK_PATH,
+	FK_ARGV,
+	FK_ARGV_CONTAINS,
+	FK_DEST,
+	FK_CIDR,
+	FK_PORT,
+	FK_OPEN,
+	FK_PATH_CLASS,
+	FK_DROPPED,
+	FK_RUNTIME,
+	FK_LOAD,
+	FK_FAILED_TOO,
+	FK_COUNT, /* failed_too last: match only */
 };
 static const char *const filter_keys[FK_COUNT] = {
-	"kind", "exec_class", "exec_class_not", "exe", "path", "argv", "argv_contains",
-	"dest", "cidr", "port", "open", "path_class", "dropped", "runtime", "load", "failed_too",
+	"kind",          "exec_class", "exec_class_not", "exe",        "path", "argv",
+	"argv_contains", "dest",       "cidr",           "port",       "open", "path_class",
+	"dropped",       "runtime",    "load",           "failed_too",
 };
 /* The event kinds each condition can hold for. */
 static const unsigned filter_key_kinds[FK_COUNT] = {
-	[FK_KIND] = K_ALL, [FK_EXEC_CLASS] = K_EXEC, [FK_EXEC_CLASS_NOT] = K_EXEC,
-	[FK_EXE] = K_ALL, [FK_PATH] = K_EXEC | K_OPEN | K_LINK, [FK_ARGV] = K_EXEC,
-	[FK_ARGV_CONTAINS] = K_EXEC, [FK_DEST] = K_CONNECT | K_SEND | K_DUP,
-	[FK_CIDR] = K_CONNECT | K_SEND | K_DUP, [FK_PORT] = K_CONNECT | K_SEND | K_DUP,
-	[FK_OPEN] = K_OPEN | K_LINK, [FK_PATH_CLASS] = K_OPEN | K_LINK,
-	[FK_FAILED_TOO] = K_OPEN | K_CONNECT | K_SEND | K_LINK | K_SOCKET, [FK_DROPPED] = K_EXEC,
-	[FK_RUNTIME] = K_CONNECT | K_SEND, [FK_LOAD] = K_CONNECT | K_SEND,
+	[FK_KIND] = K_ALL,
+	[FK_EXEC_CLASS] = K_EXEC,
+	[FK_EXEC_CLASS_NOT] = K_EXEC,
+	[FK_EXE] = K_ALL,
+	[FK_PATH] = K_EXEC | K_OPEN | K_LINK,
+	[FK_ARGV] = K_EXEC,
+	[FK_ARGV_CONTAINS] = K_EXEC,
+	[FK_DEST] = K_CONNECT | K_SEND | K_DUP,
+	[FK_CIDR] = K_CONNECT | K_SEND | K_DUP,
+	[FK_PORT] = K_CONNECT | K_SEND | K_DUP,
+	[FK_OPEN] = K_OPEN | K_LINK,
+	[FK_PATH_CLASS] = K_OPEN | K_LINK,
+	[FK_FAILED_TOO] = K_OPEN | K_CONNECT | K_SEND | K_LINK | K_SOCKET,
+	[FK_DROPPED] = K_EXEC,
+	[FK_RUNTIME] = K_CONNECT | K_SEND,
+	[FK_LOAD] = K_CONNECT | K_SEND,
 };
 
 static void want_kinds(struct parser *p, const cJSON *it, const char *field, unsigned *kinds)
@@ -691,8 +735,10 @@ static void want_kinds(struct parser *p, const cJSON *it, const char *field, uns
 		return;
 	}
 	if (!cJSON_IsArray(it)) {
-		perr(p, field, "expected an event kind (exec, open, connect, send, dup, link, socket), "
-		     "or a list of them, got %s", type_name(it));
+		perr(p, field,
+		     "expected an event kind (exec, open, connect, send, dup, link, socket), "
+		     "or a list of them, got %s",
+		     type_name(it));
 		return;
 	}
 	want_names(p, it, field, "event kind", NAMES(kind_names), true, kinds);
@@ -726,8 +772,8 @@ static void want_exec_classes(struct parser *p, const cJSON *it, const char *fie
  * the filter cannot see are errors: they could never hold, and a rule that
  * silently never fires is the failure this format is meant to prevent.
  */
-static void parse_filter(struct parser *p, const cJSON *obj, const char *field,
-			 enum filter_use use, struct rule_filter *m, bool *failed_too)
+static void parse_filter(struct parser *p, const cJSON *obj, const char *field, enum filter_use use,
+			 struct rule_filter *m, bool *failed_too)
 {
 	size_t nkeys = use == FILTER_MATCH ? FK_COUNT : FK_COUNT - 1;
 	unsigned seen = 0, used = 0;
@@ -767,7 +813,8 @@ static void parse_filter(struct parser *p, const cJSON *obj, const char *field,
 			want_patterns(p, it, f, LIST_SUBSTR, &m->argv_contains);
 			break;
 		case FK_DEST:
-			want_names(p, it, f, "destination class", NAMES(dest_names), true, &m->dest_any);
+			want_names(p, it, f, "destination class", NAMES(dest_names), true,
+				   &m->dest_any);
 			break;
 		case FK_CIDR:
 			want_cidrs(p, it, f, m);
@@ -780,7 +827,8 @@ static void parse_filter(struct parser *p, const cJSON *obj, const char *field,
 				m->open = (enum rule_open)v;
 			break;
 		case FK_PATH_CLASS:
-			want_names(p, it, f, "path class", NAMES(path_class_names), false, &m->path_class);
+			want_names(p, it, f, "path class", NAMES(path_class_names), false,
+				   &m->path_class);
 			break;
 		case FK_FAILED_TOO: {
 			int b = want_bool(p, it, f);
@@ -838,7 +886,8 @@ static void parse_filter(struct parser *p, const cJSON *obj, const char *field,
 			continue;
 		snprintf(f, sizeof(f), "%s.%s", field, filter_keys[k]);
 		if (m->kinds && (m->kinds & ~ok)) {
-			perr(p, f, "applies to %s events only, not %s", kinds_text(ok, a, sizeof(a)),
+			perr(p, f, "applies to %s events only, not %s",
+			     kinds_text(ok, a, sizeof(a)),
 			     kinds_text(m->kinds & ~ok, b, sizeof(b)));
 		} else if (!(can & ok)) {
 			perr(p, f, "applies to %s events only, which the other conditions rule out",
@@ -849,9 +898,8 @@ static void parse_filter(struct parser *p, const cJSON *obj, const char *field,
 }
 
 /* A list of exceptions or allowlist entries. */
-static const struct rule_filter *want_filters(struct parser *p, const cJSON *it,
-					      const char *field, enum filter_use use,
-					      size_t max, size_t *n_out)
+static const struct rule_filter *want_filters(struct parser *p, const cJSON *it, const char *field,
+					      enum filter_use use, size_t max, size_t *n_out)
 {
 	struct rule_filter *v;
 	size_t i = 0, n;
@@ -940,11 +988,21 @@ static bool has_control(const char *s)
 }
 
 enum rule_key {
-	RK_ID, RK_TITLE, RK_SEVERITY, RK_TAGS, RK_SCOPE, RK_WINDOW, RK_ACTION, RK_ENABLED,
-	RK_MATCH, RK_EXCEPT, RK_COUNT,
+	RK_ID,
+	RK_TITLE,
+	RK_SEVERITY,
+	RK_TAGS,
+	RK_SCOPE,
+	RK_WINDOW,
+	RK_ACTION,
+	RK_ENABLED,
+	RK_MATCH,
+	RK_EXCEPT,
+	RK_COUNT,
 };
 static const char *const rule_keys[RK_COUNT] = {
-	"id", "title", "severity", "tags", "scope", "window", "action", "enabled", "match", "except",
+	"id",     "title",  "severity", "tags",  "scope",
+	"window", "action", "enabled",  "match", "except",
 };
 
 /* Exceptions per rule: each is evaluated for every event the rule matches. */
@@ -953,8 +1011,8 @@ static const char *const rule_keys[RK_COUNT] = {
 struct file_rule {
 	struct rule r;
 	bool enabled;
-	bool replaces;   /* its id is a built-in's */
-	bool ok;         /* parsed without a problem */
+	bool replaces; /* its id is a built-in's */
+	bool ok;       /* parsed without a problem */
 };
 
 static const struct rule *builtin_by_id(const char *id)
@@ -986,7 +1044,8 @@ static void parse_tags(struct parser *p, const cJSON *it, struct rule *r)
 		if (!(s = want_string(p, el, f)))
 			continue;
 		if (!tag_ok(s)) {
-			perr(p, f, "\"%s\" is not an ATLAS or ATT&CK id (such as AML.T0011.000 or T1059.004)",
+			perr(p, f,
+			     "\"%s\" is not an ATLAS or ATT&CK id (such as AML.T0011.000 or T1059.004)",
 			     clip(s, c, sizeof(c)));
 			continue;
 		}
@@ -1038,12 +1097,14 @@ static void parse_rule(struct parser *p, const cJSON *obj, size_t index, struct 
 			else if (strlen(s) > RULE_TITLE_MAX)
 				perr(p, "title", "longer than %d bytes", RULE_TITLE_MAX);
 			else if (has_control(s))
-				perr(p, "title", "contains a control character (a line break, a tab, ...)");
+				perr(p, "title",
+				     "contains a control character (a line break, a tab, ...)");
 			else
 				r->title = pstrdup(p, s);
 			break;
 		case RK_SEVERITY:
-			if (want_name(p, it, "severity", "severity", NAMES(severity_names), &v) == 0)
+			if (want_name(p, it, "severity", "severity", NAMES(severity_names), &v) ==
+			    0)
 				r->severity = (enum severity)v;
 			break;
 		case RK_TAGS:
@@ -1056,7 +1117,8 @@ static void parse_rule(struct parser *p, const cJSON *obj, size_t index, struct 
 				want_names(p, it, "scope", "scope", NAMES(scope_names), false, &v);
 				if (v)
 					r->scope = v;
-			} else if (want_name(p, it, "scope", "scope", NAMES(scope_names), &v) == 0) {
+			} else if (want_name(p, it, "scope", "scope", NAMES(scope_names), &v) ==
+				   0) {
 				r->scope = v;
 			}
 			break;
@@ -1067,7 +1129,8 @@ static void parse_rule(struct parser *p, const cJSON *obj, size_t index, struct 
 				perr(p, "window", "%g is not whole seconds from 0 (no limit) to %u",
 				     it->valuedouble, RULE_WINDOW_MAX);
 			else
-				perr(p, "window", "expected a number of seconds, got %s", type_name(it));
+				perr(p, "window", "expected a number of seconds, got %s",
+				     type_name(it));
 			break;
 		case RK_ACTION:
 			if (want_name(p, it, "action", "action", NAMES(action_names), &v) == 0)
@@ -1238,7 +1301,8 @@ static const cJSON *parse_json(struct parser *p, const char *text, size_t len, c
 	}
 	if (find_escaped_nul(text, len, &at)) {
 		line_col(text, at, &line, &col);
-		perr(p, "", "line %zu, column %zu: \"\\u0000\" cannot appear in a rules file", line, col);
+		perr(p, "", "line %zu, column %zu: \"\\u0000\" cannot appear in a rules file", line,
+		     col);
 		return NULL;
 	}
 	*root = cJSON_ParseWithLengthOpts(text, len, &end, false);
@@ -1249,7 +1313,8 @@ static const cJSON *parse_json(struct parser *p, const char *text, size_t len, c
 		while (skip < len && is_space(text[skip]))
 			skip++;
 		if (skip == len) {
-			perr(p, "", "empty file (expected a JSON object such as {\"version\": 1, \"rules\": []})");
+			perr(p, "",
+			     "empty file (expected a JSON object such as {\"version\": 1, \"rules\": []})");
 			return NULL;
 		}
 		char near[24];
@@ -1301,7 +1366,8 @@ static void parse_top(struct parser *p, const cJSON *root, struct ruleset_build 
 		switch (key_index(p, it, "", top_keys, TK_COUNT, &seen)) {
 		case TK_VERSION:
 			if (cJSON_IsNumber(it) && !whole_in(it, 1, 1))
-				perr(p, "version", "unsupported version %g (this mlwatch reads version 1)",
+				perr(p, "version",
+				     "unsupported version %g (this mlwatch reads version 1)",
 				     it->valuedouble);
 			else if (!cJSON_IsNumber(it))
 				perr(p, "version", "expected the number 1, got %s", type_name(it));
@@ -1353,8 +1419,8 @@ static void parse_top(struct parser *p, const cJSON *root, struct ruleset_build 
 	for (i = 0; i < n; i++)
 		added += b->rules[i].enabled && !b->rules[i].replaces;
 	if (n_builtin_rules + added > RULESET_MAX_RULES)
-		perr(p, "rules", "%zu rules with the built-ins, at most %d", n_builtin_rules + added,
-		     RULESET_MAX_RULES);
+		perr(p, "rules", "%zu rules with the built-ins, at most %d",
+		     n_builtin_rules + added, RULESET_MAX_RULES);
 }
 
 /* Built-ins in their order (replaced in place, or dropped), then new rules
@@ -1476,7 +1542,8 @@ int ruleset_load(const char *path, struct ruleset **out, struct rule_errors *err
 		return -1;
 	}
 	if ((why = unsafe_owner(&st))) {
-		perr(&p, "", "%s (mode %04o): refusing to load it", why, (unsigned)(st.st_mode & 07777));
+		perr(&p, "", "%s (mode %04o): refusing to load it", why,
+		     (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -1;
 	}
@@ -1492,7 +1559,8 @@ int ruleset_load(const char *path, struct ruleset **out, struct rule_errors *err
 			if (ncap > RULEFILE_MAX_BYTES + 1)
 				ncap = RULEFILE_MAX_BYTES + 1;
 			if (ncap == cap) {
-				perr(&p, "", "file too large (more than %d bytes)", RULEFILE_MAX_BYTES);
+				perr(&p, "", "file too large (more than %d bytes)",
+				     RULEFILE_MAX_BYTES);
 				break;
 			}
 			if (!(t = realloc(text, ncap))) {
@@ -1654,7 +1722,8 @@ cJSON *rule_to_json(const struct rule *r)
 		cJSON_AddStringToObject(o, "scope", name_of(NAMES(scope_names), scope));
 	} else if ((a = cJSON_AddArrayToObject(o, "scope"))) {
 		for (size_t i = 0; i < sizeof(scope_names) / sizeof(scope_names[0]); i++)
-			if (scope_names[i].value != RULE_SCOPE_ANY && (scope & scope_names[i].value))
+			if (scope_names[i].value != RULE_SCOPE_ANY &&
+			    (scope & scope_names[i].value))
 				cJSON_AddItemToArray(a, cJSON_CreateString(scope_names[i].name));
 	}
 	cJSON_AddNumberToObject(o, "window", r->window_s);

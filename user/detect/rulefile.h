@@ -22,7 +22,7 @@
 #define RULE_ERRORS_MAX 1000
 
 struct rule_errors {
-	char **msgs;   /* "rules.json: rule \"x\": match.dest[1]: ...", printable */
+	char **msgs; /* "rules.json: rule \"x\": match.dest[1]: ...", printable */
 	size_t n;
 	size_t cap;
 	size_t dropped;

@@ -16,10 +16,15 @@
 #define NS_PER_S 1000000000ull
 
 /* A static list of globs; ruleset copies compile them, these use fnmatch. */
-#define PATTERNS(...)                                                          \
-	{ (const struct pattern[]){ __VA_ARGS__ },                             \
-	  sizeof((const struct pattern[]){ __VA_ARGS__ }) / sizeof(struct pattern) }
-#define P(s) { .text = (s) }
+#define PATTERNS(...)                                                                            \
+	{                                                                                        \
+		(const struct pattern[]){ __VA_ARGS__ },                                         \
+			sizeof((const struct pattern[]){ __VA_ARGS__ }) / sizeof(struct pattern) \
+	}
+#define P(s)                \
+	{                   \
+		.text = (s) \
+	}
 
 #define MODEL_AND_NOTEBOOK (RULE_SCOPE_MODEL | RULE_SCOPE_NOTEBOOK)
 
@@ -67,7 +72,8 @@ const struct rule builtin_rules[] = {
 	},
 	{
 		.id = "model-loader-exec-from-temp",
-		.title = "Program under /tmp, /var/tmp or /dev/shm run by a process that loaded a model",
+		.title =
+			"Program under /tmp, /var/tmp or /dev/shm run by a process that loaded a model",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0011.000", "AML.T0018.002", "T1105" },
 		.scope = RULE_SCOPE_MODEL,
@@ -75,7 +81,8 @@ const struct rule builtin_rules[] = {
 	},
 	{
 		.id = "model-loader-exec-fileless",
-		.title = "Program with no file on disk (memfd or deleted) run by a process that loaded a model",
+		.title =
+			"Program with no file on disk (memfd or deleted) run by a process that loaded a model",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0011.000", "AML.T0018.002", "T1620", "T1059" },
 		.scope = MODEL_AND_NOTEBOOK,
@@ -83,13 +90,15 @@ const struct rule builtin_rules[] = {
 	},
 	{
 		.id = "model-loader-external-connect",
-		.title = "Outbound connection to an external address while a model was being loaded",
+		.title =
+			"Outbound connection to an external address while a model was being loaded",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0011.000", "AML.T0025", "T1041" },
 		.scope = RULE_SCOPE_MODEL,
 		.failed_too = true, /* the attempt is the signal; the C2 may be down */
 		.match = { .kinds = KIND(MLW_EV_CONNECT) | KIND(MLW_EV_SEND),
-			   .dest_any = DEST(DEST_EXTERNAL), .load = RULE_LOAD_DURING },
+			   .dest_any = DEST(DEST_EXTERNAL),
+			   .load = RULE_LOAD_DURING },
 	},
 	{
 		/* a job's own traffic once its model is loaded (tracking, hub,
@@ -102,7 +111,8 @@ const struct rule builtin_rules[] = {
 		.action = RULE_ACTION_RECORD,
 		.failed_too = true,
 		.match = { .kinds = KIND(MLW_EV_CONNECT) | KIND(MLW_EV_SEND),
-			   .dest_any = DEST(DEST_EXTERNAL), .load = RULE_LOAD_AFTER },
+			   .dest_any = DEST(DEST_EXTERNAL),
+			   .load = RULE_LOAD_AFTER },
 	},
 	{
 		.id = "model-loader-metadata-connect",
@@ -112,7 +122,8 @@ const struct rule builtin_rules[] = {
 		.scope = RULE_SCOPE_MODEL,
 		.failed_too = true,
 		.match = { .kinds = KIND(MLW_EV_CONNECT) | KIND(MLW_EV_SEND),
-			   .dest_any = DEST(DEST_METADATA), .load = RULE_LOAD_DURING },
+			   .dest_any = DEST(DEST_METADATA),
+			   .load = RULE_LOAD_DURING },
 	},
 	{
 		/* cloud SDKs read their instance credentials there */
@@ -124,11 +135,13 @@ const struct rule builtin_rules[] = {
 		.action = RULE_ACTION_RECORD,
 		.failed_too = true,
 		.match = { .kinds = KIND(MLW_EV_CONNECT) | KIND(MLW_EV_SEND),
-			   .dest_any = DEST(DEST_METADATA), .load = RULE_LOAD_AFTER },
+			   .dest_any = DEST(DEST_METADATA),
+			   .load = RULE_LOAD_AFTER },
 	},
 	{
 		.id = "model-loader-runtime-socket",
-		.title = "Container runtime or kubelet API contacted by a process that loaded a model",
+		.title =
+			"Container runtime or kubelet API contacted by a process that loaded a model",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0011.000", "AML.T0010.003", "T1610", "T1611" },
 		.scope = MODEL_AND_NOTEBOOK,
@@ -172,7 +185,8 @@ const struct rule builtin_rules[] = {
 	},
 	{
 		.id = "model-loader-exec-dropped",
-		.title = "Program or script written moments earlier by the same model-loading lineage, now run",
+		.title =
+			"Program or script written moments earlier by the same model-loading lineage, now run",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0011.000", "AML.T0018.002", "T1105", "T1204.002" },
 		.scope = MODEL_AND_NOTEBOOK,
@@ -190,9 +204,11 @@ const struct rule builtin_rules[] = {
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0049", "T1190", "T1105", "T1059.004" },
 		.scope = RULE_SCOPE_ROOT,
-		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_SHELL,
-			   .argv = PATTERNS(P("*curl *|*sh*"), P("*wget *|*sh*"), P("*curl *|*python*"),
-					    P("*wget *|*python*"), P("*sh*<(curl*"), P("*sh*<(wget*")) },
+		.match = { .kinds = KIND(MLW_EV_EXEC),
+			   .exec_any = EXEC_SHELL,
+			   .argv = PATTERNS(P("*curl *|*sh*"), P("*wget *|*sh*"),
+					    P("*curl *|*python*"), P("*wget *|*python*"),
+					    P("*sh*<(curl*"), P("*sh*<(wget*")) },
 	},
 	{
 		.id = "root-base64-shell",
@@ -200,7 +216,8 @@ const struct rule builtin_rules[] = {
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0049", "T1140", "T1059.004" },
 		.scope = RULE_SCOPE_ROOT,
-		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_SHELL,
+		.match = { .kinds = KIND(MLW_EV_EXEC),
+			   .exec_any = EXEC_SHELL,
 			   .argv = PATTERNS(P("*base64 -d*|*sh*"), P("*base64 --decode*|*sh*"),
 					    P("*base64 -d*|*python*")) },
 	},
@@ -218,7 +235,8 @@ const struct rule builtin_rules[] = {
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0049", "AML.T0072", "T1059.004" },
 		.scope = RULE_SCOPE_ROOT,
-		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_NETTOOL | EXEC_SHELL,
+		.match = { .kinds = KIND(MLW_EV_EXEC),
+			   .exec_any = EXEC_NETTOOL | EXEC_SHELL,
 			   .argv_contains = PATTERNS(P("/dev/tcp/"), P("/dev/udp/"), P(" -e /bin/"),
 						     P(" -e sh"), P("exec:"), P("pty.spawn")) },
 	},
@@ -236,7 +254,8 @@ const struct rule builtin_rules[] = {
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0049", "AML.T0055", "T1552.001" },
 		.scope = RULE_SCOPE_ROOT,
-		.match = { .kinds = KIND(MLW_EV_OPEN) | KIND(MLW_EV_LINK), .open = RULE_OPEN_READ,
+		.match = { .kinds = KIND(MLW_EV_OPEN) | KIND(MLW_EV_LINK),
+			   .open = RULE_OPEN_READ,
 			   .path_class = RULE_PATH_CREDENTIAL },
 	},
 	{
@@ -264,7 +283,8 @@ const struct rule builtin_rules[] = {
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0049", "T1053.003", "T1546.004", "T1098.004" },
 		.scope = RULE_SCOPE_ROOT,
-		.match = { .kinds = KIND(MLW_EV_OPEN) | KIND(MLW_EV_LINK), .open = RULE_OPEN_WRITE,
+		.match = { .kinds = KIND(MLW_EV_OPEN) | KIND(MLW_EV_LINK),
+			   .open = RULE_OPEN_WRITE,
 			   .path_class = RULE_PATH_PERSISTENCE },
 	},
 	{
@@ -275,8 +295,8 @@ const struct rule builtin_rules[] = {
 		.scope = RULE_SCOPE_ROOT,
 		.match = { .kinds = KIND(MLW_EV_EXEC),
 			   .exe = PATTERNS(P("iptables"), P("ip6tables"), P("iptables-restore"),
-					   P("ip6tables-restore"), P("iptables-legacy"), P("iptables-nft"),
-					   P("nft"), P("ufw")) },
+					   P("ip6tables-restore"), P("iptables-legacy"),
+					   P("iptables-nft"), P("nft"), P("ufw")) },
 	},
 	{
 		.id = "root-data-upload",
@@ -284,14 +304,16 @@ const struct rule builtin_rules[] = {
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0049", "AML.T0025", "T1041" },
 		.scope = RULE_SCOPE_ROOT,
-		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_DOWNLOADER,
+		.match = { .kinds = KIND(MLW_EV_EXEC),
+			   .exec_any = EXEC_DOWNLOADER,
 			   .argv_contains = PATTERNS(P(" --data"), P(" -d "), P(" -d@"), P(" -F "),
 						     P(" --form"), P(" -T "), P(" --upload-file"),
 						     P(" --post-file"), P(" --post-data")) },
 	},
 	{
 		.id = "root-exec-dropped",
-		.title = "Program or script written moments earlier by the same control-plane job, now run",
+		.title =
+			"Program or script written moments earlier by the same control-plane job, now run",
 		.severity = SEV_HIGH,
 		.tags = { "AML.T0049", "T1105", "T1204.002" },
 		.scope = RULE_SCOPE_ROOT,
@@ -299,7 +321,8 @@ const struct rule builtin_rules[] = {
 	},
 	{
 		.id = "root-exec-fileless",
-		.title = "Program with no file on disk (memfd or deleted) run by a control-plane job",
+		.title =
+			"Program with no file on disk (memfd or deleted) run by a control-plane job",
 		.severity = SEV_CRITICAL,
 		.tags = { "AML.T0049", "T1620", "T1059" },
 		.scope = RULE_SCOPE_ROOT,
@@ -315,10 +338,9 @@ const size_t n_builtin_rules = sizeof(builtin_rules) / sizeof(builtin_rules[0]);
  * renamed miner keeps its stratum URL and a gcc dropped in /tmp is still
  * from-temp. The entries matter for user rules that match more broadly.
  */
-#define ALERTING_EXEC                                                          \
-	(EXEC_SHELL | EXEC_SHELL_INLINE | EXEC_DOWNLOADER | EXEC_INLINE_INTERP |     \
-	 EXEC_NETTOOL | EXEC_MINER | EXEC_FROM_TEMP | EXEC_BASE64_DECODE |           \
-	 EXEC_FILELESS | EXEC_VIA_LOADER)
+#define ALERTING_EXEC                                                                           \
+	(EXEC_SHELL | EXEC_SHELL_INLINE | EXEC_DOWNLOADER | EXEC_INLINE_INTERP | EXEC_NETTOOL | \
+	 EXEC_MINER | EXEC_FROM_TEMP | EXEC_BASE64_DECODE | EXEC_FILELESS | EXEC_VIA_LOADER)
 
 const struct rule_filter builtin_allow[] = {
 	/* What pathclass.c already calls benign-ml (multiprocessing and loky
@@ -326,24 +348,29 @@ const struct rule_filter builtin_allow[] = {
 	 * triplet or version in their name). */
 	{ .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_BENIGN_ML, .exec_none = ALERTING_EXEC },
 	/* torch.compile / Triton / inductor toolchains and nvidia tooling */
-	{ .kinds = KIND(MLW_EV_EXEC), .exec_none = ALERTING_EXEC,
+	{ .kinds = KIND(MLW_EV_EXEC),
+	  .exec_none = ALERTING_EXEC,
 	  .exe = PATTERNS(P("gcc"), P("gcc-[0-9]*"), P("cc"), P("c++"), P("g++"), P("g++-[0-9]*"),
 			  P("clang"), P("clang-[0-9]*"), P("clang++"), P("cc1"), P("cc1plus"),
 			  P("collect2"), P("ld"), P("ld.bfd"), P("ld.gold"), P("ld.lld"), P("as"),
 			  P("nvcc"), P("ptxas"), P("cicc"), P("fatbinary"), P("nvlink"),
 			  P("nvidia-smi")) },
 	/* ctypes.util.find_library */
-	{ .kinds = KIND(MLW_EV_EXEC), .exec_none = ALERTING_EXEC,
+	{ .kinds = KIND(MLW_EV_EXEC),
+	  .exec_none = ALERTING_EXEC,
 	  .exe = PATTERNS(P("ldconfig"), P("ldconfig.real")),
 	  .argv = PATTERNS(P("ldconfig -p"), P("/sbin/ldconfig -p"), P("/usr/sbin/ldconfig -p"),
 			   P("/sbin/ldconfig.real -p")) },
 	/* platform.processor(), platform.machine() */
-	{ .kinds = KIND(MLW_EV_EXEC), .exec_none = ALERTING_EXEC,
+	{ .kinds = KIND(MLW_EV_EXEC),
+	  .exec_none = ALERTING_EXEC,
 	  .exe = PATTERNS(P("uname")),
 	  .argv = PATTERNS(P("uname -[mp]"), P("/bin/uname -[mp]"), P("/usr/bin/uname -[mp]")) },
 	/* experiment trackers (wandb, mlflow) record the commit */
-	{ .kinds = KIND(MLW_EV_EXEC), .exec_none = ALERTING_EXEC,
-	  .exe = PATTERNS(P("git")), .argv = PATTERNS(P("git rev-parse*")) },
+	{ .kinds = KIND(MLW_EV_EXEC),
+	  .exec_none = ALERTING_EXEC,
+	  .exe = PATTERNS(P("git")),
+	  .argv = PATTERNS(P("git rev-parse*")) },
 };
 
 const size_t n_builtin_allow = sizeof(builtin_allow) / sizeof(builtin_allow[0]);
@@ -351,10 +378,14 @@ const size_t n_builtin_allow = sizeof(builtin_allow) / sizeof(builtin_allow[0]);
 const char *severity_name(enum severity s)
 {
 	switch (s) {
-	case SEV_LOW: return "low";
-	case SEV_MEDIUM: return "medium";
-	case SEV_HIGH: return "high";
-	case SEV_CRITICAL: return "critical";
+	case SEV_LOW:
+		return "low";
+	case SEV_MEDIUM:
+		return "medium";
+	case SEV_HIGH:
+		return "high";
+	case SEV_CRITICAL:
+		return "critical";
 	}
 	return "unknown";
 }
@@ -362,9 +393,12 @@ const char *severity_name(enum severity s)
 const char *rule_action_name(enum rule_action a)
 {
 	switch (a) {
-	case RULE_ACTION_KILL: return "kill";
-	case RULE_ACTION_RECORD: return "record";
-	case RULE_ACTION_ALERT: break;
+	case RULE_ACTION_KILL:
+		return "kill";
+	case RULE_ACTION_RECORD:
+		return "record";
+	case RULE_ACTION_ALERT:
+		break;
 	}
 	return "alert";
 }
@@ -469,11 +503,11 @@ struct match_ctx {
 	const struct event *ev;
 	const struct facts *f;
 	const char *actor_exe;
-	unsigned scope;           /* RULE_SCOPE_* bits of the event's mark */
-	int result;               /* the syscall's result */
+	unsigned scope; /* RULE_SCOPE_* bits of the event's mark */
+	int result;     /* the syscall's result */
 	bool names_done, argv_done;
-	bool suppressing;         /* an exception or the allowlist is being checked */
-	const char *path, *exe;   /* NULL when the event has none */
+	bool suppressing;       /* an exception or the allowlist is being checked */
+	const char *path, *exe; /* NULL when the event has none */
 	size_t path_len, exe_len;
 	const char *rpath, *rexe; /* the real file's (kernel), when known and different */
 	size_t rpath_len, rexe_len;
@@ -565,14 +599,18 @@ static void ctx_argv(struct match_ctx *c)
 static int event_result(const struct event *ev)
 {
 	switch (ev->kind) {
-	case MLW_EV_OPEN: return ev->u.open->ret;
+	case MLW_EV_OPEN:
+		return ev->u.open->ret;
 	case MLW_EV_CONNECT:
 	case MLW_EV_SEND:
 		/* non-blocking connects report EINPROGRESS: that is a connect */
 		return ev->u.connect->ret == -EINPROGRESS ? 0 : ev->u.connect->ret;
-	case MLW_EV_LINK: return ev->u.link->ret;
-	case MLW_EV_SOCKET: return ev->u.socket->ret;
-	default: return 0;
+	case MLW_EV_LINK:
+		return ev->u.link->ret;
+	case MLW_EV_SOCKET:
+		return ev->u.socket->ret;
+	default:
+		return 0;
 	}
 }
 
@@ -616,8 +654,8 @@ static bool is_net(const struct match_ctx *c)
 static bool addr_in(const struct rule_filter *m, const struct match_ctx *c)
 {
 	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
-	const struct mlw_sockaddr *sa = is_sendlike(c->ev) ? &c->ev->u.connect->addr
-							    : &c->ev->u.dup->peer;
+	const struct mlw_sockaddr *sa = is_sendlike(c->ev) ? &c->ev->u.connect->addr :
+							     &c->ev->u.dup->peer;
 	int family = sa->family;
 	const uint8_t *addr = sa->addr;
 
@@ -673,14 +711,13 @@ static bool filter_holds(const struct rule_filter *m, struct match_ctx *c)
 		return false;
 	if (m->runtime && !(is_sendlike(ev) && f->runtime))
 		return false;
-	if (m->load != RULE_LOAD_ANY &&
-	    !(is_sendlike(ev) && !!(ev->hdr.flags & MLW_F_IN_LOAD) == (m->load == RULE_LOAD_DURING)))
+	if (m->load != RULE_LOAD_ANY && !(is_sendlike(ev) && !!(ev->hdr.flags & MLW_F_IN_LOAD) ==
+								     (m->load == RULE_LOAD_DURING)))
 		return false;
 	if (m->open != RULE_OPEN_ANY && !open_as(m->open, c))
 		return false;
-	if (m->path_class &&
-	    !(((m->path_class & RULE_PATH_CREDENTIAL) && f->credential) ||
-	      ((m->path_class & RULE_PATH_PERSISTENCE) && f->persistence)))
+	if (m->path_class && !(((m->path_class & RULE_PATH_CREDENTIAL) && f->credential) ||
+			       ((m->path_class & RULE_PATH_PERSISTENCE) && f->persistence)))
 		return false;
 	if (m->dropped && !(ev->kind == MLW_EV_EXEC && f->exec_dropped))
 		return false;
@@ -728,8 +765,8 @@ static bool rule_fires(const struct rule *r, struct match_ctx *c)
 	return true;
 }
 
-bool rule_filter_match(const struct rule_filter *m, const struct event *ev,
-		       const struct facts *f, const char *actor_exe)
+bool rule_filter_match(const struct rule_filter *m, const struct event *ev, const struct facts *f,
+		       const char *actor_exe)
 {
 	struct match_ctx c;
 

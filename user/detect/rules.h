@@ -22,12 +22,12 @@ enum severity { SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
 
 /* Which marks a rule looks at (bits of rule.scope). */
 #define RULE_SCOPE_MODEL (1u << 0) /* MLW_MARK_MODEL: it or an ancestor loaded a model */
-#define RULE_SCOPE_ROOT  (1u << 1) /* MLW_MARK_ROOT: an ML control-plane process or child */
+#define RULE_SCOPE_ROOT (1u << 1)  /* MLW_MARK_ROOT: an ML control-plane process or child */
 /* A notebook (an interactive root) that loaded a model: the user's own
  * shells and downloads are normal there, so only rules for what no user
  * does by hand carry this scope. */
 #define RULE_SCOPE_NOTEBOOK (1u << 2)
-#define RULE_SCOPE_ANY   (RULE_SCOPE_MODEL | RULE_SCOPE_ROOT | RULE_SCOPE_NOTEBOOK)
+#define RULE_SCOPE_ANY (RULE_SCOPE_MODEL | RULE_SCOPE_ROOT | RULE_SCOPE_NOTEBOOK)
 
 /*
  * What happens when the rule fires. alert: an alert line and an incident
@@ -47,32 +47,32 @@ enum rule_open { RULE_OPEN_ANY, RULE_OPEN_READ, RULE_OPEN_WRITE };
 enum rule_load { RULE_LOAD_ANY, RULE_LOAD_DURING, RULE_LOAD_AFTER };
 
 /* rule_filter.path_class bits: facts->credential / facts->persistence set. */
-#define RULE_PATH_CREDENTIAL  (1u << 0)
+#define RULE_PATH_CREDENTIAL (1u << 0)
 #define RULE_PATH_PERSISTENCE (1u << 1)
 
 /* A glob, reduced at load time to the cheapest test that is equivalent. */
 enum pattern_kind {
-	PAT_GLOB = 0,  /* fnmatch(text) (the default: static data is not compiled) */
-	PAT_EXACT,     /* strcmp(text) */
-	PAT_PREFIX,    /* "lit*" */
-	PAT_SUFFIX,    /* "*lit" */
-	PAT_CONTAINS,  /* "*lit*", and every argv_contains substring */
+	PAT_GLOB = 0, /* fnmatch(text) (the default: static data is not compiled) */
+	PAT_EXACT,    /* strcmp(text) */
+	PAT_PREFIX,   /* "lit*" */
+	PAT_SUFFIX,   /* "*lit" */
+	PAT_CONTAINS, /* "*lit*", and every argv_contains substring */
 };
 
 struct pattern {
-	const char *text;     /* as written in the rules file */
+	const char *text; /* as written in the rules file */
 	enum pattern_kind kind;
-	const char *lit;      /* the literal part, for every kind but PAT_GLOB */
+	const char *lit; /* the literal part, for every kind but PAT_GLOB */
 	size_t lit_len;
 };
 
 struct pattern_list {
 	const struct pattern *v;
-	size_t n;             /* 0: no condition */
+	size_t n; /* 0: no condition */
 };
 
 struct port_range {
-	uint16_t lo, hi;      /* inclusive */
+	uint16_t lo, hi; /* inclusive */
 };
 
 /*
@@ -98,7 +98,7 @@ struct rule_filter {
 	struct pattern_list exe;  /* basename: exec: the program; else the actor's exe */
 	struct pattern_list argv; /* exec: globs over argv joined with spaces */
 	struct pattern_list argv_contains; /* exec: substrings of that string */
-	bool dropped;             /* exec: the program was written by the same
+	bool dropped;                      /* exec: the program was written by the same
 	                           * lineage moments earlier (facts->exec_dropped) */
 };
 
@@ -109,14 +109,14 @@ struct rule {
 	const char *title;
 	enum severity severity;
 	const char *tags[RULE_MAX_TAGS];
-	unsigned scope;           /* RULE_SCOPE_* bits; 0 means RULE_SCOPE_MODEL */
-	uint32_t window_s;        /* seconds after the mark; 0: no limit */
+	unsigned scope;    /* RULE_SCOPE_* bits; 0 means RULE_SCOPE_MODEL */
+	uint32_t window_s; /* seconds after the mark; 0: no limit */
 	enum rule_action action;
-	bool failed_too;          /* also match a failed syscall (ret < 0) */
+	bool failed_too; /* also match a failed syscall (ret < 0) */
 	struct rule_filter match;
 	const struct rule_filter *except; /* any that matches suppresses the rule */
 	size_t n_except;
-	enum rule_origin origin;  /* for `mlwatch rules list` */
+	enum rule_origin origin; /* for `mlwatch rules list` */
 };
 
 /*
@@ -130,12 +130,12 @@ struct ruleset {
 	size_t n_rules;
 	const struct rule_filter *allow; /* global allowlist: any hit suppresses all */
 	size_t n_allow;
-	size_t n_builtin_allow;          /* the first entries of allow are built in */
+	size_t n_builtin_allow; /* the first entries of allow are built in */
 	/* per event kind, the indexes (ascending) of the rules that can match
 	 * it: an event only visits its own kind's rules */
 	const uint32_t *by_kind[MLW_EV_KIND_MAX];
 	size_t n_by_kind[MLW_EV_KIND_MAX];
-	void *mem;                       /* the arena all of the above lives in */
+	void *mem; /* the arena all of the above lives in */
 };
 
 extern const struct rule builtin_rules[];
@@ -157,8 +157,8 @@ size_t rules_match(const struct rule *rules, size_t n, const struct event *ev,
 		   const struct facts *f, const struct rule **out, size_t max);
 /* Does one filter hold for the event (tests)? As a rule's match: a path or
  * program condition holds for any name the file goes by. */
-bool rule_filter_match(const struct rule_filter *m, const struct event *ev,
-		       const struct facts *f, const char *actor_exe);
+bool rule_filter_match(const struct rule_filter *m, const struct event *ev, const struct facts *f,
+		       const char *actor_exe);
 
 /* Sets p's kind and literal from p->text (globs that are a plain string,
  * a prefix, a suffix or a substring are compared without fnmatch). */

@@ -38,9 +38,9 @@ struct file_key {
 
 struct rec {
 	struct inv_record r;
-	char *strs;          /* comm, exe, path, resolved_path, one block */
-	bool repo_noticed;   /* the repo hit went out in an early notice */
-	bool scan_noticed;   /* the scan verdict went out in an early notice */
+	char *strs;        /* comm, exe, path, resolved_path, one block */
+	bool repo_noticed; /* the repo hit went out in an early notice */
+	bool scan_noticed; /* the scan verdict went out in an early notice */
 	struct rec *next;
 };
 
@@ -50,21 +50,21 @@ struct entry {
 	struct file_key key;
 	enum ent_state state;
 	char sha256[65];
-	struct inv_scan scan;         /* scan.done: this version was scanned */
+	struct inv_scan scan; /* scan.done: this version was scanned */
 	uint64_t first_seen, loads;
 	uint32_t last_pid;
-	int32_t hnext;                /* hash chain, or free list */
-	int32_t prev, next;           /* LRU list, most recent first */
+	int32_t hnext;      /* hash chain, or free list */
+	int32_t prev, next; /* LRU list, most recent first */
 	struct rec *wait_head, *wait_tail;
 };
 
 /* Handed to the worker: an fd opened on the main thread, so the file read
  * is the one that was loaded even if it is renamed or deleted meanwhile. */
 struct job {
-	struct entry *e;              /* a tag only: the worker never touches it */
+	struct entry *e; /* a tag only: the worker never touches it */
 	int fd;
 	struct file_key key;
-	char *name;                   /* the path, for the scanner's name hints; owned */
+	char *name; /* the path, for the scanner's name hints; owned */
 };
 
 /* A FIFO of jobs, queue_len long, under inventory.mu. */
@@ -77,7 +77,7 @@ enum result_kind { RES_HASH = 0, RES_SCAN };
 
 struct result {
 	enum result_kind kind;
-	struct inv_scan scan;         /* RES_SCAN */
+	struct inv_scan scan; /* RES_SCAN */
 	struct entry *e;
 	enum inv_hash_status status;
 	int err;
@@ -96,19 +96,19 @@ struct inventory {
 	uint32_t nbuckets;
 	int32_t lru_head, lru_tail, free_head;
 	struct rec *ready_head, *ready_tail;
-	size_t waiting;               /* records on entries' wait lists */
-	unsigned inflight;            /* jobs submitted whose result is not polled yet */
-	bool running;                 /* the worker thread exists */
-	bool stopped;                 /* flushed: no more hashing */
+	size_t waiting;    /* records on entries' wait lists */
+	unsigned inflight; /* jobs submitted whose result is not polled yet */
+	bool running;      /* the worker thread exists */
+	bool stopped;      /* flushed: no more hashing */
 	struct result *taken;
 
 	/* shared with the workers: rings under mu; inflight <= queue_len
 	 * bounds the job rings, and a job makes at most two results (scan,
 	 * hash), so the done ring holds 2 * queue_len */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;            /* a job, or stop */
-	struct job_ring scanq;        /* to scan, then passed on to hashq */
-	struct job_ring hashq;        /* to hash */
+	pthread_cond_t cv;     /* a job, or stop */
+	struct job_ring scanq; /* to scan, then passed on to hashq */
+	struct job_ring hashq; /* to hash */
 	struct result *done;
 	unsigned dhead, dcount;
 	atomic_bool stop;
@@ -333,7 +333,9 @@ static void *worker_main(void *arg)
 /* ---- scanner ---------------------------------------------------------- */
 
 const struct scan_limits inv_scan_limits = {
-	.max_member = 256ull << 20, .max_nesting = 3, .max_members = 100000,
+	.max_member = 256ull << 20,
+	.max_nesting = 3,
+	.max_members = 100000,
 	.max_findings = 256,
 };
 
@@ -356,8 +358,8 @@ static void summarize(const struct scan_report *rep, struct inv_scan *s)
 
 static void scan_job(struct inventory *inv, const struct job *j, struct result *r)
 {
-	const struct scan_limits *lim = inv->opt.scan_limits ? inv->opt.scan_limits
-							     : &inv_scan_limits;
+	const struct scan_limits *lim = inv->opt.scan_limits ? inv->opt.scan_limits :
+							       &inv_scan_limits;
 	struct timespec t0, t1;
 	struct scan_report rep;
 
@@ -367,8 +369,8 @@ static void scan_job(struct inventory *inv, const struct job *j, struct result *
 	summarize(&rep, &r->scan);
 	scan_report_free(&rep);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	r->scan.duration_us = (uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
-					 (t1.tv_nsec - t0.tv_nsec) / 1000);
+	r->scan.duration_us =
+		(uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
 }
 
 /* Scans each job, posts the verdict at once (a malicious model is an
@@ -664,7 +666,8 @@ static struct entry *cache_add(struct inventory *inv, const struct file_key *k, 
 	if (i >= 0) {
 		inv->free_head = inv->ents[i].hnext;
 	} else {
-		for (i = inv->lru_tail; i >= 0 && inv->ents[i].state == ENT_PENDING; i = inv->ents[i].prev)
+		for (i = inv->lru_tail; i >= 0 && inv->ents[i].state == ENT_PENDING;
+		     i = inv->ents[i].prev)
 			;
 		if (i < 0)
 			return NULL;
@@ -709,8 +712,8 @@ static int identify(const struct inv_load *l, const char *path, char *via, size_
 		if (!have_path)
 			err = errno;
 	}
-	if (have_fd && (!have_path || (by_fd.st_dev == by_path.st_dev &&
-				       by_fd.st_ino == by_path.st_ino))) {
+	if (have_fd &&
+	    (!have_path || (by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino))) {
 		*st = by_fd;
 		*open_path = via;
 		return 0;
@@ -1042,8 +1045,8 @@ struct inventory *inventory_new(const struct inv_options *o, char *err, size_t e
 	inv->taken = calloc(2 * (size_t)inv->opt.queue_len, sizeof(*inv->taken));
 	inv->buf = malloc(INV_CHUNK);
 	inv->md = EVP_MD_CTX_new();
-	if (!inv->ents || !inv->buckets || !inv->hashq.j || !inv->scanq.j || !inv->done || !inv->taken ||
-	    !inv->buf || !inv->md) {
+	if (!inv->ents || !inv->buckets || !inv->hashq.j || !inv->scanq.j || !inv->done ||
+	    !inv->taken || !inv->buf || !inv->md) {
 		fail(err, errlen, "out of memory");
 		goto undo_alloc;
 	}
@@ -1123,7 +1126,8 @@ void inventory_report(const struct inventory *inv, FILE *f)
 {
 	const struct inv_stats *s = &inv->st;
 
-	fprintf(f, "mlwatch: inventory loads=%llu records=%llu notices=%llu folded=%llu hashed=%llu "
+	fprintf(f,
+		"mlwatch: inventory loads=%llu records=%llu notices=%llu folded=%llu hashed=%llu "
 		"(%llu MiB) cache_hits=%llu evictions=%llu queue_full=%llu waiting_full=%llu "
 		"read_errors=%llu changed=%llu not_regular=%llu blocklist_hits=%llu "
 		"digest_mismatches=%llu unhashed_at_exit=%llu scanned=%llu scan_malicious=%llu "

@@ -49,7 +49,7 @@ ssize_t bsrc_read(const struct byte_src *s, uint64_t off, void *buf, size_t n)
 			if (r < 0)
 				return -errno;
 			if (r == 0)
-				break;      /* the file shrank under us */
+				break; /* the file shrank under us */
 			got += (size_t)r;
 		}
 	}

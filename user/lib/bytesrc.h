@@ -9,10 +9,10 @@
 #include <sys/types.h>
 
 struct byte_src {
-	int fd;              /* -1 for a memory view */
+	int fd; /* -1 for a memory view */
 	const uint8_t *mem;
-	uint64_t base;       /* offset of this view inside fd / mem */
-	uint64_t size;       /* bytes visible through the view */
+	uint64_t base;        /* offset of this view inside fd / mem */
+	uint64_t size;        /* bytes visible through the view */
 	uint64_t *bytes_read; /* shared counter; may be NULL */
 };
 

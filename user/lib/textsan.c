@@ -152,11 +152,17 @@ bool utf8_valid(const uint8_t *s, size_t n, size_t *bad)
 			continue;
 		}
 		if ((c & 0xe0) == 0xc0) {
-			k = 1; cp = c & 0x1f; min = 0x80;
+			k = 1;
+			cp = c & 0x1f;
+			min = 0x80;
 		} else if ((c & 0xf0) == 0xe0) {
-			k = 2; cp = c & 0x0f; min = 0x800;
+			k = 2;
+			cp = c & 0x0f;
+			min = 0x800;
 		} else if ((c & 0xf8) == 0xf0) {
-			k = 3; cp = c & 0x07; min = 0x10000;
+			k = 3;
+			cp = c & 0x07;
+			min = 0x10000;
 		} else {
 			goto bad_seq;
 		}

@@ -15,10 +15,10 @@
 
 struct zin {
 	const struct byte_src *src;
-	uint64_t pos, end;        /* next byte of input to read, end of input */
+	uint64_t pos, end; /* next byte of input to read, end of input */
 	uint8_t *buf;
 	z_stream zs;
-	uint64_t fed;             /* bytes handed to zlib so far */
+	uint64_t fed; /* bytes handed to zlib so far */
 };
 
 /* Refills the input buffer when zlib has used it up. Returns bytes now
@@ -35,7 +35,7 @@ static ssize_t zin_fill(struct zin *z)
 	want = z->end - z->pos < ZINF_CHUNK ? (size_t)(z->end - z->pos) : ZINF_CHUNK;
 	r = bsrc_read(z->src, z->pos, z->buf, want);
 	if (r <= 0) {
-		z->end = z->pos;    /* a short view (or a file that shrank) ends the input */
+		z->end = z->pos; /* a short view (or a file that shrank) ends the input */
 		return r;
 	}
 	z->pos += (uint64_t)r;
@@ -76,8 +76,8 @@ static int gzip_next_member(struct zin *z, bool *more)
 	return 0;
 }
 
-int zinflate_src(const struct byte_src *src, uint64_t off, uint64_t in_len,
-		 enum zinflate_fmt fmt, size_t max_out, struct zinflate_result *r)
+int zinflate_src(const struct byte_src *src, uint64_t off, uint64_t in_len, enum zinflate_fmt fmt,
+		 size_t max_out, struct zinflate_result *r)
 {
 	struct zin z = { .src = src };
 	size_t cap, len = 0, lim;
@@ -163,7 +163,7 @@ int zinflate_src(const struct byte_src *src, uint64_t off, uint64_t in_len,
 			break;
 		}
 		if (zr != Z_OK) {
-			r->zerr = zr;   /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
+			r->zerr = zr; /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
 			break;
 		}
 	}

@@ -10,25 +10,25 @@
 #include "bytesrc.h"
 
 enum zinflate_fmt {
-	ZINF_RAW = 0,   /* raw deflate (zip method 8) */
-	ZINF_ZLIB,      /* RFC 1950 */
-	ZINF_GZIP,      /* RFC 1952; concatenated members are followed */
+	ZINF_RAW = 0, /* raw deflate (zip method 8) */
+	ZINF_ZLIB,    /* RFC 1950 */
+	ZINF_GZIP,    /* RFC 1952; concatenated members are followed */
 };
 
 struct zinflate_result {
-	uint8_t *data;  /* malloc'd, NUL-terminated past len; caller frees */
+	uint8_t *data; /* malloc'd, NUL-terminated past len; caller frees */
 	size_t len;
-	bool truncated; /* max_out reached before the stream's end */
-	bool ended;     /* the stream's end marker was reached */
+	bool truncated;   /* max_out reached before the stream's end */
+	bool ended;       /* the stream's end marker was reached */
 	uint64_t in_used; /* compressed bytes consumed */
-	int zerr;       /* zlib error code when the stream is damaged, else 0 */
+	int zerr;         /* zlib error code when the stream is damaged, else 0 */
 };
 
 /* Inflates [off, off+in_len) of src, at most max_out bytes of output.
  * Returns 0 (a damaged stream is 0 with zerr set and the bytes produced
  * before the damage kept: a scanner still looks at them), -ENOMEM, or a
  * read error. */
-int zinflate_src(const struct byte_src *src, uint64_t off, uint64_t in_len,
-		 enum zinflate_fmt fmt, size_t max_out, struct zinflate_result *r);
+int zinflate_src(const struct byte_src *src, uint64_t off, uint64_t in_len, enum zinflate_fmt fmt,
+		 size_t max_out, struct zinflate_result *r);
 void zinflate_free(struct zinflate_result *r);
 #endif

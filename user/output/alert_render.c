@@ -51,17 +51,22 @@ static cJSON *args_array(const char *args, size_t len)
 
 static void add_flags(cJSON *obj, unsigned flags)
 {
-	static const struct { unsigned bit; const char *name; } names[] = {
-		{ O_CREAT, "O_CREAT" }, { O_EXCL, "O_EXCL" }, { O_TRUNC, "O_TRUNC" },
-		{ O_APPEND, "O_APPEND" }, { O_NONBLOCK, "O_NONBLOCK" },
-		{ O_DIRECTORY, "O_DIRECTORY" }, { O_NOFOLLOW, "O_NOFOLLOW" },
-		{ O_CLOEXEC, "O_CLOEXEC" }, { O_PATH, "O_PATH" }, { O_TMPFILE & ~O_DIRECTORY, "O_TMPFILE" },
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ O_CREAT, "O_CREAT" },       { O_EXCL, "O_EXCL" },
+		{ O_TRUNC, "O_TRUNC" },       { O_APPEND, "O_APPEND" },
+		{ O_NONBLOCK, "O_NONBLOCK" }, { O_DIRECTORY, "O_DIRECTORY" },
+		{ O_NOFOLLOW, "O_NOFOLLOW" }, { O_CLOEXEC, "O_CLOEXEC" },
+		{ O_PATH, "O_PATH" },         { O_TMPFILE & ~O_DIRECTORY, "O_TMPFILE" },
 	};
 	cJSON *arr = cJSON_CreateArray();
 	unsigned acc = flags & O_ACCMODE;
 
 	cJSON_AddItemToArray(arr, cJSON_CreateString(acc == O_WRONLY ? "O_WRONLY" :
-						      acc == O_RDWR ? "O_RDWR" : "O_RDONLY"));
+						     acc == O_RDWR   ? "O_RDWR" :
+								       "O_RDONLY"));
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if ((flags & names[i].bit) == names[i].bit)
 			cJSON_AddItemToArray(arr, cJSON_CreateString(names[i].name));
@@ -84,7 +89,8 @@ static cJSON *process_json(const struct alert *a)
 		cJSON_AddItemToObject(o, "args", str_array(ev->argv, ev->argc));
 		cJSON_AddBoolToObject(o, "args_truncated", ev->args_truncated);
 	} else {
-		cJSON_AddItemToObject(o, "args", args_array(p ? p->args : NULL, p ? p->args_len : 0));
+		cJSON_AddItemToObject(o, "args",
+				      args_array(p ? p->args : NULL, p ? p->args_len : 0));
 		cJSON_AddBoolToObject(o, "args_truncated", p && p->args_truncated);
 	}
 	cJSON_AddNumberToObject(o, "cgroup_id", (double)ev->hdr.cgroup_id);
@@ -164,7 +170,8 @@ static cJSON *event_json(const struct alert *a)
 		cJSON_AddNumberToObject(o, "result", ev->u.connect->ret);
 		cJSON_AddBoolToObject(o, "during_load", ev->hdr.flags & MLW_F_IN_LOAD);
 		if (ev->hdr.flags & MLW_F_NO_SYSCALL)
-			add_str(o, "via", ev->kind == MLW_EV_SEND ? "sendmsg" : "io_uring or sendto");
+			add_str(o, "via",
+				ev->kind == MLW_EV_SEND ? "sendmsg" : "io_uring or sendto");
 		if (f->runtime)
 			add_str(o, "runtime", f->runtime);
 		if (ev->hdr.flags & MLW_F_DENIED)
@@ -268,9 +275,9 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 
 	format_rfc3339(a->realtime_ns, ts, sizeof(ts));
 	o = text_putf(out, len, o, "%s %s %s: %s\n", ts, severity_name(a->rule->severity),
-		 a->rule->id, a->rule->title);
+		      a->rule->id, a->rule->title);
 	o = text_putf(out, len, o, "  process  pid=%u ppid=%u uid=%u comm=", ev->hdr.tgid,
-		 ev->hdr.ppid, ev->hdr.uid);
+		      ev->hdr.ppid, ev->hdr.uid);
 	o = text_put(out, len, o, ev->comm);
 	o = text_putf(out, len, o, " exe=");
 	o = text_put(out, len, o, a->proc && a->proc->exe ? a->proc->exe : "?");
@@ -278,7 +285,8 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 	o = text_put(out, len, o, l && l->exe ? l->exe : "?");
 	o = text_putf(out, len, o, " model=");
 	o = text_put(out, len, o, l && l->model.resolved_path ? l->model.resolved_path : "?");
-	o = text_putf(out, len, o, " (%s)\n  ancestry ", model_format_name(l ? l->model.format : MF_UNKNOWN));
+	o = text_putf(out, len, o, " (%s)\n  ancestry ",
+		      model_format_name(l ? l->model.format : MF_UNKNOWN));
 	for (size_t i = 0; i < a->n_ancestry; i++) {
 		const struct proc *p = proctable_get(a->pt, a->ancestry[i]);
 
@@ -286,7 +294,7 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 		o = text_put(out, len, o, p && p->exe ? p->exe : "?");
 	}
 	o = text_putf(out, len, o, "\n  event    %s%s ", event_kind_name(ev->kind),
-		 ev->hdr.flags & MLW_F_KILLED ? " (KILLED by mlwatch)" : "");
+		      ev->hdr.flags & MLW_F_KILLED ? " (KILLED by mlwatch)" : "");
 	switch (ev->kind) {
 	case MLW_EV_EXEC:
 		o = text_put(out, len, o, f->resolved_path);
@@ -295,7 +303,8 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 			o = text_put(out, len, o, f->real_path);
 			o = text_putf(out, len, o, ")");
 		}
-		o = text_putf(out, len, o, " [%s] args: ", exec_class_names(f->exec_classes, classes, sizeof(classes)));
+		o = text_putf(out, len, o, " [%s] args: ",
+			      exec_class_names(f->exec_classes, classes, sizeof(classes)));
 		o = put_argv(out, len, o, ev->argv, ev->argc);
 		if (ev->args_truncated)
 			o = text_putf(out, len, o, " (args truncated)");
@@ -303,21 +312,25 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 	case MLW_EV_OPEN:
 	case MLW_EV_MODEL_OPEN:
 		o = text_put(out, len, o, f->resolved_path);
-		o = text_putf(out, len, o, " (%s) result=%d", f->credential ? f->credential :
-			 f->persistence ? f->persistence : "", ev->u.open->ret);
+		o = text_putf(out, len, o, " (%s) result=%d",
+			      f->credential  ? f->credential :
+			      f->persistence ? f->persistence :
+					       "",
+			      ev->u.open->ret);
 		break;
 	case MLW_EV_CONNECT:
 	case MLW_EV_SEND:
 		o = text_putf(out, len, o, "%s ", sockaddr_family_name(ev->u.connect->addr.family));
 		o = text_put(out, len, o, f->address);
 		o = text_putf(out, len, o, " port %u (%s%s%s) result=%d%s", f->port,
-			 dest_class_name(f->dest), f->runtime ? ", runtime API " : "",
-			 f->runtime ? f->runtime : "", ev->u.connect->ret,
-			 ev->hdr.flags & MLW_F_IN_LOAD ? " during the load" : "");
+			      dest_class_name(f->dest), f->runtime ? ", runtime API " : "",
+			      f->runtime ? f->runtime : "", ev->u.connect->ret,
+			      ev->hdr.flags & MLW_F_IN_LOAD ? " during the load" : "");
 		break;
 	case MLW_EV_DUP:
 		o = text_putf(out, len, o, "%s fd %d -> %d, socket peer ",
-			 dup_syscall_name(ev->u.dup->syscall), ev->u.dup->oldfd, ev->u.dup->newfd);
+			      dup_syscall_name(ev->u.dup->syscall), ev->u.dup->oldfd,
+			      ev->u.dup->newfd);
 		o = text_put(out, len, o, f->address);
 		o = text_putf(out, len, o, " port %u (%s)", f->port, dest_class_name(f->dest));
 		break;
@@ -326,13 +339,16 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 		o = text_put(out, len, o, f->real_path[0] ? f->real_path : ev->path);
 		o = text_putf(out, len, o, " -> ");
 		o = text_put(out, len, o, f->resolved_path);
-		o = text_putf(out, len, o, " (%s) result=%d", f->credential ? f->credential :
-			 f->persistence ? f->persistence : "", ev->u.link->ret);
+		o = text_putf(out, len, o, " (%s) result=%d",
+			      f->credential  ? f->credential :
+			      f->persistence ? f->persistence :
+					       "",
+			      ev->u.link->ret);
 		break;
 	case MLW_EV_SOCKET:
 		o = text_putf(out, len, o, "%s socket family=%d type=%d protocol=%d result=%d",
-			 f->socket_class ? f->socket_class : "?", ev->u.socket->family,
-			 ev->u.socket->type, ev->u.socket->protocol, ev->u.socket->ret);
+			      f->socket_class ? f->socket_class : "?", ev->u.socket->family,
+			      ev->u.socket->type, ev->u.socket->protocol, ev->u.socket->ret);
 		break;
 	default:
 		break;

@@ -41,7 +41,8 @@ static void add_num(cJSON *obj, const char *key, uint64_t v)
 
 static const char *sev_name(int s)
 {
-	return s < SEV_LOW ? "low" : severity_name(s > SEV_CRITICAL ? SEV_CRITICAL : (enum severity)s);
+	return s < SEV_LOW ? "low" :
+			     severity_name(s > SEV_CRITICAL ? SEV_CRITICAL : (enum severity)s);
 }
 
 static cJSON *tags_of(const struct incident *inc, uint32_t mask)
@@ -115,8 +116,8 @@ static cJSON *summary_json(const struct incident *inc)
 	add_str(o, "reason", incident_close_reason_name(inc->close_reason));
 	add_num(o, "steps", inc->n_steps + inc->sup.steps_cut);
 	add_num(o, "alerts", inc->alerts);
-	add_num(o, "duration_ms", inc->last_ns > inc->first_ns ?
-		(inc->last_ns - inc->first_ns) / 1000000ull : 0);
+	add_num(o, "duration_ms",
+		inc->last_ns > inc->first_ns ? (inc->last_ns - inc->first_ns) / 1000000ull : 0);
 	add_num(o, "distinct_pids", inc->n_pids);
 	for (size_t i = 0; i < inc->n_pids; i++)
 		cJSON_AddItemToArray(pids, cJSON_CreateNumber(inc->pids[i]));
@@ -144,8 +145,8 @@ cJSON *incident_json_object(const struct incident *inc, enum incident_record sta
 	add_str(root, "status", incident_record_name(status));
 	add_str(root, "incident", inc->id);
 	add_num(root, "seq", inc->seq);
-	add_time(root, "time", status == INCIDENT_CLOSED && inc->close_ns ? inc->close_ns :
-		 inc->last_ns, off);
+	add_time(root, "time",
+		 status == INCIDENT_CLOSED && inc->close_ns ? inc->close_ns : inc->last_ns, off);
 	add_time(root, "first_seen", inc->first_ns, off);
 	add_time(root, "last_seen", inc->last_ns, off);
 	add_str(root, "host", host);
@@ -171,8 +172,8 @@ cJSON *incident_json_object(const struct incident *inc, enum incident_record sta
 	return root;
 }
 
-char *incident_to_json(const struct incident *inc, enum incident_record status,
-		       const char *host, int64_t realtime_offset_ns)
+char *incident_to_json(const struct incident *inc, enum incident_record status, const char *host,
+		       int64_t realtime_offset_ns)
 {
 	cJSON *j = incident_json_object(inc, status, host, realtime_offset_ns);
 	char *s = j ? cJSON_PrintUnformatted(j) : NULL;
@@ -182,7 +183,6 @@ char *incident_to_json(const struct incident *inc, enum incident_record status,
 }
 
 /* ---- text */
-
 
 int incident_to_text(const struct incident *inc, enum incident_record status,
 		     int64_t realtime_offset_ns, char *out, size_t len)
@@ -198,9 +198,10 @@ int incident_to_text(const struct incident *inc, enum incident_record status,
 		if (!last || inc->steps[i].last_ns >= last->last_ns)
 			last = &inc->steps[i];
 	format_rfc3339((status == INCIDENT_CLOSED && inc->close_ns ? inc->close_ns : inc->last_ns) +
-		       (uint64_t)realtime_offset_ns, ts, sizeof(ts));
+			       (uint64_t)realtime_offset_ns,
+		       ts, sizeof(ts));
 	o = text_putf(out, len, o, "%s %s incident %s %s", ts, sev_name(inc->severity), inc->id,
-		 incident_record_name(status));
+		      incident_record_name(status));
 	if (status == INCIDENT_CLOSED)
 		o = text_putf(out, len, o, " (%s)", incident_close_reason_name(inc->close_reason));
 	o = text_putf(out, len, o, ": ");
@@ -214,18 +215,20 @@ int incident_to_text(const struct incident *inc, enum incident_record status,
 	if (inc->model_scan[0])
 		o = text_putf(out, len, o, " scan=%s", inc->model_scan);
 	o = text_putf(out, len, o, " | steps=%llu pids=%zu alerts=%llu",
-		 (unsigned long long)(inc->n_steps + inc->sup.steps_cut), inc->n_pids,
-		 (unsigned long long)inc->alerts);
+		      (unsigned long long)(inc->n_steps + inc->sup.steps_cut), inc->n_pids,
+		      (unsigned long long)inc->alerts);
 	if (inc->n_chains) {
 		o = text_putf(out, len, o, " chains=");
 		for (size_t i = 0; i < inc->n_chains; i++)
 			o = text_putf(out, len, o, "%s%s", i ? "," : "",
-				 incident_chains[inc->chain_order[i]].id);
+				      incident_chains[inc->chain_order[i]].id);
 	}
 	if (status == INCIDENT_CLOSED)
 		o = text_putf(out, len, o, " duration=%llums",
-			 (unsigned long long)(inc->last_ns > inc->first_ns ?
-					      (inc->last_ns - inc->first_ns) / 1000000ull : 0));
+			      (unsigned long long)(inc->last_ns > inc->first_ns ?
+							   (inc->last_ns - inc->first_ns) /
+								   1000000ull :
+							   0));
 	if (last) {
 		o = text_putf(out, len, o, " | last: ");
 		o = text_put(out, len, o, last->summary);
@@ -235,9 +238,9 @@ int incident_to_text(const struct incident *inc, enum incident_record status,
 	if (inc->sup.duplicates || inc->sup.rate_limited || inc->sup.global_limited ||
 	    inc->sup.steps_cut)
 		o = text_putf(out, len, o, " | suppressed dup=%llu rate=%llu global=%llu cut=%llu",
-			 (unsigned long long)inc->sup.duplicates,
-			 (unsigned long long)inc->sup.rate_limited,
-			 (unsigned long long)inc->sup.global_limited,
-			 (unsigned long long)inc->sup.steps_cut);
+			      (unsigned long long)inc->sup.duplicates,
+			      (unsigned long long)inc->sup.rate_limited,
+			      (unsigned long long)inc->sup.global_limited,
+			      (unsigned long long)inc->sup.steps_cut);
 	return (int)o;
 }

@@ -17,15 +17,24 @@
 const char *inv_hash_status_name(enum inv_hash_status s)
 {
 	switch (s) {
-	case INV_HASH_COMPUTED: return "computed";
-	case INV_HASH_CACHED: return "cached";
-	case INV_HASH_PENDING: return "pending";
-	case INV_HASH_QUEUE_FULL: return "skipped (queue full)";
-	case INV_HASH_WAITING_FULL: return "skipped (too many waiting)";
-	case INV_HASH_UNREADABLE: return "unreadable";
-	case INV_HASH_CHANGED: return "changed while hashing";
-	case INV_HASH_NOT_REGULAR: return "not a regular file";
-	case INV_HASH_SHUTDOWN: return "skipped (shutdown)";
+	case INV_HASH_COMPUTED:
+		return "computed";
+	case INV_HASH_CACHED:
+		return "cached";
+	case INV_HASH_PENDING:
+		return "pending";
+	case INV_HASH_QUEUE_FULL:
+		return "skipped (queue full)";
+	case INV_HASH_WAITING_FULL:
+		return "skipped (too many waiting)";
+	case INV_HASH_UNREADABLE:
+		return "unreadable";
+	case INV_HASH_CHANGED:
+		return "changed while hashing";
+	case INV_HASH_NOT_REGULAR:
+		return "not a regular file";
+	case INV_HASH_SHUTDOWN:
+		return "skipped (shutdown)";
 	}
 	return "?";
 }
@@ -200,7 +209,6 @@ cJSON *inv_record_to_json(const struct inv_record *r)
 	return record_json(r, true);
 }
 
-
 static size_t put_source(char *out, size_t len, size_t o, const struct model_origin *g)
 {
 	if (g->source == MSRC_NONE)
@@ -247,15 +255,17 @@ int inv_record_to_text(const struct inv_record *r, char *out, size_t len)
 	o = text_put(out, len, o, r->exe);
 	o = text_putf(out, len, o, " model=");
 	o = text_put(out, len, o, r->resolved_path[0] ? r->resolved_path : r->path);
-	o = text_putf(out, len, o, " format=%s size=%llu sha256=%s hash=", model_format_name(r->format),
-		 (unsigned long long)r->size, r->sha256[0] ? r->sha256 : "-");
+	o = text_putf(out, len, o,
+		      " format=%s size=%llu sha256=%s hash=", model_format_name(r->format),
+		      (unsigned long long)r->size, r->sha256[0] ? r->sha256 : "-");
 	o = text_put(out, len, o, hash_text(r, ht, sizeof(ht)));
 	o = put_source(out, len, o, &r->origin);
-	o = text_putf(out, len, o, " scan=%s", r->scan.done ? scan_verdict_name(r->scan.verdict)
-							     : "not-scanned");
+	o = text_putf(out, len, o, " scan=%s",
+		      r->scan.done ? scan_verdict_name(r->scan.verdict) : "not-scanned");
 	if (r->digest_mismatch)
 		o = text_putf(out, len, o, " name_sha256=%s (MISMATCH)", r->origin.name_sha256);
-	o = text_putf(out, len, o, " loads=%llu first_seen=%s", (unsigned long long)r->load_count, first);
+	o = text_putf(out, len, o, " loads=%llu first_seen=%s", (unsigned long long)r->load_count,
+		      first);
 	if (r->repo_match || r->sha256_match) {
 		o = text_putf(out, len, o, " BLOCKLISTED");
 		if (r->repo_match)
@@ -278,7 +288,8 @@ const struct inv_rule inv_rule_scan_malicious = {
 
 const struct inv_rule inv_rule_scan_suspicious = {
 	.id = "model-scan-suspicious",
-	.title = "Loaded model imports outside its format's allowlist, or could not be scanned (static scan)",
+	.title =
+		"Loaded model imports outside its format's allowlist, or could not be scanned (static scan)",
 	.severity = "low",
 	/* a file that may run code when the user's loader opens it */
 	.tags = { "AML.T0010.003", "AML.T0011.000", "T1204.002" },
@@ -287,10 +298,14 @@ const struct inv_rule inv_rule_scan_suspicious = {
 const struct inv_rule *inv_alert_rule(unsigned bit)
 {
 	switch (bit) {
-	case INV_ALERT_DIGEST_MISMATCH: return &inv_rule_digest_mismatch;
-	case INV_ALERT_SCAN_MALICIOUS: return &inv_rule_scan_malicious;
-	case INV_ALERT_SCAN_SUSPICIOUS: return &inv_rule_scan_suspicious;
-	default: return &inv_rule_blocklisted;
+	case INV_ALERT_DIGEST_MISMATCH:
+		return &inv_rule_digest_mismatch;
+	case INV_ALERT_SCAN_MALICIOUS:
+		return &inv_rule_scan_malicious;
+	case INV_ALERT_SCAN_SUSPICIOUS:
+		return &inv_rule_scan_suspicious;
+	default:
+		return &inv_rule_blocklisted;
 	}
 }
 
@@ -330,8 +345,8 @@ cJSON *inv_alert_to_json(const struct inv_record *r, unsigned alert_bit)
 		add_str(match, "expected", r->origin.name_sha256);
 		add_str(match, "actual", r->sha256);
 	} else {
-		const struct bl_entry *e = alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? r->sha256_match
-										   : r->repo_match;
+		const struct bl_entry *e =
+			alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? r->sha256_match : r->repo_match;
 
 		add_str(match, "by", alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? "sha256" : "repo");
 		add_str(match, "entry", e ? e->text : "");
@@ -352,8 +367,7 @@ int inv_alert_to_text(const struct inv_record *r, unsigned alert_bit, char *out,
 	if (len)
 		out[0] = 0;
 	format_rfc3339(r->last_seen_ns, ts, sizeof(ts));
-	o = text_putf(out, len, o, "%s %s %s: %s\n", ts, rule->severity, rule->id,
-		 rule->title);
+	o = text_putf(out, len, o, "%s %s %s: %s\n", ts, rule->severity, rule->id, rule->title);
 	o = text_putf(out, len, o, "  process  pid=%u uid=%u comm=", r->pid, r->uid);
 	o = text_put(out, len, o, r->comm);
 	o = text_putf(out, len, o, " exe=");
@@ -361,7 +375,7 @@ int inv_alert_to_text(const struct inv_record *r, unsigned alert_bit, char *out,
 	o = text_putf(out, len, o, "\n  model    ");
 	o = text_put(out, len, o, r->resolved_path[0] ? r->resolved_path : r->path);
 	o = text_putf(out, len, o, " (%s) sha256=%s", model_format_name(r->format),
-		 r->sha256[0] ? r->sha256 : "(pending)");
+		      r->sha256[0] ? r->sha256 : "(pending)");
 	if (r->origin.source != MSRC_NONE) {
 		o = text_putf(out, len, o, "\n  origin  ");
 		o = put_source(out, len, o, &r->origin);
@@ -377,12 +391,13 @@ int inv_alert_to_text(const struct inv_record *r, unsigned alert_bit, char *out,
 	} else if (alert_bit == INV_ALERT_DIGEST_MISMATCH) {
 		o = text_putf(out, len, o, " name promises sha256 %s", r->origin.name_sha256);
 	} else {
-		const struct bl_entry *e = alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? r->sha256_match
-										   : r->repo_match;
+		const struct bl_entry *e =
+			alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? r->sha256_match : r->repo_match;
 
 		if (e)
 			o = put_match(out, len, o,
-				      alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? "sha256" : "repo", e);
+				      alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? "sha256" : "repo",
+				      e);
 	}
 	o = text_putf(out, len, o, "\n  tags    ");
 	for (size_t i = 0; i < sizeof(rule->tags) / sizeof(rule->tags[0]) && rule->tags[i]; i++)

@@ -19,13 +19,13 @@ int inv_record_to_text(const struct inv_record *r, char *out, size_t len);
 struct inv_rule {
 	const char *id;
 	const char *title;
-	const char *severity;          /* as severity_name() writes it */
-	const char *tags[4];           /* ATLAS first, then ATT&CK; NULL-ended */
+	const char *severity; /* as severity_name() writes it */
+	const char *tags[4];  /* ATLAS first, then ATT&CK; NULL-ended */
 };
-extern const struct inv_rule inv_rule_blocklisted;      /* model-blocklisted, critical */
-extern const struct inv_rule inv_rule_digest_mismatch;  /* model-cache-digest-mismatch, high */
-extern const struct inv_rule inv_rule_scan_malicious;   /* model-scan-malicious, critical */
-extern const struct inv_rule inv_rule_scan_suspicious;  /* model-scan-suspicious, low */
+extern const struct inv_rule inv_rule_blocklisted;     /* model-blocklisted, critical */
+extern const struct inv_rule inv_rule_digest_mismatch; /* model-cache-digest-mismatch, high */
+extern const struct inv_rule inv_rule_scan_malicious;  /* model-scan-malicious, critical */
+extern const struct inv_rule inv_rule_scan_suspicious; /* model-scan-suspicious, low */
 /* The rule of one INV_ALERT_* bit. */
 const struct inv_rule *inv_alert_rule(unsigned alert_bit);
 

@@ -39,7 +39,6 @@ void sink_close(struct sink *s)
 	s->f = NULL;
 }
 
-
 void sink_alert(struct sink *s, const struct alert *a)
 {
 	int rc;

@@ -8,9 +8,9 @@
 struct sink {
 	FILE *f;
 	bool json;
-	bool owned;        /* opened by us: close at the end */
+	bool owned; /* opened by us: close at the end */
 	uint64_t written;
-	uint64_t failed;   /* write errors: counted, reported at exit */
+	uint64_t failed; /* write errors: counted, reported at exit */
 };
 
 /* path NULL: stdout. Returns 0 or -errno (message printed). */

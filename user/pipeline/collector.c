@@ -76,8 +76,9 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 		return -1;
 	dropped_init(c->dropped);
 	judge_init(&c->judge);
-	if (incident_table_init(&c->inc, &(struct incident_config){
-		    .host = c->host, .emit = write_incident, .emit_ctx = c }))
+	if (incident_table_init(&c->inc, &(struct incident_config){ .host = c->host,
+								    .emit = write_incident,
+								    .emit_ctx = c }))
 		return -1;
 	/* shells, downloaders and loaders by identity: a hard link under
 	 * another name is still what it is */
@@ -95,7 +96,8 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 {
 	const struct inv_rule *ir = inv_alert_rule(bit);
 	static struct event ev; /* large; the main thread's, as collector_handle's */
-	struct rule rule = { .id = ir->id, .title = ir->title,
+	struct rule rule = { .id = ir->id,
+			     .title = ir->title,
 			     .severity = bit == INV_ALERT_SCAN_MALICIOUS ? SEV_CRITICAL : SEV_LOW };
 	struct incident_input in;
 	struct incident *inc = NULL;
@@ -130,8 +132,8 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 	a.proc = p;
 	a.loader = proctable_get(&c->pt, loader_pid);
 	a.loader_pid = loader_pid;
-	a.n_ancestry = proctable_ancestry(&c->pt, r->pid, loader_pid, a.ancestry,
-					  PROCTABLE_MAX_DEPTH);
+	a.n_ancestry =
+		proctable_ancestry(&c->pt, r->pid, loader_pid, a.ancestry, PROCTABLE_MAX_DEPTH);
 	a.realtime_ns = r->last_seen_ns;
 	a.host = c->host;
 	a.scan = &r->scan;
@@ -220,7 +222,8 @@ int collector_start_inventory(struct collector *c)
 	char err[512];
 
 	blocklist_init(&c->bl);
-	if (c->opt->blocklist_file && blocklist_load(&c->bl, c->opt->blocklist_file, err, sizeof(err))) {
+	if (c->opt->blocklist_file &&
+	    blocklist_load(&c->bl, c->opt->blocklist_file, err, sizeof(err))) {
 		fprintf(stderr, "mlwatch: --blocklist: %s\n", err);
 		return MLW_EXIT_USAGE;
 	}
@@ -301,18 +304,22 @@ static void track_dropped(struct collector *c, const struct event *ev, struct fa
 	if (!(ev->hdr.flags & MLW_F_MARKED) || !fa->resolved_path[0])
 		return;
 	if (ev->kind == MLW_EV_OPEN && fa->open_write && ev->u.open->ret >= 0) {
-		dropped_note(c->dropped, m->loader_tgid, m->mark_ns, fa->resolved_path, ev->hdr.ts_ns);
+		dropped_note(c->dropped, m->loader_tgid, m->mark_ns, fa->resolved_path,
+			     ev->hdr.ts_ns);
 		if (fa->real_path[0] && strcmp(fa->real_path, fa->resolved_path))
-			dropped_note(c->dropped, m->loader_tgid, m->mark_ns, fa->real_path, ev->hdr.ts_ns);
+			dropped_note(c->dropped, m->loader_tgid, m->mark_ns, fa->real_path,
+				     ev->hdr.ts_ns);
 	} else if (ev->kind == MLW_EV_LINK && ev->u.link->ret == 0) {
 		/* written elsewhere, then renamed or linked into place */
-		dropped_note(c->dropped, m->loader_tgid, m->mark_ns, fa->resolved_path, ev->hdr.ts_ns);
+		dropped_note(c->dropped, m->loader_tgid, m->mark_ns, fa->resolved_path,
+			     ev->hdr.ts_ns);
 	} else if (ev->kind == MLW_EV_EXEC) {
 		fa->exec_dropped =
-			dropped_by_lineage(c->dropped, m->loader_tgid, m->mark_ns, fa->resolved_path,
-					   ev->hdr.ts_ns) ||
-			(fa->real_path[0] && dropped_by_lineage(c->dropped, m->loader_tgid, m->mark_ns,
-								fa->real_path, ev->hdr.ts_ns)) ||
+			dropped_by_lineage(c->dropped, m->loader_tgid, m->mark_ns,
+					   fa->resolved_path, ev->hdr.ts_ns) ||
+			(fa->real_path[0] &&
+			 dropped_by_lineage(c->dropped, m->loader_tgid, m->mark_ns, fa->real_path,
+					    ev->hdr.ts_ns)) ||
 			/* a stage-2 script handed to an interpreter */
 			(fa->script[0] && dropped_by_lineage(c->dropped, m->loader_tgid, m->mark_ns,
 							     fa->script, ev->hdr.ts_ns));
@@ -362,7 +369,10 @@ static void unmark(struct collector *c, struct proc *p, uint32_t models)
 /* The loader's model opens so far are all data: it, and the children it
  * forked before any other model open, are unmarked (grandchildren keep
  * their marks: their forks are not tied to a count). */
-struct lineage_clear { struct collector *c; struct proc *loader; };
+struct lineage_clear {
+	struct collector *c;
+	struct proc *loader;
+};
 
 static void clear_child(struct proc *p, void *ctx)
 {
@@ -450,22 +460,29 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 		p->model_state = MODEL_NONE;
 	}
 	judge_model(&c->judge, (pid_t)h->tgid, ev->u.open,
-		    fa->real_path[0] ? fa->real_path : fa->resolved_path,
-		    clock_ns(CLOCK_MONOTONIC), &v);
+		    fa->real_path[0] ? fa->real_path : fa->resolved_path, clock_ns(CLOCK_MONOTONIC),
+		    &v);
 	/* the inventory wants data-only formats too: poisoned weights live
 	 * in safetensors as well */
 	if (c->inv)
-		inventory_submit(c->inv, &(struct inv_load){
-			.pid = h->tgid, .uid = h->uid, .fd = ev->u.open->ret, .comm = p->comm,
-			.exe = p->exe, .path = ev->path, .resolved_path = fa->resolved_path,
-			.format = v.format, .realtime_ns = h->ts_ns + (uint64_t)c->boot_to_real_ns,
-			.open = ev->u.open });
+		inventory_submit(c->inv,
+				 &(struct inv_load){ .pid = h->tgid,
+						     .uid = h->uid,
+						     .fd = ev->u.open->ret,
+						     .comm = p->comm,
+						     .exe = p->exe,
+						     .path = ev->path,
+						     .resolved_path = fa->resolved_path,
+						     .format = v.format,
+						     .realtime_ns = h->ts_ns +
+								    (uint64_t)c->boot_to_real_ns,
+						     .open = ev->u.open });
 	proctable_set_model(p, ev->path, fa->real_path[0] ? fa->real_path : fa->resolved_path,
 			    v.format, h->ts_ns);
 	if (c->opt->verbose)
 		fprintf(stderr, "model pid=%u models=%u format=%s %s%s\n", h->tgid, h->mark.models,
-			model_format_name(v.format), v.inert ? "inert: " : "may run code: ",
-			v.inert ? v.kind : v.why);
+			model_format_name(v.format),
+			v.inert ? "inert: " : "may run code: ", v.inert ? v.kind : v.why);
 	/* Only a process's own model opens, all of them proven data, and only
 	 * a mark that is a model's alone (a control-plane root stays watched,
 	 * and so does the payload's own lineage). */
@@ -486,8 +503,10 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 	p->model_state = MODEL_CONFIRMED;
 	if (!(h->flags & MLW_F_MARKED) && c->sensors) {
 		/* the kernel could not mark it (map full): do it from here */
-		struct mlw_mark m = { .loader_tgid = h->tgid, .reason = MLW_MARK_MODEL | MLW_MARK_USER,
-				      .mark_ns = h->ts_ns, .models = 1 };
+		struct mlw_mark m = { .loader_tgid = h->tgid,
+				      .reason = MLW_MARK_MODEL | MLW_MARK_USER,
+				      .mark_ns = h->ts_ns,
+				      .models = 1 };
 
 		if (sensors_set_mark(c->sensors, h->tgid, &m) == 0) {
 			c->st.marks_set_by_user++;
@@ -515,7 +534,8 @@ static void handle_fork(struct collector *c, const struct event *ev)
 	if (parent) {
 		proctable_set_exe(child, parent->exe);
 		if (parent->args)
-			proctable_set_args(child, parent->args, parent->args_len, parent->args_truncated);
+			proctable_set_args(child, parent->args, parent->args_len,
+					   parent->args_truncated);
 	}
 }
 
@@ -555,7 +575,8 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 	/* each rule's scope says whether it is about model loaders or
 	 * control-plane roots (ev->hdr.mark.reason) */
 	if (c->rules)
-		n = ruleset_match(c->rules, ev, fa, actor ? actor->exe : NULL, hits, MAX_RULES_PER_EVENT);
+		n = ruleset_match(c->rules, ev, fa, actor ? actor->exe : NULL, hits,
+				  MAX_RULES_PER_EVENT);
 	else
 		n = rules_match(builtin_rules, n_builtin_rules, ev, fa, hits, MAX_RULES_PER_EVENT);
 	if (!n)
@@ -626,7 +647,8 @@ int collector_handle(void *ctx, void *data, size_t size)
 
 	if (event_decode(data, size, &ev, &why)) {
 		if (c->st.decode_errors++ < 10)
-			fprintf(stderr, "mlwatch: dropped a malformed record (%zu bytes): %s\n", size, why);
+			fprintf(stderr, "mlwatch: dropped a malformed record (%zu bytes): %s\n",
+				size, why);
 		return 0;
 	}
 	c->st.events[ev.kind]++;
@@ -701,30 +723,34 @@ void collector_report(struct collector *c, FILE *f)
 		sensors_counters(c->sensors, cnt);
 	for (int i = MLW_CNT_RB_FULL_EXEC; i <= MLW_CNT_RB_FULL_SOCKET; i++)
 		lost += cnt[i];
-	fprintf(f, "mlwatch: events received %llu, alerts %llu, lost in kernel %llu, "
+	fprintf(f,
+		"mlwatch: events received %llu, alerts %llu, lost in kernel %llu, "
 		"malformed %llu, alert write errors %llu\n",
-		(unsigned long long)received,
-		(unsigned long long)c->st.alerts, (unsigned long long)lost,
-		(unsigned long long)c->st.decode_errors,
+		(unsigned long long)received, (unsigned long long)c->st.alerts,
+		(unsigned long long)lost, (unsigned long long)c->st.decode_errors,
 		(unsigned long long)(c->sink ? c->sink->failed : 0));
 	fprintf(f, "mlwatch: kernel counters:");
 	for (int i = 0; i < MLW_CNT_MAX; i++)
 		fprintf(f, " %s=%llu", sensors_counter_name(i), (unsigned long long)cnt[i]);
-	fprintf(f, "\nmlwatch: alerts collapsed into incident steps=%llu\n", (unsigned long long)c->st.alerts_collapsed);
+	fprintf(f, "\nmlwatch: alerts collapsed into incident steps=%llu\n",
+		(unsigned long long)c->st.alerts_collapsed);
 	incident_report(&c->inc, f);
 	if (c->inv)
 		inventory_report(c->inv, f);
-	fprintf(f, "mlwatch: models judged=%llu cached=%llu not-judged: unreadable=%llu "
+	fprintf(f,
+		"mlwatch: models judged=%llu cached=%llu not-judged: unreadable=%llu "
 		"network-or-fuse=%llu writers=%llu over-budget=%llu\n",
 		(unsigned long long)c->judge.st.judged, (unsigned long long)c->judge.st.cached,
-		(unsigned long long)c->judge.st.unreadable, (unsigned long long)c->judge.st.not_local,
-		(unsigned long long)c->judge.st.writers, (unsigned long long)c->judge.st.over_budget);
-	fprintf(f, "mlwatch: models may-run-code=%llu inert=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
+		(unsigned long long)c->judge.st.unreadable,
+		(unsigned long long)c->judge.st.not_local, (unsigned long long)c->judge.st.writers,
+		(unsigned long long)c->judge.st.over_budget);
+	fprintf(f,
+		"mlwatch: models may-run-code=%llu inert=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
 		"process table full=%llu evicted=%llu, alerts suppressed (data-only load)=%llu, steps recorded=%llu\n",
 		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_inert,
-		(unsigned long long)c->st.peer_reads,
-		(unsigned long long)c->st.marks_cleared,
+		(unsigned long long)c->st.peer_reads, (unsigned long long)c->st.marks_cleared,
 		(unsigned long long)c->st.marks_set_by_user, (unsigned long long)c->pt.full,
-		(unsigned long long)c->pt.evicted, (unsigned long long)c->st.alerts_suppressed_inert,
+		(unsigned long long)c->pt.evicted,
+		(unsigned long long)c->st.alerts_suppressed_inert,
 		(unsigned long long)c->st.steps_recorded);
 }

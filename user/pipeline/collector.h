@@ -24,32 +24,32 @@ struct collector_stats {
 	uint64_t events[MLW_EV_KIND_MAX];
 	uint64_t decode_errors;
 	uint64_t alerts;
-	uint64_t models_confirmed;  /* model opens that may run code (or could not be judged) */
-	uint64_t models_inert;      /* proven data only: the loader was unmarked */
-	uint64_t peer_reads;        /* candidates opened by another mlwatch: not judged */
-	uint64_t roots_by_argv;     /* interpreters marked as control-plane roots */
+	uint64_t models_confirmed; /* model opens that may run code (or could not be judged) */
+	uint64_t models_inert;     /* proven data only: the loader was unmarked */
+	uint64_t peer_reads;       /* candidates opened by another mlwatch: not judged */
+	uint64_t roots_by_argv;    /* interpreters marked as control-plane roots */
 	uint64_t marks_cleared;
 	uint64_t marks_set_by_user;
 	uint64_t alerts_suppressed_inert; /* in flight from a load proven data only */
-	uint64_t alerts_collapsed;  /* identical to one already written: counted on the incident step */
-	uint64_t steps_recorded;    /* record-only rules: incident context, no alert line */
+	uint64_t alerts_collapsed; /* identical to one already written: counted on the incident step */
+	uint64_t steps_recorded; /* record-only rules: incident context, no alert line */
 };
 
 struct collector {
 	const struct options *opt;
-	struct sensors *sensors;    /* NULL in unit tests: no map writes */
+	struct sensors *sensors; /* NULL in unit tests: no map writes */
 	struct proctable pt;
-	struct dropped *dropped;    /* recent writes of watched lineages */
-	struct incident_table inc;  /* alerts gathered per lineage */
+	struct dropped *dropped;   /* recent writes of watched lineages */
+	struct incident_table inc; /* alerts gathered per lineage */
 	/* the rules in force; swapped whole on SIGHUP (single thread: the
 	 * swap happens between ring-buffer callbacks). NULL: built-ins. */
 	const struct ruleset *rules;
 	/* model inventory: every confirmed load, hashed off the hot path */
 	struct inventory *inv;
 	struct blocklist bl;
-	struct exeid exe;           /* programs known by identity */
-	struct judge judge;         /* can a loader's model run code? */
-	struct sink inv_sink;       /* --inventory FILE, when given */
+	struct exeid exe;     /* programs known by identity */
+	struct judge judge;   /* can a loader's model run code? */
+	struct sink inv_sink; /* --inventory FILE, when given */
 	bool inv_sink_open;
 	struct sink *sink;
 	char host[256];

@@ -28,7 +28,8 @@ static const char *image_kind(const uint8_t *b, size_t n)
 	static const uint8_t png[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
 
 	if (n >= 33 && memcmp(b, png, 8) == 0 && memcmp(b + 8, "\0\0\0\x0dIHDR", 8) == 0) {
-		uint32_t crc = (uint32_t)b[29] << 24 | (uint32_t)b[30] << 16 | (uint32_t)b[31] << 8 | b[32];
+		uint32_t crc = (uint32_t)b[29] << 24 | (uint32_t)b[30] << 16 |
+			       (uint32_t)b[31] << 8 | b[32];
 
 		return crc32(crc32(0, NULL, 0), b + 12, 17) == crc ? "image" : NULL;
 	}
@@ -87,11 +88,17 @@ static bool zlib_stream(const struct byte_src *s)
  * is a pickle or a tar again, and this check did not see it. */
 static const char *compressed(const struct byte_src *s, const uint8_t *b, size_t n)
 {
-	static const struct { const char *magic; size_t len; const char *what; } m[] = {
+	static const struct {
+		const char *magic;
+		size_t len;
+		const char *what;
+	} m[] = {
 		{ "\x1f\x8b", 2, "gzip" },
 		{ "ZF", 2, "joblib's old zlib" },
 		{ "BZ", 2, "bzip2" },
-		{ "\xfd" "7zXZ\0", 6, "xz" },
+		{ "\xfd"
+		  "7zXZ\0",
+		  6, "xz" },
 		{ "\x5d\0", 2, "lzma" },
 		{ "\x04\x22\x4d\x18", 4, "lz4" },
 		{ "\x28\xb5\x2f\xfd", 4, "zstd" },
@@ -124,12 +131,13 @@ static const char *foreign_container(const struct byte_src *s, const uint8_t *he
 		return "a tar header at its start";
 	if ((found = compressed(s, head, hn)))
 		return found[0] == 'z' && found[1] == 'l' ? "a zlib stream at its start" :
-		       "a compressor's magic at its start";
+							    "a compressor's magic at its start";
 	tail = malloc(n ? n : 1);
 	got = tail ? bsrc_read(s, from, tail, n) : -ENOMEM;
 	if (got < 0)
 		found = "its end could not be read";
-	else if (memmem(tail, (size_t)got, "PK\x05\x06", 4) || memmem(tail, (size_t)got, "PK\x06\x06", 4))
+	else if (memmem(tail, (size_t)got, "PK\x05\x06", 4) ||
+		 memmem(tail, (size_t)got, "PK\x06\x06", 4))
 		found = "a zip directory at its end";
 	free(tail);
 	for (uint64_t off = 0; !found && off + sizeof(sig) <= s->size; off = off ? off * 2 : 512)

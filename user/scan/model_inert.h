@@ -32,9 +32,9 @@
 
 struct inert_verdict {
 	bool inert;
-	enum model_format format;   /* what the first bytes say, for the record */
-	const char *kind;           /* inert: "safetensors", "onnx", "gguf", "text", "image", "empty" */
-	char why[160];              /* not inert: why it could not be proven */
+	enum model_format format; /* what the first bytes say, for the record */
+	const char *kind; /* inert: "safetensors", "onnx", "gguf", "text", "image", "empty" */
+	char why[160];    /* not inert: why it could not be proven */
 };
 
 /* s: the whole file (or buffer). name_hint: the name it was opened as (for

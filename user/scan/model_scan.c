@@ -20,7 +20,9 @@
 #include "scan/formats/safetensors.h"
 
 const struct scan_limits scan_default_limits = {
-	.max_member = 512ull << 20, .max_nesting = 3, .max_members = 100000,
+	.max_member = 512ull << 20,
+	.max_nesting = 3,
+	.max_members = 100000,
 	.max_findings = 1000,
 };
 
@@ -97,8 +99,11 @@ static void scan_joblib(struct scan_ctx *c, const struct byte_src *v, const char
 		zf = ZINF_ZLIB;
 		off = got > 19 && head[19] == ' ' ? 20 : 19;
 	} else {
-		const char *what = head[0] == 'B' ? "bz2" : head[0] == 0xfd ? "xz" :
-				   head[0] == 0x5d ? "lzma" : head[0] == 0x04 ? "lz4" : "unknown";
+		const char *what = head[0] == 'B'  ? "bz2" :
+				   head[0] == 0xfd ? "xz" :
+				   head[0] == 0x5d ? "lzma" :
+				   head[0] == 0x04 ? "lz4" :
+						     "unknown";
 		scan_add(c, SF_NOT_SCANNED, PSEV_SUSPICIOUS, member, 0,
 			 "joblib file compressed with %s: not scanned", what);
 		return;
@@ -142,7 +147,10 @@ static const char *archive_magic(const uint8_t *b, size_t n)
 		return "7z";
 	if (n >= 6 && !memcmp(b, "Rar!\x1a\x07", 6))
 		return "rar";
-	if (n >= 6 && !memcmp(b, "\xfd" "7zXZ\0", 6))
+	if (n >= 6 && !memcmp(b,
+			      "\xfd"
+			      "7zXZ\0",
+			      6))
 		return "xz";
 	if (n >= 4 && !memcmp(b, "\x28\xb5\x2f\xfd", 4))
 		return "zstd";
@@ -159,8 +167,8 @@ static const char *archive_magic(const uint8_t *b, size_t n)
 static bool pickle_bearing_name(const char *name)
 {
 	static const char *const ext[] = {
-		".pkl", ".pickle", ".pt", ".pth", ".bin", ".ckpt", ".joblib", ".npy", ".npz",
-		".h5", ".hdf5", ".keras", ".sav", ".dill", ".mar", ".model", ".dat", ".data",
+		".pkl", ".pickle", ".pt",    ".pth", ".bin",  ".ckpt", ".joblib", ".npy", ".npz",
+		".h5",  ".hdf5",   ".keras", ".sav", ".dill", ".mar",  ".model",  ".dat", ".data",
 	};
 	const char *base = name ? strrchr(name, '/') : NULL;
 
@@ -219,7 +227,10 @@ static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *
 		return;
 	}
 	switch (fmt) {
-	case MF_TORCH_ZIP: case MF_NUMPY_ZIP: case MF_KERAS_ZIP: case MF_ZIP:
+	case MF_TORCH_ZIP:
+	case MF_NUMPY_ZIP:
+	case MF_KERAS_ZIP:
+	case MF_ZIP:
 		scan_zip(c, v, member, fmt, nesting);
 		break;
 	case MF_TORCH_LEGACY:
@@ -256,7 +267,7 @@ static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *
 		break;
 	}
 	case MF_ONNX:
-		break;        /* protobuf graph: no Python code to walk */
+		break; /* protobuf graph: no Python code to walk */
 	case MF_SEVENZIP:
 		scan_add(c, SF_UNSCANNABLE, PSEV_SUSPICIOUS, member, 0,
 			 "7z archive: unscannable container");
@@ -298,8 +309,7 @@ static int finish(struct scan_ctx *c)
 static int scan_src(struct byte_src *src, const char *name, const struct scan_limits *lim,
 		    struct scan_report *r)
 {
-	struct scan_ctx c = { .r = r, .lim = lim ? lim : &scan_default_limits,
-			      .view = scan_view };
+	struct scan_ctx c = { .r = r, .lim = lim ? lim : &scan_default_limits, .view = scan_view };
 
 	memset(r, 0, sizeof(*r));
 	r->profile = "";
@@ -309,8 +319,8 @@ static int scan_src(struct byte_src *src, const char *name, const struct scan_li
 	return finish(&c);
 }
 
-int model_scan_mem(const void *buf, size_t len, const char *name,
-		   const struct scan_limits *lim, struct scan_report *r)
+int model_scan_mem(const void *buf, size_t len, const char *name, const struct scan_limits *lim,
+		   struct scan_report *r)
 {
 	struct byte_src s;
 
@@ -318,8 +328,7 @@ int model_scan_mem(const void *buf, size_t len, const char *name,
 	return scan_src(&s, name, lim, r);
 }
 
-int model_scan_fd(int fd, const char *name, const struct scan_limits *lim,
-		  struct scan_report *r)
+int model_scan_fd(int fd, const char *name, const struct scan_limits *lim, struct scan_report *r)
 {
 	struct stat st;
 	struct byte_src s;
@@ -352,8 +361,9 @@ int model_scan_path(const char *path, const struct scan_limits *lim, struct scan
 		r->verdict = SCAN_ERROR;
 		r->errors = 1;
 		snprintf(r->error, sizeof(r->error), "%s",
-			 fd >= 0 && S_ISDIR(st.st_mode) ? "is a directory" :
-			 fd >= 0 && !S_ISREG(st.st_mode) ? "not a regular file" : strerror(e));
+			 fd >= 0 && S_ISDIR(st.st_mode)  ? "is a directory" :
+			 fd >= 0 && !S_ISREG(st.st_mode) ? "not a regular file" :
+							   strerror(e));
 		if (fd >= 0)
 			close(fd);
 		return 0;

@@ -51,8 +51,8 @@
 
 /* ---- small helpers --------------------------------------------------- */
 
-static bool has_magic(const unsigned char *buf, size_t len, size_t off,
-		      const void *magic, size_t mlen)
+static bool has_magic(const unsigned char *buf, size_t len, size_t off, const void *magic,
+		      size_t mlen)
 {
 	return off <= len && len - off >= mlen && memcmp(buf + off, magic, mlen) == 0;
 }
@@ -64,8 +64,7 @@ static uint16_t le16(const unsigned char *p)
 
 static uint32_t le32(const unsigned char *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static uint64_t le64(const unsigned char *p)
@@ -113,11 +112,14 @@ static bool name_has_suffix(const char *name, const char *suffix)
 enum pk_arg {
 	PA_INVALID = 0, /* not an opcode */
 	PA_NONE,
-	PA_PROTO,       /* 1 byte, a protocol number */
-	PA_FIXED1, PA_FIXED2, PA_FIXED4, PA_FIXED8,
-	PA_LEN1,        /* 1-byte length, then the bytes */
-	PA_LEN4,        /* unsigned 4-byte length */
-	PA_LEN4S,       /* signed 4-byte length (BINSTRING, LONG4) */
+	PA_PROTO, /* 1 byte, a protocol number */
+	PA_FIXED1,
+	PA_FIXED2,
+	PA_FIXED4,
+	PA_FIXED8,
+	PA_LEN1,  /* 1-byte length, then the bytes */
+	PA_LEN4,  /* unsigned 4-byte length */
+	PA_LEN4S, /* signed 4-byte length (BINSTRING, LONG4) */
 	PA_LEN8,
 	PA_LINE_INT,    /* INT: digits, or 00/01 for booleans */
 	PA_LINE_LONG,   /* LONG: digits with an optional L */
@@ -133,9 +135,9 @@ enum pk_flag {
 	PF_MARK = 1u << 0,    /* pushes a mark */
 	PF_TO_MARK = 1u << 1, /* pops everything down to the top mark first */
 	PF_STOP = 1u << 2,
-	PF_POP = 1u << 3,     /* POP: pops an item, or the mark if none is above it */
-	PF_IMPORT = 1u << 4,  /* names a module.attr */
-	PF_CALL = 1u << 5,    /* calls something */
+	PF_POP = 1u << 3,    /* POP: pops an item, or the mark if none is above it */
+	PF_IMPORT = 1u << 4, /* names a module.attr */
+	PF_CALL = 1u << 5,   /* calls something */
 };
 
 struct pk_op {
@@ -226,13 +228,13 @@ static const struct pk_op pk_ops[256] = {
 enum pk_argres { PK_ARG_OK, PK_ARG_TRUNC, PK_ARG_BAD };
 
 struct pk_walk {
-	size_t ops;     /* opcodes that parsed and fit the stack */
-	unsigned kinds; /* distinct opcodes among them */
-	bool stop;      /* reached STOP */
-	bool invalid;   /* hit a byte the unpickler would reject */
-	bool imports;   /* saw GLOBAL/INST/STACK_GLOBAL/EXT* */
-	bool calls;     /* saw REDUCE/OBJ/INST/NEWOBJ(_EX)/BUILD */
-	bool binary;    /* a walked byte was neither printable ASCII nor \t \n \r */
+	size_t ops;       /* opcodes that parsed and fit the stack */
+	unsigned kinds;   /* distinct opcodes among them */
+	bool stop;        /* reached STOP */
+	bool invalid;     /* hit a byte the unpickler would reject */
+	bool imports;     /* saw GLOBAL/INST/STACK_GLOBAL/EXT* */
+	bool calls;       /* saw REDUCE/OBJ/INST/NEWOBJ(_EX)/BUILD */
+	bool binary;      /* a walked byte was neither printable ASCII nor \t \n \r */
 	bool post_proto0; /* saw an opcode protocol 0 does not have */
 	bool clean_stop;  /* STOP left exactly one item and no mark */
 };
@@ -298,8 +300,8 @@ static bool line_ok(enum pk_arg kind, const unsigned char *s, size_t n)
 }
 
 /* Length of the argument of the opcode at buf[pos - 1], starting at pos. */
-static enum pk_argres pk_arg_len(enum pk_arg kind, const unsigned char *buf,
-				 size_t len, size_t pos, size_t *arglen)
+static enum pk_argres pk_arg_len(enum pk_arg kind, const unsigned char *buf, size_t len, size_t pos,
+				 size_t *arglen)
 {
 	size_t avail = len - pos, hdr = 0;
 	uint64_t n = 0;
@@ -313,10 +315,18 @@ static enum pk_argres pk_arg_len(enum pk_arg kind, const unsigned char *buf,
 			return PK_ARG_TRUNC;
 		*arglen = 1;
 		return buf[pos] <= PICKLE_HIGHEST_PROTOCOL ? PK_ARG_OK : PK_ARG_BAD;
-	case PA_FIXED1: n = 1; break;
-	case PA_FIXED2: n = 2; break;
-	case PA_FIXED4: n = 4; break;
-	case PA_FIXED8: n = 8; break;
+	case PA_FIXED1:
+		n = 1;
+		break;
+	case PA_FIXED2:
+		n = 2;
+		break;
+	case PA_FIXED4:
+		n = 4;
+		break;
+	case PA_FIXED8:
+		n = 8;
+		break;
 	case PA_LEN1:
 		hdr = 1;
 		if (avail < hdr)
@@ -500,8 +510,8 @@ struct zip_scan {
 
 /* The entry's compressed size, from the zip64 extra field when the local
  * header says 0xffffffff (numpy's savez always writes zip64 entries). */
-static bool zip_entry_size(const unsigned char *hdr, const unsigned char *extra,
-			   size_t xvis, uint64_t *size)
+static bool zip_entry_size(const unsigned char *hdr, const unsigned char *extra, size_t xvis,
+			   uint64_t *size)
 {
 	uint32_t csize = le32(hdr + 18), usize = le32(hdr + 22);
 
@@ -576,8 +586,7 @@ static enum model_format detect_zip(const unsigned char *buf, size_t len)
 		} else {
 			/* Sizes come after the data (torch sets bit 3): look for the
 			 * next local header; a false hit only adds a name. */
-			const unsigned char *p = memmem(buf + data, len - data,
-							zip_local_magic, 4);
+			const unsigned char *p = memmem(buf + data, len - data, zip_local_magic, 4);
 			if (!p)
 				break;
 			next = (size_t)(p - buf);
@@ -743,8 +752,8 @@ static bool joblib_zf_header(const unsigned char *buf, size_t len)
 	for (size_t i = 4; i < JOBLIB_ZF_HEADER_LEN; i++) {
 		unsigned char c = buf[i];
 
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-		      (c >= 'A' && c <= 'F') || c == ' ' || c == 'L'))
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+		      c == ' ' || c == 'L'))
 			return false;
 	}
 	return true;
@@ -766,8 +775,8 @@ static bool detect_compressed(const unsigned char *buf, size_t len, const char *
 		return true;
 	}
 	if (has_magic(buf, len, 0, gzip_magic, sizeof(gzip_magic))) {
-		*out = inflated_is_pickle(buf, len, MAX_WBITS + 16) ? MF_JOBLIB_COMPRESSED
-								    : MF_UNKNOWN;
+		*out = inflated_is_pickle(buf, len, MAX_WBITS + 16) ? MF_JOBLIB_COMPRESSED :
+								      MF_UNKNOWN;
 		return true;
 	}
 	if (has_magic(buf, len, 0, "ZF", 2)) {
@@ -797,8 +806,7 @@ static bool detect_compressed(const unsigned char *buf, size_t len, const char *
 
 /* ---- the detector ---------------------------------------------------- */
 
-enum model_format model_format_detect(const unsigned char *buf, size_t len,
-				      const char *name_hint)
+enum model_format model_format_detect(const unsigned char *buf, size_t len, const char *name_hint)
 {
 	static const unsigned char torch_legacy_magic[] = {
 		0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19,
@@ -941,13 +949,13 @@ bool model_format_can_run_code(enum model_format f)
 	case MF_PICKLE:
 	case MF_JOBLIB:
 	case MF_JOBLIB_COMPRESSED:
-	case MF_NUMPY:       /* object arrays carry a pickle */
+	case MF_NUMPY: /* object arrays carry a pickle */
 	case MF_NUMPY_ZIP:
-	case MF_KERAS_ZIP:   /* Lambda layers */
-	case MF_HDF5:        /* Keras .h5 Lambda layers */
-	case MF_ZIP:         /* may wrap anything */
+	case MF_KERAS_ZIP: /* Lambda layers */
+	case MF_HDF5:      /* Keras .h5 Lambda layers */
+	case MF_ZIP:       /* may wrap anything */
 	case MF_SEVENZIP:
-	case MF_GGUF:        /* chat template runs on the first request */
+	case MF_GGUF: /* chat template runs on the first request */
 		return true;
 	case MF_SAFETENSORS:
 	case MF_ONNX:

@@ -14,9 +14,9 @@
 
 /* Oddities no writer of ML archives produces but loaders accept: evasion
  * signs. zip64 is normal for big checkpoints; the rest are reported. */
-#define ZIP_REPORTED (ZA_NAME_MISMATCH | ZA_BAD_CRC | ZA_ODD_FLAGS | ZA_SIZE_MISMATCH | \
-		      ZA_DUP_NAME | ZA_BAD_LOCAL | ZA_PREPENDED | ZA_NAME_NUL |            \
-		      ZA_OUT_OF_RANGE | ZA_TRAILING)
+#define ZIP_REPORTED                                                                     \
+	(ZA_NAME_MISMATCH | ZA_BAD_CRC | ZA_ODD_FLAGS | ZA_SIZE_MISMATCH | ZA_DUP_NAME | \
+	 ZA_BAD_LOCAL | ZA_PREPENDED | ZA_NAME_NUL | ZA_OUT_OF_RANGE | ZA_TRAILING)
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -50,8 +50,9 @@ static void report_zip_anomalies(struct scan_ctx *c, const char *member, const c
 void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 	      enum model_format fmt, unsigned nesting)
 {
-	const struct pickle_profile *prof =
-		scan_profile(fmt == MF_TORCH_ZIP ? "torch" : fmt == MF_NUMPY_ZIP ? "numpy" : "ml");
+	const struct pickle_profile *prof = scan_profile(fmt == MF_TORCH_ZIP ? "torch" :
+							 fmt == MF_NUMPY_ZIP ? "numpy" :
+									       "ml");
 	struct zip_dir d;
 	char err[SCAN_DETAIL_MAX];
 	int rc = zip_open_lazy(v, &d, err, sizeof(err));
@@ -87,7 +88,8 @@ void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 		size_t len = 0, max;
 		bool cut = false;
 
-		if (ends_with(e->name, "/") || (fmt == MF_TORCH_ZIP && torch_storage_member(e->name)))
+		if (ends_with(e->name, "/") ||
+		    (fmt == MF_TORCH_ZIP && torch_storage_member(e->name)))
 			continue;
 		if (c->r->members >= c->lim->max_members) {
 			scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, member, 0,
@@ -134,7 +136,8 @@ void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 			if (mf == MF_SAFETENSORS || mf == MF_ONNX)
 				goto next;
 			/* an npz's plain arrays: the header alone says no pickle */
-			if (mf == MF_NUMPY && !npy_parse(&pv, &h, err, sizeof(err)) && !h.has_object)
+			if (mf == MF_NUMPY && !npy_parse(&pv, &h, err, sizeof(err)) &&
+			    !h.has_object)
 				goto next;
 			free(buf);
 			buf = NULL;
@@ -175,8 +178,8 @@ next:
 static bool pickle_ended(const struct pickle_result *pr)
 {
 	for (size_t i = 0; i < pr->nerrors && i < PICKLE_MAX_ERRORS; i++)
-		if (pr->errors[i].kind == PERR_UNKNOWN_OPCODE || pr->errors[i].kind == PERR_TRUNCATED ||
-		    pr->errors[i].kind == PERR_NO_STOP)
+		if (pr->errors[i].kind == PERR_UNKNOWN_OPCODE ||
+		    pr->errors[i].kind == PERR_TRUNCATED || pr->errors[i].kind == PERR_NO_STOP)
 			return false;
 	return pr->nerrors <= PICKLE_MAX_ERRORS && pr->consumed > 0;
 }
@@ -237,8 +240,8 @@ void scan_torch_legacy(struct scan_ctx *c, const struct byte_src *v, const char 
 
 /* ---- torch 0.1.x tar ------------------------------------------------------ */
 
-static void scan_tar_member(struct scan_ctx *c, const struct byte_src *v,
-			    const struct tar_entry *e, const char *member, int mode)
+static void scan_tar_member(struct scan_ctx *c, const struct byte_src *v, const struct tar_entry *e,
+			    const char *member, int mode)
 {
 	struct byte_src mv = bsrc_sub(v, e->data_off, e->size);
 	uint64_t n = mv.size < c->lim->max_member ? mv.size : c->lim->max_member;

@@ -39,8 +39,9 @@ void scan_note_verdict(struct scan_ctx *c, enum scan_verdict v)
 /* The worst severity seen decides the verdict, dropped findings included. */
 void scan_note_severity(struct scan_ctx *c, enum pickle_severity sev)
 {
-	scan_note_verdict(c, sev == PSEV_MALICIOUS ? SCAN_MALICIOUS :
-			sev == PSEV_SUSPICIOUS ? SCAN_SUSPICIOUS : SCAN_CLEAN);
+	scan_note_verdict(c, sev == PSEV_MALICIOUS  ? SCAN_MALICIOUS :
+			     sev == PSEV_SUSPICIOUS ? SCAN_SUSPICIOUS :
+						      SCAN_CLEAN);
 }
 
 void scan_add(struct scan_ctx *c, enum scan_finding_kind kind, enum pickle_severity sev,

@@ -100,7 +100,8 @@ void scan_pickle_buf(struct scan_ctx *c, const uint8_t *buf, size_t len, uint64_
 		else
 			snprintf(op, sizeof(op), "0x%02x", e->opcode);
 		scan_add(c, SF_PARSE_ERROR, PSEV_SUSPICIOUS, member, base + e->offset,
-			 "pickle %s at opcode %s (depth %u)", pickle_err_name(e->kind), op, e->depth);
+			 "pickle %s at opcode %s (depth %u)", pickle_err_name(e->kind), op,
+			 e->depth);
 	}
 	if (pr.nerrors > PICKLE_MAX_ERRORS)
 		scan_add(c, SF_PARSE_ERROR, PSEV_SUSPICIOUS, member, base, "%zu more pickle errors",
@@ -144,7 +145,8 @@ void scan_hdf5(struct scan_ctx *c, const struct byte_src *v, const char *member)
 	if (rc)
 		scan_fail(c, member, "%s", err);
 	else if (!k.config_found && !*c->r->note)
-		snprintf(c->r->note, sizeof(c->r->note), "HDF5 without a readable Keras model config");
+		snprintf(c->r->note, sizeof(c->r->note),
+			 "HDF5 without a readable Keras model config");
 }
 
 void scan_keras_config(struct scan_ctx *c, const uint8_t *json, size_t len, const char *member)

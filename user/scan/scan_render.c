@@ -9,16 +9,16 @@
 
 const char *scan_verdict_name(enum scan_verdict v)
 {
-	static const char *const n[] = { "skipped", "clean", "custom-classes", "error", "suspicious",
-					 "malicious" };
+	static const char *const n[] = { "skipped", "clean",      "custom-classes",
+					 "error",   "suspicious", "malicious" };
 	return (unsigned)v < sizeof(n) / sizeof(n[0]) ? n[v] : "?";
 }
 
 const char *scan_finding_kind_name(enum scan_finding_kind k)
 {
 	static const char *const n[SF_KIND_MAX] = {
-		"import", "parse-error", "limit", "unscannable", "not-scanned", "container",
-		"keras-layer", "chat-template",
+		"import",      "parse-error", "limit",       "unscannable",
+		"not-scanned", "container",   "keras-layer", "chat-template",
 	};
 	return (unsigned)k < SF_KIND_MAX ? n[k] : "?";
 }
@@ -38,8 +38,9 @@ static bool finding_json(cJSON *a, const struct scan_finding *f)
 	bool ok = e && cJSON_AddItemToArray(a, e);
 
 	ok = ok && cJSON_AddStringToObject(e, "kind", scan_finding_kind_name(f->kind));
-	ok = ok && cJSON_AddStringToObject(e, "severity", f->custom ? "custom" :
-					   pickle_severity_name(f->severity));
+	ok = ok &&
+	     cJSON_AddStringToObject(e, "severity",
+				     f->custom ? "custom" : pickle_severity_name(f->severity));
 	ok = ok && add_utf8(e, "member", f->member);
 	ok = ok && cJSON_AddNumberToObject(e, "offset", (double)f->offset);
 	if (f->kind == SF_IMPORT) {
@@ -102,7 +103,8 @@ size_t scan_finding_text(const struct scan_finding *f, char *out, size_t len)
 		off = text_put(out, len, off, f->name);
 		off = text_putf(out, len, off, " %s%s, not in profile %s",
 				f->custom ? (f->called ? "rebuilt as a class" : "imported") :
-				f->called ? "called" : "imported",
+				f->called ? "called" :
+					    "imported",
 				f->depth ? " in a nested pickle" : "", f->profile);
 		if (*f->detail) {
 			off = text_put(out, len, off, " (");
@@ -113,6 +115,7 @@ size_t scan_finding_text(const struct scan_finding *f, char *out, size_t len)
 		off = text_putf(out, len, off, "%s: ", scan_finding_kind_name(f->kind));
 		off = text_put(out, len, off, f->detail);
 	}
-	off = text_putf(out, len, off, " [%s]", f->custom ? "custom" : pickle_severity_name(f->severity));
+	off = text_putf(out, len, off, " [%s]",
+			f->custom ? "custom" : pickle_severity_name(f->severity));
 	return off;
 }

@@ -17,10 +17,18 @@
 /* What --enforce turns on: the built-ins whose match the kernel can decide
  * and whose false positives ML frameworks do not produce (no python -c). */
 static const char *const enforced_builtins[] = {
-	"model-loader-shell", "model-loader-downloader", "model-loader-network-tool",
-	"model-loader-miner", "model-loader-exec-from-temp", "model-loader-external-connect",
-	"model-loader-metadata-connect", "model-loader-exec-fileless", "root-miner",
-	"root-metadata-connect", "root-exec-fileless", NULL,
+	"model-loader-shell",
+	"model-loader-downloader",
+	"model-loader-network-tool",
+	"model-loader-miner",
+	"model-loader-exec-from-temp",
+	"model-loader-external-connect",
+	"model-loader-metadata-connect",
+	"model-loader-exec-fileless",
+	"root-miner",
+	"root-metadata-connect",
+	"root-exec-fileless",
+	NULL,
 };
 
 #define NAME_CLASSES (EXEC_SHELL | EXEC_DOWNLOADER | EXEC_NETTOOL | EXEC_MINER)
@@ -79,7 +87,8 @@ static const char *not_enforceable(const struct rule *r)
 		return NULL;
 	}
 	if (m->kinds && !(m->kinds & ~(conn | (1u << MLW_EV_SEND)))) {
-		if (!m->dest_any || (m->dest_any & ~((1u << DEST_EXTERNAL) | (1u << DEST_METADATA))))
+		if (!m->dest_any ||
+		    (m->dest_any & ~((1u << DEST_EXTERNAL) | (1u << DEST_METADATA))))
 			return "only external and metadata destinations are enforced";
 		if (m->runtime || m->load == RULE_LOAD_AFTER)
 			return "it has conditions the kernel does not see (runtime APIs, after a load)";
@@ -102,7 +111,8 @@ size_t enforce_plan_build(struct enforce_plan *p, const struct ruleset *rs, bool
 			continue;
 		if ((why = not_enforceable(r))) {
 			if (warn)
-				fprintf(warn, "mlwatch: rule \"%s\": action kill is not enforced (%s); it alerts only\n",
+				fprintf(warn,
+					"mlwatch: rule \"%s\": action kill is not enforced (%s); it alerts only\n",
 					r->id, why);
 			continue;
 		}
@@ -122,7 +132,8 @@ size_t enforce_plan_build(struct enforce_plan *p, const struct ruleset *rs, bool
 		if (r->match.exec_any & EXEC_FILELESS)
 			p->fileless_mask |= mask;
 		for (unsigned c = EXEC_SHELL; c <= EXEC_MINER; c <<= 1) {
-			const char *const *names = (r->match.exec_any & c) ? exec_class_programs(c) : NULL;
+			const char *const *names =
+				(r->match.exec_any & c) ? exec_class_programs(c) : NULL;
 
 			for (size_t k = 0; names && names[k]; k++)
 				add_name(p, names[k], mask);

@@ -26,16 +26,16 @@ struct mlwatch_bpf;
 #define ENFORCE_MAX_NAMES 256
 
 struct enforce_plan {
-	uint32_t temp_mask;       /* mlw_mark.reason bits: kill exec from /tmp... */
-	uint32_t fileless_mask;   /* ... exec of a memfd or deleted file */
-	uint32_t external_mask;   /* ... connect to an external address */
-	uint32_t metadata_mask;   /* ... connect to a metadata address */
+	uint32_t temp_mask;          /* mlw_mark.reason bits: kill exec from /tmp... */
+	uint32_t fileless_mask;      /* ... exec of a memfd or deleted file */
+	uint32_t external_mask;      /* ... connect to an external address */
+	uint32_t metadata_mask;      /* ... connect to a metadata address */
 	uint32_t external_load_mask; /* ... the same, only during a model load */
 	uint32_t metadata_load_mask;
 	const char *names[ENFORCE_MAX_NAMES]; /* program names to kill at exec */
 	uint32_t name_masks[ENFORCE_MAX_NAMES];
 	size_t n_names;
-	size_t n_rules;           /* rules enforced */
+	size_t n_rules; /* rules enforced */
 };
 
 /* Builds the plan from rs; warns on f about kill rules it cannot enforce.

@@ -11,20 +11,43 @@
 
 const char *const model_default_exts[] = {
 	/* torch: any name works, these are the usual ones */
-	"pt", "pth", "bin", "ckpt", "th", "tar", "mar",
+	"pt",
+	"pth",
+	"bin",
+	"ckpt",
+	"th",
+	"tar",
+	"mar",
 	/* pickle and friends (MLflow, Ray, dill, cloudpickle) */
-	"pkl", "pickle", "dat", "dill",
+	"pkl",
+	"pickle",
+	"dat",
+	"dill",
 	/* joblib / scikit-learn */
-	"joblib", "sav",
+	"joblib",
+	"sav",
 	/* numpy */
-	"npy", "npz",
+	"npy",
+	"npz",
 	/* keras / hdf5 */
-	"h5", "hdf5", "keras",
+	"h5",
+	"hdf5",
+	"keras",
 	/* llama.cpp, onnx, safetensors (the benign control) */
-	"gguf", "ggml", "onnx", "safetensors",
+	"gguf",
+	"ggml",
+	"onnx",
+	"safetensors",
 	/* compressors joblib and pandas pick by name: a model only behind one
 	 * of the above (model.pkl.gz, clf.joblib.xz), see MLW_EXT_COMPRESSOR */
-	"gz", "z", "bz2", "xz", "lzma", "lz4", "zst", "zip",
+	"gz",
+	"z",
+	"bz2",
+	"xz",
+	"lzma",
+	"lz4",
+	"zst",
+	"zip",
 	NULL,
 };
 
@@ -108,7 +131,8 @@ int model_exts_push(int exts_fd, int quiet_fd, const char *const *extra, int n_e
 		uint32_t flags = model_ext_flags(extra[i]);
 
 		if (!model_ext_key(extra[i], &key)) {
-			fprintf(stderr, "mlwatch: --model-ext '%s' cannot be matched (it holds a '.' or '/'), ignored\n",
+			fprintf(stderr,
+				"mlwatch: --model-ext '%s' cannot be matched (it holds a '.' or '/'), ignored\n",
 				extra[i]);
 			continue;
 		}

@@ -47,10 +47,10 @@ static int check_privileges(void)
 		fprintf(stderr, "mlwatch: cannot read capabilities: %s\n", strerror(errno));
 		return MLW_EXIT_PRIVILEGE;
 	}
-	if (has_cap(d, CAP_SYS_ADMIN) ||
-	    (has_cap(d, CAP_BPF_BIT) && has_cap(d, CAP_PERFMON_BIT)))
+	if (has_cap(d, CAP_SYS_ADMIN) || (has_cap(d, CAP_BPF_BIT) && has_cap(d, CAP_PERFMON_BIT)))
 		return MLW_EXIT_OK;
-	fprintf(stderr, "mlwatch: needs root (CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON) to load BPF programs: run it with sudo\n");
+	fprintf(stderr,
+		"mlwatch: needs root (CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON) to load BPF programs: run it with sudo\n");
 	return MLW_EXIT_PRIVILEGE;
 }
 
@@ -75,16 +75,20 @@ static int ensure_tracefs(struct sensors *s)
 	if (exists(p))
 		return MLW_EXIT_OK;
 	if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
-		fprintf(stderr, "mlwatch: tracefs is not mounted and mounting it at %s failed: %s; "
+		fprintf(stderr,
+			"mlwatch: tracefs is not mounted and mounting it at %s failed: %s; "
 			"mount it (mount -t tracefs nodev %s) and try again\n",
 			TRACEFS, strerror(errno), TRACEFS);
 		return MLW_EXIT_TRACEFS;
 	}
 	s->mounted_tracefs = true;
-	fprintf(stderr, "mlwatch: tracefs was not mounted; mounted it at %s (unmounted at exit)\n", TRACEFS);
+	fprintf(stderr, "mlwatch: tracefs was not mounted; mounted it at %s (unmounted at exit)\n",
+		TRACEFS);
 	snprintf(p, sizeof(p), "%s/events/syscalls", TRACEFS);
 	if (!exists(p)) {
-		fprintf(stderr, "mlwatch: %s has no syscall tracepoints: this kernel lacks CONFIG_FTRACE_SYSCALLS\n", TRACEFS);
+		fprintf(stderr,
+			"mlwatch: %s has no syscall tracepoints: this kernel lacks CONFIG_FTRACE_SYSCALLS\n",
+			TRACEFS);
 		return MLW_EXIT_TRACEFS;
 	}
 	return MLW_EXIT_OK;
@@ -126,11 +130,14 @@ static void skip_missing_tracepoints(struct sensors *s)
 		bpf_program__set_autoload(prog, false);
 		s->n_skipped++;
 		if (strncmp(sec, "cgroup/", 7) == 0)
-			fprintf(stderr, "mlwatch: skipping %s: no cgroup v2 hierarchy is mounted, so "
+			fprintf(stderr,
+				"mlwatch: skipping %s: no cgroup v2 hierarchy is mounted, so "
 				"datagram sends and io_uring connects are not seen, and connects are "
-				"read from the caller's memory\n", sec);
+				"read from the caller's memory\n",
+				sec);
 		else
-			fprintf(stderr, "mlwatch: skipping %s: this kernel has no such tracepoint\n",
+			fprintf(stderr,
+				"mlwatch: skipping %s: this kernel has no such tracepoint\n",
 				strchr(sec, '/') + 1);
 	}
 	btf__free(vmlinux);
@@ -191,17 +198,21 @@ static int choose_open_match(struct sensors *s, const struct options *o)
 	struct bpf_program *prog;
 
 	if (o->open_match == OPEN_MATCH_EXIT && !have) {
-		fprintf(stderr, "mlwatch: --open-match exit needs bpf_rdonly_cast (Linux 6.2+), which this kernel lacks; use auto or entry\n");
+		fprintf(stderr,
+			"mlwatch: --open-match exit needs bpf_rdonly_cast (Linux 6.2+), which this kernel lacks; use auto or entry\n");
 		return MLW_EXIT_BPF_REFUSED;
 	}
 	at_exit = o->open_match == OPEN_MATCH_EXIT || (o->open_match == OPEN_MATCH_AUTO && have);
 	if (o->open_match == OPEN_MATCH_AUTO && !have)
-		fprintf(stderr, "mlwatch: this kernel has no bpf_rdonly_cast: opens are matched at entry, which costs unmarked processes more\n");
+		fprintf(stderr,
+			"mlwatch: this kernel has no bpf_rdonly_cast: opens are matched at entry, which costs unmarked processes more\n");
 	s->open_match_at_exit = at_exit;
 	bpf_object__for_each_program(prog, s->skel->obj) {
 		const char *name = bpf_program__name(prog);
-		bool enter = !strncmp(name, "handle_enter_open", 17) || !strcmp(name, "handle_enter_creat");
-		bool exit = !strncmp(name, "handle_exit_open", 16) || !strncmp(name, "handle_exit_creat", 17);
+		bool enter = !strncmp(name, "handle_enter_open", 17) ||
+			     !strcmp(name, "handle_enter_creat");
+		bool exit = !strncmp(name, "handle_exit_open", 16) ||
+			    !strncmp(name, "handle_exit_creat", 17);
 
 		if (enter)
 			bpf_program__set_autoload(prog, !at_exit);
@@ -280,13 +291,16 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 	if ((rc = check_privileges()))
 		return rc;
 	if (!exists(BTF_PATH)) {
-		fprintf(stderr, "mlwatch: %s not found: this kernel was built without BTF (CONFIG_DEBUG_INFO_BTF), which the CO-RE sensors need\n", BTF_PATH);
+		fprintf(stderr,
+			"mlwatch: %s not found: this kernel was built without BTF (CONFIG_DEBUG_INFO_BTF), which the CO-RE sensors need\n",
+			BTF_PATH);
 		return MLW_EXIT_NO_BTF;
 	}
 	/* Kernels >= 5.11 charge BPF memory to the cgroup; where root lacks
 	 * CAP_SYS_RESOURCE this fails and loading still works. */
 	if (setrlimit(RLIMIT_MEMLOCK, &rl))
-		fprintf(stderr, "mlwatch: warning: cannot raise RLIMIT_MEMLOCK (%s); continuing, BPF memory is charged to the memory cgroup on this kernel\n",
+		fprintf(stderr,
+			"mlwatch: warning: cannot raise RLIMIT_MEMLOCK (%s); continuing, BPF memory is charged to the memory cgroup on this kernel\n",
 			strerror(errno));
 	if ((rc = ensure_tracefs(s)))
 		return rc;
@@ -309,7 +323,8 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 	/* the kernel-side path walk is a bpf_loop (5.17+) */
 	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) != 1) {
 		s->skel->rodata->mlw_have_loop = false;
-		fprintf(stderr, "mlwatch: this kernel has no bpf_loop (Linux 5.17+): real paths of opened "
+		fprintf(stderr,
+			"mlwatch: this kernel has no bpf_loop (Linux 5.17+): real paths of opened "
 			"and executed files are not sent; paths are the ones processes asked for\n");
 	}
 	if ((rc = choose_open_match(s, o)))
@@ -318,28 +333,33 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 
 	err = mlwatch_bpf__load(s->skel);
 	if (err) {
-		fprintf(stderr, "mlwatch: the kernel refused to load the BPF sensors (%s); "
+		fprintf(stderr,
+			"mlwatch: the kernel refused to load the BPF sensors (%s); "
 			"see the verifier output above. Needs Linux >= 5.8 with BTF, ring buffers and tp_btf\n",
 			strerror(-err));
 		return MLW_EXIT_BPF_REFUSED;
 	}
 	if ((err = model_exts_push(bpf_map__fd(s->skel->maps.model_exts),
-				   bpf_map__fd(s->skel->maps.quiet_exts),
-				   o->extra_exts, o->n_extra_exts))) {
-		fprintf(stderr, "mlwatch: filling the model-extension map failed: %s\n", strerror(-err));
+				   bpf_map__fd(s->skel->maps.quiet_exts), o->extra_exts,
+				   o->n_extra_exts))) {
+		fprintf(stderr, "mlwatch: filling the model-extension map failed: %s\n",
+			strerror(-err));
 		return MLW_EXIT_BPF_REFUSED;
 	}
 	if ((err = enforce_push(s->skel, &s->plan, o))) {
-		fprintf(stderr, "mlwatch: filling the enforcement maps failed: %s\n", strerror(-err));
+		fprintf(stderr, "mlwatch: filling the enforcement maps failed: %s\n",
+			strerror(-err));
 		return MLW_EXIT_BPF_REFUSED;
 	}
 	if ((err = push_roots(s, o))) {
-		fprintf(stderr, "mlwatch: filling the control-plane root map failed: %s\n", strerror(-err));
+		fprintf(stderr, "mlwatch: filling the control-plane root map failed: %s\n",
+			strerror(-err));
 		return MLW_EXIT_BPF_REFUSED;
 	}
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), fn, ctx, NULL);
 	if (!s->rb) {
-		fprintf(stderr, "mlwatch: creating the ring buffer reader failed: %s\n", strerror(errno));
+		fprintf(stderr, "mlwatch: creating the ring buffer reader failed: %s\n",
+			strerror(errno));
 		return MLW_EXIT_BPF_REFUSED;
 	}
 	if ((rc = attach_all(s)))
@@ -422,15 +442,15 @@ int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m)
 
 	__atomic_fetch_or(bit_word(s->skel->bss->mlw_mark_bits, tgid), 1ull << (tgid & 63),
 			  __ATOMIC_SEQ_CST);
-	return bpf_map__update_elem(s->skel->maps.marks, &tgid, sizeof(tgid), &st,
-				    sizeof(st), BPF_ANY);
+	return bpf_map__update_elem(s->skel->maps.marks, &tgid, sizeof(tgid), &st, sizeof(st),
+				    BPF_ANY);
 }
 
 int sensors_unmark(struct sensors *s, uint32_t tgid, uint64_t mark_ns, uint32_t models)
 {
 	struct mlw_unmark u = { .mark_ns = mark_ns, .models = models };
-	int err = bpf_map__update_elem(s->skel->maps.unmarks, &tgid, sizeof(tgid), &u,
-				       sizeof(u), BPF_ANY);
+	int err = bpf_map__update_elem(s->skel->maps.unmarks, &tgid, sizeof(tgid), &u, sizeof(u),
+				       BPF_ANY);
 
 	/* the entry before the bit: the kernel reads it only behind the bit */
 	if (!err)

@@ -28,8 +28,8 @@ struct sensors {
 	bool mounted_tracefs;
 	int n_attached;
 	int n_skipped;
-	bool open_match_at_exit; /* see --open-match */
-	int cgroup_fd;           /* cgroup v2 root the sock_addr hooks attach to, or -1 */
+	bool open_match_at_exit;  /* see --open-match */
+	int cgroup_fd;            /* cgroup v2 root the sock_addr hooks attach to, or -1 */
 	struct enforce_plan plan; /* kill tables given to the kernel at start */
 };
 

@@ -14,8 +14,9 @@ static void test_snapshot_path(void)
 {
 	struct model_origin o;
 
-	CHECK(hfcache_parse("/root/.cache/huggingface/hub/models--openai-community--gpt2/snapshots/"
-			    REV "/onnx/decoder_model.onnx", &o));
+	CHECK(hfcache_parse("/root/.cache/huggingface/hub/models--openai-community--gpt2/snapshots/" REV
+			    "/onnx/decoder_model.onnx",
+			    &o));
 	CHECK(o.source == MSRC_HUGGINGFACE);
 	CHECK(o.repo_type == HF_REPO_MODEL);
 	CHECK_STR(o.repo, "openai-community/gpt2");
@@ -26,7 +27,8 @@ static void test_snapshot_path(void)
 	CHECK_STR(model_source_name(o.source), "huggingface");
 	CHECK_STR(hf_repo_type_name(o.repo_type), "model");
 	/* where refs/ lives */
-	CHECK(o.repo_dir_len == strlen("/root/.cache/huggingface/hub/models--openai-community--gpt2"));
+	CHECK(o.repo_dir_len ==
+	      strlen("/root/.cache/huggingface/hub/models--openai-community--gpt2"));
 }
 
 static void test_legacy_and_dashed_names(void)
@@ -75,18 +77,18 @@ static void test_repo_types(void)
 static void test_negatives(void)
 {
 	static const char *const bad[] = {
-		"/h/models--a--b--c/snapshots/" REV "/f.bin",     /* "--" inside a part */
-		"/h/models--org---name/snapshots/" REV "/f.bin",  /* part starts with '-' */
-		"/h/models--org-/snapshots/" REV "/f.bin",        /* part ends with '-' */
-		"/h/models----name/snapshots/" REV "/f.bin",      /* empty namespace */
-		"/h/models--org--/snapshots/" REV "/f.bin",       /* empty name */
+		"/h/models--a--b--c/snapshots/" REV "/f.bin",    /* "--" inside a part */
+		"/h/models--org---name/snapshots/" REV "/f.bin", /* part starts with '-' */
+		"/h/models--org-/snapshots/" REV "/f.bin",       /* part ends with '-' */
+		"/h/models----name/snapshots/" REV "/f.bin",     /* empty namespace */
+		"/h/models--org--/snapshots/" REV "/f.bin",      /* empty name */
 		"/h/models--/snapshots/" REV "/f.bin",
 		"/h/models--org--na..me/snapshots/" REV "/f.bin", /* ".." */
 		"/h/models--org--name.git/snapshots/" REV "/f.bin",
-		"/h/models--org--na me/snapshots/" REV "/f.bin",  /* space */
+		"/h/models--org--na me/snapshots/" REV "/f.bin", /* space */
 		"/h/models--org--name/snapshots/0123456789ABCDEF0123456789abcdef01234567/f.bin",
 		"/h/models--org--name/snapshots/0123456789abcdef0123456789abcdef0123456/f.bin",
-		"/h/models--org--name/snapshots/" REV,             /* the revision directory */
+		"/h/models--org--name/snapshots/" REV, /* the revision directory */
 		"/h/models--org--name/snapshots/" REV "/",
 		"/h/models--org--name/snapshots/" REV "/sub/",
 		"/h/models--org--name/snapshots/" REV "/../../../etc/passwd",
@@ -98,12 +100,17 @@ static void test_negatives(void)
 		"/h/models--org--name/blobs/zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		"/h/models--org--name/refs/main",
 		"/h/models--org--name/f.bin",
-		"/h/blobs/" SHA,                                   /* no repo folder */
+		"/h/blobs/" SHA, /* no repo folder */
 		"models--org--name",
-		"", "/", "////", "--", "models--",
-		"/root/.cache/torch/hub/checkpoints/",             /* directory */
+		"",
+		"/",
+		"////",
+		"--",
+		"models--",
+		"/root/.cache/torch/hub/checkpoints/", /* directory */
 		"/root/.cache/torch/checkpoints/r.pth",
-		"/root/.ollama/models/blobs/sha256-" "9F86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		"/root/.ollama/models/blobs/sha256-"
+		"9F86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		"/root/.ollama/models/blobs/sha256:" SHA,
 		"/root/.ollama/models/blobs/sha256-" SHA "0",
 		"/root/.ollama/models/manifests/sha256-" SHA,
@@ -113,7 +120,8 @@ static void test_negatives(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&o, 0x55, sizeof(o));
 		if (hfcache_parse(bad[i], &o) || o.source != MSRC_NONE || o.repo[0]) {
-			printf("  parsed: \"%s\" -> %s %s\n", bad[i], model_source_name(o.source), o.repo);
+			printf("  parsed: \"%s\" -> %s %s\n", bad[i], model_source_name(o.source),
+			       o.repo);
 			CHECK(!"near miss parsed");
 		}
 	}
@@ -144,7 +152,8 @@ static void test_nested_caches(void)
 	struct model_origin o;
 
 	CHECK(hfcache_parse("/data/models--x--y/snapshots/" REV "/hub/models--a--b/snapshots/"
-			    "1111111111111111111111111111111111111111/f.bin", &o));
+			    "1111111111111111111111111111111111111111/f.bin",
+			    &o));
 	CHECK_STR(o.repo, "a/b");
 	CHECK_STR(o.revision, "1111111111111111111111111111111111111111");
 	/* a file whose own name looks like a repo folder stays inside the outer one */
@@ -216,10 +225,11 @@ static void test_ollama(void)
 
 static void test_repo_id_valid(void)
 {
-	static const char *const good[] = { "gpt2", "org/name", "Foo-BAR_foo.bar123", "a/b",
-					    "_x/y_", "123/456" };
-	static const char *const bad[] = { "", "/", "a/", "/b", "a/b/c", "a--b", "a/b--c", "a..b",
-					   ".a", "a.", "-a", "a-", "a/b.git", "a b", "a/b*", "é/x" };
+	static const char *const good[] = { "gpt2", "org/name", "Foo-BAR_foo.bar123",
+					    "a/b",  "_x/y_",    "123/456" };
+	static const char *const bad[] = { "",        "/",    "a/",   "/b", "a/b/c", "a--b",
+					   "a/b--c",  "a..b", ".a",   "a.", "-a",    "a-",
+					   "a/b.git", "a b",  "a/b*", "é/x" };
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		if (!hf_repo_id_valid(good[i], strlen(good[i]))) {
@@ -267,8 +277,8 @@ static void test_enrich(void)
 	CHECK(hfcache_parse(snap, &o));
 	CHECK_STR(o.name_sha256, "");
 	hfcache_enrich(snap, &o);
-	CHECK_STR(o.name_sha256, SHA);  /* from the symlink */
-	CHECK_STR(o.revision, REV);     /* the snapshot's, not refs/main's */
+	CHECK_STR(o.name_sha256, SHA); /* from the symlink */
+	CHECK_STR(o.revision, REV);    /* the snapshot's, not refs/main's */
 
 	CHECK(hfcache_parse(blob, &o));
 	hfcache_enrich(blob, &o);

@@ -47,7 +47,8 @@ static void describe(int fd, struct mlw_open *o)
 
 static int make_safetensors(void)
 {
-	static const char hdr[] = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+	static const char hdr[] =
+		"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
 	uint8_t len[8] = { sizeof(hdr) - 1 };
 	float w[2] = { 1, 2 };
 	int fd = mkstemp(path);

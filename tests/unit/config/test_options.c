@@ -23,9 +23,22 @@ static void test_defaults(void)
 static void test_all_options(void)
 {
 	struct options o;
-	const char *argv[] = { "mlwatch", "--json", "-o", "/tmp/x", "--internal-net", "10.0.0.0/8",
-			       "--internal-net", "fd00::/8", "--model-ext", ".mdl", "--ringbuf-mb", "64",
-			       "--no-hex-blobs", "-v", "--open-match", "entry" };
+	const char *argv[] = { "mlwatch",
+			       "--json",
+			       "-o",
+			       "/tmp/x",
+			       "--internal-net",
+			       "10.0.0.0/8",
+			       "--internal-net",
+			       "fd00::/8",
+			       "--model-ext",
+			       ".mdl",
+			       "--ringbuf-mb",
+			       "64",
+			       "--no-hex-blobs",
+			       "-v",
+			       "--open-match",
+			       "entry" };
 
 	CHECK(parse(&o, 16, argv) == OPTIONS_RUN);
 	CHECK(o.open_match == OPEN_MATCH_ENTRY);

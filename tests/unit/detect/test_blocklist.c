@@ -21,7 +21,8 @@ static void test_valid_file(void)
 	static const char text[] =
 		"{\"version\": 1, \"comment\": \"advisory 2026-01\",\n"
 		" \"sha256\": [\"" H1 "\",\n"
-		"            {\"sha256\": \"sha256:" H2 "\", \"reason\": \"PoisonGPT\", \"comment\": \"x\"}],\n"
+		"            {\"sha256\": \"sha256:" H2
+		"\", \"reason\": \"PoisonGPT\", \"comment\": \"x\"}],\n"
 		" \"repos\": [\"EleuterAI/gpt-j-6B\", {\"repo\": \"bad-org/*\", \"reason\": \"org confusion\"},\n"
 		"           \"gpt2-evil\"]}\n";
 	struct blocklist bl;
@@ -54,11 +55,14 @@ static void test_hash_matching(void)
 	char err[512];
 
 	blocklist_init(&bl);
-	CHECK(parse(&bl, "{\"sha256\": [\"9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08\"]}",
+	CHECK(parse(&bl,
+		    "{\"sha256\": [\"9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08\"]}",
 		    err, sizeof(err)) == 0);
-	CHECK(blocklist_match_sha256(&bl, H1) != NULL);         /* stored lower-case */
-	CHECK(blocklist_match_sha256(&bl, "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"));
-	CHECK(!blocklist_match_sha256(&bl, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0"));
+	CHECK(blocklist_match_sha256(&bl, H1) != NULL); /* stored lower-case */
+	CHECK(blocklist_match_sha256(&bl,
+				     "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"));
+	CHECK(!blocklist_match_sha256(&bl,
+				      "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0"));
 	CHECK(!blocklist_match_sha256(&bl, H1 "0"));
 	CHECK(!blocklist_match_sha256(&bl, ""));
 	CHECK(!blocklist_match_sha256(&bl, NULL));
@@ -72,14 +76,14 @@ static void test_repo_matching(void)
 	char err[512];
 
 	blocklist_init(&bl);
-	CHECK(parse(&bl, "{\"repos\": [\"EleuterAI/*\", \"Meta-Llama/Llama-2-7b\", \"gpt2\"]}",
-		    err, sizeof(err)) == 0);
+	CHECK(parse(&bl, "{\"repos\": [\"EleuterAI/*\", \"Meta-Llama/Llama-2-7b\", \"gpt2\"]}", err,
+		    sizeof(err)) == 0);
 	/* org wildcard, any case */
 	CHECK(blocklist_match_repo(&bl, "EleuterAI/gpt-j-6B"));
 	CHECK(blocklist_match_repo(&bl, "eleuterai/GPT-J-6B"));
 	CHECK(!blocklist_match_repo(&bl, "EleutherAI/gpt-j-6B")); /* the real org */
 	CHECK(!blocklist_match_repo(&bl, "EleuterAI2/x"));
-	CHECK(!blocklist_match_repo(&bl, "EleuterAI"));           /* a legacy name, not the org */
+	CHECK(!blocklist_match_repo(&bl, "EleuterAI")); /* a legacy name, not the org */
 	/* exact, any case, no prefix match */
 	CHECK(blocklist_match_repo(&bl, "meta-llama/llama-2-7B"));
 	CHECK(!blocklist_match_repo(&bl, "meta-llama/llama-2-7b-chat"));
@@ -101,7 +105,8 @@ static void test_error_messages(void)
 	} cases[] = {
 		{ "{\"sha256\": [\"abc\"]}",
 		  "bl.json: sha256[0]: expected 64 hex digits, got 3 characters (\"abc\")" },
-		{ "{\"sha256\": [\"" H1 "\", \"" H2 "\", \"zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"]}",
+		{ "{\"sha256\": [\"" H1 "\", \"" H2
+		  "\", \"zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"]}",
 		  "bl.json: sha256[2]: character 1 is not a hex digit (\"zz86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\")" },
 		{ "{\"sha256\": [\"" H1 "\", 7]}",
 		  "bl.json: sha256[1]: expected a string or an object, got a number" },
@@ -125,22 +130,15 @@ static void test_error_messages(void)
 		  "bl.json: repos[0]: \"*/name\": only a whole namespace can be matched, as \"org/*\"" },
 		{ "{\"repos\": [\"bad--org/*\"]}",
 		  "bl.json: repos[0]: \"bad--org/*\" is not a Hugging Face repo id (expected \"org/name\", \"name\" or \"org/*\")" },
-		{ "{\"repos\": \"a/b\"}",
-		  "bl.json: \"repos\" is a string, expected an array" },
-		{ "{\"repos\": [], \"repos\": []}",
-		  "bl.json: duplicate key \"repos\"" },
-		{ "{\"version\": 2}",
-		  "bl.json: \"version\" must be 1" },
-		{ "{\"comment\": 1}",
-		  "bl.json: \"comment\" is a number, expected a string" },
-		{ "[\"" H1 "\"]",
-		  "bl.json: expected a JSON object at the top, got an array" },
+		{ "{\"repos\": \"a/b\"}", "bl.json: \"repos\" is a string, expected an array" },
+		{ "{\"repos\": [], \"repos\": []}", "bl.json: duplicate key \"repos\"" },
+		{ "{\"version\": 2}", "bl.json: \"version\" must be 1" },
+		{ "{\"comment\": 1}", "bl.json: \"comment\" is a number, expected a string" },
+		{ "[\"" H1 "\"]", "bl.json: expected a JSON object at the top, got an array" },
 		{ "{\"sha256\": [\n  \"" H1 "\",\n  }\n",
 		  "bl.json: line 3, column 3: not valid JSON" },
-		{ "{} {}",
-		  "bl.json: line 1, column 4: unexpected data after the JSON object" },
-		{ "",
-		  "bl.json: line 1, column 1: not valid JSON" },
+		{ "{} {}", "bl.json: line 1, column 4: unexpected data after the JSON object" },
+		{ "", "bl.json: line 1, column 1: not valid JSON" },
 		{ "{\"repos\": [\"a\\n\\u0001b/c\"]}",
 		  "bl.json: repos[0]: \"a\\n\\x01b/c\" is not a Hugging Face repo id (expected \"org/name\", \"name\" or \"org/*\")" },
 	};
@@ -228,7 +226,8 @@ static void test_load_file(void)
 	CHECK(write(fd, "{\"repos\": [1]}", 14) == 14);
 	close(fd);
 	CHECK(blocklist_load(&bl, path, err, sizeof(err)) == -EINVAL);
-	snprintf(want, sizeof(want), "%s: repos[0]: expected a string or an object, got a number", path);
+	snprintf(want, sizeof(want), "%s: repos[0]: expected a string or an object, got a number",
+		 path);
 	CHECK_STR(err, want);
 	CHECK(blocklist_count(&bl) == 0);
 	unlink(path);

@@ -9,8 +9,8 @@
 #include "detect/pathclass.h"
 #include "output/incident_render.h"
 
-#define S(x) ((uint64_t)(x) * 1000000000ull)
-#define MS(x) ((uint64_t)(x) * 1000000ull)
+#define S(x) ((uint64_t)(x)*1000000000ull)
+#define MS(x) ((uint64_t)(x)*1000000ull)
 
 /* Every record the table emits, rendered when it was emitted. */
 struct rec {
@@ -71,11 +71,19 @@ static struct incident_input in_(uint32_t loader, uint64_t mark, uint64_t ts, ui
 				 const char *summary)
 {
 	struct incident_input in = {
-		.loader_pid = loader, .mark_ns = mark, .ts_ns = ts, .pid = pid,
-		.rule_id = rule, .rule_title = rule, .severity = sev,
-		.tags = k == INCIDENT_STEP_SHELL_EXEC ? tags_shell : tags_conn, .n_tags = 3,
-		.step = k, .summary = summary,
-		.loader_exe = "/usr/bin/python3.11", .model_path = "/tmp/mwt/evil.pkl",
+		.loader_pid = loader,
+		.mark_ns = mark,
+		.ts_ns = ts,
+		.pid = pid,
+		.rule_id = rule,
+		.rule_title = rule,
+		.severity = sev,
+		.tags = k == INCIDENT_STEP_SHELL_EXEC ? tags_shell : tags_conn,
+		.n_tags = 3,
+		.step = k,
+		.summary = summary,
+		.loader_exe = "/usr/bin/python3.11",
+		.model_path = "/tmp/mwt/evil.pkl",
 	};
 	return in;
 }
@@ -112,8 +120,8 @@ static void test_reverse_shell_one_incident(void)
 	uint64_t prev = 0;
 
 	table(&t, &cfg);
-	in = in_(100, S(5), S(10), 100, INCIDENT_STEP_EXTERNAL_CONNECT, "model-loader-external-connect",
-		 SEV_HIGH, "connect 203.0.113.5:4444");
+	in = in_(100, S(5), S(10), 100, INCIDENT_STEP_EXTERNAL_CONNECT,
+		 "model-loader-external-connect", SEV_HIGH, "connect 203.0.113.5:4444");
 	CHECK(incident_add(&t, &in, &inc) == INCIDENT_NEW);
 	CHECK(inc && inc->severity == SEV_HIGH && inc->n_chains == 0);
 	in = in_(100, S(5), S(11), 100, INCIDENT_STEP_SOCKET_STDIO, "model-loader-socket-stdio",
@@ -132,8 +140,8 @@ static void test_reverse_shell_one_incident(void)
 	/* model open + connect, + dup, + shell */
 	CHECK(recs[0].n_steps == 2 && recs[1].n_steps == 3 && recs[2].n_steps == 4);
 	CHECK(inc->severity == SEV_CRITICAL);
-	CHECK(inc->n_chains == 1 && !strcmp(incident_chains[inc->chain_order[0]].id,
-					    "chain-reverse-shell"));
+	CHECK(inc->n_chains == 1 &&
+	      !strcmp(incident_chains[inc->chain_order[0]].id, "chain-reverse-shell"));
 	CHECK(t.st.opened == 1 && t.count == 1);
 
 	j = parse_rec(0);
@@ -204,15 +212,15 @@ static void test_persistence_needs_exec_first(void)
 	struct incident *inc;
 
 	table(&t, &cfg);
-	in = in_(7, S(1), S(2), 7, INCIDENT_STEP_PERSISTENCE_WRITE, "model-loader-persistence-write",
-		 SEV_HIGH, "write /root/.bashrc");
+	in = in_(7, S(1), S(2), 7, INCIDENT_STEP_PERSISTENCE_WRITE,
+		 "model-loader-persistence-write", SEV_HIGH, "write /root/.bashrc");
 	incident_add(&t, &in, &inc);
 	in = in_(7, S(1), S(3), 9, INCIDENT_STEP_DOWNLOADER_EXEC, "model-loader-downloader",
 		 SEV_HIGH, "exec /usr/bin/curl http://x/p");
 	incident_add(&t, &in, &inc);
 	CHECK(inc->n_chains == 0 && inc->severity == SEV_HIGH);
-	in = in_(7, S(1), S(4), 9, INCIDENT_STEP_PERSISTENCE_WRITE, "model-loader-persistence-write",
-		 SEV_HIGH, "write /etc/cron.d/x");
+	in = in_(7, S(1), S(4), 9, INCIDENT_STEP_PERSISTENCE_WRITE,
+		 "model-loader-persistence-write", SEV_HIGH, "write /etc/cron.d/x");
 	incident_add(&t, &in, &inc);
 	CHECK(inc->n_chains == 1 &&
 	      !strcmp(incident_chains[inc->chain_order[0]].id, "chain-persistence"));
@@ -228,12 +236,15 @@ static void test_two_lineages_two_ids(void)
 	struct incident *a, *b, *c;
 
 	table(&t, &cfg);
-	in = in_(100, S(5), S(10), 100, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell", SEV_CRITICAL, "exec /bin/sh");
+	in = in_(100, S(5), S(10), 100, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell",
+		 SEV_CRITICAL, "exec /bin/sh");
 	CHECK(incident_add(&t, &in, &a) == INCIDENT_NEW);
-	in = in_(200, S(6), S(10), 200, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell", SEV_CRITICAL, "exec /bin/sh");
+	in = in_(200, S(6), S(10), 200, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell",
+		 SEV_CRITICAL, "exec /bin/sh");
 	CHECK(incident_add(&t, &in, &b) == INCIDENT_NEW);
 	/* pid reused by a later load: another lineage */
-	in = in_(100, S(9), S(10), 100, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell", SEV_CRITICAL, "exec /bin/sh");
+	in = in_(100, S(9), S(10), 100, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell",
+		 SEV_CRITICAL, "exec /bin/sh");
 	CHECK(incident_add(&t, &in, &c) == INCIDENT_NEW);
 	CHECK(a != b && a != c && b != c);
 	CHECK(strcmp(a->id, b->id) != 0 && strcmp(a->id, c->id) != 0 && strcmp(b->id, c->id) != 0);
@@ -291,8 +302,9 @@ static void test_per_incident_rate_limit(void)
 		snprintf(s, sizeof(s), "connect 203.0.113.%d:4444", i);
 		in = in_(3, S(1), S(2) + MS(i), 3, INCIDENT_STEP_EXTERNAL_CONNECT,
 			 "model-loader-external-connect", SEV_HIGH, s);
-		CHECK(incident_add(&t, &in, &inc) ==
-		      (i == 0 ? INCIDENT_NEW : i == 1 ? INCIDENT_UPDATE : INCIDENT_NONE));
+		CHECK(incident_add(&t, &in, &inc) == (i == 0 ? INCIDENT_NEW :
+						      i == 1 ? INCIDENT_UPDATE :
+							       INCIDENT_NONE));
 	}
 	CHECK(n_recs == 2);
 	CHECK(inc->sup.rate_limited == 2 && t.st.rate_limited == 2);
@@ -313,8 +325,8 @@ static void test_per_incident_rate_limit(void)
 	/* another burst; this time the next alert, not a tick, carries it */
 	for (int i = 0; i < 3; i++) {
 		snprintf(s, sizeof(s), "exec /bin/sh -c step%d", i);
-		in = in_(3, S(1), S(20) + MS(i), 3, INCIDENT_STEP_SHELL_EXEC,
-			 "model-loader-shell", SEV_CRITICAL, s);
+		in = in_(3, S(1), S(20) + MS(i), 3, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell",
+			 SEV_CRITICAL, s);
 		CHECK(incident_add(&t, &in, &inc) == (i == 0 ? INCIDENT_UPDATE : INCIDENT_NONE));
 	}
 	in = in_(3, S(1), S(21) + MS(5), 3, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell",
@@ -377,7 +389,7 @@ static void test_closed_summary(void)
 	in = in_(50, S(1), S(4), 52, INCIDENT_STEP_TEMP_EXEC, "model-loader-exec-from-temp",
 		 SEV_HIGH, "exec /tmp/x");
 	incident_add(&t, &in, NULL);
-	incident_add(&t, &in, NULL); /* a duplicate */
+	incident_add(&t, &in, NULL);                                         /* a duplicate */
 	CHECK(incident_lineage_exited(&t, 51, S(1), S(9)) == INCIDENT_NONE); /* not a key */
 	CHECK(incident_lineage_exited(&t, 50, S(1), S(9)) == INCIDENT_CLOSED);
 	CHECK(incident_find(&t, 50, S(1)) == NULL && t.count == 0 && t.st.closed == 1);
@@ -412,15 +424,15 @@ static void test_json_schema_version(void)
 	cJSON *j;
 
 	table(&t, &cfg);
-	in = in_(60, S(1), S(2), 61, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell",
-		 SEV_CRITICAL, "exec /bin/sh");
+	in = in_(60, S(1), S(2), 61, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell", SEV_CRITICAL,
+		 "exec /bin/sh");
 	incident_add(&t, &in, NULL);
-	in = in_(60, S(1), S(3), 61, INCIDENT_STEP_EXTERNAL_CONNECT, "model-loader-external-connect",
-		 SEV_HIGH, "connect 203.0.113.5:4444");
+	in = in_(60, S(1), S(3), 61, INCIDENT_STEP_EXTERNAL_CONNECT,
+		 "model-loader-external-connect", SEV_HIGH, "connect 203.0.113.5:4444");
 	incident_add(&t, &in, NULL);
 	CHECK(incident_lineage_exited(&t, 60, S(1), S(9)) == INCIDENT_CLOSED);
-	CHECK(n_recs == 3 && recs[0].status == INCIDENT_NEW &&
-	      recs[1].status == INCIDENT_UPDATE && recs[2].status == INCIDENT_CLOSED);
+	CHECK(n_recs == 3 && recs[0].status == INCIDENT_NEW && recs[1].status == INCIDENT_UPDATE &&
+	      recs[2].status == INCIDENT_CLOSED);
 	for (size_t i = 0; i < n_recs; i++) {
 		j = parse_rec(i);
 		CHECK(j && j->child && !strcmp(j->child->string, "record"));
@@ -481,9 +493,11 @@ static void test_table_full(void)
 		incident_add(&t, &in, NULL);
 	}
 	/* lineage 1 is active again: lineage 2 is now the least recent */
-	in = in_(1, S(1), S(4), 1, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell", SEV_CRITICAL, "exec /bin/bash");
+	in = in_(1, S(1), S(4), 1, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell", SEV_CRITICAL,
+		 "exec /bin/bash");
 	incident_add(&t, &in, NULL);
-	in = in_(4, S(1), S(5), 4, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell", SEV_CRITICAL, "exec /bin/sh");
+	in = in_(4, S(1), S(5), 4, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell", SEV_CRITICAL,
+		 "exec /bin/sh");
 	CHECK(incident_add(&t, &in, &inc) == INCIDENT_NEW);
 	CHECK(t.count == 3 && t.st.evicted == 1 && t.st.opened == 4);
 	CHECK(incident_find(&t, 2, S(1)) == NULL);
@@ -559,8 +573,11 @@ static void test_close_all_forced(void)
 static bool valid_utf8(const unsigned char *s)
 {
 	while (*s) {
-		size_t n = *s < 0x80 ? 1 : (*s & 0xe0) == 0xc0 ? 2 : (*s & 0xf0) == 0xe0 ? 3 :
-			(*s & 0xf8) == 0xf0 ? 4 : 0;
+		size_t n = *s < 0x80           ? 1 :
+			   (*s & 0xe0) == 0xc0 ? 2 :
+			   (*s & 0xf0) == 0xe0 ? 3 :
+			   (*s & 0xf8) == 0xf0 ? 4 :
+						 0;
 
 		if (!n || (n == 2 && *s < 0xc2))
 			return false;
@@ -594,7 +611,8 @@ static void test_json_hostile_strings(void)
 	memset(big, 'A', sizeof(big) - 1);
 	big[100] = '\xe2'; /* a sequence cut short */
 	table(&t, &cfg);
-	in = in_(3, S(1), S(2), 3, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell", SEV_CRITICAL, hostile);
+	in = in_(3, S(1), S(2), 3, INCIDENT_STEP_SHELL_EXEC, "model-loader-shell", SEV_CRITICAL,
+		 hostile);
 	in.loader_exe = "/usr/bin/py\xffthon\n";
 	in.model_path = "/tmp/\xed\xa0\x80.pkl"; /* a UTF-16 surrogate */
 	incident_add(&t, &in, NULL);
@@ -625,15 +643,21 @@ static void test_input_from_alert(void)
 	static struct event ev;
 	static struct facts f;
 	struct mlw_connect conn;
-	struct rule shell = { .id = "model-loader-shell", .title = "Shell", .severity = SEV_CRITICAL,
+	struct rule shell = { .id = "model-loader-shell",
+			      .title = "Shell",
+			      .severity = SEV_CRITICAL,
 			      .tags = { "AML.T0011.000", "T1059.004" },
 			      .match = { .kinds = 1u << MLW_EV_EXEC, .exec_any = EXEC_SHELL } };
-	struct rule temp = { .id = "model-loader-exec-from-temp", .severity = SEV_HIGH,
+	struct rule temp = { .id = "model-loader-exec-from-temp",
+			     .severity = SEV_HIGH,
 			     .match = { .kinds = 1u << MLW_EV_EXEC, .exec_any = EXEC_FROM_TEMP } };
-	struct rule ext = { .id = "model-loader-external-connect", .severity = SEV_HIGH,
+	struct rule ext = { .id = "model-loader-external-connect",
+			    .severity = SEV_HIGH,
 			    .match = { .kinds = 1u << MLW_EV_CONNECT } };
 	struct proc loader = { .pid = 10, .exe = "/usr/bin/python3" };
-	struct alert a = { .rule = &shell, .ev = &ev, .facts = &f, .loader = &loader, .loader_pid = 10 };
+	struct alert a = {
+		.rule = &shell, .ev = &ev, .facts = &f, .loader = &loader, .loader_pid = 10
+	};
 	struct incident_input in;
 	char sum[INCIDENT_SUMMARY_MAX];
 

@@ -8,8 +8,8 @@
 
 #define NARGS(a) (sizeof(a) / sizeof((a)[0]))
 /* exec_classify on a literal argv: EXEC("/bin/sh", "sh", "-c", "id"). */
-#define EXEC(path, ...)                                                       \
-	exec_classify((path), NULL, NULL, (const char *const[]){ __VA_ARGS__ },\
+#define EXEC(path, ...)                                                         \
+	exec_classify((path), NULL, NULL, (const char *const[]){ __VA_ARGS__ }, \
 		      NARGS(((const char *const[]){ __VA_ARGS__ })), NULL)
 
 static bool cred_is(const char *path, const char *want)
@@ -289,7 +289,8 @@ static void test_exec_shells(void)
 
 static void test_exec_busybox(void)
 {
-	CHECK(EXEC("/bin/busybox", "busybox", "sh", "-c", "id") == (EXEC_SHELL | EXEC_SHELL_INLINE));
+	CHECK(EXEC("/bin/busybox", "busybox", "sh", "-c", "id") ==
+	      (EXEC_SHELL | EXEC_SHELL_INLINE));
 	CHECK(EXEC("/bin/busybox", "busybox", "ash") == EXEC_SHELL);
 	/* Applet named by argv[0] (a symlink run through busybox). */
 	CHECK(EXEC("/bin/busybox", "sh", "-c", "id") == (EXEC_SHELL | EXEC_SHELL_INLINE));
@@ -398,12 +399,12 @@ static void test_exec_nettools_miners(void)
 static void test_exec_recon_persist(void)
 {
 	static const char *const recon[] = {
-		"id", "whoami", "uname", "hostname", "ps", "env", "printenv", "ifconfig", "ip",
-		"netstat", "ss", "w", "who", "last",
+		"id",       "whoami", "uname",   "hostname", "ps", "env", "printenv",
+		"ifconfig", "ip",     "netstat", "ss",       "w",  "who", "last",
 	};
 	static const char *const persist[] = {
-		"crontab", "systemctl", "iptables", "ip6tables", "nft", "useradd", "usermod",
-		"adduser", "chattr",
+		"crontab", "systemctl", "iptables", "ip6tables", "nft",
+		"useradd", "usermod",   "adduser",  "chattr",
 	};
 	char path[64];
 
@@ -440,8 +441,8 @@ static void test_exec_benign_ml(void)
 {
 	const unsigned B = EXEC_BENIGN_ML;
 	static const char *const tools[] = {
-		"gcc", "cc", "c++", "g++", "clang", "ld", "ld.bfd", "ld.gold", "as", "nvcc",
-		"ptxas", "cicc", "fatbinary", "nvlink", "nvidia-smi",
+		"gcc", "cc",   "c++",   "g++",  "clang",     "ld",     "ld.bfd",     "ld.gold",
+		"as",  "nvcc", "ptxas", "cicc", "fatbinary", "nvlink", "nvidia-smi",
 	};
 	char path[64];
 
@@ -511,15 +512,19 @@ static void test_exec_hostile_input(void)
 	CHECK(exec_classify(NULL, NULL, NULL, NULL, 5, NULL) == 0);
 	CHECK(exec_classify("/bin/sh", NULL, NULL, NULL, 3, NULL) == EXEC_SHELL);
 	const char *const nulls[] = { NULL, NULL, "-c", NULL };
-	CHECK(exec_classify("/bin/sh", NULL, NULL, nulls, 4, NULL) == (EXEC_SHELL | EXEC_SHELL_INLINE));
+	CHECK(exec_classify("/bin/sh", NULL, NULL, nulls, 4, NULL) ==
+	      (EXEC_SHELL | EXEC_SHELL_INLINE));
 	CHECK(exec_classify(NULL, NULL, NULL, nulls, 4, NULL) == 0);
 	const char *const empties[] = { "", "", "" };
 	CHECK(exec_classify("", NULL, NULL, empties, 3, NULL) == 0);
-	CHECK(exec_classify("/usr/bin/python3", NULL, NULL, (const char *const[]){ "python3", "-m", NULL },
-			    3, NULL) == 0);
-	CHECK(exec_classify("/usr/bin/python3", NULL, NULL, (const char *const[]){ "python3", "-m" }, 2, NULL) == 0);
-	CHECK(exec_classify("/usr/bin/python3", NULL, NULL, (const char *const[]){ "python3", "-W" }, 2, NULL) == 0);
-	CHECK(exec_classify("/usr/bin/git", NULL, NULL, (const char *const[]){ "git", "-C" }, 2, NULL) == 0);
+	CHECK(exec_classify("/usr/bin/python3", NULL, NULL,
+			    (const char *const[]){ "python3", "-m", NULL }, 3, NULL) == 0);
+	CHECK(exec_classify("/usr/bin/python3", NULL, NULL,
+			    (const char *const[]){ "python3", "-m" }, 2, NULL) == 0);
+	CHECK(exec_classify("/usr/bin/python3", NULL, NULL,
+			    (const char *const[]){ "python3", "-W" }, 2, NULL) == 0);
+	CHECK(exec_classify("/usr/bin/git", NULL, NULL, (const char *const[]){ "git", "-C" }, 2,
+			    NULL) == 0);
 
 	/* 8 KB arguments with newlines and invalid UTF-8. */
 	char *big = malloc(8193);
@@ -530,7 +535,8 @@ static void test_exec_hostile_input(void)
 		big[i] = (char)(i % 7 == 0 ? '\n' : (i % 5 == 0 ? 0xff : 'A' + i % 26));
 	big[8192] = '\0';
 	const char *const argv1[] = { "sh", big, "-c", big };
-	CHECK(exec_classify("/bin/sh", NULL, NULL, argv1, 4, NULL) == (EXEC_SHELL | EXEC_SHELL_INLINE));
+	CHECK(exec_classify("/bin/sh", NULL, NULL, argv1, 4, NULL) ==
+	      (EXEC_SHELL | EXEC_SHELL_INLINE));
 	const char *const argv2[] = { big, big };
 	CHECK(exec_classify(big, NULL, NULL, argv2, 2, NULL) == 0);
 	memcpy(big + 4000, "stratum+tcp://", 14);
@@ -595,16 +601,32 @@ static void test_python_worker_bootstrap(void)
 {
 	const char *py = "/usr/bin/python3.11";
 
-	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5, pipe_handle=7)", "--multiprocessing-fork") == EXEC_BENIGN_ML);
-	CHECK(EXEC(py, "python3", "-B", "-s", "-c", "from multiprocessing.resource_tracker import main;main(5)") == EXEC_BENIGN_ML);
-	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.forkserver import main; main(6, 7, ['__main__'], **{'sys_path': ['/srv/a b'], 'main_path': '/srv/train.py'})") == EXEC_BENIGN_ML);
-	CHECK(EXEC(py, "python3", "-c", "from joblib.externals.loky.backend.resource_tracker import main; main(9, False)") == EXEC_BENIGN_ML);
+	CHECK(EXEC(py, "python3", "-c",
+		   "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5, pipe_handle=7)",
+		   "--multiprocessing-fork") == EXEC_BENIGN_ML);
+	CHECK(EXEC(py, "python3", "-B", "-s", "-c",
+		   "from multiprocessing.resource_tracker import main;main(5)") == EXEC_BENIGN_ML);
+	CHECK(EXEC(py, "python3", "-c",
+		   "from multiprocessing.forkserver import main; main(6, 7, ['__main__'], **{'sys_path': ['/srv/a b'], 'main_path': '/srv/train.py'})") ==
+	      EXEC_BENIGN_ML);
+	CHECK(EXEC(py, "python3", "-c",
+		   "from joblib.externals.loky.backend.resource_tracker import main; main(9, False)") ==
+	      EXEC_BENIGN_ML);
 	/* evasions: extra statements, calls in the arguments, line breaks */
-	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5); import os") == EXEC_INLINE_INTERP);
-	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(__import__('os').system('id'))") == EXEC_INLINE_INTERP);
-	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(1)\nimport os") == EXEC_INLINE_INTERP);
-	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main as os; os.system('id')") == EXEC_INLINE_INTERP);
-	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main") == EXEC_INLINE_INTERP);
+	CHECK(EXEC(py, "python3", "-c",
+		   "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5); import os") ==
+	      EXEC_INLINE_INTERP);
+	CHECK(EXEC(py, "python3", "-c",
+		   "from multiprocessing.spawn import spawn_main; spawn_main(__import__('os').system('id'))") ==
+	      EXEC_INLINE_INTERP);
+	CHECK(EXEC(py, "python3", "-c",
+		   "from multiprocessing.spawn import spawn_main; spawn_main(1)\nimport os") ==
+	      EXEC_INLINE_INTERP);
+	CHECK(EXEC(py, "python3", "-c",
+		   "from multiprocessing.spawn import spawn_main as os; os.system('id')") ==
+	      EXEC_INLINE_INTERP);
+	CHECK(EXEC(py, "python3", "-c", "from multiprocessing.spawn import spawn_main") ==
+	      EXEC_INLINE_INTERP);
 	CHECK(EXEC(py, "python3", "-c", "import os; os.system('id')") == EXEC_INLINE_INTERP);
 }
 

@@ -71,7 +71,8 @@ static const char *one_rule(const char *match, const char *extra)
 {
 	snprintf(json_buf, sizeof(json_buf),
 		 "{\"version\": 1, \"rules\": [{\"id\": \"r\", \"title\": \"T\", \"severity\": \"high\","
-		 " \"match\": %s%s%s}]}", match, extra ? ", " : "", extra ? extra : "");
+		 " \"match\": %s%s%s}]}",
+		 match, extra ? ", " : "", extra ? extra : "");
 	return json_buf;
 }
 
@@ -230,7 +231,8 @@ static void test_error_unknown_keys(void)
 	CHECK(only_error(one_rule("{\"kind\": \"connect\", \"dst\": [\"external\"]}", NULL),
 			 "rules.json: rule \"r\": match: unknown key \"dst\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load, failed_too)"));
 	/* exceptions and allowlist entries have no failed_too */
-	CHECK(only_error(one_rule("{\"kind\": \"connect\"}", "\"except\": [{\"failed_too\": true}]"),
+	CHECK(only_error(one_rule("{\"kind\": \"connect\"}",
+				  "\"except\": [{\"failed_too\": true}]"),
 			 "rules.json: rule \"r\": except[0]: unknown key \"failed_too\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load)"));
 	CHECK(only_error("{\"version\": 1, \"allow\": [{\"exe\": [\"x\"], \"Exe\": [\"y\"]}]}",
 			 "rules.json: allow[0]: unknown key \"Exe\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load)"));
@@ -244,7 +246,8 @@ static void test_error_types(void)
 	CHECK(only_error("{\"version\": 1, \"rules\": {}}",
 			 "rules.json: rules: expected an array, got an object"));
 	CHECK(only_error("[]", "rules.json: expected a JSON object at the top, got an array"));
-	CHECK(only_error(one_rule("[]", NULL), "rules.json: rule \"r\": match: expected an object, got an array"));
+	CHECK(only_error(one_rule("[]", NULL),
+			 "rules.json: rule \"r\": match: expected an object, got an array"));
 	CHECK(only_error(one_rule("{\"kind\": 7}", NULL),
 			 "rules.json: rule \"r\": match.kind: expected an event kind (exec, open, connect, send, dup, link, socket), or a list of them, got a number"));
 	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"exe\": \"sh\"}", NULL),
@@ -263,7 +266,8 @@ static void test_error_types(void)
 			 "rules.json: rule \"r\": tags: expected an array, got a string"));
 	CHECK(only_error("{\"version\": 1, \"rules\": [3]}",
 			 "rules.json: rules[0]: expected an object, got a number"));
-	CHECK(only_error("{\"version\": \"1\"}", "rules.json: version: expected the number 1, got a string"));
+	CHECK(only_error("{\"version\": \"1\"}",
+			 "rules.json: version: expected the number 1, got a string"));
 	CHECK(only_error("{\"version\": 2}",
 			 "rules.json: version: unsupported version 2 (this mlwatch reads version 1)"));
 	CHECK(only_error("{\"rules\": []}", "rules.json: version: missing (write \"version\": 1)"));
@@ -299,7 +303,8 @@ static void test_error_names(void)
 			 "rules.json: rule \"r\": action: unknown action \"block\" (expected alert, kill, record)"));
 	CHECK(only_error(one_rule("{\"kind\": [\"exec\", \"fork\"]}", NULL),
 			 "rules.json: rule \"r\": match.kind[1]: unknown event kind \"fork\" (expected exec, connect, open, dup, send, link, socket)"));
-	CHECK(only_error(one_rule("{\"kind\": \"connect\", \"dest\": [\"external\", \"extrnal\"]}", NULL),
+	CHECK(only_error(one_rule("{\"kind\": \"connect\", \"dest\": [\"external\", \"extrnal\"]}",
+				  NULL),
 			 "rules.json: rule \"r\": match.dest[1]: unknown destination class \"extrnal\" (expected loopback, internal, external, metadata)"));
 	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"exec_class\": [\"shel\"]}", NULL),
 			 "rules.json: rule \"r\": match.exec_class[0]: unknown exec class \"shel\" (expected shell, shell-inline, downloader, inline-interp, nettool, miner, recon, persist-tool, pkg-install, from-temp, base64-decode, benign-ml, fileless, via-loader)"));
@@ -318,7 +323,8 @@ static void test_error_networks(void)
 {
 	CHECK(only_error(one_rule("{\"kind\": \"connect\", \"cidr\": [\"10.0.0.0/33\"]}", NULL),
 			 "rules.json: rule \"r\": match.cidr[0]: invalid network \"10.0.0.0/33\": prefix length out of range (0-32 for IPv4)"));
-	CHECK(only_error(one_rule("{\"kind\": \"connect\", \"cidr\": [\"10.0.0.0/8\", \"fd00::zz/8\"]}", NULL),
+	CHECK(only_error(one_rule("{\"kind\": \"connect\", \"cidr\": [\"10.0.0.0/8\", \"fd00::zz/8\"]}",
+				  NULL),
 			 "rules.json: rule \"r\": match.cidr[1]: invalid network \"fd00::zz/8\": not an IPv6 address"));
 	CHECK(only_error(one_rule("{\"kind\": \"connect\", \"port\": [65536]}", NULL),
 			 "rules.json: rule \"r\": match.port[0]: port 65536 out of range (a whole number from 0 to 65535)"));
@@ -376,7 +382,8 @@ static void test_error_json_syntax(void)
 {
 	CHECK(only_error("{\"version\": 1,\n \"rules\": [\n  {\"id\": \"x\",, }]}",
 			 "rules.json: line 3, column 15: invalid JSON near \" }]}\""));
-	CHECK(only_error("", "rules.json: empty file (expected a JSON object such as {\"version\": 1, \"rules\": []})"));
+	CHECK(only_error("",
+			 "rules.json: empty file (expected a JSON object such as {\"version\": 1, \"rules\": []})"));
 	CHECK(only_error("{\"version\": 1, \"rules\": [{\"id\": tru}]}",
 			 "rules.json: line 1, column 33: invalid JSON near \"tru}]}\""));
 	CHECK(only_error("{\"version\": 1} {}",
@@ -389,7 +396,8 @@ static void test_error_json_syntax(void)
 
 		rule_errors_free(&errs);
 		CHECK(ruleset_parse(nul, sizeof(nul) - 1, "rules.json", &rs, &errs) == -1 && !rs);
-		CHECK(has_error("rules.json: line 1, column 15: a NUL byte (is this a text file?)"));
+		CHECK(has_error(
+			"rules.json: line 1, column 15: a NUL byte (is this a text file?)"));
 	}
 }
 
@@ -415,13 +423,19 @@ static void test_every_error_reported(void)
 
 	CHECK(!rs);
 	CHECK(errs.n == 8);
-	CHECK(has_error("rules.json: allow[0].exe[0]: \"/bin/x\" is a path: exe takes program names (match paths with \"path\")"));
-	CHECK(has_error("rules.json: rule \"a\": severity: unknown severity \"bad\" (expected low, medium, high, critical)"));
-	CHECK(has_error("rules.json: rule \"a\": match.dest[0]: unknown destination class \"nowhere\" (expected loopback, internal, external, metadata)"));
-	CHECK(has_error("rules.json: rule \"a\": match.port[0]: port 99999 out of range (a whole number from 0 to 65535)"));
-	CHECK(has_error("rules.json: rules[1]: match.exec_class[0]: unknown exec class \"x\" (expected shell, shell-inline, downloader, inline-interp, nettool, miner, recon, persist-tool, pkg-install, from-temp, base64-decode, benign-ml, fileless, via-loader)"));
+	CHECK(has_error(
+		"rules.json: allow[0].exe[0]: \"/bin/x\" is a path: exe takes program names (match paths with \"path\")"));
+	CHECK(has_error(
+		"rules.json: rule \"a\": severity: unknown severity \"bad\" (expected low, medium, high, critical)"));
+	CHECK(has_error(
+		"rules.json: rule \"a\": match.dest[0]: unknown destination class \"nowhere\" (expected loopback, internal, external, metadata)"));
+	CHECK(has_error(
+		"rules.json: rule \"a\": match.port[0]: port 99999 out of range (a whole number from 0 to 65535)"));
+	CHECK(has_error(
+		"rules.json: rules[1]: match.exec_class[0]: unknown exec class \"x\" (expected shell, shell-inline, downloader, inline-interp, nettool, miner, recon, persist-tool, pkg-install, from-temp, base64-decode, benign-ml, fileless, via-loader)"));
 	CHECK(has_error("rules.json: rules[1]: id: missing"));
-	CHECK(has_error("rules.json: rule \"a\": match.open: unknown open mode \"all\" (expected read, write)"));
+	CHECK(has_error(
+		"rules.json: rule \"a\": match.open: unknown open mode \"all\" (expected read, write)"));
 	CHECK(has_error("rules.json: rule \"a\": id: duplicate: rules[0] has this id too"));
 }
 
@@ -480,7 +494,8 @@ static void test_error_files(void)
 	p = write_file("open.json", "{\"version\": 1}", 0666);
 	rule_errors_free(&errs);
 	CHECK(ruleset_load(p, &rs, &errs) == -1 && !rs);
-	snprintf(big, sizeof(big), "%s: is writable by every user (mode 0666): refusing to load it", p);
+	snprintf(big, sizeof(big), "%s: is writable by every user (mode 0666): refusing to load it",
+		 p);
 	CHECK(has_error(big));
 	p = write_file("ok.json", "{\"version\": 1}", 0664);
 	rule_errors_free(&errs);
@@ -528,7 +543,8 @@ static void test_override_disable_extend(void)
 	r = &rs->rules[0];
 	CHECK_STR(r->id, "model-loader-shell"); /* replaced in place */
 	CHECK_STR(r->title, "Shell, mine");
-	CHECK(r->severity == SEV_MEDIUM && r->action == RULE_ACTION_KILL && r->origin == RULE_OVERRIDE);
+	CHECK(r->severity == SEV_MEDIUM && r->action == RULE_ACTION_KILL &&
+	      r->origin == RULE_OVERRIDE);
 	CHECK_STR(r->tags[0], "T1059.004");
 	CHECK(r->tags[1] == NULL);
 	CHECK(!ruleset_find(rs, "model-loader-downloader"));
@@ -555,7 +571,8 @@ static void test_override_disable_extend(void)
 
 static void test_override_must_be_whole(void)
 {
-	CHECK(!parse("{\"version\": 1, \"rules\": [{\"id\": \"model-loader-shell\", \"severity\": \"low\"}]}"));
+	CHECK(!parse(
+		"{\"version\": 1, \"rules\": [{\"id\": \"model-loader-shell\", \"severity\": \"low\"}]}"));
 	CHECK(errs.n == 2);
 	CHECK(has_error("rules.json: rule \"model-loader-shell\": title: missing"));
 	CHECK(has_error("rules.json: rule \"model-loader-shell\": match: missing"));
@@ -587,16 +604,20 @@ static void test_match_path(void)
 	const char *a[] = { "x" };
 
 	exec_ev("/opt/tools/bin/xfer", a, 1);
-	CHECK(fires("{\"kind\": \"exec\", \"path\": [\"/opt/tools/bin/xfer\"]}", NULL, NULL)); /* exact */
-	CHECK(fires("{\"kind\": \"exec\", \"path\": [\"/opt/*\"]}", NULL, NULL));             /* prefix, any depth */
-	CHECK(fires("{\"kind\": \"exec\", \"path\": [\"*/xfer\"]}", NULL, NULL));             /* suffix */
-	CHECK(fires("{\"kind\": \"exec\", \"path\": [\"*/bin/*\"]}", NULL, NULL));            /* substring */
-	CHECK(fires("{\"kind\": \"exec\", \"path\": [\"/opt/t?ols/*/x[a-f]er\"]}", NULL, NULL)); /* fnmatch */
+	CHECK(fires("{\"kind\": \"exec\", \"path\": [\"/opt/tools/bin/xfer\"]}", NULL,
+		    NULL)); /* exact */
+	CHECK(fires("{\"kind\": \"exec\", \"path\": [\"/opt/*\"]}", NULL,
+		    NULL)); /* prefix, any depth */
+	CHECK(fires("{\"kind\": \"exec\", \"path\": [\"*/xfer\"]}", NULL, NULL));  /* suffix */
+	CHECK(fires("{\"kind\": \"exec\", \"path\": [\"*/bin/*\"]}", NULL, NULL)); /* substring */
+	CHECK(fires("{\"kind\": \"exec\", \"path\": [\"/opt/t?ols/*/x[a-f]er\"]}", NULL,
+		    NULL)); /* fnmatch */
 	CHECK(!fires("{\"kind\": \"exec\", \"path\": [\"/opt/tools/bin/xfe\"]}", NULL, NULL));
 	CHECK(!fires("{\"kind\": \"exec\", \"path\": [\"/usr/*\", \"*/yfer\"]}", NULL, NULL));
 	CHECK(!fires("{\"kind\": \"exec\", \"path\": [\"/opt/t?ols/*/x[g-z]er\"]}", NULL, NULL));
 	open_ev("/srv/models/../secrets/db.key", O_RDONLY, 3);
-	CHECK(fires("{\"kind\": \"open\", \"path\": [\"/srv/secrets/*.key\"]}", NULL, NULL)); /* resolved */
+	CHECK(fires("{\"kind\": \"open\", \"path\": [\"/srv/secrets/*.key\"]}", NULL,
+		    NULL)); /* resolved */
 	CHECK(!fires("{\"kind\": \"open\", \"path\": [\"/srv/models/*\"]}", NULL, NULL));
 }
 
@@ -610,8 +631,10 @@ static void test_match_exe(void)
 	CHECK(!fires("{\"kind\": \"exec\", \"exe\": [\"python3\"]}", NULL, "/usr/bin/python3"));
 	/* other kinds: the acting process's exe; unknown never matches */
 	connect_ev("8.8.8.8", 443, 0);
-	CHECK(fires("{\"kind\": \"connect\", \"exe\": [\"wandb-core\"]}", NULL, "/opt/wandb/bin/wandb-core"));
-	CHECK(!fires("{\"kind\": \"connect\", \"exe\": [\"wandb-core\"]}", NULL, "/usr/bin/python3"));
+	CHECK(fires("{\"kind\": \"connect\", \"exe\": [\"wandb-core\"]}", NULL,
+		    "/opt/wandb/bin/wandb-core"));
+	CHECK(!fires("{\"kind\": \"connect\", \"exe\": [\"wandb-core\"]}", NULL,
+		     "/usr/bin/python3"));
 	CHECK(!fires("{\"kind\": \"connect\", \"exe\": [\"*\"]}", NULL, NULL));
 }
 
@@ -622,15 +645,18 @@ static void test_match_argv(void)
 	exec_ev("/opt/x/run", a, 5);
 	CHECK(fires("{\"kind\": \"exec\", \"argv\": [\"/opt/x/run --pool *\"]}", NULL, NULL));
 	CHECK(fires("{\"kind\": \"exec\", \"argv\": [\"* -t [0-9]\"]}", NULL, NULL));
-	CHECK(!fires("{\"kind\": \"exec\", \"argv\": [\"run --pool *\"]}", NULL, NULL)); /* whole string */
+	CHECK(!fires("{\"kind\": \"exec\", \"argv\": [\"run --pool *\"]}", NULL,
+		     NULL)); /* whole string */
 	CHECK(!fires("{\"kind\": \"exec\", \"argv\": [\"* -t [a-z]\"]}", NULL, NULL));
 	CHECK(fires("{\"kind\": \"exec\", \"argv_contains\": [\"stratum+\"]}", NULL, NULL));
-	CHECK(fires("{\"kind\": \"exec\", \"argv_contains\": [\"--pool stratum\"]}", NULL, NULL)); /* across args */
+	CHECK(fires("{\"kind\": \"exec\", \"argv_contains\": [\"--pool stratum\"]}", NULL,
+		    NULL)); /* across args */
 	CHECK(!fires("{\"kind\": \"exec\", \"argv_contains\": [\"stratum+ssl\"]}", NULL, NULL));
 	/* a substring is not a glob: '*' is itself */
 	CHECK(!fires("{\"kind\": \"exec\", \"argv_contains\": [\"stra*um\"]}", NULL, NULL));
 	/* both set: both must hold */
-	CHECK(!fires("{\"kind\": \"exec\", \"argv_contains\": [\"stratum\"], \"argv\": [\"nothing\"]}", NULL, NULL));
+	CHECK(!fires("{\"kind\": \"exec\", \"argv_contains\": [\"stratum\"], \"argv\": [\"nothing\"]}",
+		     NULL, NULL));
 }
 
 static void test_match_exec_class(void)
@@ -649,9 +675,11 @@ static void test_match_network(void)
 {
 	connect_ev("203.0.113.9", 4444, 0);
 	CHECK(fires("{\"kind\": \"connect\", \"dest\": [\"external\"]}", NULL, NULL));
-	CHECK(!fires("{\"kind\": \"connect\", \"dest\": [\"internal\", \"loopback\"]}", NULL, NULL));
+	CHECK(!fires("{\"kind\": \"connect\", \"dest\": [\"internal\", \"loopback\"]}", NULL,
+		     NULL));
 	CHECK(fires("{\"kind\": \"connect\", \"cidr\": [\"203.0.113.0/24\"]}", NULL, NULL));
-	CHECK(!fires("{\"kind\": \"connect\", \"cidr\": [\"203.0.114.0/24\", \"::/0\"]}", NULL, NULL));
+	CHECK(!fires("{\"kind\": \"connect\", \"cidr\": [\"203.0.114.0/24\", \"::/0\"]}", NULL,
+		     NULL));
 	CHECK(fires("{\"kind\": \"connect\", \"port\": [22, 4444]}", NULL, NULL));
 	CHECK(fires("{\"kind\": \"connect\", \"port\": [\"4000-5000\"]}", NULL, NULL));
 	CHECK(!fires("{\"kind\": \"connect\", \"port\": [4443, \"4445-5000\"]}", NULL, NULL));
@@ -660,7 +688,8 @@ static void test_match_network(void)
 	CHECK(fires("{\"kind\": \"connect\", \"cidr\": [\"203.0.113.0/24\"]}", NULL, NULL));
 	connect_ev("2001:db8::1", 443, 0);
 	CHECK(fires("{\"kind\": \"connect\", \"cidr\": [\"2001:db8::/32\"]}", NULL, NULL));
-	CHECK(!fires("{\"kind\": \"connect\", \"cidr\": [\"2001:db9::/32\", \"0.0.0.0/0\"]}", NULL, NULL));
+	CHECK(!fires("{\"kind\": \"connect\", \"cidr\": [\"2001:db9::/32\", \"0.0.0.0/0\"]}", NULL,
+		     NULL));
 	connect_ev("169.254.169.254", 80, 0);
 	CHECK(fires("{\"kind\": \"connect\", \"dest\": [\"metadata\"]}", NULL, NULL));
 	/* a unix socket has no address or port */
@@ -670,7 +699,8 @@ static void test_match_network(void)
 	CHECK(!fires("{\"kind\": \"connect\", \"port\": [0]}", NULL, NULL));
 	CHECK(!fires("{\"kind\": \"connect\", \"cidr\": [\"0.0.0.0/0\"]}", NULL, NULL));
 	dup_ev("198.51.100.7", 9001);
-	CHECK(fires("{\"kind\": \"dup\", \"cidr\": [\"198.51.100.0/24\"], \"port\": [9001]}", NULL, NULL));
+	CHECK(fires("{\"kind\": \"dup\", \"cidr\": [\"198.51.100.0/24\"], \"port\": [9001]}", NULL,
+		    NULL));
 	CHECK(!fires("{\"kind\": \"dup\", \"dest\": [\"loopback\"]}", NULL, NULL));
 }
 
@@ -682,7 +712,8 @@ static void test_match_open(void)
 	CHECK(fires("{\"kind\": \"open\", \"path_class\": [\"persistence\"]}", NULL, NULL));
 	CHECK(!fires("{\"kind\": \"open\", \"path_class\": [\"credential\"]}", NULL, NULL));
 	open_ev("/root/.aws/credentials", O_RDONLY, 3);
-	CHECK(fires("{\"kind\": \"open\", \"open\": \"read\", \"path_class\": [\"credential\", \"persistence\"]}", NULL, NULL));
+	CHECK(fires("{\"kind\": \"open\", \"open\": \"read\", \"path_class\": [\"credential\", \"persistence\"]}",
+		    NULL, NULL));
 	CHECK(!fires("{\"kind\": \"open\", \"open\": \"write\"}", NULL, NULL));
 	open_ev("/etc/hosts", O_RDWR, 3); /* both */
 	CHECK(fires("{\"kind\": \"open\", \"open\": \"read\"}", NULL, NULL));
@@ -693,7 +724,8 @@ static void test_match_failed_too(void)
 {
 	open_ev("/root/.ssh/id_rsa", O_RDONLY, -EACCES);
 	CHECK(!fires("{\"kind\": \"open\", \"path_class\": [\"credential\"]}", NULL, NULL));
-	CHECK(fires("{\"kind\": \"open\", \"path_class\": [\"credential\"], \"failed_too\": true}", NULL, NULL));
+	CHECK(fires("{\"kind\": \"open\", \"path_class\": [\"credential\"], \"failed_too\": true}",
+		    NULL, NULL));
 	connect_ev("203.0.113.9", 80, -ECONNREFUSED);
 	CHECK(!fires("{\"kind\": \"connect\"}", NULL, NULL));
 	CHECK(fires("{\"kind\": \"connect\", \"failed_too\": true}", NULL, NULL));
@@ -705,7 +737,8 @@ static void test_match_failed_too(void)
 
 static void test_exceptions(void)
 {
-	const char *wget[] = { "wget", "https://huggingface.co/x" }, *wget2[] = { "wget", "http://evil" };
+	const char *wget[] = { "wget", "https://huggingface.co/x" },
+		   *wget2[] = { "wget", "http://evil" };
 	struct ruleset *rs = parse(
 		"{\"version\": 1, \"rules\": [{\"id\": \"dl\", \"title\": \"T\", \"severity\": \"low\","
 		" \"match\": {\"kind\": \"exec\", \"exec_class\": [\"downloader\"]},"
@@ -725,7 +758,8 @@ static void test_exceptions(void)
 static void test_global_allow_from_file(void)
 {
 	const char *a[] = { "wget", "http://x" };
-	struct ruleset *rs = parse("{\"version\": 1, \"allow\": [{\"kind\": \"exec\", \"path\": [\"/opt/mirror/*\"]}]}");
+	struct ruleset *rs = parse(
+		"{\"version\": 1, \"allow\": [{\"kind\": \"exec\", \"path\": [\"/opt/mirror/*\"]}]}");
 
 	if (!rs)
 		return;
@@ -759,9 +793,16 @@ static void test_builtin_allowlist(void)
 		{ "/usr/bin/git", { "git", "rev-parse", "HEAD" }, 3, "" },
 		{ "/usr/bin/git", { "git", "-C", "/w", "rev-parse" }, 4, "" }, /* benign-ml class */
 		{ "/usr/bin/git", { "git", "push", "origin" }, 3, "r" },
-		{ "/usr/bin/python3", { "python3", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5, pipe_handle=7)" }, 3, "" },
+		{ "/usr/bin/python3",
+		  { "python3", "-c",
+		    "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=5, pipe_handle=7)" },
+		  3,
+		  "" },
 		/* borrowed names: a miner called gcc, a gcc in /tmp */
-		{ "/home/u/.cache/gcc", { "gcc", "-o", "stratum+tcp://pool:3333" }, 3, "model-loader-miner r" },
+		{ "/home/u/.cache/gcc",
+		  { "gcc", "-o", "stratum+tcp://pool:3333" },
+		  3,
+		  "model-loader-miner r" },
 		{ "/tmp/gcc", { "gcc" }, 1, "model-loader-exec-from-temp r" },
 		{ "/usr/bin/python3", { "python3", "train.py" }, 2, "r" },
 	};
@@ -829,7 +870,10 @@ static void test_builtins_unchanged(void)
 	} cases[] = {
 		{ "/bin/sh", { "sh", "-c", "id" }, 3, "model-loader-shell" },
 		{ "/usr/bin/curl", { "curl", "-O", "http://x" }, 3, "model-loader-downloader" },
-		{ "/usr/bin/python3", { "python3", "-c", "import os" }, 3, "model-loader-inline-interpreter" },
+		{ "/usr/bin/python3",
+		  { "python3", "-c", "import os" },
+		  3,
+		  "model-loader-inline-interpreter" },
 		{ "/usr/bin/base64", { "base64", "-d" }, 2, "model-loader-inline-interpreter" },
 		{ "/usr/bin/nc", { "nc", "1.2.3.4", "4444" }, 3, "model-loader-network-tool" },
 		{ "/opt/xmrig", { "xmrig" }, 1, "model-loader-miner" },
@@ -893,7 +937,8 @@ static void test_pattern_compile(void)
 		pattern_compile(&p);
 		CHECK(p.kind == cases[i].kind);
 		if (cases[i].lit)
-			CHECK(p.lit_len == strlen(cases[i].lit) && !memcmp(p.lit, cases[i].lit, p.lit_len));
+			CHECK(p.lit_len == strlen(cases[i].lit) &&
+			      !memcmp(p.lit, cases[i].lit, p.lit_len));
 	}
 	{
 		struct pattern p = { .text = "x\\*" };
@@ -928,7 +973,8 @@ static void test_json_round_trip(void)
 		b = ruleset_to_json(again, false);
 		sb = cJSON_PrintUnformatted(b);
 		CHECK_STR(sa, sb);
-		CHECK(strstr(sa, "\"cidr\":[\"10.0.0.0/8\",\"fd00::/8\"],\"port\":[4444,\"8000-8100\"]"));
+		CHECK(strstr(sa,
+			     "\"cidr\":[\"10.0.0.0/8\",\"fd00::/8\"],\"port\":[4444,\"8000-8100\"]"));
 		cJSON_free(sb);
 		cJSON_Delete(b);
 		ruleset_free(again);
@@ -940,10 +986,12 @@ static void test_json_round_trip(void)
 
 static void test_command(void)
 {
-	const char *good = write_file("good.json",
-		"{\"version\": 1, \"rules\": [{\"id\": \"model-loader-miner\", \"enabled\": false},"
-		"{\"id\": \"evil-name\", \"title\": \"T\", \"severity\": \"low\","
-		" \"match\": {\"kind\": \"exec\", \"argv_contains\": [\"a\\nb\\u001b[31m, c\"]}}]}", 0644);
+	const char *good =
+		write_file("good.json",
+			   "{\"version\": 1, \"rules\": [{\"id\": \"model-loader-miner\", \"enabled\": false},"
+			   "{\"id\": \"evil-name\", \"title\": \"T\", \"severity\": \"low\","
+			   " \"match\": {\"kind\": \"exec\", \"argv_contains\": [\"a\\nb\\u001b[31m, c\"]}}]}",
+			   0644);
 	char gpath[256], line[512];
 	const char *check[] = { "rules", "check", gpath };
 	const char *list[] = { "rules", "list", gpath };
@@ -956,9 +1004,10 @@ static void test_command(void)
 
 	snprintf(gpath, sizeof(gpath), "%s", good);
 	CHECK(run_cmd(3, check) == RULES_CMD_OK);
-	snprintf(line, sizeof(line), "%s: ok: %zu rules in effect (%zu built-in, 0 replaced, 1 disabled, "
-		 "1 added), 5 allowlist entries (0 from the file)\n", gpath, n_builtin_rules,
-		 n_builtin_rules - 1);
+	snprintf(line, sizeof(line),
+		 "%s: ok: %zu rules in effect (%zu built-in, 0 replaced, 1 disabled, "
+		 "1 added), 5 allowlist entries (0 from the file)\n",
+		 gpath, n_builtin_rules, n_builtin_rules - 1);
 	CHECK_STR(cmd_out, line);
 	CHECK_STR(cmd_err, "");
 
@@ -977,8 +1026,10 @@ static void test_command(void)
 	bad[2] = write_file("bad.json", "{\"version\": 1, \"rules\": [{\"id\": \"r\"}]}", 0644);
 	CHECK(run_cmd(3, bad) == RULES_CMD_INVALID);
 	CHECK_STR(cmd_out, "");
-	snprintf(line, sizeof(line), "%s: rule \"r\": title: missing\n%s: rule \"r\": severity: missing\n"
-		 "%s: rule \"r\": match: missing\n", bad[2], bad[2], bad[2]);
+	snprintf(line, sizeof(line),
+		 "%s: rule \"r\": title: missing\n%s: rule \"r\": severity: missing\n"
+		 "%s: rule \"r\": match: missing\n",
+		 bad[2], bad[2], bad[2]);
 	CHECK_STR(cmd_err, line);
 	bad[1] = "list";
 	CHECK(run_cmd(3, bad) == RULES_CMD_INVALID);
@@ -986,7 +1037,8 @@ static void test_command(void)
 	CHECK(run_cmd(1, usage1) == RULES_CMD_USAGE);
 	CHECK(run_cmd(2, usage2) == RULES_CMD_USAGE);
 	CHECK(run_cmd(2, usage3) == RULES_CMD_USAGE);
-	CHECK_STR(cmd_err, "mlwatch rules: unknown subcommand (expected check or list): 'frob' (see mlwatch rules --help)\n");
+	CHECK_STR(cmd_err,
+		  "mlwatch rules: unknown subcommand (expected check or list): 'frob' (see mlwatch rules --help)\n");
 	CHECK(run_cmd(3, usage4) == RULES_CMD_USAGE);
 	CHECK(run_cmd(4, usage5) == RULES_CMD_USAGE);
 }

@@ -14,7 +14,7 @@
 #include "schema_check.h"
 #include "output/inventory_render.h"
 
-#define SHA_ABC   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SHA_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define SHA_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define REV "0123456789abcdef0123456789abcdef01234567"
 
@@ -115,8 +115,13 @@ static void write_file(const char *path, const void *data, size_t n)
 
 static struct inv_load load(uint32_t pid, const char *path)
 {
-	struct inv_load l = { .pid = pid, .uid = 1000, .fd = -1, .comm = "python3",
-			      .exe = "/usr/bin/python3.11", .path = path, .resolved_path = path,
+	struct inv_load l = { .pid = pid,
+			      .uid = 1000,
+			      .fd = -1,
+			      .comm = "python3",
+			      .exe = "/usr/bin/python3.11",
+			      .path = path,
+			      .resolved_path = path,
 			      .format = MF_PICKLE };
 
 	return l;
@@ -189,10 +194,15 @@ static void test_known_digests(void)
 	write_file(p1, "abc", 3);
 	write_file(p2, "", 0);
 	reset();
-	CHECK(inventory_submit(inv, &(struct inv_load){ .pid = 10, .fd = -1, .path = p1,
-							.resolved_path = p1, .format = MF_PICKLE }) == 0);
-	CHECK(inventory_submit(inv, &(struct inv_load){ .pid = 10, .fd = -1, .path = p2,
-							.resolved_path = p2 }) == 0);
+	CHECK(inventory_submit(inv, &(struct inv_load){ .pid = 10,
+							.fd = -1,
+							.path = p1,
+							.resolved_path = p1,
+							.format = MF_PICKLE }) == 0);
+	CHECK(inventory_submit(inv,
+			       &(struct inv_load){
+				       .pid = 10, .fd = -1, .path = p2, .resolved_path = p2 }) ==
+	      0);
 	drain(inv);
 	CHECK(ngot == 2);
 	CHECK(got[0].complete && got[0].hash == INV_HASH_COMPUTED && got[0].alerts == 0);
@@ -220,7 +230,8 @@ static void test_multichunk(void)
 	write_file(p, data, n);
 	sha256_hex(data, n, want);
 	reset();
-	inventory_submit(inv, &(struct inv_load){ .pid = 11, .fd = -1, .path = p, .resolved_path = p });
+	inventory_submit(inv,
+			 &(struct inv_load){ .pid = 11, .fd = -1, .path = p, .resolved_path = p });
 	drain(inv);
 	CHECK(ngot == 1);
 	CHECK_STR(got[0].sha256, want);
@@ -511,7 +522,8 @@ static void test_rate_limit(void)
 	write_file(p, data, n);
 	reset();
 	t0 = now_s();
-	inventory_submit(inv, &(struct inv_load){ .pid = 80, .fd = -1, .path = p, .resolved_path = p });
+	inventory_submit(inv,
+			 &(struct inv_load){ .pid = 80, .fd = -1, .path = p, .resolved_path = p });
 	drain(inv);
 	CHECK(ngot == 1 && got[0].hash == INV_HASH_COMPUTED);
 	CHECK(now_s() - t0 >= 0.2); /* 2 MiB at 8 MiB/s */
@@ -582,7 +594,8 @@ static void mkdirs(const char *path)
  * again (a new load). */
 static void test_blocklist_repo(void)
 {
-	static const char text[] = "{\"repos\": [{\"repo\": \"EleuterAI/*\", \"reason\": \"typosquat\"}]}";
+	static const char text[] =
+		"{\"repos\": [{\"repo\": \"EleuterAI/*\", \"reason\": \"typosquat\"}]}";
 	struct blocklist bl;
 	struct inventory *inv;
 	char d[512], p[700], err[256];
@@ -612,13 +625,17 @@ static void test_blocklist_repo(void)
 	j = cJSON_Parse(got[1].json);
 	CHECK(j && cJSON_GetObjectItem(j, "source"));
 	if (j) {
-		cJSON *s = cJSON_GetObjectItem(j, "source"), *b = cJSON_GetObjectItem(j, "blocklist");
+		cJSON *s = cJSON_GetObjectItem(j, "source"),
+		      *b = cJSON_GetObjectItem(j, "blocklist");
 
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(s, "kind")), "huggingface");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(s, "repo")), "EleuterAI/gpt-j-6B");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(s, "repo")),
+			  "EleuterAI/gpt-j-6B");
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(s, "revision")), REV);
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(s, "file")), "pytorch_model.bin");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "repo"), "reason")),
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(s, "file")),
+			  "pytorch_model.bin");
+		CHECK_STR(cJSON_GetStringValue(
+				  cJSON_GetObjectItem(cJSON_GetObjectItem(b, "repo"), "reason")),
 			  "typosquat");
 	}
 	cJSON_Delete(j);
@@ -626,13 +643,18 @@ static void test_blocklist_repo(void)
 	j = cJSON_Parse(got[0].alert_json ? got[0].alert_json : "");
 	CHECK(j != NULL);
 	if (j) {
-		cJSON *rule = cJSON_GetObjectItem(j, "rule"), *tags = cJSON_GetObjectItem(j, "tags");
+		cJSON *rule = cJSON_GetObjectItem(j, "rule"),
+		      *tags = cJSON_GetObjectItem(j, "tags");
 
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(rule, "id")), "model-blocklisted");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(rule, "id")),
+			  "model-blocklisted");
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "severity")), "critical");
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(tags, 0)), "AML.T0010.003");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "match"), "by")), "repo");
-		CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "pid")) == 100);
+		CHECK_STR(cJSON_GetStringValue(
+				  cJSON_GetObjectItem(cJSON_GetObjectItem(j, "match"), "by")),
+			  "repo");
+		CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"),
+							       "pid")) == 100);
 	}
 	cJSON_Delete(j);
 	l.pid = 101;
@@ -648,7 +670,8 @@ static void test_blocklist_repo(void)
 
 static void test_blocklist_sha256(void)
 {
-	static const char text[] = "{\"sha256\": [{\"sha256\": \"" SHA_ABC "\", \"reason\": \"advisory 7\"}]}";
+	static const char text[] = "{\"sha256\": [{\"sha256\": \"" SHA_ABC
+				   "\", \"reason\": \"advisory 7\"}]}";
 	struct blocklist bl;
 	struct inventory *inv;
 	struct inv_load l;
@@ -698,7 +721,8 @@ static void test_digest_mismatch(void)
 	CHECK(strstr(got[0].json, "\"name_sha256_match\":true") != NULL);
 	CHECK(got[1].alerts == INV_ALERT_DIGEST_MISMATCH && got[1].digest_mismatch);
 	CHECK(strstr(got[1].json, "\"name_sha256_match\":false") != NULL);
-	CHECK(got[1].alert_json && strstr(got[1].alert_json, "\"id\":\"model-cache-digest-mismatch\""));
+	CHECK(got[1].alert_json &&
+	      strstr(got[1].alert_json, "\"id\":\"model-cache-digest-mismatch\""));
 	CHECK(inventory_stats(inv)->digest_mismatches == 1);
 	inventory_free(inv);
 }
@@ -728,15 +752,18 @@ static void test_record_rendering(void)
 		pr = cJSON_GetObjectItem(j, "process");
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "record")), "inventory");
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "host")), "node-1");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "time")), "2025-11-22T01:02:03.123Z");
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "first_seen")), "2025-11-22T01:02:03.123Z");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "time")),
+			  "2025-11-22T01:02:03.123Z");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "first_seen")),
+			  "2025-11-22T01:02:03.123Z");
 		CHECK(cJSON_IsTrue(cJSON_GetObjectItem(j, "complete")));
 		CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "load_count")) == 1);
 		CHECK(cJSON_GetObjectItem(j, "blocklist") == NULL);
 		CHECK(cJSON_GetObjectItem(j, "source") == NULL);
 		CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(pr, "pid")) == 130);
 		CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(pr, "uid")) == 1000);
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(pr, "comm")), "py\tthon\xef\xbf\xbd");
+		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(pr, "comm")),
+			  "py\tthon\xef\xbf\xbd");
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(m, "sha256")), SHA_ABC);
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(m, "hash")), "computed");
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(m, "format")), "pickle");
@@ -750,7 +777,8 @@ static void test_record_rendering(void)
 	CHECK(strchr(got[0].text, '\n') == got[0].text + strlen(got[0].text) - 1);
 	CHECK(strstr(got[0].text, "ev\"il\\n{\"x\":1}\\xff\\xfe.pkl") != NULL);
 	CHECK(strstr(got[0].text, "sha256=" SHA_ABC " hash=computed") != NULL);
-	CHECK(strncmp(got[0].text, "2025-11-22T01:02:03.123Z inventory host=node-1 pid=130", 54) == 0);
+	CHECK(strncmp(got[0].text, "2025-11-22T01:02:03.123Z inventory host=node-1 pid=130", 54) ==
+	      0);
 	inventory_free(inv);
 }
 
@@ -840,8 +868,10 @@ static void test_scan_verdicts(void)
 			CHECK(strstr(got[i].text, "scan=malicious") != NULL);
 		}
 		if (got[i].pid == 41) {
-			CHECK(!(got[i].alerts & (INV_ALERT_SCAN_MALICIOUS | INV_ALERT_SCAN_SUSPICIOUS)));
-			CHECK(!got[i].complete || (got[i].scan.done && got[i].scan.verdict == SCAN_CLEAN));
+			CHECK(!(got[i].alerts &
+				(INV_ALERT_SCAN_MALICIOUS | INV_ALERT_SCAN_SUSPICIOUS)));
+			CHECK(!got[i].complete ||
+			      (got[i].scan.done && got[i].scan.verdict == SCAN_CLEAN));
 		}
 	}
 	/* the alert went out once, as the early notice; the complete record carries only the verdict */

@@ -13,10 +13,14 @@ static void test_valid_utf8_unchanged(void)
 static void test_invalid_bytes_replaced(void)
 {
 	char out[64];
-	const char s[] = "a\xff" "b\xc3" "c\xed\xa0\x80";  /* stray, cut, surrogate */
+	const char s[] = "a\xff"
+			 "b\xc3"
+			 "c\xed\xa0\x80"; /* stray, cut, surrogate */
 
 	CHECK(utf8_sanitize(s, sizeof(s) - 1, out, sizeof(out)));
-	CHECK_STR(out, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	CHECK_STR(out, "a\xef\xbf\xbd"
+		       "b\xef\xbf\xbd"
+		       "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 }
 
 static void test_overlong_rejected(void)
@@ -53,8 +57,9 @@ static void test_utf8_valid(void)
 	CHECK(utf8_valid((const uint8_t *)"", 0, NULL));
 	CHECK(!utf8_valid((const uint8_t *)"ab\xc0\xaf", 4, &bad) && bad == 2);   /* overlong '/' */
 	CHECK(!utf8_valid((const uint8_t *)"\xed\xa0\x80", 3, &bad) && bad == 0); /* surrogate */
-	CHECK(!utf8_valid((const uint8_t *)"x\xf4\x90\x80\x80", 5, &bad) && bad == 1); /* > U+10FFFF */
-	CHECK(!utf8_valid((const uint8_t *)"xy\xe2\x82", 4, &bad) && bad == 2);    /* cut */
+	CHECK(!utf8_valid((const uint8_t *)"x\xf4\x90\x80\x80", 5, &bad) &&
+	      bad == 1);                                                        /* > U+10FFFF */
+	CHECK(!utf8_valid((const uint8_t *)"xy\xe2\x82", 4, &bad) && bad == 2); /* cut */
 	CHECK(!utf8_valid((const uint8_t *)"\xff", 1, NULL));
 }
 

@@ -14,8 +14,8 @@
 /* Runs a python script in the samples directory; true on success. */
 static int py(const char *code)
 {
-	return sample_python("import sys, os, zlib, gzip, random\nos.chdir(sys.argv[1])\n",
-			     code) == 0;
+	return sample_python("import sys, os, zlib, gzip, random\nos.chdir(sys.argv[1])\n", code) ==
+	       0;
 }
 
 /* Inflates file name in full through a file view, checks it equals raw. */

@@ -63,7 +63,8 @@ static void test_json_parses_back(void)
 	line = cJSON_PrintUnformatted(j);
 	CHECK(line && strchr(line, '\n') == NULL);
 	/* the printed line is valid UTF-8 */
-	CHECK(!utf8_sanitize(line, strlen(line), malloc(strlen(line) * 3 + 1), strlen(line) * 3 + 1));
+	CHECK(!utf8_sanitize(line, strlen(line), malloc(strlen(line) * 3 + 1),
+			     strlen(line) * 3 + 1));
 	cJSON_Delete(j);
 	j = cJSON_Parse(line);
 	CHECK(j != NULL);
@@ -74,12 +75,17 @@ static void test_json_parses_back(void)
 	CHECK(cJSON_GetArraySize(args) == 4);
 	CHECK(strncmp(cJSON_GetArrayItem(args, 2)->valuestring, "touch \"x\"\n{", 11) == 0);
 	CHECK(strlen(cJSON_GetArrayItem(args, 3)->valuestring) == 4999);
-	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "args_truncated")));
+	CHECK(cJSON_IsTrue(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "args_truncated")));
 	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(j, "ancestry")) == 2);
 	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "loader"), "pid")->valueint == 10);
-	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "loader"), "model"),
-				      "format")->valuestring, "pickle");
-	snprintf(tmp, sizeof(tmp), "%s", cJSON_GetObjectItem(cJSON_GetObjectItem(j, "event"), "kind")->valuestring);
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "loader"),
+							  "model"),
+				      "format")
+			  ->valuestring,
+		  "pickle");
+	snprintf(tmp, sizeof(tmp), "%s",
+		 cJSON_GetObjectItem(cJSON_GetObjectItem(j, "event"), "kind")->valuestring);
 	CHECK_STR(tmp, "exec");
 	cJSON_Delete(j);
 	free(line);

@@ -15,7 +15,10 @@ static char dir[] = "/tmp/mlwatch-ut-XXXXXX";
 /* models: the kernel's count of model opens under the mark by this process */
 static struct mlw_hdr hdr(u32 kind, u32 tgid, u32 loader, u32 flags, u32 models)
 {
-	struct mlw_hdr h = { .kind = kind, .tgid = tgid, .tid = tgid, .ppid = 1,
+	struct mlw_hdr h = { .kind = kind,
+			     .tgid = tgid,
+			     .tid = tgid,
+			     .ppid = 1,
 			     .flags = flags | (loader ? MLW_F_MARKED : 0) };
 
 	memcpy(h.comm, "python3", 8);
@@ -146,8 +149,9 @@ static void run_case_fd(const char *model_bytes, size_t model_len, const char *f
 	CHECK(sink_open(&s, out, true) == 0);
 	CHECK(collector_init(&c, &opt, NULL, &s) == 0);
 	fd = open(fd_file ? fd_file : model, O_RDONLY);
-	collector_handle(&c, rec, model_open(me, fd, model, ident == ID_MODEL ? model : NULL,
-					     MLW_F_NEW_MARK));
+	collector_handle(&c, rec,
+			 model_open(me, fd, model, ident == ID_MODEL ? model : NULL,
+				    MLW_F_NEW_MARK));
 	collector_handle(&c, rec, fork_rec(me, child, me));
 	collector_handle(&c, rec, exec_sh(child, me));
 	close(fd);
@@ -163,7 +167,8 @@ static void run_case(const char *model_bytes, size_t model_len, int *alerts, cJS
 
 static void test_confirmed_pickle_alerts_with_lineage(void)
 {
-	static const char pkl[] = "\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93\x94.";
+	static const char pkl[] =
+		"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93\x94.";
 	cJSON *a;
 	int n;
 
@@ -172,10 +177,14 @@ static void test_confirmed_pickle_alerts_with_lineage(void)
 	CHECK(a != NULL);
 	if (!a)
 		return;
-	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "rule"), "id")->valuestring, "model-loader-shell");
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "rule"), "id")->valuestring,
+		  "model-loader-shell");
 	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "loader"), "pid")->valueint == getpid());
-	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "loader"), "model"),
-				      "format")->valuestring, "pickle");
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "loader"),
+							  "model"),
+				      "format")
+			  ->valuestring,
+		  "pickle");
 	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(a, "ancestry")) == 2);
 	cJSON_Delete(a);
 }
@@ -211,7 +220,8 @@ static void test_unidentified_file_keeps_mark(void)
  * read by path instead, so the mark stays. */
 static void test_reused_fd_not_trusted(void)
 {
-	static const char pkl[] = "\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93\x94.";
+	static const char pkl[] =
+		"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93\x94.";
 	char other[256];
 	cJSON *a;
 	int n;
@@ -230,10 +240,14 @@ static void test_sniffer_bypass_shapes_keep_mark(void)
 {
 	static const char tail[] = "cos\nsystem\n(S'id'\ntR.";
 	static char buf[16384];
-	const struct { char fill; size_t n; const char *end; } shapes[] = {
-		{ '(', 5000, ")" },  /* MARKs past the sniffer's mark limit */
-		{ 'N', 6000, "0" },  /* NONE pushes, popped one by one below */
-		{ ')', 4200, "0" },  /* EMPTY_TUPLE */
+	const struct {
+		char fill;
+		size_t n;
+		const char *end;
+	} shapes[] = {
+		{ '(', 5000, ")" }, /* MARKs past the sniffer's mark limit */
+		{ 'N', 6000, "0" }, /* NONE pushes, popped one by one below */
+		{ ')', 4200, "0" }, /* EMPTY_TUPLE */
 	};
 
 	for (size_t k = 0; k < sizeof(shapes) / sizeof(shapes[0]); k++) {
@@ -259,7 +273,8 @@ static void test_sniffer_bypass_shapes_keep_mark(void)
  * zip-based loader would take) does not. */
 static void test_safetensors_polyglot(void)
 {
-	static const char hdr[] = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+	static const char hdr[] =
+		"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
 	static char buf[512];
 	size_t hl = sizeof(hdr) - 1, o = 0;
 	cJSON *a;
@@ -315,7 +330,8 @@ int main(void)
 		char cmd[300];
 
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd)) { /* best effort */ }
+		if (system(cmd)) { /* best effort */
+		}
 	}
 	return CHECK_DONE();
 }

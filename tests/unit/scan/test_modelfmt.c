@@ -65,27 +65,28 @@ static void zeros(struct bb *b, size_t n)
 /* Literal bytes, embedded NULs included. */
 #define PUTL(b, lit) put((b), (lit), sizeof(lit) - 1)
 #define DETECT(bb_, hint) model_format_detect((bb_)->b, (bb_)->n, (hint))
-#define DETECT_LIT(lit, hint) model_format_detect((const unsigned char *)(lit), sizeof(lit) - 1, (hint))
+#define DETECT_LIT(lit, hint) \
+	model_format_detect((const unsigned char *)(lit), sizeof(lit) - 1, (hint))
 
 /* ---- zip ------------------------------------------------------------- */
 
-#define ZIP_DD 0x0008    /* sizes in a data descriptor after the data */
+#define ZIP_DD 0x0008 /* sizes in a data descriptor after the data */
 #define ZIP_UTF8 0x0800
 
 /* One local file header and its (stored) data. With ZIP_DD the sizes in
  * the header are zero and a data descriptor follows, as torch writes. */
-static void zip_entry(struct bb *b, const char *name, uint16_t flags,
-		      const void *extra, uint16_t xlen, const void *data, size_t dlen)
+static void zip_entry(struct bb *b, const char *name, uint16_t flags, const void *extra,
+		      uint16_t xlen, const void *data, size_t dlen)
 {
 	bool dd = flags & ZIP_DD;
 
 	PUTL(b, "PK\x03\x04");
 	put16(b, 20);
 	put16(b, flags);
-	put16(b, 0);           /* stored */
-	put16(b, 0);           /* time */
-	put16(b, 0);           /* date */
-	put32(b, 0x12345678);  /* crc */
+	put16(b, 0);          /* stored */
+	put16(b, 0);          /* time */
+	put16(b, 0);          /* date */
+	put32(b, 0x12345678); /* crc */
 	put32(b, dd ? 0 : (uint32_t)dlen);
 	put32(b, dd ? 0 : (uint32_t)dlen);
 	put16(b, (uint16_t)strlen(name));
@@ -124,11 +125,14 @@ static void zip64_entry(struct bb *b, const char *name, const void *data, size_t
 	put(b, data, dlen);
 }
 
-static const char torch_data_pkl[] =
-	"\x80\x02}q\x00X\x01\x00\x00\x00wq\x01" "ctorch._utils\n_rebuild_tensor_v2\n"
-	"q\x02((X\x07\x00\x00\x00storageq\x03" "ctorch\nFloatStorage\nq\x04X\x01\x00"
-	"\x00\x00" "0q\x05X\x03\x00\x00\x00" "cpuq\x06K\x0ctq\x07QK\x00K\x03K\x04\x86q\x08"
-	"K\x04K\x01\x86q\x09\x89h\x00)Rq\x0atq\x0bRq\x0cs.";
+static const char torch_data_pkl[] = "\x80\x02}q\x00X\x01\x00\x00\x00wq\x01"
+				     "ctorch._utils\n_rebuild_tensor_v2\n"
+				     "q\x02((X\x07\x00\x00\x00storageq\x03"
+				     "ctorch\nFloatStorage\nq\x04X\x01\x00"
+				     "\x00\x00"
+				     "0q\x05X\x03\x00\x00\x00"
+				     "cpuq\x06K\x0ctq\x07QK\x00K\x03K\x04\x86q\x08"
+				     "K\x04K\x01\x86q\x09\x89h\x00)Rq\x0atq\x0bRq\x0cs.";
 
 /* torch >= 1.6: data.pkl first, 64-byte aligned with an "FB" padding extra. */
 static void make_torch_zip(struct bb *b, const char *archive)
@@ -311,7 +315,10 @@ static void tar_member(struct bb *b, const char *name, char type, const void *da
 	memcpy(h + 124, size, 11);
 	memcpy(h + 136, "00000000000", 11);
 	h[156] = (unsigned char)type;
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	memset(h + 148, ' ', 8);
 	for (size_t i = 0; i < sizeof(h); i++)
 		sum += h[i];
@@ -358,14 +365,21 @@ static void test_torch_tar(void)
  * an object whose __reduce__ returns (os.system, ("id",)). */
 static const char pk0_dict[] = "(dp0\nVa\np1\n(lp2\nI1\naI2\nasVb\np3\nVtext\np4\ns.";
 static const char pk0_evil[] = "cposix\nsystem\np0\n(Vid\np1\ntp2\nRp3\n.";
-static const char pk1_dict[] = "}q\x00(X\x01\x00\x00\x00" "aq\x01]q\x02(K\x01K\x02" "eX\x01\x00"
-			       "\x00\x00" "bq\x03X\x04\x00\x00\x00textq\x04u.";
+static const char pk1_dict[] = "}q\x00(X\x01\x00\x00\x00"
+			       "aq\x01]q\x02(K\x01K\x02"
+			       "eX\x01\x00"
+			       "\x00\x00"
+			       "bq\x03X\x04\x00\x00\x00textq\x04u.";
 static const char pk1_evil[] = "cposix\nsystem\nq\x00(X\x02\x00\x00\x00idq\x01tq\x02Rq\x03.";
-static const char pk2_evil[] = "\x80\x02""cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
-static const char pk3_bytes[] = "\x80\x03}q\x00X\x01\x00\x00\x00kq\x01" "C\x03" "abcq\x02s.";
+static const char pk2_evil[] = "\x80\x02"
+			       "cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
+static const char pk3_bytes[] = "\x80\x03}q\x00X\x01\x00\x00\x00kq\x01"
+				"C\x03"
+				"abcq\x02s.";
 static const char pk4_evil[] = "\x80\x04\x95\x1d\x00\x00\x00\x00\x00\x00\x00\x8c\x05posix\x94"
 			       "\x8c\x06system\x94\x93\x94\x8c\x02id\x94\x85\x94R\x94.";
-static const char pk5_list[] = "\x80\x05\x95\x0b\x00\x00\x00\x00\x00\x00\x00]\x94(K\x01K\x02" "e.";
+static const char pk5_list[] = "\x80\x05\x95\x0b\x00\x00\x00\x00\x00\x00\x00]\x94(K\x01K\x02"
+			       "e.";
 
 static void test_pickle_protocols(void)
 {
@@ -399,7 +413,7 @@ static void test_pickle_cut_and_broken(void)
 	/* Protocol 2+ needs one valid opcode after PROTO. */
 	CHECK(DETECT_LIT("\x80\x02", NULL) == MF_UNKNOWN);
 	CHECK(DETECT_LIT("\x80\x02\x00\x00", NULL) == MF_UNKNOWN);
-	CHECK(DETECT_LIT("\x80\x06}.", NULL) == MF_UNKNOWN);   /* no protocol 6 */
+	CHECK(DETECT_LIT("\x80\x06}.", NULL) == MF_UNKNOWN); /* no protocol 6 */
 	CHECK(DETECT_LIT("\x80\x02}.", NULL) == MF_PICKLE);
 	/* BINSTRING with a negative length: the unpickler refuses it. */
 	CHECK(DETECT_LIT("}q\x00(T\xff\xff\xff\xff", NULL) == MF_UNKNOWN);
@@ -430,8 +444,8 @@ static void test_joblib(void)
 
 /* ---- whole-file compression ----------------------------------------- */
 
-static size_t zcompress(unsigned char *out, size_t cap, const void *in, size_t n,
-			int level, int window_bits)
+static size_t zcompress(unsigned char *out, size_t cap, const void *in, size_t n, int level,
+			int window_bits)
 {
 	z_stream zs;
 
@@ -530,13 +544,15 @@ static void test_other_compressors(void)
 		size_t n;
 	} magics[] = {
 		{ "BZh91AY&SY\x01\x02", 12 },
-		{ "\xfd" "7zXZ\x00\x00\x04\xe6\xd6\xb4\x46", 12 },
+		{ "\xfd"
+		  "7zXZ\x00\x00\x04\xe6\xd6\xb4\x46",
+		  12 },
 		{ "\x5d\x00\x00\x40\x00\xff\xff\xff\xff\xff\xff\xff\xff\x00", 14 },
 		{ "\x04\x22\x4d\x18\x64\x40\xa7", 7 },
 	};
 	static const char *const yes[] = {
-		"model.joblib", "m.pkl", "m.sav", "m.gz", "m.z", "m.bz2", "m.xz",
-		"m.lzma", "m.lz4", "/a/b/EST.PKL", "est.joblib.xz",
+		"model.joblib", "m.pkl",  "m.sav", "m.gz",         "m.z",           "m.bz2",
+		"m.xz",         "m.lzma", "m.lz4", "/a/b/EST.PKL", "est.joblib.xz",
 	};
 	static const char *const no[] = {
 		NULL, "", "Packages.txt", "m.bin", "joblib", "m.pkl.txt", "m.tar",
@@ -561,10 +577,12 @@ static void test_numpy(void)
 {
 	static const char obj[] =
 		"\x93NUMPY\x01\x00v\x00{'descr': '|O', 'fortran_order': False, 'shape': (3,), }"
-		"                                            \n\x80\x02" "cnumpy.core.multiarray\n";
+		"                                            \n\x80\x02"
+		"cnumpy.core.multiarray\n";
 
 	CHECK(DETECT_LIT(obj, NULL) == MF_NUMPY);
-	CHECK(model_format_detect(npy_float_header, sizeof(npy_float_header) - 1, NULL) == MF_NUMPY);
+	CHECK(model_format_detect(npy_float_header, sizeof(npy_float_header) - 1, NULL) ==
+	      MF_NUMPY);
 	CHECK(DETECT_LIT("\x93NUMP", NULL) == MF_UNKNOWN);
 }
 
@@ -594,12 +612,16 @@ static void test_safetensors(void)
 {
 	struct bb b;
 
-	safetensors(&b, "{\"w\":{\"dtype\":\"F32\",\"shape\":[3,4],\"data_offsets\":[0,48]}}   ", 0);
+	safetensors(&b, "{\"w\":{\"dtype\":\"F32\",\"shape\":[3,4],\"data_offsets\":[0,48]}}   ",
+		    0);
 	CHECK(DETECT(&b, NULL) == MF_SAFETENSORS);
-	safetensors(&b, "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F16\","
-			"\"shape\":[2],\"data_offsets\":[0,4]}}", 0);
+	safetensors(&b,
+		    "{\"__metadata__\":{\"format\":\"pt\"},\"w\":{\"dtype\":\"F16\","
+		    "\"shape\":[2],\"data_offsets\":[0,4]}}",
+		    0);
 	CHECK(DETECT(&b, "model.safetensors") == MF_SAFETENSORS);
-	safetensors(&b, "{ \"w\": {\"dtype\": \"BF16\", \"shape\": [], \"data_offsets\": [0, 2]}}", 0);
+	safetensors(&b, "{ \"w\": {\"dtype\": \"BF16\", \"shape\": [], \"data_offsets\": [0, 2]}}",
+		    0);
 	CHECK(DETECT(&b, NULL) == MF_SAFETENSORS);
 	/* Header longer than the probe (big models): judged on what is visible. */
 	safetensors(&b, "{\"model.layers.0.self_attn.q_proj.weight\":{\"dtype\":\"BF16\",", 300000);
@@ -660,7 +682,8 @@ static void test_safetensors_pickle_polyglot(void)
 
 static void test_onnx(void)
 {
-	static const char onnx[] = "\x08\x07\x12\x07pytorch\x1a\x03" "2.1:\x8a\x01\n";
+	static const char onnx[] = "\x08\x07\x12\x07pytorch\x1a\x03"
+				   "2.1:\x8a\x01\n";
 
 	CHECK(DETECT_LIT(onnx, "model.onnx") == MF_ONNX);
 	CHECK(DETECT_LIT(onnx, "/models/x/MODEL.ONNX") == MF_ONNX);
@@ -675,8 +698,8 @@ static void test_onnx(void)
 static void test_negatives(void)
 {
 	static const unsigned char elf[] = {
-		0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0x3e, 0,
-		1, 0, 0, 0, 0x40, 0x10, 0, 0, 0, 0, 0, 0,
+		0x7f, 'E', 'L',  'F', 2, 1, 1, 0, 0,    0,    0, 0, 0, 0, 0, 0,
+		3,    0,   0x3e, 0,   1, 0, 0, 0, 0x40, 0x10, 0, 0, 0, 0, 0, 0,
 	};
 	static const unsigned char png[] = {
 		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
@@ -783,7 +806,8 @@ static void test_every_prefix_in_bounds(void)
 	struct bb z;
 	z.n = zcompress(z.b, sizeof(z.b), samples[ns].b, samples[ns].n, 3, 31);
 	samples[ns++] = z;
-	safetensors(&samples[ns++], "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 0);
+	safetensors(&samples[ns++],
+		    "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 0);
 	struct bb zl;
 	make_joblib_payload(&samples[ns]);
 	zl.n = zcompress(zl.b, sizeof(zl.b), samples[ns].b, samples[ns].n, 3, 15);
@@ -833,8 +857,9 @@ static void test_random_bytes_in_bounds(void)
 			if (iter % 2 == 0 || x % 13 == 0)
 				buf[i] = (unsigned char)(x >> 24);
 		}
-		static const char *const magics[] = { "PK\x03\x04", "\x80\x04", "\x78\x9c", "\x1f\x8b",
-						      "ZF0x", "(", "}", "c" };
+		static const char *const magics[] = { "PK\x03\x04", "\x80\x04", "\x78\x9c",
+						      "\x1f\x8b",   "ZF0x",     "(",
+						      "}",          "c" };
 		const char *m = magics[iter % 8];
 		if (iter % 2 == 0)
 			memcpy(buf, m, strlen(m));
@@ -936,23 +961,38 @@ static void test_detect_file(void)
 static void test_names(void)
 {
 	static const char *const want[MF_FORMAT_MAX] = {
-		"unknown", "torch-zip", "torch-legacy", "torch-tar", "pickle", "joblib",
-		"joblib-compressed", "numpy", "numpy-zip", "keras", "zip", "hdf5", "gguf",
-		"safetensors", "onnx", "7z",
+		"unknown",
+		"torch-zip",
+		"torch-legacy",
+		"torch-tar",
+		"pickle",
+		"joblib",
+		"joblib-compressed",
+		"numpy",
+		"numpy-zip",
+		"keras",
+		"zip",
+		"hdf5",
+		"gguf",
+		"safetensors",
+		"onnx",
+		"7z",
 	};
 
 	for (int f = 0; f < MF_FORMAT_MAX; f++)
 		CHECK_STR(model_format_name((enum model_format)f), want[f]);
 	CHECK_STR(model_format_name(MF_FORMAT_MAX), "unknown");
-	CHECK_STR(model_format_name((enum model_format)-1), "unknown");
+	CHECK_STR(model_format_name((enum model_format) - 1), "unknown");
 }
 
 static void test_can_run_code(void)
 {
 	static const enum model_format code[] = {
-		MF_TORCH_ZIP, MF_TORCH_LEGACY, MF_TORCH_TAR, MF_PICKLE, MF_JOBLIB,
-		MF_JOBLIB_COMPRESSED, MF_NUMPY, MF_NUMPY_ZIP, MF_KERAS_ZIP, MF_ZIP, MF_HDF5,
-		MF_GGUF, MF_SEVENZIP,
+		MF_TORCH_ZIP, MF_TORCH_LEGACY, MF_TORCH_TAR,
+		MF_PICKLE,    MF_JOBLIB,       MF_JOBLIB_COMPRESSED,
+		MF_NUMPY,     MF_NUMPY_ZIP,    MF_KERAS_ZIP,
+		MF_ZIP,       MF_HDF5,         MF_GGUF,
+		MF_SEVENZIP,
 	};
 	static const enum model_format data[] = { MF_SAFETENSORS, MF_ONNX, MF_UNKNOWN };
 

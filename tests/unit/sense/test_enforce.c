@@ -74,7 +74,9 @@ static void test_kill_rules_from_a_file(void)
 	CHECK(p.external_mask == (MLW_MARK_MODEL | MLW_MARK_ROOT) && p.metadata_mask == 0);
 	/* what cannot be enforced is named, and alerts only */
 	CHECK(strstr(buf, "rule \"k2\": action kill is not enforced") != NULL);
-	CHECK(strstr(buf, "rule \"k4\": action kill is not enforced (its exe patterns are globs)") != NULL);
+	CHECK(strstr(buf,
+		     "rule \"k4\": action kill is not enforced (its exe patterns are globs)") !=
+	      NULL);
 	ruleset_free(rs);
 }
 

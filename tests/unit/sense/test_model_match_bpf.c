@@ -28,7 +28,7 @@
 #include "model_match_test.skel.h"
 #include "sense/modelpatterns.h"
 
-#define NONE  MLW_TEST_NONE
+#define NONE MLW_TEST_NONE
 #define MODEL MLW_TEST_MODEL
 #define QUIET MLW_TEST_QUIET
 #define SKIP_RC 77
@@ -219,7 +219,8 @@ static void test_compound_exts(void)
 		for (int j = 0; model_default_exts[j]; j++) {
 			const char *out = model_default_exts[j];
 			int want = model_ext_flags(out) & MLW_EXT_COMPRESSOR ?
-					   (inner_ok ? MODEL : NONE) : ext_verdict(out);
+					   (inner_ok ? MODEL : NONE) :
+					   ext_verdict(out);
 			char uin[64];
 
 			expect(fmt("/srv/models/clf.%s.%s", in, out), 0, want);
@@ -236,8 +237,10 @@ static void test_packages_dir(void)
 		const char *e = model_default_exts[i];
 		int in_pkgs = model_ext_flags(e) & MLW_EXT_NOT_IN_PACKAGES ? NONE : ext_verdict(e);
 
-		expect(fmt("/usr/lib/python3/dist-packages/distutils-precedence.%s", e), 0, in_pkgs);
-		expect(fmt("/opt/venv/lib/python3.11/site-packages/easy-install.%s", e), 0, in_pkgs);
+		expect(fmt("/usr/lib/python3/dist-packages/distutils-precedence.%s", e), 0,
+		       in_pkgs);
+		expect(fmt("/opt/venv/lib/python3.11/site-packages/easy-install.%s", e), 0,
+		       in_pkgs);
 		/* the whole name within the 64 bytes the matcher looks back */
 		expect(fmt("/usr/lib/python3/site-packages/%0*d.%s", 63 - (int)strlen(e), 1, e), 0,
 		       in_pkgs);
@@ -273,8 +276,7 @@ static void test_quiet_exts(void)
 	}
 }
 
-static const char hex64[] =
-	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+static const char hex64[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 static const char *hexn(int n)
 {
@@ -365,7 +367,8 @@ static void test_fixed_table(void)
 		{ "/srv/x.b/pkl.gz", 0, NONE },
 		/* benign twins */
 		{ "/usr/lib/python3/dist-packages/torch/nn/modules/linear.py", 0, NONE },
-		{ "/usr/lib/python3/dist-packages/torch/_C.cpython-311-x86_64-linux-gnu.so", 0, NONE },
+		{ "/usr/lib/python3/dist-packages/torch/_C.cpython-311-x86_64-linux-gnu.so", 0,
+		  NONE },
 		{ "/usr/lib/python3/__pycache__/pickle.cpython-311.pyc", 0, NONE },
 		{ "/usr/lib/x86_64-linux-gnu/libtorch.so.2", 1, NONE },
 		{ "/srv/models/model.txt", 0, NONE },

@@ -19,8 +19,9 @@ static void test_key_packing(void)
 
 static void test_defaults_cover_threats(void)
 {
-	static const char *const need[] = { "pt", "pth", "bin", "ckpt", "pkl", "pickle", "joblib",
-					    "npy", "npz", "h5", "keras", "onnx", "gguf", "dill", NULL };
+	static const char *const need[] = { "pt",     "pth",    "bin",  "ckpt", "pkl",
+					    "pickle", "joblib", "npy",  "npz",  "h5",
+					    "keras",  "onnx",   "gguf", "dill", NULL };
 
 	for (int i = 0; need[i]; i++) {
 		bool found = false;
@@ -57,7 +58,8 @@ static void test_bloom_has_every_default(void)
 		CHECK(model_ext_key(model_quiet_exts[i], &key));
 		h1 = (key * 0x9e3779b97f4a7c15ull) >> 56;
 		h2 = (key * 0xc2b2ae3d27d4eb4full) >> 56;
-		CHECK(!((b[(h1 >> 6) & 3] >> (h1 & 63) & 1) && (b[(h2 >> 6) & 3] >> (h2 & 63) & 1)));
+		CHECK(!((b[(h1 >> 6) & 3] >> (h1 & 63) & 1) &&
+			(b[(h2 >> 6) & 3] >> (h2 & 63) & 1)));
 	}
 }
 

@@ -12,11 +12,14 @@
 /* Attribute names whose only use in a template is to climb from a Jinja
  * object to Python's internals. */
 static const char *const DUNDERS[] = {
-	"__class__", "__mro__", "__base__", "__bases__", "__subclasses__", "__globals__",
-	"__builtins__", "__init__", "__import__", "__getattribute__", "__dict__", "__code__",
-	"__func__", "__self__", "__module__", "__reduce__", "__reduce_ex__", "__loader__",
-	"__spec__", "__closure__", "__getitem__", "__call__", "__subclasshook__",
-	"__init_subclass__", "__new__", "__qualname__", "__name__", "__doc__", "__file__",
+	"__class__",      "__mro__",          "__base__",         "__bases__",
+	"__subclasses__", "__globals__",      "__builtins__",     "__init__",
+	"__import__",     "__getattribute__", "__dict__",         "__code__",
+	"__func__",       "__self__",         "__module__",       "__reduce__",
+	"__reduce_ex__",  "__loader__",       "__spec__",         "__closure__",
+	"__getitem__",    "__call__",         "__subclasshook__", "__init_subclass__",
+	"__new__",        "__qualname__",     "__name__",         "__doc__",
+	"__file__",
 };
 /* Jinja/Flask globals whose attributes lead to module globals. */
 static const char *const GLOBAL_OBJS[] = {
@@ -24,8 +27,8 @@ static const char *const GLOBAL_OBJS[] = {
 };
 /* Names that are harmful as a looked-up attribute name ('...'] / attr()). */
 static const char *const DANGER_NAMES[] = {
-	"os", "popen", "subprocess", "eval", "exec", "builtins", "import_module", "spawn",
-	"execv", "execve", "posix", "sys", "modules",
+	"os",    "popen", "subprocess", "eval",  "exec", "builtins", "import_module",
+	"spawn", "execv", "execve",     "posix", "sys",  "modules",
 };
 
 #define CHAIN_MAX 256
@@ -47,19 +50,19 @@ struct tctx {
 	size_t len;
 	uint64_t base;
 	struct gguf_info *g;
-	struct token p1, p2;          /* last two tokens of this region */
-	int balance;                  /* open ( [ { in the region */
+	struct token p1, p2; /* last two tokens of this region */
+	int balance;         /* open ( [ { in the region */
 	/* a run of string literals joined by ~, + or juxtaposition */
 	bool chain, chain_op;
 	enum chain_ctx chain_ctx;
 	size_t chain_off, chain_len;
 	char chain_buf[CHAIN_MAX];
 	/* |attr( waiting for its argument */
-	int attr_state;               /* 1: saw |attr, 2: saw its ( */
+	int attr_state; /* 1: saw |attr, 2: saw its ( */
 	size_t attr_off;
-	int range_level;              /* balance inside range( ... ), 0: none */
-	int stmt;                     /* 0 none, 1 set, 2 for (binding), 3 macro */
-	char bound[MAX_BOUND][32];    /* names the template binds itself */
+	int range_level;           /* balance inside range( ... ), 0: none */
+	int stmt;                  /* 0 none, 1 set, 2 for (binding), 3 macro */
+	char bound[MAX_BOUND][32]; /* names the template binds itself */
 	size_t nbound;
 };
 
@@ -208,11 +211,23 @@ static void chain_decode(struct tctx *c, size_t s, size_t n)
 		}
 		p++;
 		switch (*p) {
-		case 'x': digits = 2; break;
-		case 'u': digits = 4; break;
-		case 'U': digits = 8; break;
-		case 'n': chain_put(c, '\n'); p++; continue;
-		case 't': chain_put(c, '\t'); p++; continue;
+		case 'x':
+			digits = 2;
+			break;
+		case 'u':
+			digits = 4;
+			break;
+		case 'U':
+			digits = 8;
+			break;
+		case 'n':
+			chain_put(c, '\n');
+			p++;
+			continue;
+		case 't':
+			chain_put(c, '\t');
+			p++;
+			continue;
 		case 'N':
 			if (p + 1 < e && p[1] == '{') {
 				/* character names are short: a bounded look keeps a
@@ -292,7 +307,8 @@ static bool chain_flush(struct tctx *c)
 			break;
 		j = (size_t)(d - b);
 		for (k = j + 2; k < n && is_ident((uint8_t)b[k]) &&
-				!(b[k] == '_' && k + 1 < n && b[k + 1] == '_'); k++)
+				!(b[k] == '_' && k + 1 < n && b[k + 1] == '_');
+		     k++)
 			;
 		if (k > j + 2 && k + 1 < n && b[k] == '_' && b[k + 1] == '_') {
 			/* a whole __name__ nobody lists: still an attribute climb when
@@ -354,8 +370,8 @@ static void ident_rules(struct tctx *c, const struct token *k, size_t end)
 		hit(c, "os.system", k->off, true);
 		return;
 	}
-	if (nx == '(' && ((n == 6 && !memcmp(s, "system", n)) || (n == 4 && !memcmp(s, "eval", n)) ||
-			  (n == 4 && !memcmp(s, "exec", n)))) {
+	if (nx == '(' && ((n == 6 && !memcmp(s, "system", n)) ||
+			  (n == 4 && !memcmp(s, "eval", n)) || (n == 4 && !memcmp(s, "exec", n)))) {
 		snprintf(what, sizeof(what), "%.*s(", (int)n, s);
 		hit(c, what, k->off, true);
 		return;
@@ -425,13 +441,16 @@ static void token(struct tctx *c, const struct token *k, size_t end)
 		c->chain_off = k->off;
 		c->chain_len = 0;
 		c->chain_ctx = c->attr_state == 2 ? CC_ATTR :
-			       op_is(&c->p1, '[') ? CC_SUBSCRIPT : CC_OTHER;
+			       op_is(&c->p1, '[') ? CC_SUBSCRIPT :
+						    CC_OTHER;
 		chain_decode(c, k->off, k->len);
 		break;
 	case T_IDENT:
 		if (c->p1.type == T_NONE)
-			c->stmt = tok_is(c, k, "set") ? 1 : tok_is(c, k, "for") ? 2 :
-				  tok_is(c, k, "macro") ? 3 : 0;
+			c->stmt = tok_is(c, k, "set")   ? 1 :
+				  tok_is(c, k, "for")   ? 2 :
+				  tok_is(c, k, "macro") ? 3 :
+							  0;
 		if (op_is(&c->p1, '|') && tok_is(c, k, "attr")) {
 			c->attr_state = 1;
 			c->attr_off = c->p1.off;
@@ -602,7 +621,8 @@ void gguf_check_template(const char *key, const uint8_t *t, size_t len, uint64_t
 		char kind = 0;
 
 		for (; j + 1 < len; j++)
-			if (t[j] == '{' && (t[j + 1] == '{' || t[j + 1] == '%' || t[j + 1] == '#')) {
+			if (t[j] == '{' &&
+			    (t[j + 1] == '{' || t[j + 1] == '%' || t[j + 1] == '#')) {
 				kind = (char)t[j + 1];
 				break;
 			}
@@ -612,7 +632,8 @@ void gguf_check_template(const char *key, const uint8_t *t, size_t len, uint64_t
 		}
 		text_rules(c, i, j);
 		if (kind == '#') {
-			const uint8_t *p = j + 2 < len ? memmem(t + j + 2, len - j - 2, "#}", 2) : NULL;
+			const uint8_t *p = j + 2 < len ? memmem(t + j + 2, len - j - 2, "#}", 2) :
+							 NULL;
 
 			i = p ? (size_t)(p - t) + 2 : len;
 			continue;
@@ -624,7 +645,8 @@ void gguf_check_template(const char *key, const uint8_t *t, size_t len, uint64_t
 
 			while (k < i && (is_space(t[k]) || t[k] == '-' || t[k] == '+'))
 				k++;
-			if (i - k >= 3 && !memcmp(t + k, "raw", 3) && (k + 3 >= i || !is_ident(t[k + 3])))
+			if (i - k >= 3 && !memcmp(t + k, "raw", 3) &&
+			    (k + 3 >= i || !is_ident(t[k + 3])))
 				i = skip_raw(c, i);
 		}
 	}

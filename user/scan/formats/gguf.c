@@ -27,8 +27,20 @@
 #define RD_BUF 16384
 
 enum gguf_type {
-	GT_UINT8, GT_INT8, GT_UINT16, GT_INT16, GT_UINT32, GT_INT32, GT_FLOAT32,
-	GT_BOOL, GT_STRING, GT_ARRAY, GT_UINT64, GT_INT64, GT_FLOAT64, GT_COUNT
+	GT_UINT8,
+	GT_INT8,
+	GT_UINT16,
+	GT_INT16,
+	GT_UINT32,
+	GT_INT32,
+	GT_FLOAT32,
+	GT_BOOL,
+	GT_STRING,
+	GT_ARRAY,
+	GT_UINT64,
+	GT_INT64,
+	GT_FLOAT64,
+	GT_COUNT
 };
 
 static const char TEMPLATE_KEY[] = "tokenizer.chat_template";
@@ -37,11 +49,11 @@ static const char TEMPLATE_KEY[] = "tokenizer.chat_template";
 
 struct rd {
 	const struct byte_src *s;
-	uint64_t pos;       /* next byte to consume */
-	uint64_t boff;      /* file offset of buf[0] */
+	uint64_t pos;  /* next byte to consume */
+	uint64_t boff; /* file offset of buf[0] */
 	size_t blen;
-	bool be;            /* big-endian file (GGUF v3 allows it) */
-	bool v1;            /* counts and lengths are u32 */
+	bool be; /* big-endian file (GGUF v3 allows it) */
+	bool v1; /* counts and lengths are u32 */
 	uint8_t buf[RD_BUF];
 };
 
@@ -153,13 +165,20 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 static size_t type_size(uint32_t t)
 {
 	switch (t) {
-	case GT_UINT8: case GT_INT8: case GT_BOOL:
+	case GT_UINT8:
+	case GT_INT8:
+	case GT_BOOL:
 		return 1;
-	case GT_UINT16: case GT_INT16:
+	case GT_UINT16:
+	case GT_INT16:
 		return 2;
-	case GT_UINT32: case GT_INT32: case GT_FLOAT32:
+	case GT_UINT32:
+	case GT_INT32:
+	case GT_FLOAT32:
 		return 4;
-	case GT_UINT64: case GT_INT64: case GT_FLOAT64:
+	case GT_UINT64:
+	case GT_INT64:
+	case GT_FLOAT64:
 		return 8;
 	default:
 		return 0;
@@ -169,7 +188,7 @@ static size_t type_size(uint32_t t)
 /* Where a value went wrong, for the error message. */
 struct where {
 	uint64_t kv;
-	char key[96];       /* escaped */
+	char key[96]; /* escaped */
 	char *err;
 	size_t errlen;
 };
@@ -177,7 +196,8 @@ struct where {
 static int fail(struct where *w, int rc, uint64_t off, const char *what)
 {
 	if (rc == -ERANGE) {
-		seterr(w->err, w->errlen, "kv %llu ('%s'): %s past the end of the file at offset %llu",
+		seterr(w->err, w->errlen,
+		       "kv %llu ('%s'): %s past the end of the file at offset %llu",
 		       (unsigned long long)w->kv, w->key, what, (unsigned long long)off);
 		return -EINVAL;
 	}

@@ -10,21 +10,21 @@
 #include <stdint.h>
 #include "lib/bytesrc.h"
 
-#define GGUF_MAX_KV 1000000        /* more key/value pairs: refused */
+#define GGUF_MAX_KV 1000000         /* more key/value pairs: refused */
 #define GGUF_MAX_STRING (64u << 20) /* one string; longer: refused */
 #define GGUF_MAX_HITS 16
 
 struct gguf_hit {
-	char key[128];               /* which template ("tokenizer.chat_template") */
-	char what[64];               /* the matched construct ("__globals__", "os.popen") */
-	uint64_t offset;             /* in the file */
-	bool malicious;              /* false: only suspicious */
+	char key[128];   /* which template ("tokenizer.chat_template") */
+	char what[64];   /* the matched construct ("__globals__", "os.popen") */
+	uint64_t offset; /* in the file */
+	bool malicious;  /* false: only suspicious */
 };
 
 struct gguf_info {
 	uint32_t version;
 	uint64_t n_tensors, n_kv;
-	size_t templates;            /* chat templates found */
+	size_t templates; /* chat templates found */
 	struct gguf_hit hits[GGUF_MAX_HITS];
 	size_t nhits, hits_dropped;
 };

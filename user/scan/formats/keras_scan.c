@@ -41,8 +41,9 @@ static const char *const KERAS_PKGS[] = { "keras", "tf_keras", "keras_hub", "ker
 					  "keras_cv" };
 /* Importing these, or calling anything in them, is code execution. */
 static const char *const DANGER_MODS[] = {
-	"os", "subprocess", "builtins", "__builtin__", "posix", "nt", "sys", "importlib",
-	"runpy", "pty", "socket", "shutil", "ctypes", "pickle", "marshal", "code", "webbrowser",
+	"os",     "subprocess", "builtins", "__builtin__", "posix",      "nt",
+	"sys",    "importlib",  "runpy",    "pty",         "socket",     "shutil",
+	"ctypes", "pickle",     "marshal",  "code",        "webbrowser",
 };
 
 struct walk {
@@ -182,7 +183,8 @@ static void check_object(struct walk *w, const cJSON *o, const char *cls, const 
 		char pkg[64];
 		size_t n = (size_t)(strchr(gt, '>') - gt);
 
-		snprintf(pkg, sizeof(pkg), "%.*s", (int)(n < sizeof(pkg) ? n : sizeof(pkg) - 1), gt);
+		snprintf(pkg, sizeof(pkg), "%.*s", (int)(n < sizeof(pkg) ? n : sizeof(pkg) - 1),
+			 gt);
 		if (!keras_pkg(pkg))
 			add_hit(w, layer, gt, mod, "custom-object", false);
 	}
@@ -405,7 +407,7 @@ static int candidate(struct search *c, uint64_t off, uint64_t *end)
 	rc = check_into((const char *)json, (size_t)n, c->r, e, sizeof(e), &parsed);
 	free(json);
 	if (rc == -EINVAL && !parsed)
-		return 0;           /* text that only looked like a config */
+		return 0; /* text that only looked like a config */
 	if (rc) {
 		if (rc != -ENOMEM)
 			seterr(c->err, c->errlen, "model config at offset %llu: %s",
@@ -418,8 +420,7 @@ static int candidate(struct search *c, uint64_t off, uint64_t *end)
 
 int keras_scan_hdf5(const struct byte_src *s, struct keras_result *r, char *err, size_t errlen)
 {
-	struct search c = { .s = s, .r = r, .err = err, .errlen = errlen,
-			    .budget = BRACE_BUDGET };
+	struct search c = { .s = s, .r = r, .err = err, .errlen = errlen, .budget = BRACE_BUDGET };
 	uint64_t limit = s->size < HDF5_CONFIG_SEARCH ? s->size : HDF5_CONFIG_SEARCH, pos = 0;
 	uint8_t *buf;
 	size_t chunk;
@@ -452,7 +453,8 @@ int keras_scan_hdf5(const struct byte_src *s, struct keras_result *r, char *err,
 			break;
 		/* a pattern starting in the overlap is found by the next chunk */
 		scan = pos + (uint64_t)n >= s->size || (size_t)n < chunk || n <= SEARCH_OVERLAP ?
-			       (size_t)n : (size_t)n - SEARCH_OVERLAP;
+			       (size_t)n :
+			       (size_t)n - SEARCH_OVERLAP;
 		if (scan > limit - pos)
 			scan = (size_t)(limit - pos);
 		next = pos + scan;

@@ -12,22 +12,22 @@
 
 #define KERAS_MAX_CONFIG (64u << 20) /* config JSON bytes read */
 #define KERAS_MAX_HITS 32
-#define KERAS_MAX_DEPTH 64            /* nesting of layers (functional models in models) */
+#define KERAS_MAX_DEPTH 64             /* nesting of layers (functional models in models) */
 #define HDF5_CONFIG_SEARCH (64u << 20) /* bytes of an HDF5 file searched for the config */
 
 struct keras_hit {
-	char layer[128];             /* the layer's config name, "" if none */
-	char class_name[128];        /* "Lambda", or the foreign class */
-	char module[128];            /* Keras 3 "module", "" if none */
-	char what[64];               /* "lambda-layer", "foreign-module", "custom-object" */
-	bool malicious;              /* false: suspicious */
+	char layer[128];      /* the layer's config name, "" if none */
+	char class_name[128]; /* "Lambda", or the foreign class */
+	char module[128];     /* Keras 3 "module", "" if none */
+	char what[64];        /* "lambda-layer", "foreign-module", "custom-object" */
+	bool malicious;       /* false: suspicious */
 };
 
 struct keras_result {
 	bool config_found;
 	struct keras_hit hits[KERAS_MAX_HITS];
 	size_t nhits, hits_dropped;
-	size_t layers;               /* layers seen */
+	size_t layers; /* layers seen */
 };
 
 /* Checks a config JSON text. Returns 0, -EINVAL (not JSON / not a model

@@ -26,11 +26,11 @@ enum npy_kind { NK_STR, NK_INT, NK_NUM, NK_TRUE, NK_FALSE, NK_NONE, NK_TUPLE, NK
 
 struct npy_node {
 	enum npy_kind kind;
-	size_t pos, end;        /* source span in the header text */
+	size_t pos, end; /* source span in the header text */
 	/* NK_STR: decoded bytes in the arena's string buffer */
 	size_t soff, slen;
-	bool bytes;             /* b'' literal */
-	bool unsure;            /* an escape we cannot decode (\N{...}) */
+	bool bytes;  /* b'' literal */
+	bool unsure; /* an escape we cannot decode (\N{...}) */
 	/* NK_INT */
 	uint64_t ival;
 	bool neg, big;
@@ -41,13 +41,13 @@ struct npy_node {
 #define NPY_NONE ((size_t)-1)
 
 struct npy_parser {
-	const char *t;          /* header text (NUL-terminated copy) */
+	const char *t; /* header text (NUL-terminated copy) */
 	size_t len, pos;
-	uint64_t base;          /* file offset of t[0] */
-	bool py2_longs;         /* versions 1 and 2 accept 3L (numpy filters it) */
+	uint64_t base;  /* file offset of t[0] */
+	bool py2_longs; /* versions 1 and 2 accept 3L (numpy filters it) */
 	struct npy_node *nodes;
 	size_t nnodes, cap;
-	char *sbuf;             /* decoded strings; never longer than the text */
+	char *sbuf; /* decoded strings; never longer than the text */
 	size_t slen;
 	char *err;
 	size_t errlen;
@@ -135,7 +135,7 @@ static void npy_skip_ws(struct npy_parser *p)
 			while (p->pos < p->len && p->t[p->pos] != '\n')
 				p->pos++;
 		} else if (c == '\\' && p->pos + 1 < p->len && p->t[p->pos + 1] == '\n') {
-			p->pos += 2;    /* explicit line joining */
+			p->pos += 2; /* explicit line joining */
 		} else {
 			break;
 		}
@@ -225,18 +225,41 @@ static bool npy_str_body(struct npy_parser *p, struct npy_node *n, bool raw)
 		}
 		p->pos += 2;
 		switch (c) {
-		case '\n': break;
-		case '\\': p->sbuf[p->slen++] = '\\'; break;
-		case '\'': p->sbuf[p->slen++] = '\''; break;
-		case '"': p->sbuf[p->slen++] = '"'; break;
-		case 'a': p->sbuf[p->slen++] = '\a'; break;
-		case 'b': p->sbuf[p->slen++] = '\b'; break;
-		case 'f': p->sbuf[p->slen++] = '\f'; break;
-		case 'n': p->sbuf[p->slen++] = '\n'; break;
-		case 'r': p->sbuf[p->slen++] = '\r'; break;
-		case 't': p->sbuf[p->slen++] = '\t'; break;
-		case 'v': p->sbuf[p->slen++] = '\v'; break;
-		case 'x': case 'u': case 'U': {
+		case '\n':
+			break;
+		case '\\':
+			p->sbuf[p->slen++] = '\\';
+			break;
+		case '\'':
+			p->sbuf[p->slen++] = '\'';
+			break;
+		case '"':
+			p->sbuf[p->slen++] = '"';
+			break;
+		case 'a':
+			p->sbuf[p->slen++] = '\a';
+			break;
+		case 'b':
+			p->sbuf[p->slen++] = '\b';
+			break;
+		case 'f':
+			p->sbuf[p->slen++] = '\f';
+			break;
+		case 'n':
+			p->sbuf[p->slen++] = '\n';
+			break;
+		case 'r':
+			p->sbuf[p->slen++] = '\r';
+			break;
+		case 't':
+			p->sbuf[p->slen++] = '\t';
+			break;
+		case 'v':
+			p->sbuf[p->slen++] = '\v';
+			break;
+		case 'x':
+		case 'u':
+		case 'U': {
 			int digits = c == 'x' ? 2 : c == 'u' ? 4 : 8;
 			uint32_t cp = 0;
 
@@ -247,14 +270,16 @@ static bool npy_str_body(struct npy_parser *p, struct npy_node *n, bool raw)
 				break;
 			}
 			if (p->len - p->pos < (size_t)digits) {
-				npy_fail(p, "truncated \\%c escape at byte %llu", c, AT(p->pos - 2));
+				npy_fail(p, "truncated \\%c escape at byte %llu", c,
+					 AT(p->pos - 2));
 				return false;
 			}
 			for (int i = 0; i < digits; i++) {
 				int h = npy_hexval(p->t[p->pos + i]);
 
 				if (h < 0) {
-					npy_fail(p, "bad \\%c escape at byte %llu", c, AT(p->pos - 2));
+					npy_fail(p, "bad \\%c escape at byte %llu", c,
+						 AT(p->pos - 2));
 					return false;
 				}
 				cp = cp << 4 | (uint32_t)h;
@@ -286,7 +311,8 @@ static bool npy_str_body(struct npy_parser *p, struct npy_node *n, bool raw)
 				uint32_t cp = (uint32_t)(c - '0');
 
 				for (int i = 0; i < 2 && p->pos < p->len && p->t[p->pos] >= '0' &&
-						p->t[p->pos] <= '7'; i++)
+						p->t[p->pos] <= '7';
+				     i++)
 					cp = cp * 8 + (uint32_t)(p->t[p->pos++] - '0');
 				if (n->bytes)
 					p->sbuf[p->slen++] = (char)cp;
@@ -394,8 +420,9 @@ static size_t npy_parse_number(struct npy_parser *p, bool neg, size_t start)
 		if (npy_isalnum(c) || c == '.')
 			e++;
 		else if ((c == '+' || c == '-') && (p->t[e - 1] == 'e' || p->t[e - 1] == 'E') &&
-			 !(e - s >= 2 && p->t[s] == '0' && (p->t[s + 1] == 'x' || p->t[s + 1] == 'X')))
-			e++;    /* 1e-5 */
+			 !(e - s >= 2 && p->t[s] == '0' &&
+			   (p->t[s + 1] == 'x' || p->t[s + 1] == 'X')))
+			e++; /* 1e-5 */
 		else
 			break;
 	}
@@ -445,8 +472,9 @@ static size_t npy_parse_number(struct npy_parser *p, bool neg, size_t start)
 		for (i = s; i < e; i++) {
 			char c = p->t[i];
 
-			if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '_' ||
-			      c == '+' || c == '-' || ((c == 'j' || c == 'J') && i + 1 == e))) {
+			if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' ||
+			      c == '_' || c == '+' || c == '-' ||
+			      ((c == 'j' || c == 'J') && i + 1 == e))) {
 				ok = false;
 				break;
 			}
@@ -478,7 +506,8 @@ static bool npy_parse_items(struct npy_parser *p, size_t id, char close, bool di
 
 		npy_skip_ws(p);
 		if (p->pos >= p->len) {
-			npy_fail(p, "unbalanced '%c' at byte %llu", p->t[p->nodes[id].pos], AT(p->nodes[id].pos));
+			npy_fail(p, "unbalanced '%c' at byte %llu", p->t[p->nodes[id].pos],
+				 AT(p->nodes[id].pos));
 			return false;
 		}
 		if (p->t[p->pos] == close) {
@@ -534,7 +563,8 @@ static size_t npy_parse_value(struct npy_parser *p)
 		bool comma;
 
 		if (++p->depth > NPY_MAX_DEPTH) {
-			npy_fail(p, "nested deeper than %d at byte %llu", NPY_MAX_DEPTH, AT(p->pos));
+			npy_fail(p, "nested deeper than %d at byte %llu", NPY_MAX_DEPTH,
+				 AT(p->pos));
 			return NPY_NONE;
 		}
 		id = npy_new_node(p, c == '(' ? NK_TUPLE : c == '[' ? NK_LIST : NK_DICT, start);
@@ -562,8 +592,8 @@ static size_t npy_parse_value(struct npy_parser *p)
 		npy_fail(p, "bad sign at byte %llu", AT(start));
 		return NPY_NONE;
 	}
-	if ((c >= '0' && c <= '9') || (c == '.' && p->pos + 1 < p->len && p->t[p->pos + 1] >= '0' &&
-				       p->t[p->pos + 1] <= '9'))
+	if ((c >= '0' && c <= '9') ||
+	    (c == '.' && p->pos + 1 < p->len && p->t[p->pos + 1] >= '0' && p->t[p->pos + 1] <= '9'))
 		return npy_parse_number(p, false, start);
 	if (npy_isalnum(c)) {
 		size_t e = p->pos;
@@ -636,7 +666,7 @@ static bool npy_descr_object(const struct npy_parser *p, size_t id, int depth)
 
 		if ((fn->kind != NK_TUPLE && fn->kind != NK_LIST) || fn->n < 2)
 			continue;
-		t = p->nodes[fn->first].next;   /* field type, after the name */
+		t = p->nodes[fn->first].next; /* field type, after the name */
 		if (npy_descr_object(p, t, depth + 1))
 			return true;
 	}
@@ -647,9 +677,12 @@ static bool npy_descr_object(const struct npy_parser *p, size_t id, int depth)
  * '<M8[ns]'; 0 when unknown or not a fixed-size plain type. */
 static uint64_t npy_itemsize(const char *s, size_t n)
 {
-	static const struct { char c; unsigned size; } one[] = {
-		{ '?', 1 }, { 'b', 1 }, { 'B', 1 }, { 'h', 2 }, { 'H', 2 }, { 'i', 4 },
-		{ 'I', 4 }, { 'l', 8 }, { 'L', 8 }, { 'q', 8 }, { 'Q', 8 }, { 'e', 2 },
+	static const struct {
+		char c;
+		unsigned size;
+	} one[] = {
+		{ '?', 1 }, { 'b', 1 }, { 'B', 1 },  { 'h', 2 }, { 'H', 2 },  { 'i', 4 },
+		{ 'I', 4 }, { 'l', 8 }, { 'L', 8 },  { 'q', 8 }, { 'Q', 8 },  { 'e', 2 },
 		{ 'f', 4 }, { 'd', 8 }, { 'g', 16 }, { 'F', 8 }, { 'D', 16 }, { 'G', 32 },
 	};
 	uint64_t num = 0;
@@ -675,7 +708,8 @@ static uint64_t npy_itemsize(const char *s, size_t n)
 	if (d == i || num == 0)
 		return 0;
 	switch (kind) {
-	case 'M': case 'm':
+	case 'M':
+	case 'm':
 		/* datetime64/timedelta64: 8 bytes, an optional [unit] */
 		if (num != 8 || (d < n && (s[d] != '[' || s[n - 1] != ']')))
 			return 0;
@@ -686,13 +720,16 @@ static uint64_t npy_itemsize(const char *s, size_t n)
 		return num * 4;
 	case 'b':
 		return d == n && num == 1 ? 1 : 0;
-	case 'i': case 'u':
+	case 'i':
+	case 'u':
 		return d == n && (num == 1 || num == 2 || num == 4 || num == 8) ? num : 0;
 	case 'f':
 		return d == n && (num == 2 || num == 4 || num == 8 || num == 16) ? num : 0;
 	case 'c':
 		return d == n && (num == 8 || num == 16 || num == 32) ? num : 0;
-	case 'S': case 'a': case 'V':
+	case 'S':
+	case 'a':
+	case 'V':
 		return d == n ? num : 0;
 	default:
 		return 0;
@@ -737,12 +774,15 @@ static bool npy_check_dict(struct npy_parser *p, size_t root, struct npy_header 
 	}
 	if (descr == NPY_NONE || fortran == NPY_NONE || shape == NPY_NONE) {
 		npy_fail(p, "missing '%s' key",
-			 descr == NPY_NONE ? "descr" : fortran == NPY_NONE ? "fortran_order" : "shape");
+			 descr == NPY_NONE   ? "descr" :
+			 fortran == NPY_NONE ? "fortran_order" :
+					       "shape");
 		return false;
 	}
 
 	if (p->nodes[fortran].kind != NK_TRUE && p->nodes[fortran].kind != NK_FALSE) {
-		npy_fail(p, "fortran_order is not True or False at byte %llu", AT(p->nodes[fortran].pos));
+		npy_fail(p, "fortran_order is not True or False at byte %llu",
+			 AT(p->nodes[fortran].pos));
 		return false;
 	}
 	h->fortran_order = p->nodes[fortran].kind == NK_TRUE;
@@ -769,7 +809,8 @@ static bool npy_check_dict(struct npy_parser *p, size_t root, struct npy_header 
 			return false;
 		}
 		if (h->ndim >= NPY_MAX_DIMS) {
-			npy_fail(p, "more than %d dimensions at byte %llu", NPY_MAX_DIMS, AT(en->pos));
+			npy_fail(p, "more than %d dimensions at byte %llu", NPY_MAX_DIMS,
+				 AT(en->pos));
 			return false;
 		}
 		h->shape[h->ndim++] = en->ival;
@@ -837,8 +878,10 @@ int npy_parse(const struct byte_src *s, struct npy_header *h, char *err, size_t 
 	if (got < 0)
 		return (int)got;
 	if (got < NPY_MAGIC_LEN + 2 || memcmp(pre, NPY_MAGIC, NPY_MAGIC_LEN)) {
-		snprintf(err, errlen, got < NPY_MAGIC_LEN + 2 && !memcmp(pre, NPY_MAGIC, (size_t)got) ?
-			 "npy: file too short (size %llu)" : "npy: bad magic (size %llu)",
+		snprintf(err, errlen,
+			 got < NPY_MAGIC_LEN + 2 && !memcmp(pre, NPY_MAGIC, (size_t)got) ?
+				 "npy: file too short (size %llu)" :
+				 "npy: bad magic (size %llu)",
 			 (unsigned long long)s->size);
 		return -EINVAL;
 	}
@@ -855,8 +898,8 @@ int npy_parse(const struct byte_src *s, struct npy_header *h, char *err, size_t 
 		return -EINVAL;
 	}
 	hlen = h->major == 1 ? (uint64_t)pre[8] | (uint64_t)pre[9] << 8 :
-	       (uint64_t)pre[8] | (uint64_t)pre[9] << 8 | (uint64_t)pre[10] << 16 |
-	       (uint64_t)pre[11] << 24;
+			       (uint64_t)pre[8] | (uint64_t)pre[9] << 8 | (uint64_t)pre[10] << 16 |
+				       (uint64_t)pre[11] << 24;
 	h->header_len = hlen;
 	if (hlen > s->size - hoff) {
 		snprintf(err, errlen, "npy: header length %llu runs past end of file (size %llu)",
@@ -875,7 +918,8 @@ int npy_parse(const struct byte_src *s, struct npy_header *h, char *err, size_t 
 	/* Python refuses source text with NUL bytes; 3.0 is UTF-8, 1.0/2.0 latin-1 */
 	if (memchr(text, 0, hlen)) {
 		snprintf(err, errlen, "npy header: NUL byte at byte %llu",
-			 (unsigned long long)(hoff + (uint64_t)((uint8_t *)memchr(text, 0, hlen) - text)));
+			 (unsigned long long)(hoff +
+					      (uint64_t)((uint8_t *)memchr(text, 0, hlen) - text)));
 		free(text);
 		return -EINVAL;
 	}

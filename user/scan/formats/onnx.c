@@ -12,8 +12,8 @@ enum wire { WT_VARINT = 0, WT_LEN = 2 };
 static int field_wire(uint64_t field)
 {
 	switch (field) {
-	case 1:  /* ir_version */
-	case 5:  /* model_version */
+	case 1: /* ir_version */
+	case 5: /* model_version */
 		return WT_VARINT;
 	case 2:  /* producer_name */
 	case 3:  /* producer_version */
@@ -69,7 +69,8 @@ int onnx_check(const struct byte_src *s, char *err, size_t errlen)
 		field = key >> 3;
 		want = field_wire(field);
 		if (want < 0 || (key & 7) != (uint64_t)want) {
-			snprintf(err, errlen, "field %llu wire type %llu at %llu is not ModelProto's",
+			snprintf(err, errlen,
+				 "field %llu wire type %llu at %llu is not ModelProto's",
 				 (unsigned long long)field, (unsigned long long)(key & 7),
 				 (unsigned long long)at);
 			return -EINVAL;

@@ -34,10 +34,10 @@ struct st_dtype {
 
 /* The library's Dtype enum (0.6), with each element's size in bits. */
 static const struct st_dtype st_dtypes[] = {
-	{ "BOOL", 8 }, { "F4", 4 }, { "F6_E2M3", 6 }, { "F6_E3M2", 6 }, { "U8", 8 },
-	{ "I8", 8 }, { "F8_E5M2", 8 }, { "F8_E4M3", 8 }, { "F8_E8M0", 8 }, { "I16", 16 },
-	{ "U16", 16 }, { "F16", 16 }, { "BF16", 16 }, { "I32", 32 }, { "U32", 32 },
-	{ "F32", 32 }, { "C64", 64 }, { "F64", 64 }, { "I64", 64 }, { "U64", 64 },
+	{ "BOOL", 8 }, { "F4", 4 },      { "F6_E2M3", 6 }, { "F6_E3M2", 6 }, { "U8", 8 },
+	{ "I8", 8 },   { "F8_E5M2", 8 }, { "F8_E4M3", 8 }, { "F8_E8M0", 8 }, { "I16", 16 },
+	{ "U16", 16 }, { "F16", 16 },    { "BF16", 16 },   { "I32", 32 },    { "U32", 32 },
+	{ "F32", 32 }, { "C64", 64 },    { "F64", 64 },    { "I64", 64 },    { "U64", 64 },
 };
 
 struct st_tensor {
@@ -97,7 +97,8 @@ static int st_lex(const char *t, size_t n, char *err, size_t errlen)
 
 			for (;;) {
 				if (i >= n)
-					return st_fail(err, errlen, "unterminated string at byte %zu",
+					return st_fail(err, errlen,
+						       "unterminated string at byte %zu",
 						       8 + start);
 				c = (unsigned char)t[i];
 				if (c == '"')
@@ -117,10 +118,13 @@ static int st_lex(const char *t, size_t n, char *err, size_t errlen)
 					 t[i] == 'E' || (t[i] >= '0' && t[i] <= '9')))
 				i++;
 			for (size_t j = start; j < i; j++)
-				if (t[j] < '0' || t[j] > '9' || (j == start && t[j] == '0' && i - start > 1))
-					return st_fail(err, errlen, "number '%.*s' at byte %zu is not a "
-						       "non-negative integer", (int)(i - start > 24 ? 24 :
-						       i - start), t + start, 8 + start);
+				if (t[j] < '0' || t[j] > '9' ||
+				    (j == start && t[j] == '0' && i - start > 1))
+					return st_fail(err, errlen,
+						       "number '%.*s' at byte %zu is not a "
+						       "non-negative integer",
+						       (int)(i - start > 24 ? 24 : i - start),
+						       t + start, 8 + start);
 			values++;
 		} else {
 			if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
@@ -130,7 +134,8 @@ static int st_lex(const char *t, size_t n, char *err, size_t errlen)
 			i++;
 		}
 		if (values > ST_MAX_VALUES)
-			return st_fail(err, errlen, "header has more than %u JSON values", ST_MAX_VALUES);
+			return st_fail(err, errlen, "header has more than %u JSON values",
+				       ST_MAX_VALUES);
 	}
 	return 0;
 }
@@ -172,20 +177,24 @@ static int st_tensor(const cJSON *o, struct st_tensor *t, char *err, size_t errl
 	if (!cJSON_IsObject(o))
 		return st_fail(err, errlen, "tensor '%s' is not an object", q);
 	cJSON_ArrayForEach(f, o) {
-		const cJSON **slot = !strcmp(f->string, "dtype") ? &dtype :
-				     !strcmp(f->string, "shape") ? &shape :
-				     !strcmp(f->string, "data_offsets") ? &offs : NULL;
+		const cJSON **slot = !strcmp(f->string, "dtype")        ? &dtype :
+				     !strcmp(f->string, "shape")        ? &shape :
+				     !strcmp(f->string, "data_offsets") ? &offs :
+									  NULL;
 
 		if (!slot)
 			return st_fail(err, errlen, "tensor '%s': unknown key '%s'", q,
 				       st_quote(q2, sizeof(q2), f->string));
 		if (*slot)
-			return st_fail(err, errlen, "tensor '%s': duplicate key '%s'", q, f->string);
+			return st_fail(err, errlen, "tensor '%s': duplicate key '%s'", q,
+				       f->string);
 		*slot = f;
 	}
 	if (!dtype || !shape || !offs)
 		return st_fail(err, errlen, "tensor '%s': missing '%s'", q,
-			       !dtype ? "dtype" : !shape ? "shape" : "data_offsets");
+			       !dtype ? "dtype" :
+			       !shape ? "shape" :
+					"data_offsets");
 	if (!cJSON_IsString(dtype))
 		return st_fail(err, errlen, "tensor '%s': dtype is not a string", q);
 	for (size_t i = 0; i < sizeof(st_dtypes) / sizeof(st_dtypes[0]); i++)
@@ -200,8 +209,10 @@ static int st_tensor(const cJSON *o, struct st_tensor *t, char *err, size_t errl
 		uint64_t d;
 
 		if (!st_uint(f, &d))
-			return st_fail(err, errlen, "tensor '%s': shape entry is not a non-negative "
-				       "integer", q);
+			return st_fail(err, errlen,
+				       "tensor '%s': shape entry is not a non-negative "
+				       "integer",
+				       q);
 		/* checked_mul in order, as the library folds: [2^32, 2^32, 0]
 		 * overflows before the 0 is reached */
 		if (d && nel > UINT64_MAX / d)
@@ -214,18 +225,22 @@ static int st_tensor(const cJSON *o, struct st_tensor *t, char *err, size_t errl
 	    !st_uint(cJSON_GetArrayItem(offs, 1), &t->end))
 		return st_fail(err, errlen, "tensor '%s': data_offsets is not [begin, end]", q);
 	if (t->end < t->begin)
-		return st_fail(err, errlen, "tensor '%s': data_offsets [%llu, %llu] end before begin",
-			       q, (unsigned long long)t->begin, (unsigned long long)t->end);
+		return st_fail(err, errlen,
+			       "tensor '%s': data_offsets [%llu, %llu] end before begin", q,
+			       (unsigned long long)t->begin, (unsigned long long)t->end);
 	if (overflow || nel > UINT64_MAX / dt->bits)
 		return st_fail(err, errlen, "tensor '%s': shape overflows", q);
 	bits = nel * dt->bits;
 	if (bits % 8)
-		return st_fail(err, errlen, "tensor '%s': %llu elements of %s do not fill whole bytes",
-			       q, (unsigned long long)nel, dt->name);
+		return st_fail(err, errlen,
+			       "tensor '%s': %llu elements of %s do not fill whole bytes", q,
+			       (unsigned long long)nel, dt->name);
 	if (t->end - t->begin != bits / 8)
-		return st_fail(err, errlen, "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes, "
-			       "shape and dtype need %llu", q, (unsigned long long)t->begin,
-			       (unsigned long long)t->end, (unsigned long long)(t->end - t->begin),
+		return st_fail(err, errlen,
+			       "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes, "
+			       "shape and dtype need %llu",
+			       q, (unsigned long long)t->begin, (unsigned long long)t->end,
+			       (unsigned long long)(t->end - t->begin),
 			       (unsigned long long)(bits / 8));
 	return 0;
 }
@@ -236,7 +251,7 @@ static int st_metadata(const cJSON *m, struct st_info *info, char *err, size_t e
 	char q[ST_QUOTE_MAX * 4 + 8];
 
 	if (cJSON_IsNull(m))
-		return 0;       /* Option<HashMap>: null is None */
+		return 0; /* Option<HashMap>: null is None */
 	if (!cJSON_IsObject(m))
 		return st_fail(err, errlen, "__metadata__ is not an object");
 	cJSON_ArrayForEach(f, m) {
@@ -270,7 +285,8 @@ int safetensors_check(const struct byte_src *s, struct st_info *info, char *err,
 	if (got < 0)
 		return (int)got;
 	if (got < 8)
-		return st_fail(err, errlen, "file too short (size %llu)", (unsigned long long)s->size);
+		return st_fail(err, errlen, "file too short (size %llu)",
+			       (unsigned long long)s->size);
 	for (int i = 7; i >= 0; i--)
 		n = n << 8 | pre[i];
 	if (n > ST_MAX_HEADER)
@@ -294,7 +310,8 @@ int safetensors_check(const struct byte_src *s, struct st_info *info, char *err,
 	if (!root) {
 		rc = st_fail(err, errlen, "header is not valid JSON (near byte %llu)",
 			     (unsigned long long)(8 + (end && end >= (char *)text ?
-						      (uint64_t)(end - (char *)text) : 0)));
+							       (uint64_t)(end - (char *)text) :
+							       0)));
 		goto out;
 	}
 	/* serde_json allows only whitespace after the value (the writer pads
@@ -354,28 +371,35 @@ int safetensors_check(const struct byte_src *s, struct st_info *info, char *err,
 		for (size_t i = 0; i < nt; i++) {
 			st_quote(q, sizeof(q), t[i].name);
 			if (t[i].begin < start) {
-				rc = st_fail(err, errlen, "tensor '%s': data_offsets [%llu, %llu] overlap "
-					     "tensor '%s'", q, (unsigned long long)t[i].begin,
+				rc = st_fail(err, errlen,
+					     "tensor '%s': data_offsets [%llu, %llu] overlap "
+					     "tensor '%s'",
+					     q, (unsigned long long)t[i].begin,
 					     (unsigned long long)t[i].end,
 					     st_quote(q2, sizeof(q2), t[i - 1].name));
 				goto out;
 			}
 			if (t[i].begin > start) {
-				rc = st_fail(err, errlen, "tensor '%s': data_offsets begin %llu leaves a "
-					     "hole of %llu bytes", q, (unsigned long long)t[i].begin,
+				rc = st_fail(err, errlen,
+					     "tensor '%s': data_offsets begin %llu leaves a "
+					     "hole of %llu bytes",
+					     q, (unsigned long long)t[i].begin,
 					     (unsigned long long)(t[i].begin - start));
 				goto out;
 			}
 			if (t[i].end > data) {
-				rc = st_fail(err, errlen, "tensor '%s': data_offsets end %llu runs past "
-					     "the data section (%llu bytes)", q,
-					     (unsigned long long)t[i].end, (unsigned long long)data);
+				rc = st_fail(err, errlen,
+					     "tensor '%s': data_offsets end %llu runs past "
+					     "the data section (%llu bytes)",
+					     q, (unsigned long long)t[i].end,
+					     (unsigned long long)data);
 				goto out;
 			}
 			start = t[i].end;
 		}
 		if (start != data) {
-			rc = st_fail(err, errlen, "tensors cover %llu of the data section's %llu bytes",
+			rc = st_fail(err, errlen,
+				     "tensors cover %llu of the data section's %llu bytes",
 				     (unsigned long long)start, (unsigned long long)data);
 			goto out;
 		}

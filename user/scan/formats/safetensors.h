@@ -9,13 +9,13 @@
 #include <stdint.h>
 #include "lib/bytesrc.h"
 
-#define ST_MAX_HEADER 100000000u    /* the library's own limit (100 MB) */
+#define ST_MAX_HEADER 100000000u /* the library's own limit (100 MB) */
 
 struct st_info {
 	uint64_t header_len;
 	size_t tensors;
 	size_t metadata_keys;
-	uint64_t data_bytes;        /* covered by the tensors' offsets */
+	uint64_t data_bytes; /* covered by the tensors' offsets */
 };
 
 /* Returns 0 for a header the library would accept, -EINVAL with err naming

@@ -76,13 +76,13 @@ static bool tar_num(const uint8_t *f, size_t len, uint64_t *val, bool *neg, bool
 	}
 	for (e = 0; e < len && f[e]; e++)
 		if (f[e] >= 0x80)
-			return false;   /* not ASCII: the decode fails */
+			return false; /* not ASCII: the decode fails */
 	while (i < e && py_space(f[i]))
 		i++;
 	while (e > i && py_space(f[e - 1]))
 		e--;
 	if (i == e)
-		return true;    /* "" reads as 0 */
+		return true; /* "" reads as 0 */
 	if (f[i] == '+' || f[i] == '-')
 		*neg = f[i++] == '-';
 	if (e - i >= 2 && f[i] == '0' && (f[i + 1] == 'o' || f[i + 1] == 'O')) {
@@ -180,7 +180,8 @@ struct tar_pending {
 /* pax records "LEN key=value\n", read as Python 3.11 does: stop quietly at
  * the first record that does not start "digits space key=", fail on a zero
  * length. */
-static bool tar_pax(const uint8_t *buf, size_t n, bool *has_name, bool *has_size, char *name, bool *name_cut, uint64_t *size)
+static bool tar_pax(const uint8_t *buf, size_t n, bool *has_name, bool *has_size, char *name,
+		    bool *name_cut, uint64_t *size)
 {
 	size_t pos = 0;
 
@@ -266,9 +267,12 @@ void tar_list_free(struct tar_list *l)
 /* Checks every numeric field of a header; names the first bad one. */
 static const char *tar_bad_field(const uint8_t *b, uint64_t *size, bool *neg_size)
 {
-	static const struct { size_t off, len; const char *name; } f[] = {
-		{ F_MODE, "mode" }, { F_UID, "uid" }, { F_GID, "gid" }, { F_MTIME, "mtime" },
-		{ F_DEVMAJOR, "devmajor" }, { F_DEVMINOR, "devminor" },
+	static const struct {
+		size_t off, len;
+		const char *name;
+	} f[] = {
+		{ F_MODE, "mode" },   { F_UID, "uid" },           { F_GID, "gid" },
+		{ F_MTIME, "mtime" }, { F_DEVMAJOR, "devmajor" }, { F_DEVMINOR, "devminor" },
 	};
 	uint64_t v;
 	bool neg, big;
@@ -310,8 +314,10 @@ int tar_read_list(const struct byte_src *s, struct tar_list *l, char *err, size_
 		}
 		if (got < TAR_BLOCK) {
 			if (first) {
-				snprintf(err, errlen, got == 0 ? "tar: empty file" :
-					 "tar: truncated header at byte %llu (size %llu)",
+				snprintf(err, errlen,
+					 got == 0 ?
+						 "tar: empty file" :
+						 "tar: truncated header at byte %llu (size %llu)",
 					 (unsigned long long)off, (unsigned long long)s->size);
 				rc = -EINVAL;
 				goto fail;
@@ -338,11 +344,12 @@ int tar_read_list(const struct byte_src *s, struct tar_list *l, char *err, size_
 		}
 		bad = tar_bad_field(b, &size, &neg);
 		if (!bad && neg)
-			bad = "size";   /* a negative size would walk backwards */
+			bad = "size"; /* a negative size would walk backwards */
 		if (bad) {
 			if (first) {
-				snprintf(err, errlen, "tar: bad %s field in the header at byte %llu",
-					 bad, (unsigned long long)off);
+				snprintf(err, errlen,
+					 "tar: bad %s field in the header at byte %llu", bad,
+					 (unsigned long long)off);
 				rc = -EINVAL;
 				goto fail;
 			}
@@ -382,7 +389,8 @@ int tar_read_list(const struct byte_src *s, struct tar_list *l, char *err, size_
 				rc = bsrc_load(s, data_off, (size_t)size, &pb);
 				if (rc)
 					goto fail;
-				if (!tar_pax(pb, (size_t)size, &has_name, &has_size, name, &cut, &psize)) {
+				if (!tar_pax(pb, (size_t)size, &has_name, &has_size, name, &cut,
+					     &psize)) {
 					free(pb);
 					l->truncated = true;
 					break;
@@ -406,7 +414,7 @@ int tar_read_list(const struct byte_src *s, struct tar_list *l, char *err, size_
 
 		memset(&e, 0, sizeof(e));
 		if (type == 0)
-			type = '0';    /* AREGTYPE: a regular file */
+			type = '0'; /* AREGTYPE: a regular file */
 		if (pd.have_name) {
 			memcpy(e.name, pd.name, sizeof(e.name));
 			e.name_cut = pd.name_cut;

@@ -12,9 +12,9 @@
 #define TAR_MAX_ENTRIES 100000
 
 struct tar_entry {
-	char name[TAR_NAME_MAX];   /* NUL bytes inside a long name become '?' */
+	char name[TAR_NAME_MAX]; /* NUL bytes inside a long name become '?' */
 	bool name_cut;
-	char type;                 /* '0' regular, '5' dir, ... as in the header */
+	char type; /* '0' regular, '5' dir, ... as in the header */
 	uint64_t size, data_off;
 };
 
@@ -22,8 +22,8 @@ struct tar_list {
 	struct tar_entry *e;
 	size_t n;
 	size_t entries_dropped;
-	bool bad_checksum;         /* some header's checksum was wrong (Python rejects) */
-	bool truncated;            /* the archive ended inside a member */
+	bool bad_checksum; /* some header's checksum was wrong (Python rejects) */
+	bool truncated;    /* the archive ended inside a member */
 };
 
 /* Returns 0 (the entries before any damage are kept, with truncated set),

@@ -87,10 +87,10 @@ static int sig_at(const struct byte_src *s, uint64_t off, uint32_t sig)
 
 /* Where the central directory is, as one end record describes it. */
 struct cdloc {
-	uint64_t start, len;   /* actual position and bytes to parse */
-	uint64_t shift;        /* prepended bytes */
-	uint64_t claimed;      /* entry count the end record claims */
-	uint64_t eocd_end;     /* end of the end record and its comment */
+	uint64_t start, len; /* actual position and bytes to parse */
+	uint64_t shift;      /* prepended bytes */
+	uint64_t claimed;    /* entry count the end record claims */
+	uint64_t eocd_end;   /* end of the end record and its comment */
 	bool zip64;
 };
 
@@ -136,12 +136,14 @@ static int check_cd(const struct byte_src *s, uint64_t end, uint64_t cd_off, uin
 	if (cd_size > end)
 		return seterr(err, errlen, 0,
 			      "central directory size %" PRIu64 " larger than the %" PRIu64
-			      " bytes before its end record", cd_size, end);
+			      " bytes before its end record",
+			      cd_size, end);
 	if (cd_size == 0) {
 		/* an empty archive: nothing to check but the place */
 		if (cd_off > end)
 			return seterr(err, errlen, 0,
-				      "central directory at %" PRIu64 " past its end record at %" PRIu64,
+				      "central directory at %" PRIu64
+				      " past its end record at %" PRIu64,
 				      cd_off, end);
 		loc->start = end;
 		loc->len = 0;
@@ -171,18 +173,20 @@ static int check_cd(const struct byte_src *s, uint64_t end, uint64_t cd_off, uin
 	}
 	if (cd_off >= s->size)
 		return seterr(err, errlen, 0,
-			      "central directory at %" PRIu64 " past end of file (size %" PRIu64 ")",
+			      "central directory at %" PRIu64 " past end of file (size %" PRIu64
+			      ")",
 			      cd_off, s->size);
-	return seterr(err, errlen, 0, "no central directory at %" PRIu64 " (end record at %" PRIu64
-		      ")", cd_off, end);
+	return seterr(err, errlen, 0,
+		      "no central directory at %" PRIu64 " (end record at %" PRIu64 ")", cd_off,
+		      end);
 }
 
 /* Checks the end record at eocd (whose 22 bytes are b), with its zip64
  * record when a locator precedes it: 1 with *loc filled, 0 with err set,
  * or -errno. The zip64 values win, as in both loaders; the 32-bit ones are
  * tried when they lead nowhere. */
-static int try_eocd(const struct byte_src *s, uint64_t eocd, const uint8_t *b,
-		    struct cdloc *loc, char *err, size_t errlen)
+static int try_eocd(const struct byte_src *s, uint64_t eocd, const uint8_t *b, struct cdloc *loc,
+		    char *err, size_t errlen)
 {
 	uint8_t rec[EOCD64_LEN];
 	uint64_t rec_off = 0;
@@ -199,7 +203,7 @@ static int try_eocd(const struct byte_src *s, uint64_t eocd, const uint8_t *b,
 			loc->claimed = le64(rec + 32);
 			return r;
 		}
-		err = NULL;     /* the zip64 record's error is the one to tell */
+		err = NULL; /* the zip64 record's error is the one to tell */
 	}
 	loc->claimed = le16(b + 10);
 	return check_cd(s, eocd, le32(b + 16), le32(b + 12), loc, err, errlen);
@@ -221,18 +225,20 @@ static int find_cd(const struct byte_src *s, struct cdloc *out, char *err, size_
 
 	if (size < EOCD_LEN)
 		return seterr(err, errlen, -EINVAL,
-			      "no end of central directory record (file is %" PRIu64 " bytes)", size);
+			      "no end of central directory record (file is %" PRIu64 " bytes)",
+			      size);
 	for (int pass = 0; pass < 2; pass++) {
 		uint64_t want = size < windows[pass] ? size : windows[pass];
 
 		if (want == tail_len)
-			break;      /* the file is no bigger than the first window */
+			break; /* the file is no bigger than the first window */
 		tail_len = want;
 		tail_off = size - tail_len;
 		have_empty = seen = false;
 		if ((rc = bsrc_load(s, tail_off, (size_t)tail_len, &tail)))
-			return rc == -ERANGE ? seterr(err, errlen, -EINVAL, "file shrank while read")
-					     : rc;
+			return rc == -ERANGE ?
+				       seterr(err, errlen, -EINVAL, "file shrank while read") :
+				       rc;
 		for (size_t i = (size_t)tail_len - EOCD_LEN + 1; i-- > 0;) {
 			char e2[256] = "";
 
@@ -273,8 +279,8 @@ static int find_cd(const struct byte_src *s, struct cdloc *out, char *err, size_
  * usual case), bounded memory when it is not. */
 struct cdwin {
 	const struct byte_src *s;
-	uint64_t start, end;     /* the directory */
-	uint64_t woff;           /* file offset of buf[0] */
+	uint64_t start, end; /* the directory */
+	uint64_t woff;       /* file offset of buf[0] */
 	size_t wlen, cap;
 	uint8_t *buf;
 };
@@ -441,7 +447,7 @@ static int parse_central(struct cdwin *w, uint64_t *pos, struct zip_entry *e,
 	clen = le16(h + 32);
 	total = (uint64_t)CEN_LEN + nlen + xlen + clen;
 	if (!(p = cd_get(w, *pos, (size_t)total, &rc)))
-		return rc;      /* an entry cut by the end of the directory */
+		return rc; /* an entry cut by the end of the directory */
 	*pos += total;
 	if (!e)
 		return 1;
@@ -747,20 +753,34 @@ void zip_close(struct zip_dir *d)
 const char *zip_anomaly_name(enum zip_anomaly bit)
 {
 	switch (bit) {
-	case ZA_NAME_MISMATCH: return "name-mismatch";
-	case ZA_BAD_CRC: return "bad-crc";
-	case ZA_ENCRYPTED: return "encrypted";
-	case ZA_ODD_FLAGS: return "odd-flags";
-	case ZA_SIZE_MISMATCH: return "size-mismatch";
-	case ZA_DUP_NAME: return "duplicate-name";
-	case ZA_BAD_LOCAL: return "bad-local-header";
-	case ZA_PREPENDED: return "prepended-bytes";
-	case ZA_ZIP64: return "zip64";
-	case ZA_NAME_NUL: return "nul-in-name";
-	case ZA_OUT_OF_RANGE: return "out-of-range";
-	case ZA_UNSUPPORTED_METHOD: return "unsupported-method";
-	case ZA_TRAILING: return "trailing-bytes";
-	case ZA_BITS: break;
+	case ZA_NAME_MISMATCH:
+		return "name-mismatch";
+	case ZA_BAD_CRC:
+		return "bad-crc";
+	case ZA_ENCRYPTED:
+		return "encrypted";
+	case ZA_ODD_FLAGS:
+		return "odd-flags";
+	case ZA_SIZE_MISMATCH:
+		return "size-mismatch";
+	case ZA_DUP_NAME:
+		return "duplicate-name";
+	case ZA_BAD_LOCAL:
+		return "bad-local-header";
+	case ZA_PREPENDED:
+		return "prepended-bytes";
+	case ZA_ZIP64:
+		return "zip64";
+	case ZA_NAME_NUL:
+		return "nul-in-name";
+	case ZA_OUT_OF_RANGE:
+		return "out-of-range";
+	case ZA_UNSUPPORTED_METHOD:
+		return "unsupported-method";
+	case ZA_TRAILING:
+		return "trailing-bytes";
+	case ZA_BITS:
+		break;
 	}
 	return "unknown";
 }

@@ -14,7 +14,8 @@ void pw_add_error(struct frame *f, enum pickle_err_kind k)
 
 	if (r->nerrors < PICKLE_MAX_ERRORS)
 		r->errors[r->nerrors] = (struct pickle_error){
-			.kind = k, .offset = pw_frame_off(f), .opcode = f->op, .depth = f->depth };
+			.kind = k, .offset = pw_frame_off(f), .opcode = f->op, .depth = f->depth
+		};
 	r->nerrors++;
 }
 
@@ -33,7 +34,13 @@ struct val pw_first_item(const struct val *t)
 {
 	if (t->kind != V_TUPLE)
 		return OPAQUE;
-	return (struct val){ .kind = t->sub, .fi = t->sub == V_GLOBAL ? t->fi0 : -1, .fi0 = -1,
-			     .enc = t->enc, .roles = t->roles,
-			     .bits = t->bits & VB_OWNED, .p = t->p, .n = t->n, .src = t->src };
+	return (struct val){ .kind = t->sub,
+			     .fi = t->sub == V_GLOBAL ? t->fi0 : -1,
+			     .fi0 = -1,
+			     .enc = t->enc,
+			     .roles = t->roles,
+			     .bits = t->bits & VB_OWNED,
+			     .p = t->p,
+			     .n = t->n,
+			     .src = t->src };
 }

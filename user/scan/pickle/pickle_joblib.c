@@ -72,16 +72,24 @@ static void parse_dtype(struct obj *o, const uint8_t *s, size_t n)
 		if ((d = d * 10 + (uint64_t)(s[i] - '0')) > (1u << 30))
 			return;
 	if (i < n && (k == 'M' || k == 'm') && s[i] == '[' && s[n - 1] == ']')
-		i = n;                            /* datetime unit: size unchanged */
+		i = n; /* datetime unit: size unchanged */
 	if (i != n)
 		return;
 	switch (k) {
-	case 'b': case 'i': case 'u': case 'f': case 'c': case 'M': case 'm':
+	case 'b':
+	case 'i':
+	case 'u':
+	case 'f':
+	case 'c':
+	case 'M':
+	case 'm':
 		if (!d)
 			return;
 		o->size = d;
 		break;
-	case 'S': case 'a': case 'V':
+	case 'S':
+	case 'a':
+	case 'V':
 		o->size = d;
 		o->flexible = true;
 		break;
@@ -107,8 +115,7 @@ struct val pw_make_dtype(struct frame *f, const struct val *args)
 	const uint8_t *p;
 	size_t n;
 
-	if (o && it.kind == V_STR && pw_name_text(&it, buf, sizeof(buf), &p, &n) &&
-	    n < sizeof(buf))
+	if (o && it.kind == V_STR && pw_name_text(&it, buf, sizeof(buf), &p, &n) && n < sizeof(buf))
 		parse_dtype(o, p, n);
 	return v;
 }
@@ -148,8 +155,7 @@ static void dict_set(struct frame *f, struct obj *d, const struct val *k, const 
 	}
 }
 
-void pw_dict_set_items(struct frame *f, const struct val *d, const struct val *it,
-		       size_t cnt)
+void pw_dict_set_items(struct frame *f, const struct val *d, const struct val *it, size_t cnt)
 {
 	struct obj *o = obj_of(f, d, O_DICT);
 
@@ -181,8 +187,8 @@ static bool read_array(struct frame *f, const struct obj *wr)
 			return false;
 		}
 		w->out->nested++;
-		f->pos += w->walk_one(w, f->b + f->pos, f->len - f->pos, f->depth + 1, false, f->src,
-				      &stopped, &found);
+		f->pos += w->walk_one(w, f->b + f->pos, f->len - f->pos, f->depth + 1, false,
+				      f->src, &stopped, &found);
 		return stopped && !w->oom;
 	}
 	if (!dt->size || wr->shape != A_KNOWN || wr->align == A_UNKNOWN ||
@@ -210,7 +216,7 @@ bool pw_build(struct frame *f, struct val *inst, const struct val *st)
 	}
 	if (!(o = obj_of(f, inst, O_WRAP)))
 		return true;
-	if ((d = obj_of(f, st, O_DICT))) {   /* inst.__dict__.update(state) */
+	if ((d = obj_of(f, st, O_DICT))) { /* inst.__dict__.update(state) */
 		if (d->shape) {
 			o->shape = d->shape;
 			o->size = d->size;
@@ -224,6 +230,6 @@ bool pw_build(struct frame *f, struct val *inst, const struct val *st)
 	} else if (st->kind != V_NONE) {
 		o->shape = o->dtype = o->align = A_UNKNOWN;
 	}
-	*inst = OPAQUE;                     /* the wrapper becomes its array */
+	*inst = OPAQUE; /* the wrapper becomes its array */
 	return read_array(f, o);
 }

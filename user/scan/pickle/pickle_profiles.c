@@ -234,21 +234,21 @@ unsigned pickle_global_roles(const char *module, const char *name)
 
 /* ---- loaded layers ---------------------------------------------------- */
 
-struct ext {                         /* patterns added to an existing profile */
+struct ext { /* patterns added to an existing profile */
 	const struct pickle_profile *target;
 	char **pats;
 };
 
 struct layer {
 	struct layer *prev;
-	struct pickle_profile *profs;    /* new profiles; names and lists owned */
+	struct pickle_profile *profs; /* new profiles; names and lists owned */
 	size_t nprofs;
 	struct ext *exts;
 	size_t nexts;
-	char **deny;                     /* NULL-terminated, or NULL */
+	char **deny; /* NULL-terminated, or NULL */
 };
 
-static struct layer *layers;         /* newest first; read-only while scanning */
+static struct layer *layers; /* newest first; read-only while scanning */
 
 #define PICKLE_PROFILES_MAX_ENTRIES 1024u  /* profiles per file */
 #define PICKLE_PROFILES_MAX_PATTERNS 4096u /* patterns per list */
@@ -337,11 +337,10 @@ struct loadctx {
 	const char *origin;
 	char *err;
 	size_t errlen;
-	struct layer *nl;                /* being built; linked only on success */
+	struct layer *nl; /* being built; linked only on success */
 };
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct loadctx *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct loadctx *c, const char *fmt, ...)
 {
 	va_list ap;
 	int n = 0;
@@ -461,8 +460,8 @@ static int one_profile(struct loadctx *c, const cJSON *e, size_t idx)
 	if (!cJSON_IsString(name))
 		return fail(c, "profiles[%zu]: \"name\" missing or not a string", idx);
 	if (!name_ok(name->valuestring))
-		return fail(c, "profiles[%zu]: bad name \"%.64s\" (1-63 of A-Z a-z 0-9 _ - .)",
-			    idx, name->valuestring);
+		return fail(c, "profiles[%zu]: bad name \"%.64s\" (1-63 of A-Z a-z 0-9 _ - .)", idx,
+			    name->valuestring);
 	old = pickle_profile_find(name->valuestring);
 	for (size_t i = 0; old && i < c->nl->nexts; i++)
 		if (c->nl->exts[i].target == old)
@@ -486,8 +485,10 @@ static int one_profile(struct loadctx *c, const cJSON *e, size_t idx)
 
 		if (base && bp != old->base) {
 			free_list(pats);
-			return fail(c, "profiles[%zu]: cannot change the base of existing "
-				    "profile \"%s\"", idx, name->valuestring);
+			return fail(c,
+				    "profiles[%zu]: cannot change the base of existing "
+				    "profile \"%s\"",
+				    idx, name->valuestring);
 		}
 		ne = realloc(c->nl->exts, (c->nl->nexts + 1) * sizeof(*ne));
 		if (!ne) {
@@ -504,8 +505,9 @@ static int one_profile(struct loadctx *c, const cJSON *e, size_t idx)
 		free_list(pats);
 		return -ENOMEM;
 	}
-	c->nl->profs[c->nl->nprofs++] = (struct pickle_profile){
-		.name = nm, .allow = (const char *const *)pats, .base = bp };
+	c->nl->profs[c->nl->nprofs++] = (struct pickle_profile){ .name = nm,
+								 .allow = (const char *const *)pats,
+								 .base = bp };
 	return 0;
 }
 

@@ -14,12 +14,12 @@ struct pickle_profile {
 	const char *const *allow;
 	const struct pickle_profile *base;
 };
-extern const struct pickle_profile pickle_profile_data;    /* builtin containers only */
-extern const struct pickle_profile pickle_profile_torch;   /* state_dict / checkpoints */
-extern const struct pickle_profile pickle_profile_numpy;   /* ndarray / dtype / scalar */
-extern const struct pickle_profile pickle_profile_sklearn; /* sklearn + joblib + numpy */
+extern const struct pickle_profile pickle_profile_data;        /* builtin containers only */
+extern const struct pickle_profile pickle_profile_torch;       /* state_dict / checkpoints */
+extern const struct pickle_profile pickle_profile_numpy;       /* ndarray / dtype / scalar */
+extern const struct pickle_profile pickle_profile_sklearn;     /* sklearn + joblib + numpy */
 extern const struct pickle_profile pickle_profile_torchscript; /* torch.jit.save archives */
-extern const struct pickle_profile pickle_profile_ml;      /* torch + sklearn + numpy + data */
+extern const struct pickle_profile pickle_profile_ml;          /* torch + sklearn + numpy + data */
 
 /* Severity of module:name under profile (NULL = none allowed). The deny
  * list (built-in and loaded) wins over any allowlist. */

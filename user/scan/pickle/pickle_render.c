@@ -20,17 +20,24 @@ const char *pickle_severity_name(enum pickle_severity s)
 
 const char *pickle_err_name(enum pickle_err_kind k)
 {
-	static const char *const n[] = { "?", "unknown-opcode", "truncated", "stack-underflow",
-					 "mark-underflow", "memo-miss", "bad-argument",
-					 "bad-stack-global", "no-stop", "joblib-array",
+	static const char *const n[] = { "?",
+					 "unknown-opcode",
+					 "truncated",
+					 "stack-underflow",
+					 "mark-underflow",
+					 "memo-miss",
+					 "bad-argument",
+					 "bad-stack-global",
+					 "no-stop",
+					 "joblib-array",
 					 "bad-string" };
 	return (unsigned)k < sizeof(n) / sizeof(n[0]) ? n[k] : "?";
 }
 
 const char *pickle_limit_name(enum pickle_limit bit)
 {
-	static const char *const n[] = { "input", "opcodes", "stack", "memo", "findings",
-					 "string", "depth" };
+	static const char *const n[] = { "input",    "opcodes", "stack", "memo",
+					 "findings", "string",  "depth" };
 	for (unsigned i = 0; i < 7; i++)
 		if ((unsigned)bit == 1u << i)
 			return n[i];
@@ -39,25 +46,77 @@ const char *pickle_limit_name(enum pickle_limit bit)
 
 const char *pickle_opcode_name(uint8_t op)
 {
-	static const struct { uint8_t op; const char *name; } t[] = {
-		{ '(', "MARK" }, { '.', "STOP" }, { '0', "POP" }, { '1', "POP_MARK" },
-		{ '2', "DUP" }, { 'F', "FLOAT" }, { 'I', "INT" }, { 'J', "BININT" },
-		{ 'K', "BININT1" }, { 'L', "LONG" }, { 'M', "BININT2" }, { 'N', "NONE" },
-		{ 'P', "PERSID" }, { 'Q', "BINPERSID" }, { 'R', "REDUCE" }, { 'S', "STRING" },
-		{ 'T', "BINSTRING" }, { 'U', "SHORT_BINSTRING" }, { 'V', "UNICODE" },
-		{ 'X', "BINUNICODE" }, { 'a', "APPEND" }, { 'b', "BUILD" }, { 'c', "GLOBAL" },
-		{ 'd', "DICT" }, { '}', "EMPTY_DICT" }, { 'e', "APPENDS" }, { 'g', "GET" },
-		{ 'h', "BINGET" }, { 'i', "INST" }, { 'j', "LONG_BINGET" }, { 'l', "LIST" },
-		{ ']', "EMPTY_LIST" }, { 'o', "OBJ" }, { 'p', "PUT" }, { 'q', "BINPUT" },
-		{ 'r', "LONG_BINPUT" }, { 's', "SETITEM" }, { 't', "TUPLE" }, { ')', "EMPTY_TUPLE" },
-		{ 'u', "SETITEMS" }, { 'G', "BINFLOAT" }, { 0x80, "PROTO" }, { 0x81, "NEWOBJ" },
-		{ 0x82, "EXT1" }, { 0x83, "EXT2" }, { 0x84, "EXT4" }, { 0x85, "TUPLE1" },
-		{ 0x86, "TUPLE2" }, { 0x87, "TUPLE3" }, { 0x88, "NEWTRUE" }, { 0x89, "NEWFALSE" },
-		{ 0x8a, "LONG1" }, { 0x8b, "LONG4" }, { 'B', "BINBYTES" }, { 'C', "SHORT_BINBYTES" },
-		{ 0x8c, "SHORT_BINUNICODE" }, { 0x8d, "BINUNICODE8" }, { 0x8e, "BINBYTES8" },
-		{ 0x8f, "EMPTY_SET" }, { 0x90, "ADDITEMS" }, { 0x91, "FROZENSET" },
-		{ 0x92, "NEWOBJ_EX" }, { 0x93, "STACK_GLOBAL" }, { 0x94, "MEMOIZE" },
-		{ 0x95, "FRAME" }, { 0x96, "BYTEARRAY8" }, { 0x97, "NEXT_BUFFER" },
+	static const struct {
+		uint8_t op;
+		const char *name;
+	} t[] = {
+		{ '(', "MARK" },
+		{ '.', "STOP" },
+		{ '0', "POP" },
+		{ '1', "POP_MARK" },
+		{ '2', "DUP" },
+		{ 'F', "FLOAT" },
+		{ 'I', "INT" },
+		{ 'J', "BININT" },
+		{ 'K', "BININT1" },
+		{ 'L', "LONG" },
+		{ 'M', "BININT2" },
+		{ 'N', "NONE" },
+		{ 'P', "PERSID" },
+		{ 'Q', "BINPERSID" },
+		{ 'R', "REDUCE" },
+		{ 'S', "STRING" },
+		{ 'T', "BINSTRING" },
+		{ 'U', "SHORT_BINSTRING" },
+		{ 'V', "UNICODE" },
+		{ 'X', "BINUNICODE" },
+		{ 'a', "APPEND" },
+		{ 'b', "BUILD" },
+		{ 'c', "GLOBAL" },
+		{ 'd', "DICT" },
+		{ '}', "EMPTY_DICT" },
+		{ 'e', "APPENDS" },
+		{ 'g', "GET" },
+		{ 'h', "BINGET" },
+		{ 'i', "INST" },
+		{ 'j', "LONG_BINGET" },
+		{ 'l', "LIST" },
+		{ ']', "EMPTY_LIST" },
+		{ 'o', "OBJ" },
+		{ 'p', "PUT" },
+		{ 'q', "BINPUT" },
+		{ 'r', "LONG_BINPUT" },
+		{ 's', "SETITEM" },
+		{ 't', "TUPLE" },
+		{ ')', "EMPTY_TUPLE" },
+		{ 'u', "SETITEMS" },
+		{ 'G', "BINFLOAT" },
+		{ 0x80, "PROTO" },
+		{ 0x81, "NEWOBJ" },
+		{ 0x82, "EXT1" },
+		{ 0x83, "EXT2" },
+		{ 0x84, "EXT4" },
+		{ 0x85, "TUPLE1" },
+		{ 0x86, "TUPLE2" },
+		{ 0x87, "TUPLE3" },
+		{ 0x88, "NEWTRUE" },
+		{ 0x89, "NEWFALSE" },
+		{ 0x8a, "LONG1" },
+		{ 0x8b, "LONG4" },
+		{ 'B', "BINBYTES" },
+		{ 'C', "SHORT_BINBYTES" },
+		{ 0x8c, "SHORT_BINUNICODE" },
+		{ 0x8d, "BINUNICODE8" },
+		{ 0x8e, "BINBYTES8" },
+		{ 0x8f, "EMPTY_SET" },
+		{ 0x90, "ADDITEMS" },
+		{ 0x91, "FROZENSET" },
+		{ 0x92, "NEWOBJ_EX" },
+		{ 0x93, "STACK_GLOBAL" },
+		{ 0x94, "MEMOIZE" },
+		{ 0x95, "FRAME" },
+		{ 0x96, "BYTEARRAY8" },
+		{ 0x97, "NEXT_BUFFER" },
 		{ 0x98, "READONLY_BUFFER" },
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -68,7 +127,7 @@ const char *pickle_opcode_name(uint8_t op)
 
 static cJSON *add_utf8(cJSON *o, const char *key, const char *s)
 {
-	char buf[PICKLE_NAME_MAX * 3 + 4];   /* each bad byte may become U+FFFD */
+	char buf[PICKLE_NAME_MAX * 3 + 4]; /* each bad byte may become U+FFFD */
 
 	utf8_sanitize(s, strlen(s), buf, sizeof(buf));
 	return cJSON_AddStringToObject(o, key, buf);

@@ -14,8 +14,13 @@
 #include "lib/textsan.h"
 
 const struct pickle_limits pickle_default_limits = {
-	.max_input = 1ull << 30, .max_opcodes = 50u * 1000 * 1000, .max_stack = 100000,
-	.max_memo = 1u << 26, .max_findings = 4096, .max_string = 256u << 20, .max_depth = 4,
+	.max_input = 1ull << 30,
+	.max_opcodes = 50u * 1000 * 1000,
+	.max_stack = 100000,
+	.max_memo = 1u << 26,
+	.max_findings = 4096,
+	.max_string = 256u << 20,
+	.max_depth = 4,
 };
 
 /* ---- walker state ----------------------------------------------------- */
@@ -28,20 +33,22 @@ static void copy_name(struct walker *w, char *dst, const uint8_t *s, size_t n)
 		w->out->limits_hit |= PLIM_STRING;
 		n = PICKLE_NAME_MAX;
 	}
-	for (size_t i = 0; i < n; i++)      /* an embedded NUL would hide the rest */
+	for (size_t i = 0; i < n; i++) /* an embedded NUL would hide the rest */
 		dst[j++] = s[i] ? (char)s[i] : '?';
 	dst[j] = 0;
 }
 
 /* Records an import; returns the value standing for it on the stack. */
-static struct val add_import(struct frame *f, enum pickle_import_kind kind,
-			     const uint8_t *mod, size_t ml, const uint8_t *nm, size_t nl,
-			     int32_t ext)
+static struct val add_import(struct frame *f, enum pickle_import_kind kind, const uint8_t *mod,
+			     size_t ml, const uint8_t *nm, size_t nl, int32_t ext)
 {
 	struct walker *w = f->w;
 	struct pickle_result *r = w->out;
-	struct pickle_finding fd = { .offset = pw_frame_off(f), .opcode = f->op, .kind = kind,
-				     .ext_code = ext, .depth = f->depth };
+	struct pickle_finding fd = { .offset = pw_frame_off(f),
+				     .opcode = f->op,
+				     .kind = kind,
+				     .ext_code = ext,
+				     .depth = f->depth };
 	struct val v = { .kind = V_GLOBAL, .fi = -1, .fi0 = -1 };
 
 	copy_name(w, fd.module, mod, ml);
@@ -155,7 +162,7 @@ static bool pop_mark(struct frame *f, const struct val **items, size_t *count)
 	m = f->marks[--f->nmarks];
 	if (m > f->nst)
 		m = f->nst;
-	*items = f->st ? f->st + m : NULL;   /* nothing pushed yet: no stack */
+	*items = f->st ? f->st + m : NULL; /* nothing pushed yet: no stack */
 	*count = f->nst - m;
 	f->nst = m;
 	return true;
@@ -261,12 +268,12 @@ static void memo_put(struct frame *f, uint64_t key, const struct val *v)
 	if (!(f->mset[key / 64] & (1ull << (key % 64)))) {
 		f->memo_count++;
 		f->mset[key / 64] |= 1ull << (key % 64);
-		e = NULL;             /* a new key has no value kept yet */
+		e = NULL; /* a new key has no value kept yet */
 	} else {
 		e = f->tcap ? memo_slot(f, key) : NULL;
 	}
 	if (e && e->key1) {
-		e->v = *v;            /* a PUT again replaces, opaque or not */
+		e->v = *v; /* a PUT again replaces, opaque or not */
 		return;
 	}
 	if (!opaque(v) && !memo_keep(f, key, v)) {
@@ -430,8 +437,8 @@ static struct val tuple_of(const struct val *it, size_t cnt)
 
 /* ---- calls ------------------------------------------------------------- */
 
-static size_t walk_one(struct walker *w, const uint8_t *b, size_t len, unsigned depth,
-		       bool joblib, size_t src, bool *stopped, size_t *found);
+static size_t walk_one(struct walker *w, const uint8_t *b, size_t len, unsigned depth, bool joblib,
+		       size_t src, bool *stopped, size_t *found);
 
 static void walk(struct walker *w, const uint8_t *b, size_t len, unsigned depth, size_t src)
 {
@@ -492,8 +499,8 @@ static struct val call_result(struct frame *f, const struct val *fn, const struc
 	if (fn->kind != V_GLOBAL)
 		return OPAQUE;
 	if (fn->roles & PROLE_JOBLIB_ARRAY)
-		return pw_new_wrap(f, how == CALL_NEW || (how == CALL_INST && !nargs) ? A_ABSENT
-										      : A_UNKNOWN);
+		return pw_new_wrap(f, how == CALL_NEW || (how == CALL_INST && !nargs) ? A_ABSENT :
+											A_UNKNOWN);
 	if (how == CALL_NEW || args->kind != V_TUPLE)
 		return OPAQUE;
 	if ((fn->roles & PROLE_BYTES_WRAPPER) && (it.kind == V_BYTES || it.kind == V_STR))
@@ -543,17 +550,22 @@ static bool step(struct frame *f)
 		return (t = top(f)) ? push(f, *t) : push(f, OPAQUE);
 	case 'F': /* FLOAT */
 		return take_line(f, &p, &n) && push(f, OPAQUE);
-	case 'I': case 'L': /* INT LONG: text line */
+	case 'I':
+	case 'L': /* INT LONG: text line */
 		return take_line(f, &p, &n) && push(f, int_line(p, n));
 	case 'G': /* BINFLOAT */
 		return pw_take(f, 8, &p) && push(f, OPAQUE);
-	case 'J': case 'K': case 'M': /* BININT BININT1 BININT2 */
+	case 'J':
+	case 'K':
+	case 'M': /* BININT BININT1 BININT2 */
 		n = f->op == 'J' ? 4 : f->op == 'K' ? 1 : 2;
 		return pw_take(f, n, &p) && push(f, int_le(p, n, f->op == 'J'));
-	case 0x8a: case 0x8b: /* LONG1 LONG4 */
+	case 0x8a:
+	case 0x8b: /* LONG1 LONG4 */
 		return take_counted(f, f->op == 0x8a ? 1 : 4, &p, &n) &&
 		       push(f, int_le(p, n, true));
-	case 0x88: case 0x89: /* NEWTRUE NEWFALSE: numpy takes them as 1 and 0 */
+	case 0x88:
+	case 0x89: /* NEWTRUE NEWFALSE: numpy takes them as 1 and 0 */
 		return push(f, (struct val){ .kind = V_INT, .fi = -1, .num = f->op == 0x88 });
 	case 'N': /* NONE */
 		return push(f, (struct val){ .kind = V_NONE, .fi = -1 });
@@ -561,7 +573,8 @@ static bool step(struct frame *f)
 		return push(f, tuple_of(NULL, 0));
 	case '}': /* EMPTY_DICT */
 		return push(f, pw_new_obj(f, O_DICT));
-	case ']': case 0x8f: /* EMPTY_LIST EMPTY_SET */
+	case ']':
+	case 0x8f: /* EMPTY_LIST EMPTY_SET */
 		return push(f, OPAQUE);
 	case 'P': /* PERSID: torch storage references, recorded only */
 		if (!take_line(f, &p, &n))
@@ -578,24 +591,33 @@ static bool step(struct frame *f)
 		if (n >= 2 && (p[0] == '\'' || p[0] == '"') && p[n - 1] == p[0])
 			p++, n -= 2;
 		else
-			pw_add_error(f, PERR_BAD_STRING);  /* Python wants the quotes */
+			pw_add_error(f, PERR_BAD_STRING); /* Python wants the quotes */
 		if (!pw_dec_repr(p, n, &chk, false))
 			pw_add_error(f, PERR_BAD_STRING);
-		return push(f, (struct val){ .kind = V_STR, .enc = E_REPR, .fi = -1, .p = p, .n = n });
+		return push(f,
+			    (struct val){ .kind = V_STR, .enc = E_REPR, .fi = -1, .p = p, .n = n });
 	case 'V': /* UNICODE: raw-unicode-escape line */
 		if (!take_line(f, &p, &n))
 			return false;
 		if (!pw_dec_rue(p, n, &chk))
 			pw_add_error(f, PERR_BAD_STRING);
-		return push(f, (struct val){ .kind = V_STR, .enc = E_RUE, .fi = -1, .p = p, .n = n });
-	case 'T': case 'U': case 'X': case 0x8c: case 0x8d: /* str forms */
+		return push(f,
+			    (struct val){ .kind = V_STR, .enc = E_RUE, .fi = -1, .p = p, .n = n });
+	case 'T':
+	case 'U':
+	case 'X':
+	case 0x8c:
+	case 0x8d: /* str forms */
 		n = f->op == 'U' || f->op == 0x8c ? 1 : f->op == 0x8d ? 8 : 4;
 		if (!take_counted(f, n, &p, &n))
 			return false;
 		/* py2 BINSTRING may really be bytes (encoding='bytes'); str is
 		 * also what loads() gets from a py2 pickle, so both count */
 		return push(f, (struct val){ .kind = V_STR, .fi = -1, .p = p, .n = n });
-	case 'B': case 'C': case 0x8e: case 0x96: /* BINBYTES SHORT_BINBYTES BINBYTES8 BYTEARRAY8 */
+	case 'B':
+	case 'C':
+	case 0x8e:
+	case 0x96: /* BINBYTES SHORT_BINBYTES BINBYTES8 BYTEARRAY8 */
 		n = f->op == 'C' ? 1 : f->op == 'B' ? 4 : 8;
 		if (!take_counted(f, n, &p, &n))
 			return false;
@@ -609,7 +631,8 @@ static bool step(struct frame *f)
 		(void)pop(f);
 		(void)top(f);
 		return true;
-	case 'e': case 0x90: /* APPENDS ADDITEMS */
+	case 'e':
+	case 0x90: /* APPENDS ADDITEMS */
 		pop_mark(f, &items, &cnt);
 		(void)top(f);
 		return true;
@@ -626,16 +649,19 @@ static bool step(struct frame *f)
 		return true;
 	case 'd': /* DICT */
 		pop_mark(f, &items, &cnt);
-		a = pw_new_obj(f, O_DICT);             /* pushes nothing: items stay valid */
+		a = pw_new_obj(f, O_DICT); /* pushes nothing: items stay valid */
 		pw_dict_set_items(f, &a, items, cnt);
 		return push(f, a);
-	case 'l': case 0x91: /* LIST FROZENSET */
+	case 'l':
+	case 0x91: /* LIST FROZENSET */
 		pop_mark(f, &items, &cnt);
 		return push(f, OPAQUE);
 	case 't': /* TUPLE */
 		pop_mark(f, &items, &cnt);
 		return push(f, tuple_of(items, cnt));
-	case 0x85: case 0x86: case 0x87: { /* TUPLE1-3 */
+	case 0x85:
+	case 0x86:
+	case 0x87: { /* TUPLE1-3 */
 		struct val it[3];
 
 		cnt = (size_t)(f->op - 0x84);
@@ -649,7 +675,8 @@ static bool step(struct frame *f)
 		if (!parse_key(f, p, n, &u))
 			return push(f, OPAQUE);
 		return memo_get(f, u);
-	case 'h': case 'j': /* BINGET LONG_BINGET */
+	case 'h':
+	case 'j': /* BINGET LONG_BINGET */
 		return take_uint(f, f->op == 'h' ? 1 : 4, &u) && memo_get(f, u);
 	case 'p': /* PUT */
 		if (!take_line(f, &p, &n))
@@ -657,7 +684,8 @@ static bool step(struct frame *f)
 		if (parse_key(f, p, n, &u))
 			memo_put(f, u, top(f));
 		return true;
-	case 'q': case 'r': /* BINPUT LONG_BINPUT */
+	case 'q':
+	case 'r': /* BINPUT LONG_BINPUT */
 		if (!take_uint(f, f->op == 'q' ? 1 : 4, &u))
 			return false;
 		memo_put(f, u, top(f));
@@ -698,13 +726,16 @@ static bool step(struct frame *f)
 		b = pop(f);
 		a = pop(f);
 		if (a.kind != V_STR || b.kind != V_STR ||
-		    !pw_name_text(&a, mb, sizeof(mb), &p, &n) || !pw_name_text(&b, nb, sizeof(nb), &p2, &n2)) {
+		    !pw_name_text(&a, mb, sizeof(mb), &p, &n) ||
+		    !pw_name_text(&b, nb, sizeof(nb), &p2, &n2)) {
 			pw_add_error(f, PERR_BAD_GLOBAL);
 			return push(f, add_import(f, PIMP_STACK_GLOBAL, NULL, 0, NULL, 0, -1));
 		}
 		return push(f, add_import(f, PIMP_STACK_GLOBAL, p, n, p2, n2, -1));
 	}
-	case 0x82: case 0x83: case 0x84: /* EXT1 EXT2 EXT4: copyreg registry codes */
+	case 0x82:
+	case 0x83:
+	case 0x84: /* EXT1 EXT2 EXT4: copyreg registry codes */
 		if (!take_uint(f, f->op == 0x82 ? 1 : f->op == 0x83 ? 2 : 4, &u))
 			return false;
 		return push(f, add_import(f, PIMP_EXT, NULL, 0, NULL, 0, (int32_t)u));
@@ -746,11 +777,12 @@ static bool step(struct frame *f)
 }
 
 /* Walks one pickle at b; returns how many bytes it consumed. */
-static size_t walk_one(struct walker *w, const uint8_t *b, size_t len, unsigned depth,
-		   bool joblib, size_t src, bool *stopped, size_t *found)
+static size_t walk_one(struct walker *w, const uint8_t *b, size_t len, unsigned depth, bool joblib,
+		       size_t src, bool *stopped, size_t *found)
 {
-	struct frame f = { .w = w, .b = b, .len = len, .depth = depth, .joblib = joblib,
-			   .src = src };
+	struct frame f = {
+		.w = w, .b = b, .len = len, .depth = depth, .joblib = joblib, .src = src
+	};
 	struct pickle_result *r = w->out;
 	bool failed = false;
 
@@ -802,8 +834,11 @@ enum scan_mode { SCAN_ONE, SCAN_STREAM, SCAN_JOBLIB };
 static int scan(const uint8_t *buf, size_t len, const struct pickle_profile *profile,
 		const struct pickle_limits *lim, struct pickle_result *out, enum scan_mode mode)
 {
-	struct walker w = { .root = buf, .prof = profile, .lim = lim ? lim : &pickle_default_limits,
-			    .out = out, .walk_one = walk_one };
+	struct walker w = { .root = buf,
+			    .prof = profile,
+			    .lim = lim ? lim : &pickle_default_limits,
+			    .out = out,
+			    .walk_one = walk_one };
 	size_t pos = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -819,8 +854,8 @@ static int scan(const uint8_t *buf, size_t len, const struct pickle_profile *pro
 		bool stopped;
 		size_t found, used;
 
-		used = walk_one(&w, buf + pos, len - pos, 0, mode == SCAN_JOBLIB, IN_ROOT,
-				&stopped, &found);
+		used = walk_one(&w, buf + pos, len - pos, 0, mode == SCAN_JOBLIB, IN_ROOT, &stopped,
+				&found);
 		if (out->pickles && !stopped && !found) {
 			/* not a pickle after all: raw data after the last STOP */
 			out->nerrors = errs;

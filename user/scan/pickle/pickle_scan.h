@@ -10,27 +10,27 @@
 
 struct cJSON;
 
-#define PICKLE_NAME_MAX 255   /* module / name bytes kept; longer is cut */
-#define PICKLE_MAX_ERRORS 32  /* errors kept; more are only counted */
+#define PICKLE_NAME_MAX 255  /* module / name bytes kept; longer is cut */
+#define PICKLE_MAX_ERRORS 32 /* errors kept; more are only counted */
 
 enum pickle_verdict { PV_CLEAN = 0, PV_SUSPICIOUS, PV_MALICIOUS, PV_ERROR };
 
 enum pickle_err_kind {
 	PERR_UNKNOWN_OPCODE = 1,
-	PERR_TRUNCATED,       /* an argument or line runs past the buffer */
+	PERR_TRUNCATED, /* an argument or line runs past the buffer */
 	PERR_STACK_UNDERFLOW,
-	PERR_MARK_UNDERFLOW,  /* pop-to-mark with no mark */
-	PERR_MEMO_MISS,       /* GET of a key never PUT */
-	PERR_BAD_ARG,         /* unparsable line argument (GET/PUT key, ...) */
-	PERR_BAD_GLOBAL,      /* STACK_GLOBAL operands are not strings */
-	PERR_NO_STOP,         /* buffer ended without STOP */
-	PERR_JOBLIB_ARRAY,    /* joblib inline array of unknown size or place */
-	PERR_BAD_STRING,      /* a protocol 0 string escape Python would reject */
+	PERR_MARK_UNDERFLOW, /* pop-to-mark with no mark */
+	PERR_MEMO_MISS,      /* GET of a key never PUT */
+	PERR_BAD_ARG,        /* unparsable line argument (GET/PUT key, ...) */
+	PERR_BAD_GLOBAL,     /* STACK_GLOBAL operands are not strings */
+	PERR_NO_STOP,        /* buffer ended without STOP */
+	PERR_JOBLIB_ARRAY,   /* joblib inline array of unknown size or place */
+	PERR_BAD_STRING,     /* a protocol 0 string escape Python would reject */
 };
 
 /* Bits of pickle_result.limits_hit; each names the limit that cut the walk. */
 enum pickle_limit {
-	PLIM_INPUT = 1 << 0,    /* only the first max_input bytes were walked */
+	PLIM_INPUT = 1 << 0, /* only the first max_input bytes were walked */
 	PLIM_OPCODES = 1 << 1,
 	PLIM_STACK = 1 << 2,    /* stack or mark-stack depth */
 	PLIM_MEMO = 1 << 3,     /* memo key >= max_memo: not stored; joblib: more
@@ -57,17 +57,17 @@ enum pickle_use {
 };
 
 struct pickle_finding {
-	char module[PICKLE_NAME_MAX + 1];  /* raw bytes, NUL-free copy; EXT: "" */
+	char module[PICKLE_NAME_MAX + 1]; /* raw bytes, NUL-free copy; EXT: "" */
 	char name[PICKLE_NAME_MAX + 1];
-	size_t offset;          /* of the opcode, in the outermost buffer; inside a
+	size_t offset; /* of the opcode, in the outermost buffer; inside a
 				 * decoded (escaped) string: where that string starts */
 	uint8_t opcode;
 	enum pickle_import_kind kind;
-	int32_t ext_code;       /* EXT1/2/4 registry code, else -1 */
-	unsigned depth;         /* 0 = top level, 1 = pickle inside a loads() arg ... */
-	bool called;            /* consumed by REDUCE/OBJ/NEWOBJ/NEWOBJ_EX/INST */
-	uint8_t use;            /* enum pickle_use bits */
-	bool loader;            /* a known pickle loader (nested-load risk) */
+	int32_t ext_code; /* EXT1/2/4 registry code, else -1 */
+	unsigned depth;   /* 0 = top level, 1 = pickle inside a loads() arg ... */
+	bool called;      /* consumed by REDUCE/OBJ/NEWOBJ/NEWOBJ_EX/INST */
+	uint8_t use;      /* enum pickle_use bits */
+	bool loader;      /* a known pickle loader (nested-load risk) */
 	enum pickle_severity severity;
 };
 
@@ -80,24 +80,24 @@ struct pickle_error {
 
 struct pickle_result {
 	enum pickle_verdict verdict;
-	const char *profile;            /* profile name, or "none" */
+	const char *profile; /* profile name, or "none" */
 	struct pickle_finding *findings;
 	size_t nfindings;
-	size_t findings_dropped;        /* past max_findings */
-	enum pickle_severity worst;     /* over all findings, dropped ones too */
+	size_t findings_dropped;    /* past max_findings */
+	enum pickle_severity worst; /* over all findings, dropped ones too */
 	struct pickle_error errors[PICKLE_MAX_ERRORS];
-	size_t nerrors;                 /* may exceed PICKLE_MAX_ERRORS */
-	unsigned limits_hit;            /* enum pickle_limit bits */
-	size_t opcodes;                 /* opcodes walked, nested ones included */
-	size_t persids;                 /* PERSID/BINPERSID seen (torch storages) */
-	size_t pickles;                 /* top-level pickles walked */
-	size_t nested;                  /* nested pickles walked */
-	bool trailing;                  /* bytes follow the (last walked) STOP */
+	size_t nerrors;      /* may exceed PICKLE_MAX_ERRORS */
+	unsigned limits_hit; /* enum pickle_limit bits */
+	size_t opcodes;      /* opcodes walked, nested ones included */
+	size_t persids;      /* PERSID/BINPERSID seen (torch storages) */
+	size_t pickles;      /* top-level pickles walked */
+	size_t nested;       /* nested pickles walked */
+	bool trailing;       /* bytes follow the (last walked) STOP */
 	size_t trailing_offset;
-	bool trailing_unparsed;         /* stream: a trailing segment was not a pickle */
-	size_t consumed;                /* end of the last walked top-level pickle: just
+	bool trailing_unparsed; /* stream: a trailing segment was not a pickle */
+	size_t consumed;        /* end of the last walked top-level pickle: just
 					 * after its STOP, or where its walk ended */
-	size_t arrays;                  /* joblib: inline arrays skipped or walked */
+	size_t arrays;          /* joblib: inline arrays skipped or walked */
 };
 
 /* Walks the first pickle in buf. profile may be NULL (nothing allowed).

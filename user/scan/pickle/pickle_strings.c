@@ -56,7 +56,7 @@ bool pw_dec_repr(const uint8_t *s, size_t n, struct pw_out *k, bool as_text)
 
 		if (v == '\\') {
 			if (i >= n)
-				return false;           /* trailing backslash */
+				return false; /* trailing backslash */
 			v = s[i++];
 			if (v == '\n')
 				continue;
@@ -72,7 +72,7 @@ bool pw_dec_repr(const uint8_t *s, size_t n, struct pw_out *k, bool as_text)
 				i += 2;
 			} else if (v && (e = strchr(esc, (int)v)) && (e - esc) % 2 == 0) {
 				v = (uint8_t)e[1];
-			} else if (!sink_put(k, '\\')) {  /* unknown escape: kept */
+			} else if (!sink_put(k, '\\')) { /* unknown escape: kept */
 				break;
 			}
 		}
@@ -165,8 +165,8 @@ bool pw_utf8_to_latin1(uint8_t *s, size_t n, size_t *out)
 	size_t j = 0;
 
 	for (size_t i = 0; i < n; i++)
-		if (s[i] >= 0x80 && (s[i] < 0xc2 || s[i] > 0xc3 || i + 1 >= n ||
-				     (s[++i] & 0xc0) != 0x80))
+		if (s[i] >= 0x80 &&
+		    (s[i] < 0xc2 || s[i] > 0xc3 || i + 1 >= n || (s[++i] & 0xc0) != 0x80))
 			return false;
 	for (size_t i = 0; i < n; j++) {
 		if (s[i] < 0x80) {
@@ -180,8 +180,8 @@ bool pw_utf8_to_latin1(uint8_t *s, size_t n, size_t *out)
 	return true;
 }
 
-struct val pw_bytes_val(const struct frame *f, const struct val *from, const uint8_t *p,
-			size_t n, bool owned)
+struct val pw_bytes_val(const struct frame *f, const struct val *from, const uint8_t *p, size_t n,
+			bool owned)
 {
 	struct val v = { .kind = V_BYTES, .fi = -1, .p = p, .n = n };
 
@@ -207,7 +207,7 @@ bool pw_val_bytes(struct frame *f, const struct val *v, struct val *out)
 	if (v->kind != V_STR || !(d = decode_owned(f, v, false, &n)))
 		return false;
 	if (v->enc == E_RUE)
-		(void)pw_utf8_to_latin1(d, n, &n);  /* on failure d is untouched */
+		(void)pw_utf8_to_latin1(d, n, &n); /* on failure d is untouched */
 	*out = pw_bytes_val(f, v, d, n, true);
 	return true;
 }
@@ -227,8 +227,7 @@ bool pw_val_text(struct frame *f, const struct val *v, const uint8_t **p, size_t
 
 /* A (short) str decoded into buf for names and keys; a result of cap
  * bytes means it was cut. false where the escapes are bad. */
-bool pw_name_text(const struct val *v, uint8_t *buf, size_t cap, const uint8_t **p,
-		  size_t *n)
+bool pw_name_text(const struct val *v, uint8_t *buf, size_t cap, const uint8_t **p, size_t *n)
 {
 	struct pw_out k = { .out = buf, .cap = cap };
 	bool ok;
@@ -252,8 +251,9 @@ bool pw_text_is(const uint8_t *p, size_t n, const char *s)
 /* _codecs.encode's encoding argument, as Python normalizes aliases. */
 uint16_t pw_codec_bits(const struct val *v)
 {
-	static const char *const latin1[] = { "latin_1", "latin1", "latin", "l1", "iso8859_1",
-					      "iso_8859_1", "8859", "cp819", "iso_ir_100", NULL };
+	static const char *const latin1[] = { "latin_1",    "latin1",     "latin", "l1",
+					      "iso8859_1",  "iso_8859_1", "8859",  "cp819",
+					      "iso_ir_100", NULL };
 	static const char *const utf8[] = { "utf_8", "utf8", "u8", "utf", "cp65001", NULL };
 	uint8_t buf[24];
 	const uint8_t *p;
@@ -263,7 +263,9 @@ uint16_t pw_codec_bits(const struct val *v)
 		return 0;
 	char norm[sizeof(buf)];
 	for (size_t i = 0; i < n; i++)
-		norm[i] = p[i] == '-' || p[i] == ' ' ? '_' : (char)(p[i] | (p[i] >= 'A' && p[i] <= 'Z' ? 0x20 : 0));
+		norm[i] = p[i] == '-' || p[i] == ' ' ?
+				  '_' :
+				  (char)(p[i] | (p[i] >= 'A' && p[i] <= 'Z' ? 0x20 : 0));
 	norm[n] = 0;
 	for (const char *const *a = latin1; *a; a++)
 		if (!strcmp(norm, *a))

@@ -29,22 +29,25 @@ enum vbits {
  * copies), a tuple keeps its first item and a few summaries, enough for
  * loads(b), STACK_GLOBAL, _codecs.encode and joblib's array headers. */
 struct val {
-	uint8_t kind, sub;        /* sub: V_TUPLE's first item's kind */
-	uint8_t enc;              /* enum venc of p */
-	uint8_t roles;            /* V_GLOBAL (or tuple's first item): pickle_role bits */
-	uint16_t bits;            /* enum vbits */
-	int32_t fi;               /* V_GLOBAL: finding index, -1 if dropped */
-	int32_t fi0;              /* V_TUPLE: its first item's finding index, or -1 */
-	const uint8_t *p;         /* V_STR / V_BYTES, or a tuple's first item */
+	uint8_t kind, sub; /* sub: V_TUPLE's first item's kind */
+	uint8_t enc;       /* enum venc of p */
+	uint8_t roles;     /* V_GLOBAL (or tuple's first item): pickle_role bits */
+	uint16_t bits;     /* enum vbits */
+	int32_t fi;        /* V_GLOBAL: finding index, -1 if dropped */
+	int32_t fi0;       /* V_TUPLE: its first item's finding index, or -1 */
+	const uint8_t *p;  /* V_STR / V_BYTES, or a tuple's first item */
 	size_t n;
-	uint64_t num, num2;       /* V_INT: value; V_OBJ: object index + 1 */
-	size_t src;               /* VB_OWNED: offset in the outermost buffer */
+	uint64_t num, num2; /* V_INT: value; V_OBJ: object index + 1 */
+	size_t src;         /* VB_OWNED: offset in the outermost buffer */
 };
 
 #define OPAQUE ((struct val){ .fi = -1, .fi0 = -1 })
 
 /* A memo value worth keeping (not OPAQUE), by key + 1 (0: empty slot). */
-struct memo_ent { uint64_t key1; struct val v; };
+struct memo_ent {
+	uint64_t key1;
+	struct val v;
+};
 /* Memo values kept at once; most memo entries are opaque and cost one bit. */
 #define PICKLE_MEMO_VALUES_MAX (1u << 20)
 
@@ -56,21 +59,24 @@ enum astate { A_ABSENT = 0, A_KNOWN, A_UNKNOWN, A_NONE };
 
 struct obj {
 	uint8_t kind;
-	uint8_t shape, dtype, align;  /* O_DICT / O_WRAP: state keys / attributes */
-	bool parsed, flexible, hasobj;/* O_DTYPE: numpy.dtype(str) understood */
-	uint64_t size;                /* O_DICT / O_WRAP: element count; O_DTYPE: itemsize */
-	uint64_t dref;                /* O_DICT / O_WRAP: dtype object index + 1 */
+	uint8_t shape, dtype, align;   /* O_DICT / O_WRAP: state keys / attributes */
+	bool parsed, flexible, hasobj; /* O_DTYPE: numpy.dtype(str) understood */
+	uint64_t size;                 /* O_DICT / O_WRAP: element count; O_DTYPE: itemsize */
+	uint64_t dref;                 /* O_DICT / O_WRAP: dtype object index + 1 */
 };
 
-struct owned { struct owned *next; uint8_t data[]; };
+struct owned {
+	struct owned *next;
+	uint8_t data[];
+};
 
 struct walker {
 	const uint8_t *root;
 	const struct pickle_profile *prof;
 	const struct pickle_limits *lim;
 	struct pickle_result *out;
-	struct owned *owned;      /* decoded strings, freed after the scan */
-	size_t owned_left;        /* bytes of them still allowed */
+	struct owned *owned; /* decoded strings, freed after the scan */
+	size_t owned_left;   /* bytes of them still allowed */
 	bool oom;
 	/* the walker itself, for joblib's arrays of objects (a nested pickle
 	 * inline after BUILD): joblib's objects sit below the walker */
@@ -80,12 +86,12 @@ struct walker {
 
 #define IN_ROOT SIZE_MAX
 
-struct frame {                /* one pickle being walked */
+struct frame { /* one pickle being walked */
 	struct walker *w;
 	const uint8_t *b;
 	size_t len, pos, op_off;
-	size_t src;               /* IN_ROOT, or the outer offset b was decoded from */
-	size_t fend;              /* end of the current protocol 4 FRAME */
+	size_t src;  /* IN_ROOT, or the outer offset b was decoded from */
+	size_t fend; /* end of the current protocol 4 FRAME */
 	unsigned depth;
 	uint8_t op;
 	bool joblib;
@@ -93,14 +99,14 @@ struct frame {                /* one pickle being walked */
 	size_t nst, cap;
 	size_t *marks;
 	size_t nmarks, mcap;
-	uint64_t *mset;           /* memo keys PUT so far, one bit each */
-	size_t mbits;             /* bits mset has room for */
-	struct memo_ent *mtab;    /* the non-opaque values, open addressing */
+	uint64_t *mset;        /* memo keys PUT so far, one bit each */
+	size_t mbits;          /* bits mset has room for */
+	struct memo_ent *mtab; /* the non-opaque values, open addressing */
 	size_t tcap, mused;
-	size_t memo_count;        /* distinct keys: MEMOIZE's next key */
+	size_t memo_count; /* distinct keys: MEMOIZE's next key */
 	struct obj *objs;
 	size_t nobjs, ocap;
-	size_t found;             /* imports this frame recorded (dropped ones too) */
+	size_t found; /* imports this frame recorded (dropped ones too) */
 	bool stopped;
 };
 

@@ -43,9 +43,18 @@ static void put_le(struct gb *b, uint64_t v, int bytes)
 	put(b, x, (size_t)bytes);
 }
 
-static void u32(struct gb *b, uint32_t v) { put_le(b, v, 4); }
-static void u64(struct gb *b, uint64_t v) { put_le(b, v, 8); }
-static void len(struct gb *b, uint64_t v) { put_le(b, v, b->v1 ? 4 : 8); }
+static void u32(struct gb *b, uint32_t v)
+{
+	put_le(b, v, 4);
+}
+static void u64(struct gb *b, uint64_t v)
+{
+	put_le(b, v, 8);
+}
+static void len(struct gb *b, uint64_t v)
+{
+	put_le(b, v, b->v1 ? 4 : 8);
+}
 
 static void str(struct gb *b, const char *s)
 {
@@ -235,13 +244,19 @@ static const char deepseek_ns[] =
 	"system_prompt='') %}{%- for message in messages %}{%- if message['role'] == 'system' %}"
 	"{% set ns.system_prompt = message['content'] %}{%- endif %}{%- endfor %}{{bos_token}}"
 	"{{ns.system_prompt}}{%- for message in messages %}{%- if message['role'] == 'user' %}"
-	"{%- set ns.is_tool = false -%}{{'<\xef\xbd\x9c" "User\xef\xbd\x9c>' + message['content']}}"
+	"{%- set ns.is_tool = false -%}{{'<\xef\xbd\x9c"
+	"User\xef\xbd\x9c>' + message['content']}}"
 	"{%- endif %}{%- if message['role'] == 'assistant' and message['content'] is not none %}"
-	"{{'<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>' + message['content'] + '<\xef\xbd\x9c" "end\xe2\x96"
-	"\x81" "of\xe2\x96\x81" "sentence\xef\xbd\x9c>'}}{%- endif %}{%- endfor -%}"
+	"{{'<\xef\xbd\x9c"
+	"Assistant\xef\xbd\x9c>' + message['content'] + '<\xef\xbd\x9c"
+	"end\xe2\x96"
+	"\x81"
+	"of\xe2\x96\x81"
+	"sentence\xef\xbd\x9c>'}}{%- endif %}{%- endfor -%}"
 	"{% set ns = namespace(found=false) %}{% for m in messages %}{% if m.role == 'system' %}"
 	"{% set ns.found = true %}{% endif %}{% endfor %}"
-	"{% if add_generation_prompt and not ns.is_tool %}{{'<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>'}}"
+	"{% if add_generation_prompt and not ns.is_tool %}{{'<\xef\xbd\x9c"
+	"Assistant\xef\xbd\x9c>'}}"
 	"{% endif %}";
 
 static void test_real_templates_clean(void)
@@ -351,7 +366,8 @@ static void test_suspicious_only(void)
 	/* small ranges, plain calls of Jinja helpers, locally bound names */
 	check_tpl("{% for i in range(10) %}{{ i }}{% endfor %}{% set comma = joiner(', ') %}"
 		  "{{ comma() }}{% for config in tools %}{{ config.name }}{% endfor %}"
-		  "{% set self = 1 %}{{ self.x }}{{ cycler('a', 'b').next() }}", &g);
+		  "{% set self = 1 %}{{ self.x }}{{ cycler('a', 'b').next() }}",
+		  &g);
 	CHECK(g.nhits == 0);
 	/* comments and raw blocks are never run */
 	check_tpl("{# {{ ''.__class__ }} #}{% raw %}{{ x.__class__ }}{% endraw %}ok {{ y }}", &g);
@@ -380,25 +396,46 @@ static const char evil_mro[] = "{{ ''.__class__.__mro__[1].__subclasses__() }}";
 static void build_rich(struct gb *b, const char *tpl, const char *named_tpl, size_t nfloats)
 {
 	hdr(b, 3, 291, named_tpl ? 13 : 12);
-	str(b, "general.architecture"); u32(b, 8); str(b, "llama");
+	str(b, "general.architecture");
+	u32(b, 8);
+	str(b, "llama");
 	for (uint32_t t = 0; t <= 7; t++) {
-		static const char *k[] = { "a.u8", "a.i8", "a.u16", "a.i16", "a.u32", "a.i32",
-					   "a.f32", "a.bool" };
+		static const char *k[] = { "a.u8",  "a.i8",  "a.u16", "a.i16",
+					   "a.u32", "a.i32", "a.f32", "a.bool" };
 		static const int sz[] = { 1, 1, 2, 2, 4, 4, 4, 1 };
 
 		if (t == 3 || t == 5)
 			continue;
-		str(b, k[t]); u32(b, t); put_le(b, 1, sz[t]);
+		str(b, k[t]);
+		u32(b, t);
+		put_le(b, 1, sz[t]);
 	}
-	str(b, "a.u64"); u32(b, 10); u64(b, 7);
-	str(b, "tokenizer.ggml.tokens"); u32(b, 9); u32(b, 8); len(b, 3);
-	str(b, "<s>"); str(b, "</s>"); str(b, "{{ x.__class__ }}"); /* not a template */
-	str(b, "tokenizer.ggml.scores"); u32(b, 9); u32(b, 6); len(b, nfloats);
+	str(b, "a.u64");
+	u32(b, 10);
+	u64(b, 7);
+	str(b, "tokenizer.ggml.tokens");
+	u32(b, 9);
+	u32(b, 8);
+	len(b, 3);
+	str(b, "<s>");
+	str(b, "</s>");
+	str(b, "{{ x.__class__ }}"); /* not a template */
+	str(b, "tokenizer.ggml.scores");
+	u32(b, 9);
+	u32(b, 6);
+	len(b, nfloats);
 	for (size_t i = 0; i < nfloats; i++)
 		u32(b, 0);
-	str(b, "a.nested"); u32(b, 9); u32(b, 9); len(b, 2);
-	u32(b, 12); len(b, 1); u64(b, 0);
-	u32(b, 8); len(b, 1); str(b, "x");
+	str(b, "a.nested");
+	u32(b, 9);
+	u32(b, 9);
+	len(b, 2);
+	u32(b, 12);
+	len(b, 1);
+	u64(b, 0);
+	u32(b, 8);
+	len(b, 1);
+	str(b, "x");
 	kv_str(b, "tokenizer.chat_template", tpl);
 	if (named_tpl)
 		kv_str(b, "tokenizer.chat_template.tool_use", named_tpl);
@@ -548,7 +585,10 @@ static void test_malformed(void)
 	struct gguf_info g;
 	char err[256];
 
-	put(&b, "GGUX", 4); u32(&b, 3); u64(&b, 0); u64(&b, 0);
+	put(&b, "GGUX", 4);
+	u32(&b, 3);
+	u64(&b, 0);
+	u64(&b, 0);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
 	CHECK(strstr(err, "not a GGUF") != NULL);
 
@@ -556,7 +596,9 @@ static void test_malformed(void)
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
 	CHECK(strstr(err, "not a GGUF") != NULL);
 
-	put(&b, "GGUF", 4); u32(&b, 3); u64(&b, 0);
+	put(&b, "GGUF", 4);
+	u32(&b, 3);
+	u64(&b, 0);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
 	CHECK_STR(err, "GGUF header truncated");
 
@@ -576,22 +618,34 @@ static void test_malformed(void)
 	/* truncated inside the second key */
 	hdr(&b, 3, 0, 2);
 	kv_u32(&b, "general.alignment", 32);
-	len(&b, 30); put(&b, "general.na", 10); u32(&b, 0); u32(&b, 0); u32(&b, 0);
+	len(&b, 30);
+	put(&b, "general.na", 10);
+	u32(&b, 0);
+	u32(&b, 0);
+	u32(&b, 0);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
 	CHECK(strstr(err, "kv 1 ('?'): key past the end of the file") != NULL);
 
 	/* string length past EOF; a malicious template before it is kept */
 	hdr(&b, 3, 0, 3);
 	kv_str(&b, "tokenizer.chat_template", evil_mro);
-	str(&b, "general.name"); u32(&b, 8); len(&b, 1000); put(&b, "short", 5);
-	kv_u32(&b, "x", 1); kv_u32(&b, "y", 1); kv_u32(&b, "z", 1);
+	str(&b, "general.name");
+	u32(&b, 8);
+	len(&b, 1000);
+	put(&b, "short", 5);
+	kv_u32(&b, "x", 1);
+	kv_u32(&b, "y", 1);
+	kv_u32(&b, "z", 1);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
 	CHECK(strstr(err, "kv 1 ('general.name'): string past the end") != NULL);
 	CHECK(find(&g, "__class__") != NULL);
 
 	/* a template whose length runs past EOF */
 	hdr(&b, 3, 0, 1);
-	str(&b, "tokenizer.chat_template"); u32(&b, 8); len(&b, 1u << 20); put(&b, "{{ x }}", 7);
+	str(&b, "tokenizer.chat_template");
+	u32(&b, 8);
+	len(&b, 1u << 20);
+	put(&b, "{{ x }}", 7);
 	for (int i = 0; i < 10; i++)
 		put(&b, "pad", 3);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
@@ -600,50 +654,78 @@ static void test_malformed(void)
 
 	/* a string longer than the limit */
 	hdr(&b, 3, 0, 1);
-	str(&b, "k"); u32(&b, 8); len(&b, (uint64_t)GGUF_MAX_STRING + 1);
+	str(&b, "k");
+	u32(&b, 8);
+	len(&b, (uint64_t)GGUF_MAX_STRING + 1);
 	for (int i = 0; i < 10; i++)
 		put(&b, "pad", 3);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
 	CHECK(strstr(err, "string longer than the limit") != NULL);
 
 	hdr(&b, 3, 0, 2);
-	str(&b, "weird\x1b[2J"); u32(&b, 13); u32(&b, 0); u32(&b, 0); u32(&b, 0);
+	str(&b, "weird\x1b[2J");
+	u32(&b, 13);
+	u32(&b, 0);
+	u32(&b, 0);
+	u32(&b, 0);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
 	CHECK(strstr(err, "kv 0 ('weird\\x1b[2J') at offset 41: unknown value type 13") != NULL);
 
 	hdr(&b, 3, 0, 2);
-	str(&b, "arr"); u32(&b, 9); u32(&b, 77); len(&b, 1); u64(&b, 0); u64(&b, 0);
+	str(&b, "arr");
+	u32(&b, 9);
+	u32(&b, 77);
+	len(&b, 1);
+	u64(&b, 0);
+	u64(&b, 0);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
 	CHECK(strstr(err, "unknown array element type 77") != NULL);
 
 	/* array counts the file cannot hold */
 	hdr(&b, 3, 0, 2);
-	str(&b, "arr"); u32(&b, 9); u32(&b, 6); len(&b, UINT64_MAX / 2); u64(&b, 0); u64(&b, 0);
+	str(&b, "arr");
+	u32(&b, 9);
+	u32(&b, 6);
+	len(&b, UINT64_MAX / 2);
+	u64(&b, 0);
+	u64(&b, 0);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
 	CHECK(strstr(err, "array data past the end") != NULL);
 
 	hdr(&b, 3, 0, 2);
-	str(&b, "arr"); u32(&b, 9); u32(&b, 8); len(&b, 1000000); u64(&b, 0); u64(&b, 0);
+	str(&b, "arr");
+	u32(&b, 9);
+	u32(&b, 8);
+	len(&b, 1000000);
+	u64(&b, 0);
+	u64(&b, 0);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
 	CHECK(strstr(err, "array elements past the end") != NULL);
 
 	/* arrays of arrays of arrays ... */
 	hdr(&b, 3, 0, 1);
-	str(&b, "deep"); u32(&b, 9);
+	str(&b, "deep");
+	u32(&b, 9);
 	for (int i = 0; i < 20; i++) {
-		u32(&b, 9); len(&b, 1);
+		u32(&b, 9);
+		len(&b, 1);
 	}
-	u32(&b, 0); len(&b, 0);
+	u32(&b, 0);
+	len(&b, 0);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == -EINVAL);
 	CHECK(strstr(err, "arrays nested too deep") != NULL);
 
 	/* nesting within the limit is fine */
 	hdr(&b, 3, 0, 1);
-	str(&b, "nested"); u32(&b, 9);
+	str(&b, "nested");
+	u32(&b, 9);
 	for (int i = 0; i < 3; i++) {
-		u32(&b, 9); len(&b, 1);
+		u32(&b, 9);
+		len(&b, 1);
 	}
-	u32(&b, 0); len(&b, 2); put(&b, "ab", 2);
+	u32(&b, 0);
+	len(&b, 2);
+	put(&b, "ab", 2);
 	CHECK(scan_err(&b, err, sizeof(err), &g) == 0);
 }
 

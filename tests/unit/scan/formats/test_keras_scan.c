@@ -185,8 +185,8 @@ static int scan_mem(const char *p, size_t n, struct keras_result *r, char *err, 
 
 static void test_h5_handmade(void)
 {
-	static const char lam[] =
-		SIG "\0\0junk{\"class_name\"" /* a key alone */ "\0\0"
+	static const char lam[] = SIG
+		"\0\0junk{\"class_name\"" /* a key alone */ "\0\0"
 		"{\n\t\"class_name\"\n:\"Sequential\",\"config\":{\"layers\":[{\"class_name\":"
 		"\"Lambda\",\"config\":{\"name\":\"l}\\\"{\",\"function\":[\"4wEAAA==\",null,null]}}]}}"
 		"\0\0";
@@ -269,7 +269,8 @@ static void test_k3_clean(void)
 	/* KerasHub backbones name their own package */
 	CHECK(cfg("{\"module\": \"keras_hub.src.models.gemma.gemma_backbone\", \"class_name\": "
 		  "\"GemmaBackbone\", \"config\": {\"name\": \"gemma_backbone\"}, "
-		  "\"registered_name\": \"keras_hub>GemmaBackbone\"}", &r, err, sizeof(err)) == 0);
+		  "\"registered_name\": \"keras_hub>GemmaBackbone\"}",
+		  &r, err, sizeof(err)) == 0);
 	CHECK(r.nhits == 0);
 }
 
@@ -283,7 +284,8 @@ static void test_k3_lambda(void)
 		  "\"s\", \"layers\": [{\"module\": \"keras.layers\", \"class_name\": \"Lambda\", "
 		  "\"config\": {\"name\": \"lambda\", \"function\": {\"class_name\": \"__lambda__\", "
 		  "\"config\": {\"code\": \"4wEAAAAAAAAA\", \"defaults\": null, \"closure\": null}}, "
-		  "\"arguments\": {}}, \"registered_name\": null}]}}", &r, err, sizeof(err)) == 0);
+		  "\"arguments\": {}}, \"registered_name\": null}]}}",
+		  &r, err, sizeof(err)) == 0);
 	CHECK(r.nhits == 1);
 	CHECK((h = find(&r, "lambda-layer")) != NULL);
 	if (h) {
@@ -306,7 +308,8 @@ static void test_k3_lambda(void)
 	/* a __lambda__ used as an activation, outside any Lambda layer */
 	CHECK(cfg("{\"class_name\": \"Functional\", \"config\": {\"layers\": [{\"class_name\": "
 		  "\"Dense\", \"config\": {\"name\": \"d\", \"activation\": {\"class_name\": "
-		  "\"__lambda__\", \"config\": {\"code\": \"4wEA\"}}}}]}}", &r, err, sizeof(err)) == 0);
+		  "\"__lambda__\", \"config\": {\"code\": \"4wEA\"}}}}]}}",
+		  &r, err, sizeof(err)) == 0);
 	CHECK((h = find(&r, "lambda-function")) != NULL && h->malicious);
 	if (h)
 		CHECK_STR(h->layer, "d");
@@ -356,16 +359,16 @@ static void test_foreign_modules(void)
 		CHECK_STR(h->class_name, "function:system");
 		CHECK_STR(h->layer, "dense");
 	}
-	CHECK(cfg("{\"module\": \"subprocess\", \"class_name\": \"Popen\", \"config\": {}}",
-		  &r, err, sizeof(err)) == 0);
+	CHECK(cfg("{\"module\": \"subprocess\", \"class_name\": \"Popen\", \"config\": {}}", &r,
+		  err, sizeof(err)) == 0);
 	CHECK((h = find(&r, "foreign-module")) != NULL && h->malicious);
 	CHECK(cfg("{\"class_name\": \"Model\", \"config\": {\"layers\": [{\"module\": "
 		  "\"importlib.util\", \"class_name\": \"X\", \"config\": {\"name\": \"x\"}}]}}",
 		  &r, err, sizeof(err)) == 0);
 	CHECK((h = find(&r, "foreign-module")) != NULL && h->malicious);
 	/* a package that only looks like keras */
-	CHECK(cfg("{\"module\": \"kerasx.layers\", \"class_name\": \"Dense\", \"config\": {}}",
-		  &r, err, sizeof(err)) == 0);
+	CHECK(cfg("{\"module\": \"kerasx.layers\", \"class_name\": \"Dense\", \"config\": {}}", &r,
+		  err, sizeof(err)) == 0);
 	CHECK((h = find(&r, "foreign-module")) != NULL && !h->malicious);
 	/* a custom function from the user's own module: suspicious */
 	CHECK(cfg("{\"class_name\": \"Model\", \"config\": {\"layers\": [{\"module\": "
@@ -393,7 +396,8 @@ static void test_config_errors(void)
 	char err[256], *deep;
 	size_t off = 0;
 
-	CHECK(cfg("{\"class_name\": \"Sequential\", \"config\": ", &r, err, sizeof(err)) == -EINVAL);
+	CHECK(cfg("{\"class_name\": \"Sequential\", \"config\": ", &r, err, sizeof(err)) ==
+	      -EINVAL);
 	CHECK_STR(err, "config is not valid JSON");
 	CHECK(!r.config_found);
 	CHECK(cfg("[1, 2]", &r, err, sizeof(err)) == -EINVAL);
@@ -406,7 +410,8 @@ static void test_config_errors(void)
 	if (!deep)
 		return;
 	for (int i = 0; i < KERAS_MAX_DEPTH + 2; i++)
-		off += (size_t)sprintf(deep + off, "{\"class_name\": \"%s\", \"config\": {\"layers\": [",
+		off += (size_t)sprintf(deep + off,
+				       "{\"class_name\": \"%s\", \"config\": {\"layers\": [",
 				       i == 1 ? "Lambda" : "Sequential");
 	off += (size_t)sprintf(deep + off, "1");
 	for (int i = 0; i < KERAS_MAX_DEPTH + 2; i++)
@@ -427,8 +432,10 @@ static void test_hit_limit(void)
 		return;
 	off += (size_t)sprintf(t, "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [");
 	for (int i = 0; i < KERAS_MAX_HITS + 3; i++)
-		off += (size_t)sprintf(t + off, "%s{\"class_name\": \"Lambda\", \"config\": "
-				       "{\"name\": \"l%d\"}}", i ? "," : "", i);
+		off += (size_t)sprintf(t + off,
+				       "%s{\"class_name\": \"Lambda\", \"config\": "
+				       "{\"name\": \"l%d\"}}",
+				       i ? "," : "", i);
 	off += (size_t)sprintf(t + off, "]}}");
 	CHECK(keras_check_config(t, off, &r, err, sizeof(err)) == 0);
 	CHECK(r.nhits == KERAS_MAX_HITS && r.hits_dropped == 3);

@@ -83,8 +83,8 @@ static size_t mk(uint8_t *buf, size_t cap, int major, const char *text, size_t n
 	return off + tl + ndata;
 }
 
-static int parse_text(int major, const char *text, size_t ndata, struct npy_header *h,
-		      char *err, size_t errlen)
+static int parse_text(int major, const char *text, size_t ndata, struct npy_header *h, char *err,
+		      size_t errlen)
 {
 	static uint8_t buf[1 << 16];
 	struct byte_src s;
@@ -209,7 +209,7 @@ static void test_object_array(void)
 	CHECK(parse_file("obj", &h, err, sizeof(err), &size, &first) == 0);
 	CHECK_STR(h.descr, "|O");
 	CHECK(h.has_object && !h.structured);
-	CHECK(h.data_off == 128 && first == 0x80);   /* pickle PROTO */
+	CHECK(h.data_off == 128 && first == 0x80); /* pickle PROTO */
 	CHECK(h.itemsize == 0 && h.data_bytes == 0 && !h.size_mismatch);
 	CHECK(h.ndim == 1 && h.shape[0] == 2);
 }
@@ -248,14 +248,13 @@ static void test_size_mismatch(void)
 	CHECK(parse_text(1, SIMPLE("|O", "(3,)"), 1, &h, err, sizeof(err)) == 0);
 	CHECK(!h.size_mismatch && h.has_object);
 	/* elements overflow 64 bits: no size, and no file can hold it */
-	CHECK(parse_text(1, SIMPLE("<f8", "(4294967296, 4294967296)"), 0, &h, err,
-			 sizeof(err)) == 0);
+	CHECK(parse_text(1, SIMPLE("<f8", "(4294967296, 4294967296)"), 0, &h, err, sizeof(err)) ==
+	      0);
 	CHECK(h.data_bytes == 0 && h.size_mismatch);
-	CHECK(parse_text(1, SIMPLE("<f8", "(18446744073709551615, 0)"), 0, &h, err,
-			 sizeof(err)) == 0);
+	CHECK(parse_text(1, SIMPLE("<f8", "(18446744073709551615, 0)"), 0, &h, err, sizeof(err)) ==
+	      0);
 	CHECK(h.data_bytes == 0 && !h.size_mismatch);
-	CHECK(parse_text(1, SIMPLE("<U4611686018427387904", "(1,)"), 0, &h, err,
-			 sizeof(err)) == 0);
+	CHECK(parse_text(1, SIMPLE("<U4611686018427387904", "(1,)"), 0, &h, err, sizeof(err)) == 0);
 	CHECK(h.itemsize == 0 && h.data_bytes == 0 && !h.size_mismatch);
 }
 
@@ -265,8 +264,10 @@ static void test_literal_forms(void)
 	struct npy_header h;
 	char err[256];
 
-	CHECK(parse_text(1, "{\"shape\": (3, 4,),\n \"fortran_order\": True, # comment\n"
-			 " \"descr\": \"<i2\"}\n", 24, &h, err, sizeof(err)) == 0);
+	CHECK(parse_text(1,
+			 "{\"shape\": (3, 4,),\n \"fortran_order\": True, # comment\n"
+			 " \"descr\": \"<i2\"}\n",
+			 24, &h, err, sizeof(err)) == 0);
 	CHECK(h.fortran_order && h.ndim == 2 && h.data_bytes == 24 && !h.size_mismatch);
 	CHECK(parse_text(1, "{'descr':'<f4','fortran_order':False,'shape':(2,)}", 8, &h, err,
 			 sizeof(err)) == 0);
@@ -280,27 +281,31 @@ static void test_literal_forms(void)
 	/* spellings of an object dtype */
 	CHECK(parse_text(1, SIMPLE("\\x4f", "()"), 0, &h, err, sizeof(err)) == 0);
 	CHECK(h.has_object && h.descr[0] == 'O');
-	CHECK(parse_text(1, "{'descr': '<' 'O', 'fortran_order': False, 'shape': ()}", 0, &h,
-			 err, sizeof(err)) == 0);
+	CHECK(parse_text(1, "{'descr': '<' 'O', 'fortran_order': False, 'shape': ()}", 0, &h, err,
+			 sizeof(err)) == 0);
 	CHECK(h.has_object);
 	CHECK_STR(h.descr, "<O");
 	CHECK(parse_text(1, SIMPLE("object", "()"), 0, &h, err, sizeof(err)) == 0);
 	CHECK(h.has_object);
 	CHECK(parse_text(1, SIMPLE("f8,O8", "()"), 0, &h, err, sizeof(err)) == 0);
 	CHECK(h.has_object);
-	CHECK(parse_text(1, SIMPLE("\\N{LATIN CAPITAL LETTER O}", "()"), 0, &h, err,
-			 sizeof(err)) == 0);
+	CHECK(parse_text(1, SIMPLE("\\N{LATIN CAPITAL LETTER O}", "()"), 0, &h, err, sizeof(err)) ==
+	      0);
 	CHECK(h.has_object);
-	CHECK(parse_text(1, "{'descr': ('O', (2,)), 'fortran_order': False, 'shape': ()}", 0,
-			 &h, err, sizeof(err)) == 0);
+	CHECK(parse_text(1, "{'descr': ('O', (2,)), 'fortran_order': False, 'shape': ()}", 0, &h,
+			 err, sizeof(err)) == 0);
 	CHECK(h.has_object && !h.structured);
 	/* a field named O is not an object field */
-	CHECK(parse_text(1, "{'descr': [('O', '<f8'), (('title', 'Obj'), '<i4', (2,))], "
-			 "'fortran_order': False, 'shape': (1,)}", 0, &h, err, sizeof(err)) == 0);
+	CHECK(parse_text(1,
+			 "{'descr': [('O', '<f8'), (('title', 'Obj'), '<i4', (2,))], "
+			 "'fortran_order': False, 'shape': (1,)}",
+			 0, &h, err, sizeof(err)) == 0);
 	CHECK(h.structured && !h.has_object);
 	/* the last of a repeated key wins, as in a dict literal */
-	CHECK(parse_text(1, "{'descr': '<f8', 'descr': '|O', 'fortran_order': False, "
-			 "'shape': ()}", 0, &h, err, sizeof(err)) == 0);
+	CHECK(parse_text(1,
+			 "{'descr': '<f8', 'descr': '|O', 'fortran_order': False, "
+			 "'shape': ()}",
+			 0, &h, err, sizeof(err)) == 0);
 	CHECK(h.has_object);
 	/* a long structured descr is kept cut */
 	{
@@ -309,7 +314,8 @@ static void test_literal_forms(void)
 
 		for (int i = 0; i < 40; i++)
 			o += (size_t)snprintf(t + o, sizeof(t) - o, "('field%02d', '<f8'), ", i);
-		snprintf(t + o, sizeof(t) - o, "('z', '|O')], 'fortran_order': False, 'shape': ()}");
+		snprintf(t + o, sizeof(t) - o,
+			 "('z', '|O')], 'fortran_order': False, 'shape': ()}");
 		CHECK(parse_text(1, t, 0, &h, err, sizeof(err)) == 0);
 		CHECK(h.descr_cut && h.structured && h.has_object);
 		CHECK(strlen(h.descr) == NPY_DESCR_MAX - 1);
@@ -343,15 +349,15 @@ static void test_malformed(void)
 	CHECK(npy_parse(&s, &h, err, sizeof(err)) == -EINVAL);
 	CHECK(strstr(err, "runs past end of file (size 17)") != NULL);
 
-	CHECK(parse_text(1, "{'descr': '<f8', 'fortran_order': False}", 0, &h, err,
-			 sizeof(err)) == -EINVAL);
+	CHECK(parse_text(1, "{'descr': '<f8', 'fortran_order': False}", 0, &h, err, sizeof(err)) ==
+	      -EINVAL);
 	CHECK_STR(err, "npy header: missing 'shape' key");
 	CHECK(parse_text(1, SIMPLE("<f8", "(-1,)"), 0, &h, err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "npy header: shape entry -1 at byte 61 is negative");
 	CHECK(parse_text(1, SIMPLE("<f8", "(3.0,)"), 0, &h, err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "npy header: shape entry 3.0 at byte 61 is not an int");
-	CHECK(parse_text(1, SIMPLE("<f8", "(18446744073709551616,)"), 0, &h, err,
-			 sizeof(err)) == -EINVAL);
+	CHECK(parse_text(1, SIMPLE("<f8", "(18446744073709551616,)"), 0, &h, err, sizeof(err)) ==
+	      -EINVAL);
 	CHECK_STR(err, "npy header: shape entry 18446744073709551616 at byte 61 is too large");
 	CHECK(parse_text(1, SIMPLE("<f8", "('3',)"), 0, &h, err, sizeof(err)) == -EINVAL);
 	CHECK(parse_text(1, SIMPLE("<f8", "(3)"), 0, &h, err, sizeof(err)) == -EINVAL);
@@ -360,8 +366,8 @@ static void test_malformed(void)
 	CHECK(parse_text(1, "{'descr': '<f8', 'fortran_order': 0, 'shape': ()}", 0, &h, err,
 			 sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "npy header: fortran_order is not True or False at byte 44");
-	CHECK(parse_text(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (), 'x': 1}", 0,
-			 &h, err, sizeof(err)) == -EINVAL);
+	CHECK(parse_text(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (), 'x': 1}", 0, &h,
+			 err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "npy header: unexpected key 'x' at byte 64");
 	CHECK(parse_text(1, "{b'descr': '<f8', 'fortran_order': False, 'shape': ()}", 0, &h, err,
 			 sizeof(err)) == -EINVAL);
@@ -369,8 +375,8 @@ static void test_malformed(void)
 			 sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "npy header: descr is not a str or a list at byte 20");
 	/* unbalanced brackets */
-	CHECK(parse_text(1, "{'descr': [('a', '<f8'), 'fortran_order': False, 'shape': ()}", 0,
-			 &h, err, sizeof(err)) == -EINVAL);
+	CHECK(parse_text(1, "{'descr': [('a', '<f8'), 'fortran_order': False, 'shape': ()}", 0, &h,
+			 err, sizeof(err)) == -EINVAL);
 	CHECK(parse_text(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,}", 0, &h, err,
 			 sizeof(err)) == -EINVAL);
 	CHECK(parse_text(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,)", 0, &h, err,
@@ -397,12 +403,12 @@ static void test_malformed(void)
 		CHECK_STR(err, "npy header: NUL byte at byte 12");
 	}
 	/* version 3.0 must be UTF-8 */
-	CHECK(parse_text(3, "{'descr': [('\xe9', '<f8')], 'fortran_order': False, 'shape': ()}",
-			 8, &h, err, sizeof(err)) == -EINVAL);
+	CHECK(parse_text(3, "{'descr': [('\xe9', '<f8')], 'fortran_order': False, 'shape': ()}", 8,
+			 &h, err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "npy header: not valid UTF-8 (version 3.0)");
 	/* but latin-1 is fine in 1.0 */
-	CHECK(parse_text(1, "{'descr': [('\xe9', '<f8')], 'fortran_order': False, 'shape': ()}",
-			 8, &h, err, sizeof(err)) == 0);
+	CHECK(parse_text(1, "{'descr': [('\xe9', '<f8')], 'fortran_order': False, 'shape': ()}", 8,
+			 &h, err, sizeof(err)) == 0);
 	/* nesting is capped */
 	{
 		char t[512];
@@ -417,7 +423,8 @@ static void test_malformed(void)
 	/* too many dimensions */
 	{
 		char t[1024];
-		size_t o = (size_t)snprintf(t, sizeof(t), "{'descr': '<f8', 'fortran_order': False, "
+		size_t o = (size_t)snprintf(t, sizeof(t),
+					    "{'descr': '<f8', 'fortran_order': False, "
 					    "'shape': (");
 
 		for (int i = 0; i < NPY_MAX_DIMS + 1; i++)

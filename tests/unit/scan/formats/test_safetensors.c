@@ -51,8 +51,7 @@ static const char gen_py[] =
 	"     {'format': 'pt', 'note': 'every dtype, \\u00e9'})\n"
 	"save('empty.safetensors', {})\n";
 
-static int check_file(const char *name, struct st_info *i, char *err, size_t errlen,
-		      uint64_t *size)
+static int check_file(const char *name, struct st_info *i, char *err, size_t errlen, uint64_t *size)
 {
 	struct byte_src s;
 	int fd, rc;
@@ -67,8 +66,7 @@ static int check_file(const char *name, struct st_info *i, char *err, size_t err
 }
 
 /* A file from a header text and ndata data bytes. */
-static int check_text(const char *json, size_t ndata, struct st_info *i, char *err,
-		      size_t errlen)
+static int check_text(const char *json, size_t ndata, struct st_info *i, char *err, size_t errlen)
 {
 	static uint8_t buf[1 << 16];
 	size_t n = strlen(json);
@@ -124,19 +122,23 @@ static void test_forms(void)
 
 	/* any key order, whitespace, null metadata, trailing padding */
 	CHECK(check_text("{ \"w\" : {\"data_offsets\": [0, 4], \"shape\": [1], \"dtype\": \"F32\"},\n"
-			 "  \"__metadata__\": null }\t\r\n   ", 4, &i, err, sizeof(err)) == 0);
+			 "  \"__metadata__\": null }\t\r\n   ",
+			 4, &i, err, sizeof(err)) == 0);
 	CHECK(i.tensors == 1 && i.metadata_keys == 0);
 	/* the header's tensor order does not matter, only the offsets */
 	CHECK(check_text("{" T("b", "U8", "[2]", 4, 6) "," T("a", "F16", "[2]", 0, 4) "}", 6, &i,
 			 err, sizeof(err)) == 0);
 	CHECK(i.tensors == 2 && i.data_bytes == 6);
 	/* zero-size tensors anywhere in the run */
-	CHECK(check_text("{" T("z", "F32", "[0,5]", 0, 0) "," T("a", "U8", "[1]", 0, 1) ","
-			 T("y", "F64", "[3,0]", 1, 1) "}", 1, &i, err, sizeof(err)) == 0);
+	CHECK(check_text("{" T("z", "F32", "[0,5]", 0, 0) "," T("a", "U8", "[1]", 0,
+								1) "," T("y", "F64", "[3,0]", 1,
+									 1) "}",
+			 1, &i, err, sizeof(err)) == 0);
 	CHECK(i.tensors == 3);
 	/* escaped and non-ASCII names */
 	CHECK(check_text("{\"caf\xc3\xa9\\u00e9\\\"x\":{\"dtype\":\"BOOL\",\"shape\":[],"
-			 "\"data_offsets\":[0,1]}}", 1, &i, err, sizeof(err)) == 0);
+			 "\"data_offsets\":[0,1]}}",
+			 1, &i, err, sizeof(err)) == 0);
 }
 
 static void test_malformed(void)
@@ -145,8 +147,8 @@ static void test_malformed(void)
 	char err[256];
 	struct byte_src s;
 
-	CHECK(check_text("{" T("a", "F32", "[2]", 0, 8) "," T("b", "F32", "[2]", 4, 12) "}", 12,
-			 &i, err, sizeof(err)) == -EINVAL);
+	CHECK(check_text("{" T("a", "F32", "[2]", 0, 8) "," T("b", "F32", "[2]", 4, 12) "}", 12, &i,
+			 err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "safetensors: tensor 'b': data_offsets [4, 12] overlap tensor 'a'");
 	CHECK(check_text("{" T("a", "F32", "[2]", 0, 8) "," T("b", "F32", "[2]", 12, 20) "}", 20,
 			 &i, err, sizeof(err)) == -EINVAL);
@@ -155,7 +157,7 @@ static void test_malformed(void)
 	CHECK_STR(err, "safetensors: tensor 'a': data_offsets begin 4 leaves a hole of 4 bytes");
 	CHECK(check_text("{" T("a", "F32", "[3]", 0, 8) "}", 8, &i, err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "safetensors: tensor 'a': data_offsets [0, 8] hold 8 bytes, shape and "
-		  "dtype need 12");
+		       "dtype need 12");
 	CHECK(check_text("{" T("a", "F32", "[2]", 8, 0) "}", 8, &i, err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "safetensors: tensor 'a': data_offsets [8, 0] end before begin");
 	/* trailing bytes nobody owns, and a tensor past the end */
@@ -163,7 +165,7 @@ static void test_malformed(void)
 	CHECK_STR(err, "safetensors: tensors cover 8 of the data section's 9 bytes");
 	CHECK(check_text("{" T("a", "F32", "[2]", 0, 8) "}", 7, &i, err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "safetensors: tensor 'a': data_offsets end 8 runs past the data section "
-		  "(7 bytes)");
+		       "(7 bytes)");
 	CHECK(check_text("{" T("a", "Q8", "[2]", 0, 2) "}", 2, &i, err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "safetensors: tensor 'a': unknown dtype 'Q8'");
 	CHECK(check_text("{" T("a", "f32", "[2]", 0, 8) "}", 8, &i, err, sizeof(err)) == -EINVAL);
@@ -181,21 +183,24 @@ static void test_malformed(void)
 	CHECK(check_text("{" T("a", "F32", "[2.0]", 0, 8) "}", 8, &i, err, sizeof(err)) == -EINVAL);
 	CHECK(check_text("{" T("a", "F32", "[1e0]", 0, 4) "}", 4, &i, err, sizeof(err)) == -EINVAL);
 	CHECK(check_text("{" T("a", "F32", "[01]", 0, 4) "}", 4, &i, err, sizeof(err)) == -EINVAL);
-	CHECK(check_text("{" T("a", "F32", "[\"2\"]", 0, 8) "}", 8, &i, err, sizeof(err)) == -EINVAL);
+	CHECK(check_text("{" T("a", "F32", "[\"2\"]", 0, 8) "}", 8, &i, err, sizeof(err)) ==
+	      -EINVAL);
 	CHECK_STR(err, "safetensors: tensor 'a': shape entry is not a non-negative integer");
 	CHECK(check_text("{" T("a", "F32", "2", 0, 8) "}", 8, &i, err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "safetensors: tensor 'a': shape is not a list");
-	CHECK(check_text("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 4, &i,
-			 err, sizeof(err)) == -EINVAL);
+	CHECK(check_text("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", 4,
+			 &i, err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "safetensors: tensor 'a': data_offsets is not [begin, end]");
 	CHECK(check_text("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, &i, err, sizeof(err)) ==
 	      -EINVAL);
 	CHECK_STR(err, "safetensors: tensor 'a': missing 'data_offsets'");
 	CHECK(check_text("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],"
-			 "\"extra\":1}}", 4, &i, err, sizeof(err)) == -EINVAL);
+			 "\"extra\":1}}",
+			 4, &i, err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "safetensors: tensor 'a': unknown key 'extra'");
 	CHECK(check_text("{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[1],"
-			 "\"data_offsets\":[0,4]}}", 4, &i, err, sizeof(err)) == -EINVAL);
+			 "\"data_offsets\":[0,4]}}",
+			 4, &i, err, sizeof(err)) == -EINVAL);
 	CHECK(check_text("{" T("a", "U8", "[1]", 0, 1) "," T("a", "U8", "[1]", 1, 2) "}", 2, &i,
 			 err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "safetensors: duplicate tensor name 'a'");
@@ -239,8 +244,8 @@ static void test_malformed(void)
 	bsrc_from_mem(&s, "\xff\xff\xff\xff\xff\xff\xff\xff{}", 10);
 	CHECK(safetensors_check(&s, &i, err, sizeof(err)) == -EINVAL);
 	/* names in messages are made printable */
-	CHECK(check_text("{\"\\u001b[31m\":{\"dtype\":\"X\",\"shape\":[],\"data_offsets\":[0,0]}}", 0,
-			 &i, err, sizeof(err)) == -EINVAL);
+	CHECK(check_text("{\"\\u001b[31m\":{\"dtype\":\"X\",\"shape\":[],\"data_offsets\":[0,0]}}",
+			 0, &i, err, sizeof(err)) == -EINVAL);
 	CHECK(strchr(err, 0x1b) == NULL);
 	CHECK_STR(err, "safetensors: tensor '\\x1b[31m': unknown dtype 'X'");
 }

@@ -77,7 +77,8 @@ static int same_as_python(const char *n, struct tar_list *l)
 		if (!off || i >= l->n || strcmp(l->e[i].name, name) || l->e[i].type != type[0] ||
 		    l->e[i].size != strtoull(size, NULL, 10) ||
 		    l->e[i].data_off != strtoull(off, NULL, 10)) {
-			printf("%s: member %zu differs from tarfile's %s\n", n, i, name ? name : "?");
+			printf("%s: member %zu differs from tarfile's %s\n", n, i,
+			       name ? name : "?");
 			fclose(m);
 			return -1;
 		}
@@ -187,7 +188,10 @@ static void hdr(uint8_t *h, const char *name, char type, uint64_t size)
 	snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)size);
 	memcpy(h + 136, "00000000000", 11);
 	h[156] = (uint8_t)type;
-	memcpy(h + 257, "ustar\0" "00", 8);
+	memcpy(h + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	set_checksum(h);
 }
 
@@ -273,12 +277,12 @@ static void test_damaged(void)
 	CHECK(list(arc + 1024, 2560, &l, err, sizeof(err)) == 0);
 	CHECK(l.n == 1 && l.e[0].size == 600 && !l.truncated);
 	tar_list_free(&l);
-	arc[1024 + 126] = 1;    /* 2^72 + 600 */
+	arc[1024 + 126] = 1; /* 2^72 + 600 */
 	set_checksum(arc + 1024);
 	CHECK(list(arc + 1024, 2560, &l, err, sizeof(err)) == -EINVAL);
 	CHECK_STR(err, "tar: bad size field in the header at byte 0");
 	arc[1024 + 126] = 0;
-	arc[1024 + 128] = 1;    /* 2^56 + 600: fits, but not in the file */
+	arc[1024 + 128] = 1; /* 2^56 + 600: fits, but not in the file */
 	set_checksum(arc + 1024);
 	CHECK(list(arc + 1024, 2560, &l, err, sizeof(err)) == 0);
 	CHECK(l.n == 1 && l.truncated && l.e[0].size == (1ull << 56) + 600);

@@ -71,8 +71,8 @@ static int open_mem(struct blob *x, struct byte_src *s, struct zip_dir *d)
 	return zip_open(s, d, err, sizeof(err));
 }
 
-static int read_all(const struct byte_src *s, struct zip_dir *d, struct zip_entry *e,
-		    size_t max, uint8_t **out, size_t *len, bool *cut)
+static int read_all(const struct byte_src *s, struct zip_dir *d, struct zip_entry *e, size_t max,
+		    uint8_t **out, size_t *len, bool *cut)
 {
 	if (!e)
 		return -ENOENT;
@@ -146,10 +146,11 @@ static void test_zip64(void)
 	bool cut;
 
 	/* zipfile's force_zip64: zip64 extra and ~0 sizes in the local header */
-	CHECK(py("with zipfile.ZipFile('f64.zip', 'w') as z:\n"
-		 "    with z.open('big.pkl', 'w', force_zip64=True) as f:\n"
-		 "        f.write(b'\\x80\\x02' + b'x' * 998)\n"
-		 "z = zipfile.ZipFile('f64.zip'); assert z.read('big.pkl')[:2] == b'\\x80\\x02'\n"));
+	CHECK(py(
+		"with zipfile.ZipFile('f64.zip', 'w') as z:\n"
+		"    with z.open('big.pkl', 'w', force_zip64=True) as f:\n"
+		"        f.write(b'\\x80\\x02' + b'x' * 998)\n"
+		"z = zipfile.ZipFile('f64.zip'); assert z.read('big.pkl')[:2] == b'\\x80\\x02'\n"));
 	x = sample_load("f64.zip");
 	CHECK(open_mem(&x, &s, &d) == 0);
 	CHECK(d.n == 1);
@@ -216,12 +217,12 @@ static void test_torch_save(void)
 	if (pkl) {
 		/* "<archive>/data.pkl": the archive folder names the tensors too */
 		CHECK(zip_find(&d, pkl->name) == pkl);
-		snprintf(name, sizeof(name), "%.*s/data/0", (int)(strchr(pkl->name, '/') - pkl->name),
-			 pkl->name);
+		snprintf(name, sizeof(name), "%.*s/data/0",
+			 (int)(strchr(pkl->name, '/') - pkl->name), pkl->name);
 		st = zip_find(&d, name);
 		CHECK(read_all(&s, &d, pkl, 1 << 20, &out, &len, &cut) == 0);
 		CHECK(len > 2 && !cut && out && out[0] == 0x80 && out[1] == 0x02);
-		CHECK(out && out[len - 1] == '.');      /* STOP */
+		CHECK(out && out[len - 1] == '.'); /* STOP */
 		free(out);
 		out = NULL;
 	}
@@ -257,7 +258,7 @@ static void test_bad_crc(void)
 	if (!e)
 		goto out;
 	CHECK(e->data_off + 5 <= x.n);
-	x.b[e->data_off + 3] ^= 0x02;    /* K\x01 -> K\x03 */
+	x.b[e->data_off + 3] ^= 0x02; /* K\x01 -> K\x03 */
 	/* a capped read cannot tell */
 	CHECK(zip_read(&s, &d, e, 2, &out, &len, &cut) == 0 && cut && len == 2);
 	CHECK(!(e->anomalies & ZA_BAD_CRC));
@@ -433,7 +434,7 @@ static void test_prepended_and_trailing(void)
 	free(out);
 	CHECK(!(d.anomalies & ZA_BAD_CRC));
 	for (size_t i = 0; i < d.n; i++)
-		CHECK(d.e[i].anomalies == 0);    /* reported once, on the archive */
+		CHECK(d.e[i].anomalies == 0); /* reported once, on the archive */
 	zip_close(&d);
 	free(x.b);
 
@@ -488,7 +489,7 @@ static void test_truncated(void)
 	CHECK(open_mem(&x, &s, &d) == -EINVAL);
 	CHECK(strstr(err, "no end of central directory record") != NULL);
 	free(x.b);
-	zip_close(&d);    /* safe after a failed open */
+	zip_close(&d); /* safe after a failed open */
 }
 
 /* AddressSanitizer reserves more address space than the limit below. */
@@ -546,13 +547,14 @@ static void test_huge_claims(void)
 	struct zip_dir d;
 	int rc = 1;
 
-	CHECK(py("e = [{'name': 'a', 'data': b'AA'}]\n"
-		 "hz('hc1.zip', e, eocd=(0xffff, 0xfffffff0, 0))\n"
-		 "hz('hc2.zip', e, eocd=(0xffff, 46 + 1, 32 + 1))\n"
-		 "hz('hc3.zip', e, z64=True, z64eocd=(1 << 62, 1 << 61, 1 << 60))\n"
-		 "hz('hc4.zip', e, z64=True, z64eocd=(1 << 40, 46 + 1 + 28, 32 + 1))\n"
-		 "hz('hc5.zip', e, eocd=(1, 46 + 1, 0xfffffff0))\n"
-		 "hz('hc6.zip', e, z64=True, z64eocd=(1, 1 << 61, 5), eocd=(1, 46 + 1 + 28, 33))\n"));
+	CHECK(py(
+		"e = [{'name': 'a', 'data': b'AA'}]\n"
+		"hz('hc1.zip', e, eocd=(0xffff, 0xfffffff0, 0))\n"
+		"hz('hc2.zip', e, eocd=(0xffff, 46 + 1, 32 + 1))\n"
+		"hz('hc3.zip', e, z64=True, z64eocd=(1 << 62, 1 << 61, 1 << 60))\n"
+		"hz('hc4.zip', e, z64=True, z64eocd=(1 << 40, 46 + 1 + 28, 32 + 1))\n"
+		"hz('hc5.zip', e, eocd=(1, 46 + 1, 0xfffffff0))\n"
+		"hz('hc6.zip', e, z64=True, z64eocd=(1, 1 << 61, 5), eocd=(1, 46 + 1 + 28, 33))\n"));
 	x = sample_load("hc1.zip");
 	CHECK(open_mem(&x, &s, &d) == -EINVAL);
 	CHECK(strstr(err, "central directory size 4294967280 larger than") != NULL);
@@ -650,8 +652,8 @@ static void test_entry_oddities(void)
 	CHECK(d.e[5].anomalies == ZA_SIZE_MISMATCH);
 	/* a data descriptor's zero local sizes are not a mismatch */
 	CHECK(d.e[6].anomalies == 0);
-	CHECK(d.anomalies == (ZA_DUP_NAME | ZA_NAME_NUL | ZA_UNSUPPORTED_METHOD |
-			      ZA_OUT_OF_RANGE | ZA_SIZE_MISMATCH));
+	CHECK(d.anomalies == (ZA_DUP_NAME | ZA_NAME_NUL | ZA_UNSUPPORTED_METHOD | ZA_OUT_OF_RANGE |
+			      ZA_SIZE_MISMATCH));
 out:
 	zip_close(&d);
 	free(x.b);
@@ -681,13 +683,14 @@ static void test_fake_eocd_in_comment(void)
 	struct zip_dir d;
 
 	/* zipfile itself takes the last signature and would see no member */
-	CHECK(py("with zipfile.ZipFile('fk.zip', 'w') as z:\n"
-		 "    z.writestr('evil.pkl', b'cos\\nsystem\\n.')\n"
-		 "    z.writestr('ok.txt', b'ok')\n"
-		 "    z.comment = b'PK\\x05\\x06' + bytes(18)\n"
-		 "with zipfile.ZipFile('fk2.zip', 'w') as z:\n"
-		 "    z.writestr('evil.pkl', b'x')\n"
-		 "    z.comment = b'xxPK\\x05\\x06' + struct.pack('<HHHHIIH', 0, 0, 5, 5, 99, 7777, 0)\n"));
+	CHECK(py(
+		"with zipfile.ZipFile('fk.zip', 'w') as z:\n"
+		"    z.writestr('evil.pkl', b'cos\\nsystem\\n.')\n"
+		"    z.writestr('ok.txt', b'ok')\n"
+		"    z.comment = b'PK\\x05\\x06' + bytes(18)\n"
+		"with zipfile.ZipFile('fk2.zip', 'w') as z:\n"
+		"    z.writestr('evil.pkl', b'x')\n"
+		"    z.comment = b'xxPK\\x05\\x06' + struct.pack('<HHHHIIH', 0, 0, 5, 5, 99, 7777, 0)\n"));
 	x = sample_load("fk.zip");
 	CHECK(open_mem(&x, &s, &d) == 0);
 	CHECK(d.n == 2 && zip_find(&d, "evil.pkl") != NULL);
@@ -742,7 +745,7 @@ static void test_many_entries(void)
 		CHECK(zip_open(&s, &d, err, sizeof(err)) == 0);
 		CHECK(d.n == ZIP_MAX_ENTRIES);
 		CHECK(d.entries_dropped == 5);
-		CHECK(d.anomalies == ZA_ZIP64);   /* > 65535 entries: zip64 end records */
+		CHECK(d.anomalies == ZA_ZIP64); /* > 65535 entries: zip64 end records */
 		CHECK(zip_find(&d, "99999") != NULL && zip_find(&d, "100000") == NULL);
 		zip_close(&d);
 		close(fd);
@@ -754,7 +757,7 @@ static void test_many_entries(void)
 		CHECK(s.size > 12000000);
 		CHECK(zip_open(&s, &d, err, sizeof(err)) == 0);
 		CHECK(d.n == 300 && d.anomalies == 0);
-		CHECK(cost < 40000);      /* 4 KiB tail, directory, 300 local headers */
+		CHECK(cost < 40000); /* 4 KiB tail, directory, 300 local headers */
 		zip_close(&d);
 		close(fd);
 	}

@@ -19,7 +19,8 @@ static void test_extend_builtin(void)
 {
 	pickle_profiles_reset();
 	CHECK(pickle_judge("mypkg.layers", "Dense", &pickle_profile_torch) == PSEV_SUSPICIOUS);
-	CHECK(load("{\"profiles\": [{\"name\": \"torch\", \"allow\": [\"mypkg.layers:*\"]}]}") == 0);
+	CHECK(load("{\"profiles\": [{\"name\": \"torch\", \"allow\": [\"mypkg.layers:*\"]}]}") ==
+	      0);
 	CHECK_STR(err, "");
 	CHECK(pickle_judge("mypkg.layers", "Dense", &pickle_profile_torch) == PSEV_ALLOWED);
 	/* the glob rules of the built-ins hold for loaded patterns too */
@@ -92,7 +93,8 @@ static void bad(const char *json, const char *want)
 	CHECK(pickle_judge("d", "x", NULL) == PSEV_SUSPICIOUS);
 }
 
-#define GOOD "{\"name\": \"good\", \"allow\": [\"g:H\"]}, {\"name\": \"torch\", \"allow\": [\"g:H\"]}"
+#define GOOD \
+	"{\"name\": \"good\", \"allow\": [\"g:H\"]}, {\"name\": \"torch\", \"allow\": [\"g:H\"]}"
 
 static void test_errors(void)
 {
@@ -115,8 +117,10 @@ static void test_errors(void)
 	/* a base must come earlier in the file */
 	bad("{\"profiles\": [" GOOD ", {\"name\": \"x\", \"base\": \"y\"}, {\"name\": \"y\"}]}",
 	    "profiles[2]: unknown base \"y\"");
-	bad("{\"profiles\": [" GOOD ", {\"name\": \"good\"}]}", "profiles[2]: duplicate name \"good\"");
-	bad("{\"profiles\": [" GOOD ", {\"name\": \"torch\"}]}", "profiles[2]: duplicate name \"torch\"");
+	bad("{\"profiles\": [" GOOD ", {\"name\": \"good\"}]}",
+	    "profiles[2]: duplicate name \"good\"");
+	bad("{\"profiles\": [" GOOD ", {\"name\": \"torch\"}]}",
+	    "profiles[2]: duplicate name \"torch\"");
 	bad("{\"profiles\": [" GOOD ", {\"allow\": []}]}", "profiles[2]: \"name\" missing");
 	bad("{\"profiles\": [" GOOD ", {\"name\": \"a b\"}]}", "profiles[2]: bad name");
 	bad("{\"profiles\": [" GOOD ", 3]}", "profiles[2]: not an object");
@@ -139,7 +143,8 @@ static void test_errors(void)
 static void test_files(void)
 {
 	char dir[] = "/tmp/mlwatch-pp-XXXXXX", path[64], big[64];
-	static const char body[] = "{\"profiles\": [{\"name\": \"fromfile\", \"allow\": [\"f:G\"]}]}";
+	static const char body[] =
+		"{\"profiles\": [{\"name\": \"fromfile\", \"allow\": [\"f:G\"]}]}";
 	FILE *f;
 	char *pad;
 

@@ -75,10 +75,12 @@ static void test_os_system_global_p0(void)
 }
 
 /* Protocol 4: module and name MEMOIZEd, popped, fetched back with BINGET. */
-static const char stack_global_p4[] =
-	"\x80\x04\x95\x20\x00\x00\x00\x00\x00\x00\x00"
-	"\x8c\x02os\x94" "0" "\x8c\x06system\x94" "0"
-	"h\x00h\x01\x93\x94\x8c\x02id\x94\x85\x94R\x94.";
+static const char stack_global_p4[] = "\x80\x04\x95\x20\x00\x00\x00\x00\x00\x00\x00"
+				      "\x8c\x02os\x94"
+				      "0"
+				      "\x8c\x06system\x94"
+				      "0"
+				      "h\x00h\x01\x93\x94\x8c\x02id\x94\x85\x94R\x94.";
 
 static void test_os_system_stack_global_memo(void)
 {
@@ -103,7 +105,8 @@ static void test_builtins_exec(void)
 	struct pickle_result r;
 	const struct pickle_finding *f;
 
-	CHECK(pickle_scan(S("\x80\x02" "cbuiltins\nexec\nq\x00X\x05\x00\x00\x00pass;q\x01\x85R."),
+	CHECK(pickle_scan(S("\x80\x02"
+			    "cbuiltins\nexec\nq\x00X\x05\x00\x00\x00pass;q\x01\x85R."),
 			  &pickle_profile_sklearn, &r) == 0);
 	CHECK(r.verdict == PV_MALICIOUS);
 	CHECK((f = find(&r, "builtins", "exec")) != NULL && f->called);
@@ -156,8 +159,11 @@ static void test_benign_p4_no_imports(void)
 }
 
 /* pickle.loads(b"cos\nsystem\n(S'id'\ntR.") */
-static const char nested[] = "\x80\x02" "cpickle\nloads\n"
-			     "C\x15" "cos\nsystem\n(S'id'\ntR." "\x85R.";
+static const char nested[] = "\x80\x02"
+			     "cpickle\nloads\n"
+			     "C\x15"
+			     "cos\nsystem\n(S'id'\ntR."
+			     "\x85R.";
 
 static void test_nested_loads(void)
 {
@@ -172,7 +178,7 @@ static void test_nested_loads(void)
 	CHECK((f = find(&r, "os", "system")) != NULL);
 	if (f) {
 		CHECK(f->depth == 1);
-		CHECK(f->offset == 18);    /* absolute: inside the C argument */
+		CHECK(f->offset == 18); /* absolute: inside the C argument */
 		CHECK(f->called);
 	}
 	pickle_result_free(&r);
@@ -184,8 +190,11 @@ static void test_nested_bytesio(void)
 	struct pickle_result r;
 	const struct pickle_finding *f;
 
-	CHECK(pickle_scan(S("\x80\x02" "ctorch\nload\ncio\nBytesIO\n"
-			    "C\x11" "cposix\nsystem\n)R." "\x85R\x85R."),
+	CHECK(pickle_scan(S("\x80\x02"
+			    "ctorch\nload\ncio\nBytesIO\n"
+			    "C\x11"
+			    "cposix\nsystem\n)R."
+			    "\x85R\x85R."),
 			  &pickle_profile_torch, &r) == 0);
 	CHECK(r.verdict == PV_MALICIOUS);
 	CHECK((f = find(&r, "posix", "system")) != NULL && f->depth == 1);
@@ -201,7 +210,7 @@ static void test_depth_limit(void)
 	CHECK(pickle_scan_opts(S(nested), &pickle_profile_torch, &lim, &r) == 0);
 	CHECK(r.limits_hit & PLIM_DEPTH);
 	CHECK(find(&r, "os", "system") == NULL);
-	CHECK(r.verdict == PV_SUSPICIOUS);    /* the loader itself */
+	CHECK(r.verdict == PV_SUSPICIOUS); /* the loader itself */
 	pickle_result_free(&r);
 }
 
@@ -218,7 +227,10 @@ static void test_broken_after_payload(void)
 	CHECK(r.errors[0].opcode == 0xff);
 	pickle_result_free(&r);
 
-	CHECK(pickle_scan(S("\x80\x02" "cbuiltins\neval\nX\xff\x00\x00\x00" "ab"), NULL, &r) == 0);
+	CHECK(pickle_scan(S("\x80\x02"
+			    "cbuiltins\neval\nX\xff\x00\x00\x00"
+			    "ab"),
+			  NULL, &r) == 0);
 	CHECK(r.verdict == PV_MALICIOUS);
 	CHECK(r.nerrors == 1 && r.errors[0].kind == PERR_TRUNCATED && r.errors[0].offset == 17);
 	pickle_result_free(&r);
@@ -248,7 +260,8 @@ static void test_cprofile_pkgutil(void)
 	CHECK(r.verdict == PV_MALICIOUS);
 	pickle_result_free(&r);
 	CHECK(pickle_scan(S("\x80\x04\x8c\x07pkgutil\x8c\x0cresolve_name\x93"
-			    "\x8c\x09os:system\x85R)R."), &pickle_profile_sklearn, &r) == 0);
+			    "\x8c\x09os:system\x85R)R."),
+			  &pickle_profile_sklearn, &r) == 0);
 	CHECK(r.verdict == PV_MALICIOUS);
 	CHECK(find(&r, "pkgutil", "resolve_name") != NULL);
 	pickle_result_free(&r);
@@ -293,12 +306,16 @@ static void test_called_flags(void)
 	CHECK(pickle_scan(S("(csubprocess\nPopen\nS'id'\no."), NULL, &r) == 0);
 	CHECK((f = find(&r, "subprocess", "Popen")) != NULL && f->called);
 	pickle_result_free(&r);
-	CHECK(pickle_scan(S("\x80\x02" "csklearn.linear_model._base\nLinearRegression\n)\x81}b."),
+	CHECK(pickle_scan(S("\x80\x02"
+			    "csklearn.linear_model._base\nLinearRegression\n)\x81}b."),
 			  &pickle_profile_sklearn, &r) == 0);
 	CHECK((f = find(&r, "sklearn.linear_model._base", "LinearRegression")) && f->called);
 	CHECK(r.verdict == PV_CLEAN && r.nerrors == 0);
 	pickle_result_free(&r);
-	CHECK(pickle_scan(S("\x80\x04" "cfoo\nBar\n)}\x92" "cfoo\nState\nb."), NULL, &r) == 0);
+	CHECK(pickle_scan(S("\x80\x04"
+			    "cfoo\nBar\n)}\x92"
+			    "cfoo\nState\nb."),
+			  NULL, &r) == 0);
 	CHECK((f = find(&r, "foo", "Bar")) && f->called);
 	CHECK((f = find(&r, "foo", "State")) && !f->called);
 	CHECK(r.nerrors == 0);
@@ -310,8 +327,10 @@ static void test_dotted_name(void)
 {
 	CHECK(pickle_judge("sklearn.base", "os.system", &pickle_profile_sklearn) == PSEV_MALICIOUS);
 	CHECK(pickle_judge("sklearn.base", "np.load", &pickle_profile_sklearn) == PSEV_SUSPICIOUS);
-	CHECK(pickle_judge("sklearn.base", "__class__", &pickle_profile_sklearn) == PSEV_SUSPICIOUS);
-	CHECK(pickle_judge("sklearn.base", "BaseEstimator", &pickle_profile_sklearn) == PSEV_ALLOWED);
+	CHECK(pickle_judge("sklearn.base", "__class__", &pickle_profile_sklearn) ==
+	      PSEV_SUSPICIOUS);
+	CHECK(pickle_judge("sklearn.base", "BaseEstimator", &pickle_profile_sklearn) ==
+	      PSEV_ALLOWED);
 	CHECK(pickle_judge("torch", "FloatStorage", &pickle_profile_torch) == PSEV_ALLOWED);
 	CHECK(pickle_judge("torch.storage", "_load_from_bytes", &pickle_profile_torch) ==
 	      PSEV_SUSPICIOUS);
@@ -348,7 +367,7 @@ static void test_limits(void)
 	lim.max_findings = 1;
 	CHECK(pickle_scan_opts(S("\x80\x02]cfoo\nbar\nacos\nsystem\na."), NULL, &lim, &r) == 0);
 	CHECK(r.limits_hit == PLIM_FINDINGS && r.nfindings == 1 && r.findings_dropped == 1);
-	CHECK(r.verdict == PV_MALICIOUS);    /* the dropped one still counts */
+	CHECK(r.verdict == PV_MALICIOUS); /* the dropped one still counts */
 	pickle_result_free(&r);
 
 	lim = pickle_default_limits;
@@ -376,7 +395,8 @@ static void test_limits(void)
 static void test_trailing_second_pickle(void)
 {
 	struct pickle_result r;
-	static const char two[] = "\x80\x02K\x01." "cos\nsystem\n(S'id'\ntR.";
+	static const char two[] = "\x80\x02K\x01."
+				  "cos\nsystem\n(S'id'\ntR.";
 
 	CHECK(pickle_scan(S(two), NULL, &r) == 0);
 	CHECK(r.verdict == PV_CLEAN);
@@ -388,8 +408,8 @@ static void test_trailing_second_pickle(void)
 	CHECK(!r.trailing);
 	pickle_result_free(&r);
 	/* legacy torch: raw storage bytes after the last pickle are not errors */
-	CHECK(pickle_scan_stream(S("\x80\x02K\x01.\x10\x00\x00\x00\x00\x00\x00\x00\xff\xee"),
-				 NULL, NULL, &r) == 0);
+	CHECK(pickle_scan_stream(S("\x80\x02K\x01.\x10\x00\x00\x00\x00\x00\x00\x00\xff\xee"), NULL,
+				 NULL, &r) == 0);
 	CHECK(r.verdict == PV_CLEAN && r.trailing_unparsed && r.nerrors == 0 && r.pickles == 1);
 	pickle_result_free(&r);
 }
@@ -402,7 +422,9 @@ static void test_json(void)
 
 	/* a GLOBAL line the unpickler cannot decode imports nothing: the
 	 * load stops there (an error, not a finding) */
-	CHECK(pickle_scan(S("\x80\x02" "c\xff\xfeos\nsystem\n)R."), NULL, &r) == 0);
+	CHECK(pickle_scan(S("\x80\x02"
+			    "c\xff\xfeos\nsystem\n)R."),
+			  NULL, &r) == 0);
 	CHECK(r.nfindings == 0 && r.nerrors == 1 && r.errors[0].kind == PERR_BAD_GLOBAL &&
 	      r.verdict == PV_ERROR);
 	pickle_result_free(&r);
@@ -421,8 +443,11 @@ static void test_json(void)
 			  "\xef\xbf\xbd\xef\xbf\xbdos");
 		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f0, "opcode")), "STACK_GLOBAL");
 		CHECK(cJSON_IsTrue(cJSON_GetObjectItem(f0, "called")));
-		CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(
-				  cJSON_GetArrayItem(cJSON_GetObjectItem(j, "errors"), 0), "kind")),
+		CHECK_STR(cJSON_GetStringValue(
+				  cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j,
+											     "errors"),
+									 0),
+						      "kind")),
 			  "unknown-opcode");
 		txt = cJSON_PrintUnformatted(j);
 		CHECK(txt && strstr(txt, "\"profile\":\"none\""));
@@ -434,7 +459,6 @@ static void test_json(void)
 	CHECK_STR(pickle_limit_name(PLIM_DEPTH), "depth");
 	CHECK_STR(pickle_opcode_name(0x93), "STACK_GLOBAL");
 }
-
 
 /* ---- files python3 writes at test time ------------------------------- */
 
@@ -537,7 +561,7 @@ static void test_joblib_arrays_clean(void)
 		CHECK(r.verdict == PV_CLEAN);
 		CHECK(r.nerrors == 0 && r.limits_hit == 0);
 		CHECK(r.arrays == 13);
-		CHECK(r.nested == 1);            /* the object array's own pickle */
+		CHECK(r.nested == 1); /* the object array's own pickle */
 		CHECK(r.consumed == n && !r.trailing);
 		CHECK(find(&r, "joblib.numpy_pickle", "NumpyArrayWrapper") != NULL);
 		pickle_result_free(&r);
@@ -657,30 +681,48 @@ static void test_protocol0_nested(void)
 /* ---- hand-built joblib headers ------------------------------------------ */
 
 /* protocol 2 wrapper: shape (2,), dtype from DT, alignment 16, then BUILD */
-#define JW(DT) "\x80\x02" "cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(" \
-	"U\x05shapeK\x02\x85" "U\x05" "dtypecnumpy\ndtype\n" DT \
-	"U\x1bnumpy_array_alignment_bytesK\x10ub"
+#define JW(DT)                                             \
+	"\x80\x02"                                         \
+	"cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(" \
+	"U\x05shapeK\x02\x85"                              \
+	"U\x05"                                            \
+	"dtypecnumpy\ndtype\n" DT "U\x1bnumpy_array_alignment_bytesK\x10ub"
 
 static void test_joblib_handmade(void)
 {
 	struct pickle_result r;
 	/* 3 padding bytes, then 2 x f8 = 16 data bytes, then STOP */
-	static const char ok[] = JW("U\x02" "f8\x85R") "\x03\xff\xff\xff"
-		"0123456789abcdef" ".";
+	static const char ok[] = JW("U\x02"
+				    "f8\x85R") "\x03\xff\xff\xff"
+					       "0123456789abcdef"
+					       ".";
 	/* U3 = 12 bytes per item, but the state's elsize (8) is what numpy uses */
-	static const char ustate[] = JW("U\x02U3\x85R(K\x03U\x01<NNNK\x08K\x04K\x08tb")
-		"\x00" "0123456789abcdef" ".";
+	static const char ustate[] =
+		JW("U\x02U3\x85R(K\x03U\x01<NNNK\x08K\x04K\x08tb") "\x00"
+								   "0123456789abcdef"
+								   ".";
 	/* a dtype whose state sets the object flag: joblib reads a pickle */
-	static const char objflag[] = JW("U\x02" "f8\x85R(K\x03U\x01<NNNJ\xff\xff\xff\xffJ"
-					 "\xff\xff\xff\xffK\x01tb")
-		"cos\nsystem\n(S'id'\ntR." ".";
+	static const char objflag[] = JW("U\x02"
+					 "f8\x85R(K\x03U\x01<NNNJ\xff\xff\xff\xffJ"
+					 "\xff\xff\xff\xffK\x01tb") "cos\nsystem\n(S'id'\ntR."
+								    ".";
 	/* numpy.dtype('f'): a form this walker does not size */
-	static const char unk[] = JW("U\x01" "f\x85R") "\x00" "01234567" ".";
-	static const char trunc[] = JW("U\x02" "f8\x85R") "\x00" "0123";
+	static const char unk[] = JW("U\x01"
+				     "f\x85R") "\x00"
+					       "01234567"
+					       ".";
+	static const char trunc[] = JW("U\x02"
+				       "f8\x85R") "\x00"
+						  "0123";
 	/* the wrapper's BUILD inside a FRAME that goes on: data is not next */
-	static const char framed[] = "\x80\x04\x95\x58\x00\x00\x00\x00\x00\x00\x00"
+	static const char framed[] =
+		"\x80\x04\x95\x58\x00\x00\x00\x00\x00\x00\x00"
 		"cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(U\x05shapeK\x01\x85"
-		"U\x05" "dtypecnumpy\ndtype\nU\x02" "f8\x85Rub" "NN." "01234567";
+		"U\x05"
+		"dtypecnumpy\ndtype\nU\x02"
+		"f8\x85Rub"
+		"NN."
+		"01234567";
 
 	CHECK(pickle_scan_joblib(S(ok), &pickle_profile_sklearn, NULL, &r) == 0);
 	CHECK(r.verdict == PV_CLEAN && r.nerrors == 0 && r.arrays == 1);
@@ -738,7 +780,7 @@ static void test_escaped_names(void)
 	CHECK(pickle_scan(S("Vab\\u12\n."), NULL, &r) == 0);
 	CHECK(r.nerrors == 1 && r.errors[0].kind == PERR_BAD_STRING);
 	pickle_result_free(&r);
-	CHECK(pickle_scan(S("Sabc\n."), NULL, &r) == 0);    /* unquoted */
+	CHECK(pickle_scan(S("Sabc\n."), NULL, &r) == 0); /* unquoted */
 	CHECK(r.nerrors == 1 && r.errors[0].kind == PERR_BAD_STRING);
 	pickle_result_free(&r);
 }
@@ -750,17 +792,17 @@ static void test_codecs_latin1_nested(void)
 	struct pickle_result r;
 	const struct pickle_finding *f;
 	static const char enc[] = "cpickle\nloads\n(c_codecs\nencode\n("
-		"V\x80\x02\\u0063os\\u000asystem\\u000a)R.\nVlatin1\ntRtR.";
+				  "V\x80\x02\\u0063os\\u000asystem\\u000a)R.\nVlatin1\ntRtR.";
 	static const char utf[] = "cpickle\nloads\n(c_codecs\nencode\n("
-		"Vcos\\u000asystem\\u000a)R.\nVutf-8\ntRtR.";
+				  "Vcos\\u000asystem\\u000a)R.\nVutf-8\ntRtR.";
 	static const char other[] = "cpickle\nloads\n(c_codecs\nencode\n("
-		"Vcos\\u000asystem\\u000a)R.\nVrot13\ntRtR.";
+				    "Vcos\\u000asystem\\u000a)R.\nVrot13\ntRtR.";
 	static const char srepr[] = "cpickle\nloads\n(S'cos\\nsystem\\n)R.'\ntR.";
 
 	CHECK(pickle_scan(S(enc), &pickle_profile_ml, &r) == 0);
 	CHECK(r.verdict == PV_MALICIOUS && r.nested == 1 && r.nerrors == 0);
 	CHECK((f = find(&r, "os", "system")) != NULL && f->depth == 1);
-	CHECK(f && f->offset == (size_t)(strstr(enc, "V\x80") - enc) + 1);  /* the argument */
+	CHECK(f && f->offset == (size_t)(strstr(enc, "V\x80") - enc) + 1); /* the argument */
 	pickle_result_free(&r);
 	CHECK(pickle_scan(S(utf), &pickle_profile_ml, &r) == 0);
 	CHECK(r.verdict == PV_MALICIOUS && find(&r, "os", "system"));
@@ -779,7 +821,9 @@ static void test_codecs_latin1_nested(void)
 static void test_consumed(void)
 {
 	struct pickle_result r;
-	static const char two[] = "\x80\x02K\x01." "\x80\x02K\x02." "\x01\x02";
+	static const char two[] = "\x80\x02K\x01."
+				  "\x80\x02K\x02."
+				  "\x01\x02";
 
 	CHECK(pickle_scan(S(two), NULL, &r) == 0);
 	CHECK(r.consumed == 5 && r.trailing);
@@ -791,7 +835,7 @@ static void test_consumed(void)
 	CHECK(pickle_scan_stream(S(two), NULL, NULL, &r) == 0);
 	CHECK(r.consumed == 10 && r.pickles == 2 && r.trailing_unparsed);
 	pickle_result_free(&r);
-	CHECK(pickle_scan(S("\x80\x02N"), NULL, &r) == 0);   /* no STOP */
+	CHECK(pickle_scan(S("\x80\x02N"), NULL, &r) == 0); /* no STOP */
 	CHECK(r.consumed == 3);
 	pickle_result_free(&r);
 }
@@ -799,7 +843,8 @@ static void test_consumed(void)
 static void test_ml_profile(void)
 {
 	CHECK_STR(pickle_profile_ml.name, "ml");
-	CHECK(pickle_judge("torch._utils", "_rebuild_tensor_v2", &pickle_profile_ml) == PSEV_ALLOWED);
+	CHECK(pickle_judge("torch._utils", "_rebuild_tensor_v2", &pickle_profile_ml) ==
+	      PSEV_ALLOWED);
 	CHECK(pickle_judge("sklearn.tree._tree", "Tree", &pickle_profile_ml) == PSEV_ALLOWED);
 	CHECK(pickle_judge("numpy.core.multiarray", "_reconstruct", &pickle_profile_ml) ==
 	      PSEV_ALLOWED);
@@ -830,18 +875,18 @@ static void test_memo_many_plain_objects(void)
 	b[len++] = 0x80;
 	b[len++] = 4;
 	for (size_t i = 0; i < n; i++) {
-		b[len++] = '}';     /* EMPTY_DICT */
-		b[len++] = 0x94;    /* MEMOIZE */
-		b[len++] = '0';     /* POP */
+		b[len++] = '}';  /* EMPTY_DICT */
+		b[len++] = 0x94; /* MEMOIZE */
+		b[len++] = '0';  /* POP */
 	}
 	memcpy(b + len, "\x8c\x02os\x94\x8c\x06system\x94", 14);
 	len += 14;
 	for (uint32_t k = (uint32_t)n; k <= (uint32_t)n + 1; k++) {
-		b[len++] = 'j';     /* LONG_BINGET */
-		memcpy(b + len, &k, 4);  /* little-endian host, as the tests run */
+		b[len++] = 'j';         /* LONG_BINGET */
+		memcpy(b + len, &k, 4); /* little-endian host, as the tests run */
 		len += 4;
 	}
-	memcpy(b + len, "\x93)R.", 4);  /* STACK_GLOBAL EMPTY_TUPLE REDUCE STOP */
+	memcpy(b + len, "\x93)R.", 4); /* STACK_GLOBAL EMPTY_TUPLE REDUCE STOP */
 	len += 4;
 	CHECK(pickle_scan(b, len, &pickle_profile_ml, &r) == 0);
 	CHECK(!(r.limits_hit & PLIM_MEMO));
