@@ -2,6 +2,7 @@
 #   make run    install what is missing (Debian 12, as root), build, run mlwatch
 #   make test   the same set-up, then every test (unit + end-to-end)
 #   make bench  overhead benchmark (ratios against bare and the empty-program floor)
+#   make lint   the C style (.clang-format); make format applies it
 
 .DEFAULT_GOAL := all
 OUTPUT    := .output

@@ -10,7 +10,7 @@
  * paths then come from user memory only. */
 const volatile bool mlw_have_loop __weak = true;
 
-struct walk {
+struct dentry_walk {
 	u64 d, vm, mnt;     /* dentry, vfsmount, and its struct mount */
 	u64 root_d, root_m; /* the task's root */
 	u64 mnt_off;        /* offsetof(struct mount, mnt) */
@@ -20,7 +20,7 @@ struct walk {
 };
 
 /* Prepends "/<d's name>"; false when it does not fit. */
-static __always_inline bool put_name(struct walk *w, struct dentry *d)
+static __always_inline bool put_name(struct dentry_walk *w, struct dentry *d)
 {
 	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
 	u32 len = BPF_CORE_READ(d, d_name.len), pos = w->pos;
@@ -37,7 +37,7 @@ static __always_inline bool put_name(struct walk *w, struct dentry *d)
 
 static long walk_step(u64 i, void *ctx)
 {
-	struct walk *w = ctx;
+	struct dentry_walk *w = ctx;
 	struct dentry *d = (struct dentry *)w->d, *parent, *mroot;
 	struct vfsmount *vm = (struct vfsmount *)w->vm;
 
@@ -85,7 +85,7 @@ __noinline u32 mlw_kpath(u64 *path, u32 *start, u32 *flags)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct path *p;
-	struct walk w = {};
+	struct dentry_walk w = {};
 	u32 zero = 0;
 
 	if (!path || !start || !flags || !mlw_have_loop)

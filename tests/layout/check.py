@@ -8,6 +8,7 @@
 - no file-level cycles, inside a folder either;
 - every header is implemented by one .c file, and every non-static
   function or variable is declared in a header;
+- one type per name: no struct, union or enum is defined twice;
 - README.md's Layout block is the one this script generates (--layout
   prints it), so it cannot go stale;
 - the product cites only what it ships: every docs/*.md named in the
@@ -129,6 +130,23 @@ def declared_in(sym, hdrs):
     return found
 
 
+def type_names():
+    seen, dup = {}, []
+    for top in ('user', 'bpf', 'include'):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, top)):
+            for f in files:
+                if not f.endswith(('.c', '.h')):
+                    continue
+                p = os.path.join(dirpath, f)
+                for m in re.finditer(r'^(?:typedef\s+)?(struct|union|enum)\s+(\w+)\s*\{',
+                                     open(p).read(), re.M):
+                    key = m.group(1) + ' ' + m.group(2)
+                    if key in seen:
+                        dup.append('%s in %s and %s' % (key, seen[key], os.path.relpath(p, ROOT)))
+                    seen.setdefault(key, os.path.relpath(p, ROOT))
+    return dup
+
+
 def readme_first_line(d):
     p = os.path.join(ROOT, 'user', d, 'README.md')
     if not os.path.exists(p):
@@ -221,6 +239,7 @@ def main():
           ['%s is implemented by %s' % (h, ', '.join(sorted(us))) for h, us in sorted(impl.items())
            if len(us) > 1])
     check('globals_declared', undeclared)
+    check('one_type_per_name', type_names())
     check('docs_named_exist', shipped_refs())
     check('threat_model_covers_rules', rules_in_threat_model())
     block = readme_block()

@@ -27,7 +27,7 @@ struct scan_file {
 	size_t idx;
 };
 
-struct walk {
+struct file_walk {
 	struct scan_file *f;
 	size_t n, cap;
 	size_t dropped; /* past SCAN_MAX_FILES */
@@ -35,7 +35,7 @@ struct walk {
 	FILE *err;
 };
 
-static void walk_error(struct walk *w, const char *path, const char *what)
+static void walk_error(struct file_walk *w, const char *path, const char *what)
 {
 	char e[PATH_MAX * 4];
 
@@ -44,7 +44,7 @@ static void walk_error(struct walk *w, const char *path, const char *what)
 	w->errors++;
 }
 
-static int add_file(struct walk *w, const char *path, const struct stat *st)
+static int add_file(struct file_walk *w, const char *path, const struct stat *st)
 {
 	if (w->n >= SCAN_MAX_FILES) {
 		w->dropped++;
@@ -72,7 +72,7 @@ static int add_file(struct walk *w, const char *path, const struct stat *st)
 /* Symlinks to files are followed (HF snapshots point into blobs/); links to
  * directories only when named on the command line, so a loop cannot trap
  * the walk. */
-static int walk_path(struct walk *w, const char *path, unsigned depth, bool top)
+static int walk_path(struct file_walk *w, const char *path, unsigned depth, bool top)
 {
 	struct stat lst, st;
 	struct dirent **ents;
@@ -136,7 +136,7 @@ static int inode_cmp(const void *a, const void *b)
 }
 
 /* Marks every name but one of each inode as a duplicate. */
-static int mark_duplicates(struct walk *w)
+static int mark_duplicates(struct file_walk *w)
 {
 	struct scan_file **by = malloc((w->n ? w->n : 1) * sizeof(*by));
 
@@ -236,7 +236,7 @@ int scan_cmd(int argc, char **argv, FILE *out, FILE *err)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct walk w = { .err = err };
+	struct file_walk w = { .err = err };
 	struct totals t = { { 0 } };
 	bool json = false, verbose = false;
 	cJSON *doc = NULL, *files = NULL;

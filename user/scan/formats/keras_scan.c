@@ -46,7 +46,7 @@ static const char *const DANGER_MODS[] = {
 	"ctypes", "pickle",     "marshal",  "code",        "webbrowser",
 };
 
-struct walk {
+struct keras_walk {
 	struct keras_result *r;
 	char *err;
 	size_t errlen;
@@ -91,7 +91,7 @@ static const char *str_item(const cJSON *o, const char *key)
 	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
-static void add_hit(struct walk *w, const char *layer, const char *cls, const char *mod,
+static void add_hit(struct keras_walk *w, const char *layer, const char *cls, const char *mod,
 		    const char *what, bool malicious)
 {
 	struct keras_result *r = w->r;
@@ -135,7 +135,7 @@ static bool k3_lambda(const cJSON *f)
 	return c && !strcmp(c, "__lambda__");
 }
 
-static void check_lambda(struct walk *w, const cJSON *cfg, const char *layer, const char *mod)
+static void check_lambda(struct keras_walk *w, const cJSON *cfg, const char *layer, const char *mod)
 {
 	const cJSON *fn = cJSON_GetObjectItemCaseSensitive(cfg, "function");
 	const cJSON *os = cJSON_GetObjectItemCaseSensitive(cfg, "output_shape");
@@ -147,7 +147,7 @@ static void check_lambda(struct walk *w, const cJSON *cfg, const char *layer, co
 }
 
 /* Judges one serialised object ({"class_name": ...}). */
-static void check_object(struct walk *w, const cJSON *o, const char *cls, const char *layer,
+static void check_object(struct keras_walk *w, const cJSON *o, const char *cls, const char *layer,
 			 bool in_lambda)
 {
 	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(o, "config");
@@ -198,7 +198,7 @@ static bool layer_key(const char *k)
 		     !strcmp(k, "backward_layer") || !strcmp(k, "cell"));
 }
 
-static int walk(struct walk *w, const cJSON *n, int jdepth, int ldepth, const char *layer,
+static int walk(struct keras_walk *w, const cJSON *n, int jdepth, int ldepth, const char *layer,
 		bool is_layer, bool in_lambda)
 {
 	const cJSON *c;
@@ -251,7 +251,7 @@ static int walk(struct walk *w, const cJSON *n, int jdepth, int ldepth, const ch
 static int check_into(const char *json, size_t len, struct keras_result *r, char *err,
 		      size_t errlen, bool *parsed)
 {
-	struct walk w = { .r = r, .err = err, .errlen = errlen };
+	struct keras_walk w = { .r = r, .err = err, .errlen = errlen };
 	cJSON *root;
 	int rc;
 
