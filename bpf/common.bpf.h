@@ -152,21 +152,83 @@ static __always_inline void fill_hdr(struct mlw_hdr *h, u32 kind, const struct m
 /* Ring-buffer bytes pending before a batched record wakes the reader. */
 #define MLW_WAKEUP_BYTES (256 << 10)
 
+/* Takes one vital record from the user's budget (see MLW_VITAL_RATE). */
+static __always_inline bool budget_take(u32 uid)
+{
+	struct mlw_budget *b = bpf_map_lookup_elem(&uid_budget, &uid);
+	u64 now = bpf_ktime_get_ns(), add;
+
+	if (!b) {
+		struct mlw_budget nb = { .ts = now, .tokens = MLW_VITAL_BURST - 1 };
+
+		bpf_map_update_elem(&uid_budget, &uid, &nb, BPF_ANY);
+		return true;
+	}
+	/* racy across CPUs by design: a few records either way */
+	add = now > b->ts ? (now - b->ts) * MLW_VITAL_RATE / 1000000000ull : 0;
+	if (add) {
+		b->tokens = b->tokens + add > MLW_VITAL_BURST ? MLW_VITAL_BURST : b->tokens + add;
+		b->ts = now;
+	}
+	if (!b->tokens) {
+		count(MLW_CNT_OVER_BUDGET);
+		return false;
+	}
+	b->tokens--;
+	return true;
+}
+
+/* What a marked lineage does is vital; so is the open that marks. */
+static __always_inline bool vital_kind(const struct mlw_hdr *h, u32 kind)
+{
+	if (!(h->flags & MLW_F_MARKED))
+		return false;
+	switch (kind) {
+	case MLW_EV_EXEC:
+	case MLW_EV_EXEC_FAIL:
+	case MLW_EV_CONNECT:
+	case MLW_EV_DUP:
+	case MLW_EV_SEND:
+	case MLW_EV_LINK:
+	case MLW_EV_SOCKET:
+		return true;
+	case MLW_EV_MODEL_OPEN:
+		return h->flags & MLW_F_NEW_MARK;
+	default:
+		return false;
+	}
+}
+
 /* Send `size` bytes of a record built in scratch. The mask bounds the size
  * for the verifier; records never come near MLW_SCRATCH_SIZE. Plain opens
  * of marked processes are batched: a wakeup per record costs more than
- * the record, and the reader polls on a short timeout anyway. */
-static __always_inline void emit(void *rec, u64 size, u32 kind)
+ * the record, and the reader polls on a short timeout anyway. A record
+ * that is not vital is shed, and counted, once the ring buffer is three
+ * quarters full (see MLW_HEADROOM_SHIFT). */
+static __always_inline void emit_as(void *rec, u64 size, u32 kind, bool vital)
 {
-	u64 flags = 0;
+	const struct mlw_hdr *h = rec;
+	u64 flags = 0, used = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	u64 ring = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
 
-	if (kind == MLW_EV_OPEN && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < MLW_WAKEUP_BYTES)
+	if (vital && !budget_take(h->uid))
+		vital = false;
+	if (!vital && used + size > ring - (ring >> MLW_HEADROOM_SHIFT)) {
+		count(MLW_CNT_SHED_EXEC + kind - 1);
+		return;
+	}
+	if (kind == MLW_EV_OPEN && used < MLW_WAKEUP_BYTES)
 		flags = BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&events, rec, size & (MLW_SCRATCH_SIZE - 1), flags)) {
 		count(MLW_CNT_RB_FULL_EXEC + kind - 1);
 		return;
 	}
 	count(MLW_CNT_EVENTS_SENT);
+}
+
+static __always_inline void emit(void *rec, u64 size, u32 kind)
+{
+	emit_as(rec, size, kind, vital_kind(rec, kind));
 }
 
 /* Reads a user string into dst (at most MLW_PATH_MAX bytes). Returns its
@@ -248,6 +310,14 @@ static __always_inline bool in_load(const struct mlw_mark_state *s, u32 tid)
 		return false;
 	f = fd_to_file(s->model_fd);
 	return (u64)f == s->model_file && BPF_CORE_READ(f, f_inode, i_ino) == s->model_ino;
+}
+
+/* An open is vital when it may be the payload's: a process a load made
+ * (a child of a loader, or marked as the payload's), or the loader while
+ * it loads. A loader reading its dataset afterwards is not. */
+static __always_inline bool open_vital(const struct mlw_mark_state *s, u32 tid)
+{
+	return s && (s->m.depth || in_load(s, tid));
 }
 
 /* false when this destination was already reported for this process,

@@ -198,7 +198,8 @@ static __always_inline int open_send(long ret, const struct mlw_pending *p,
 	if (f)
 		k = copy_kpath(f, ev->data + (n & (MLW_PATH_MAX - 1)), &ev->hdr.flags);
 	ev->kpath_len = k;
-	emit(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)) + (k & (MLW_PATH_MAX - 1)), kind);
+	emit_as(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)) + (k & (MLW_PATH_MAX - 1)), kind,
+		vital_kind(&ev->hdr, kind) || open_vital(mark, (u32)bpf_get_current_pid_tgid()));
 	return 0;
 }
 
@@ -212,7 +213,10 @@ static __always_inline int open_report(long ret, struct mlw_pending *p, struct m
 	u32 n = read_user_path(pb->path, p->ptr, &h);
 
 	if (!p->candidate && loadable(p->flags) && n > 1) {
-		int r = mlw_match_path(n, (p->flags & MLW_O_ACCMODE) == MLW_O_RDONLY);
+		/* a full buffer is a 4095-byte path (a longer one fails with
+		 * ENAMETOOLONG): its last character counts for the match */
+		u32 whole = (h.flags & MLW_F_PATH_TRUNC) ? MLW_PATH_MAX : n;
+		int r = mlw_match_path(whole, (p->flags & MLW_O_ACCMODE) == MLW_O_RDONLY);
 
 		if (r == MLW_MATCH_QUIET) {
 			count(MLW_CNT_OPEN_QUIET);

@@ -13,8 +13,11 @@
 #include <mlwatch/events.h>
 #include <mlwatch/maps.h>
 
-/* Marked processes at once. A full map is counted (MLW_CNT_MARKS_FULL):
- * a lineage that cannot be marked goes unwatched, so size it generously. */
+/* Marked processes at once, before user space sizes the maps from the
+ * host (one entry per process the kernel can have: no flood of sleeping
+ * children can fill them). Entries are allocated as used. A full map is
+ * counted (MLW_CNT_MARKS_FULL) and alerted: a lineage that cannot be marked
+ * goes unwatched. */
 #define MLW_MAX_MARKS 16384
 /* Per-CPU scratch for building a record: header + filename + argv + real
  * path fit (a power of two: sizes are masked with it). */
@@ -108,6 +111,7 @@ struct {
 /* tgid -> why it is watched; inherited at fork, removed at exit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, MLW_MAX_MARKS);
 	__type(key, u32);
 	__type(value, struct mlw_mark_state);
@@ -116,6 +120,7 @@ struct {
 /* tgid -> a clear request from user space (see struct mlw_unmark). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, MLW_MAX_MARKS);
 	__type(key, u32);
 	__type(value, struct mlw_unmark);
@@ -157,6 +162,29 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20); /* user space may resize before load */
 } events SEC(".maps") __weak;
+
+/*
+ * Flood control. A quarter of the ring buffer is kept for vital records
+ * (what a marked lineage does: exec, connect, send, dup, link, socket, its
+ * first model open, and the opens of a payload or a load); other records
+ * are shed once the ring is three quarters full. Vital records are rated
+ * per user: past MLW_VITAL_RATE a second (after a burst), one user's
+ * records compete as not vital, so a user flooding its own marked
+ * processes cannot take the headroom another user's attack needs.
+ */
+#define MLW_HEADROOM_SHIFT 2
+#define MLW_VITAL_RATE 2000
+#define MLW_VITAL_BURST 20000
+struct mlw_budget {
+	u64 ts;
+	u64 tokens;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, struct mlw_budget);
+} uid_budget SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

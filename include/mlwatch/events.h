@@ -283,10 +283,26 @@ enum mlw_counter {
 	                              * less than a minute ago: not sent again */
 	MLW_CNT_MODEL_REPEAT, /* a process opening a model it opened before under the same
 	                              * mark, unchanged: neither counted as a new model nor sent */
+	/* the ring buffer past its share for records that are not vital (see
+	 * emit() in bpf/common.bpf.h): not sent, one per event kind */
+	MLW_CNT_SHED_EXEC,
+	MLW_CNT_SHED_EXEC_FAIL,
+	MLW_CNT_SHED_FORK,
+	MLW_CNT_SHED_EXIT,
+	MLW_CNT_SHED_OPEN,
+	MLW_CNT_SHED_MODEL_OPEN,
+	MLW_CNT_SHED_CONNECT,
+	MLW_CNT_SHED_DUP,
+	MLW_CNT_SHED_SEND,
+	MLW_CNT_SHED_LINK,
+	MLW_CNT_SHED_SOCKET,
+	MLW_CNT_OVER_BUDGET, /* vital records of a user past its rate: sent as not vital */
 	MLW_CNT_MAX,
 };
 _Static_assert(MLW_CNT_RB_FULL_SOCKET == MLW_CNT_RB_FULL_EXEC + MLW_EV_SOCKET - 1,
 	       "one ring-buffer-full counter per event kind, in kind order");
+_Static_assert(MLW_CNT_SHED_SOCKET == MLW_CNT_SHED_EXEC + MLW_EV_SOCKET - 1,
+	       "one shed counter per event kind, in kind order");
 
 /*
  * Model-extension table: key is the lowercase extension (without the dot)

@@ -115,6 +115,9 @@ int monitor_cmd(int argc, char **argv)
 	if (sensors.plan.n_rules)
 		fprintf(stderr, "mlwatch: enforcing %zu rules in the kernel (SIGKILL)\n",
 			sensors.plan.n_rules);
+	fprintf(stderr,
+		"mlwatch: room for %u marked processes; a quarter of the %u MiB ring buffer kept for what marked processes do\n",
+		sensors.max_marks, opt.ringbuf_mb);
 	fprintf(stderr, "mlwatch: ready\n");
 
 	while (!stop) {

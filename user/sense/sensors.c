@@ -278,6 +278,41 @@ static int attach_all(struct sensors *s)
 	return MLW_EXIT_OK;
 }
 
+static long read_proc_long(const char *path, long dflt)
+{
+	FILE *f = fopen(path, "re");
+	long v = dflt;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1 || v <= 0)
+			v = dflt;
+		fclose(f);
+	}
+	return v;
+}
+
+/* One mark per process the kernel can hold: no number of sleeping children
+ * fills the maps (entries are allocated as used, so only the hash buckets,
+ * 16 bytes each, cost memory up front). Sized from pid_max and threads-max
+ * (which the kernel derives from memory); at least the built-in size. */
+static int size_marks(struct sensors *s)
+{
+	long pids = read_proc_long("/proc/sys/kernel/pid_max", 4194304);
+	long threads = read_proc_long("/proc/sys/kernel/threads-max", 4194304);
+	long n = pids < threads ? pids : threads;
+	int err;
+
+	if (n < 16384)
+		n = 16384;
+	if (n > 4194304)
+		n = 4194304;
+	s->max_marks = (uint32_t)n;
+	if ((err = bpf_map__set_max_entries(s->skel->maps.marks, s->max_marks)) ||
+	    (err = bpf_map__set_max_entries(s->skel->maps.unmarks, s->max_marks)))
+		return err;
+	return 0;
+}
+
 int sensors_start(struct sensors *s, const struct options *o, const struct ruleset *rs,
 		  sensors_event_fn fn, void *ctx)
 {
@@ -319,7 +354,11 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 	enforce_configure(s->skel, &s->plan);
 	if (!o->roots.ray_workers)
 		s->skel->rodata->mlw_root_prefix[0] = 0;
-	bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20);
+	if ((err = bpf_map__set_max_entries(s->skel->maps.events, o->ringbuf_mb << 20)) ||
+	    (err = size_marks(s))) {
+		fprintf(stderr, "mlwatch: sizing the BPF maps failed: %s\n", strerror(-err));
+		return MLW_EXIT_BPF_REFUSED;
+	}
 	/* the kernel-side path walk is a bpf_loop (5.17+) */
 	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL) != 1) {
 		s->skel->rodata->mlw_have_loop = false;
@@ -421,6 +460,18 @@ const char *sensors_counter_name(int idx)
 		[MLW_CNT_NET_REPEAT] = "net_repeats",
 		[MLW_CNT_OPEN_REPEAT] = "open_repeats",
 		[MLW_CNT_MODEL_REPEAT] = "model_repeats",
+		[MLW_CNT_SHED_EXEC] = "shed_exec",
+		[MLW_CNT_SHED_EXEC_FAIL] = "shed_exec_fail",
+		[MLW_CNT_SHED_FORK] = "shed_fork",
+		[MLW_CNT_SHED_EXIT] = "shed_exit",
+		[MLW_CNT_SHED_OPEN] = "shed_open",
+		[MLW_CNT_SHED_MODEL_OPEN] = "shed_model_open",
+		[MLW_CNT_SHED_CONNECT] = "shed_connect",
+		[MLW_CNT_SHED_DUP] = "shed_dup",
+		[MLW_CNT_SHED_SEND] = "shed_send",
+		[MLW_CNT_SHED_LINK] = "shed_link",
+		[MLW_CNT_SHED_SOCKET] = "shed_socket",
+		[MLW_CNT_OVER_BUDGET] = "vital_over_budget",
 	};
 
 	return idx >= 0 && idx < MLW_CNT_MAX && names[idx] ? names[idx] : "?";

@@ -31,6 +31,7 @@ struct sensors {
 	bool open_match_at_exit;  /* see --open-match */
 	int cgroup_fd;            /* cgroup v2 root the sock_addr hooks attach to, or -1 */
 	struct enforce_plan plan; /* kill tables given to the kernel at start */
+	uint32_t max_marks;       /* marked processes the kernel can hold */
 };
 
 typedef int (*sensors_event_fn)(void *ctx, void *data, size_t size);
