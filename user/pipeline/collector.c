@@ -22,6 +22,7 @@
 #include "detect/incident_step.h"
 #include "detect/pathclass.h"
 #include "detect/rules.h"
+#include "output/health_render.h"
 #include "output/incident_render.h"
 #include "output/inventory_render.h"
 #include "scan/model_inert.h"
@@ -71,6 +72,7 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	if (gethostname(c->host, sizeof(c->host) - 1))
 		snprintf(c->host, sizeof(c->host), "unknown");
 	c->boot_to_real_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
+	health_init(&c->health, clock_ns(CLOCK_MONOTONIC));
 	c->dropped = malloc(sizeof(*c->dropped));
 	if (!c->dropped)
 		return -1;
@@ -697,16 +699,52 @@ int collector_handle(void *ctx, void *data, size_t size)
 	return c->stop && *c->stop ? -EINTR : 0;
 }
 
+/* The kernel's losses since the last alert, said now (see health.h). */
+static void check_health(struct collector *c, bool force)
+{
+	uint64_t cnt[MLW_CNT_MAX];
+	struct health_alert a[2];
+	size_t n;
+
+	if (!c->sensors || !c->sensors->skel)
+		return;
+	sensors_counters(c->sensors, cnt);
+	n = health_check(&c->health, cnt, clock_ns(CLOCK_MONOTONIC), force, a);
+	for (size_t i = 0; i < n && c->sink; i++) {
+		a[i].host = c->host;
+		a[i].realtime_ns = clock_ns(CLOCK_REALTIME);
+		if (c->sink->json) {
+			cJSON *j = health_alert_to_json(&a[i]);
+			char *line = j ? cJSON_PrintUnformatted(j) : NULL;
+
+			if (line)
+				sink_line(c->sink, line);
+			else
+				c->sink->failed++;
+			free(line);
+			cJSON_Delete(j);
+		} else {
+			char buf[2048];
+
+			health_alert_to_text(&a[i], buf, sizeof(buf));
+			sink_line(c->sink, buf);
+		}
+		c->st.alerts++;
+	}
+}
+
 void collector_tick(struct collector *c)
 {
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
 	proctable_expire(&c->pt, now);
 	incident_tick(&c->inc, now); /* records the rate limits held back */
+	check_health(c, false);
 }
 
 void collector_finish(struct collector *c)
 {
+	check_health(c, true);
 	if (c->inv)
 		inventory_flush(c->inv, inv_emit, c);
 	incident_close_all(&c->inc, clock_ns(CLOCK_MONOTONIC));
@@ -722,6 +760,8 @@ void collector_report(struct collector *c, FILE *f)
 	if (c->sensors && c->sensors->skel)
 		sensors_counters(c->sensors, cnt);
 	for (int i = MLW_CNT_RB_FULL_EXEC; i <= MLW_CNT_RB_FULL_SOCKET; i++)
+		lost += cnt[i];
+	for (int i = MLW_CNT_SHED_EXEC; i <= MLW_CNT_SHED_SOCKET; i++)
 		lost += cnt[i];
 	fprintf(f,
 		"mlwatch: events received %llu, alerts %llu, lost in kernel %llu, "

@@ -18,6 +18,7 @@
 #include "detect/rules.h"
 #include "inventory/inventory.h"
 #include "output/sink.h"
+#include "health.h"
 #include "sense/sensors.h"
 
 struct collector_stats {
@@ -55,6 +56,7 @@ struct collector {
 	char host[256];
 	int64_t boot_to_real_ns;
 	struct collector_stats st;
+	struct health health; /* kernel losses, alerted while running */
 	/* set by a signal handler: stop draining, even while records keep
 	 * coming faster than they are handled */
 	volatile sig_atomic_t *stop;
