@@ -101,10 +101,22 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ar
 	return vfprintf(stderr, fmt, args);
 }
 
+/* bpf_program__set_autoload, failing by name (it only fails once the
+ * object is loaded, which would be a bug here). */
+static int set_autoload(struct bpf_program *prog, bool on)
+{
+	int err = bpf_program__set_autoload(prog, on);
+
+	if (err)
+		fprintf(stderr, "mlwatch: cannot %s %s before loading: %s\n",
+			on ? "enable" : "disable", bpf_program__name(prog), strerror(-err));
+	return err;
+}
+
 /* Turns off tp/ and tp_btf/ programs whose tracepoint this kernel does not
  * have (open/creat/dup2 on arm64, io_uring's before Linux 6.0), and the
  * cgroup hooks when there is no cgroup v2 hierarchy to attach them to. */
-static void skip_missing_tracepoints(struct sensors *s)
+static int skip_missing_tracepoints(struct sensors *s)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
 	struct bpf_program *prog;
@@ -127,7 +139,10 @@ static void skip_missing_tracepoints(struct sensors *s)
 		}
 		if (have)
 			continue;
-		bpf_program__set_autoload(prog, false);
+		if (set_autoload(prog, false)) {
+			btf__free(vmlinux);
+			return MLW_EXIT_BPF_REFUSED;
+		}
 		s->n_skipped++;
 		if (strncmp(sec, "cgroup/", 7) == 0)
 			fprintf(stderr,
@@ -141,6 +156,7 @@ static void skip_missing_tracepoints(struct sensors *s)
 				strchr(sec, '/') + 1);
 	}
 	btf__free(vmlinux);
+	return MLW_EXIT_OK;
 }
 
 /* The cgroup v2 root the sock_addr hooks attach to: every process is in
@@ -214,10 +230,9 @@ static int choose_open_match(struct sensors *s, const struct options *o)
 		bool exit = !strncmp(name, "handle_exit_open", 16) ||
 			    !strncmp(name, "handle_exit_creat", 17);
 
-		if (enter)
-			bpf_program__set_autoload(prog, !at_exit);
-		else if (exit)
-			bpf_program__set_autoload(prog, ends_with(name, "_only") == at_exit);
+		if ((enter && set_autoload(prog, !at_exit)) ||
+		    (exit && set_autoload(prog, ends_with(name, "_only") == at_exit)))
+			return MLW_EXIT_BPF_REFUSED;
 	}
 	return MLW_EXIT_OK;
 }
@@ -368,7 +383,8 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 	}
 	if ((rc = choose_open_match(s, o)))
 		return rc;
-	skip_missing_tracepoints(s);
+	if ((rc = skip_missing_tracepoints(s)))
+		return rc;
 
 	err = mlwatch_bpf__load(s->skel);
 	if (err) {
