@@ -10,6 +10,7 @@ sensor-events-lost alert, not only in the report at exit.
 
 Threat model: docs/threat-model.md §4.12 (floods).
 """
+import datetime
 import os
 import re
 import shutil
@@ -101,6 +102,12 @@ def test_flood_does_not_hide_attack():
             if lost:
                 c.true(health, "the kernel lost %d records but no sensor-events-lost alert "
                        "came while mlwatch ran" % lost)
+            if health:
+                first = min(datetime.datetime.fromisoformat(get(a, "time").replace("Z", "+00:00"))
+                            .timestamp() for a in health)
+                c.true(first <= t_start + FLOOD_S,
+                       "the first loss alert came %.1f s after the flood began, after it ended"
+                       % (first - t_start))
             told = sum(n for a in with_rule(alerts, "sensor-events-lost")
                        for k, n in get(a, "sensor", "counts").items()
                        if k.startswith(("ringbuf_full_", "shed_")))

@@ -694,6 +694,12 @@ int collector_handle(void *ctx, void *data, size_t size)
 		break;
 	}
 	raise_alerts(c, &ev, &fa);
+	/* A flood keeps the drain going for as long as it lasts: the
+	 * once-a-second work (health alerts, expiry) must not wait for it. */
+	if ((++c->handled & 1023) == 0) {
+		collector_poll_inventory(c);
+		collector_tick(c);
+	}
 	/* After handling: libbpf consumes the record whatever the callback
 	 * returns, and an error only stops the loop. */
 	return c->stop && *c->stop ? -EINTR : 0;
@@ -737,6 +743,9 @@ void collector_tick(struct collector *c)
 {
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
+	if (now - c->last_tick_ns < COLLECTOR_TICK_NS)
+		return;
+	c->last_tick_ns = now;
 	proctable_expire(&c->pt, now);
 	incident_tick(&c->inc, now); /* records the rate limits held back */
 	check_health(c, false);

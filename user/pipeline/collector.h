@@ -56,7 +56,9 @@ struct collector {
 	char host[256];
 	int64_t boot_to_real_ns;
 	struct collector_stats st;
-	struct health health; /* kernel losses, alerted while running */
+	struct health health;  /* kernel losses, alerted while running */
+	uint64_t last_tick_ns; /* monotonic: collector_tick's last run */
+	uint64_t handled;      /* records handled: ticks run inside long drains */
 	/* set by a signal handler: stop draining, even while records keep
 	 * coming faster than they are handled */
 	volatile sig_atomic_t *stop;
@@ -67,6 +69,10 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 /* ring_buffer callback: returns 0 (a bad record is counted, never fatal),
  * or -EINTR once *stop is set, after handling the record. */
 int collector_handle(void *ctx, void *data, size_t size);
+/* Once-a-second work: expiry, incident limits, sensor health. Returns at
+ * once when called sooner; called from the main loop and, during a long
+ * drain, from collector_handle. */
+#define COLLECTOR_TICK_NS 1000000000ull
 void collector_tick(struct collector *c);
 /* Loads --blocklist, opens --inventory and starts the hashing thread.
  * Returns 0, or an MLW_EXIT_* code after printing what is wrong. */
