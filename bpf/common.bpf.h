@@ -152,29 +152,35 @@ static __always_inline void fill_hdr(struct mlw_hdr *h, u32 kind, const struct m
 /* Ring-buffer bytes pending before a batched record wakes the reader. */
 #define MLW_WAKEUP_BYTES (256 << 10)
 
-/* Takes one vital record from the user's budget (see MLW_VITAL_RATE). */
-static __always_inline bool budget_take(u32 uid)
+/* Takes one vital record from the user's budget (see MLW_VITAL_RATE);
+ * bucket 0: what a lineage does, 1: opens. */
+static __always_inline bool budget_take(u32 uid, u32 bucket)
 {
 	struct mlw_budget *b = bpf_map_lookup_elem(&uid_budget, &uid);
-	u64 now = bpf_ktime_get_ns(), add;
+	u64 now = bpf_ktime_get_ns(), add, t;
 
+	bucket &= 1;
 	if (!b) {
-		struct mlw_budget nb = { .ts = now, .tokens = MLW_VITAL_BURST - 1 };
+		struct mlw_budget nb = { .ts = { now, now },
+					 .tokens = { MLW_VITAL_BURST, MLW_VITAL_BURST } };
 
+		nb.tokens[bucket]--;
 		bpf_map_update_elem(&uid_budget, &uid, &nb, BPF_ANY);
 		return true;
 	}
 	/* racy across CPUs by design: a few records either way */
-	add = now > b->ts ? (now - b->ts) * MLW_VITAL_RATE / 1000000000ull : 0;
+	t = b->ts[bucket];
+	add = now > t ? (now - t) * MLW_VITAL_RATE / 1000000000ull : 0;
 	if (add) {
-		b->tokens = b->tokens + add > MLW_VITAL_BURST ? MLW_VITAL_BURST : b->tokens + add;
-		b->ts = now;
+		t = b->tokens[bucket] + add;
+		b->tokens[bucket] = t > MLW_VITAL_BURST ? MLW_VITAL_BURST : t;
+		b->ts[bucket] = now;
 	}
-	if (!b->tokens) {
+	if (!b->tokens[bucket]) {
 		count(MLW_CNT_OVER_BUDGET);
 		return false;
 	}
-	b->tokens--;
+	b->tokens[bucket]--;
 	return true;
 }
 
@@ -211,7 +217,8 @@ static __always_inline void emit_as(void *rec, u64 size, u32 kind, bool vital)
 	u64 flags = 0, used = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	u64 ring = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
 
-	if (vital && !budget_take(h->uid))
+	if (vital && !budget_take(h->uid, kind == MLW_EV_OPEN || (kind == MLW_EV_MODEL_OPEN &&
+								  !(h->flags & MLW_F_NEW_MARK))))
 		vital = false;
 	if (!vital && used + size > ring - (ring >> MLW_HEADROOM_SHIFT)) {
 		count(MLW_CNT_SHED_EXEC + kind - 1);

@@ -175,9 +175,12 @@ struct {
 #define MLW_HEADROOM_SHIFT 2
 #define MLW_VITAL_RATE 2000
 #define MLW_VITAL_BURST 20000
+/* Two buckets per user: what a lineage does (exec, connect, send, ...,
+ * the open that marks), and the opens of payloads and loads, so a user's
+ * busy data loader cannot spend the budget its attack's exec needs. */
 struct mlw_budget {
-	u64 ts;
-	u64 tokens;
+	u64 ts[2];
+	u64 tokens[2];
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
