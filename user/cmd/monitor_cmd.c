@@ -49,7 +49,8 @@ static void reload_rules(struct collector *c, const struct options *o)
 	reload = 0;
 	rs = load_rules(o);
 	if (!rs) {
-		fprintf(stderr, "mlwatch: SIGHUP: %s has errors; keeping the rules in force\n",
+		fprintf(stderr,
+			"mlwatch: SIGHUP: %s cannot be loaded; keeping the rules in force\n",
 			o->rules_file ? o->rules_file : "(built-ins)");
 		return;
 	}
