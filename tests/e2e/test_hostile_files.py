@@ -93,7 +93,8 @@ def test_config_writable_by_others_refused():
         rules = sc.write("rules.json", json.dumps({"version": 1}), mode=0o664)
         rc, err, _ = run(["--rules", rules, "-o", sc.path("alerts.log")])
         c.eq(rc, 2, "group-writable --rules: exit code")
-        c.true("%s: writable by group/others (mode 0664); refusing" % rules in err,
+        c.true("mlwatch: --rules: %s: writable by group/others (mode 0664); refusing" % rules
+               in err,
                "message: %r" % err[-300:])
         shared = sc.path("shared")
         os.makedirs(shared)
