@@ -26,7 +26,7 @@ static void on_signal(int sig)
 }
 
 /* Loads opt->rules_file over the built-ins; errors are printed, each
- * naming the rule and field. */
+ * naming the option, the file, the rule and field. */
 static struct ruleset *load_rules(const struct options *o)
 {
 	struct rule_errors re;
@@ -34,7 +34,10 @@ static struct ruleset *load_rules(const struct options *o)
 
 	rule_errors_init(&re);
 	if (ruleset_load(o->rules_file, &rs, &re)) {
-		rule_errors_print(&re, stderr);
+		for (size_t i = 0; i < re.n; i++)
+			fprintf(stderr, "mlwatch: --rules: %s\n", re.msgs[i]);
+		if (re.dropped)
+			fprintf(stderr, "mlwatch: --rules: ... and %zu more errors\n", re.dropped);
 		rs = NULL;
 	}
 	rule_errors_free(&re);
@@ -49,7 +52,8 @@ static void reload_rules(struct collector *c, const struct options *o)
 	reload = 0;
 	rs = load_rules(o);
 	if (!rs) {
-		fprintf(stderr, "mlwatch: SIGHUP: %s has errors; keeping the rules in force\n",
+		fprintf(stderr,
+			"mlwatch: SIGHUP: %s cannot be loaded; keeping the rules in force\n",
 			o->rules_file ? o->rules_file : "(built-ins)");
 		return;
 	}

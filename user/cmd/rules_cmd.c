@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "rules_cmd.h"
 #include "detect/rulefile.h"
@@ -177,6 +179,7 @@ static int check(const char *path, FILE *out, FILE *err)
 {
 	size_t kept = 0, over = 0, added = 0;
 	struct ruleset *rs;
+	struct stat st;
 	char name[512];
 
 	if (load(path, &rs, err))
@@ -192,6 +195,12 @@ static int check(const char *path, FILE *out, FILE *err)
 		"%zu added), %zu allowlist entries (%zu from the file)\n",
 		name, rs->n_rules, kept, over, n_builtin_rules - kept - over, added, rs->n_allow,
 		rs->n_allow - rs->n_builtin_allow);
+	/* a user may check their own file; the monitor (root) would refuse it */
+	if (geteuid() != 0 && stat(path, &st) == 0 && st.st_uid != 0)
+		fprintf(out,
+			"%s: note: owned by uid %u; the monitor, run as root, loads only a "
+			"file root owns\n",
+			name, (unsigned)st.st_uid);
 	ruleset_free(rs);
 	return RULES_CMD_OK;
 }

@@ -12,6 +12,7 @@
 
 #include "blocklist.h"
 #include "collect/hfcache.h"
+#include "lib/safeopen.h"
 #include "lib/textsan.h"
 
 void blocklist_init(struct blocklist *bl)
@@ -434,14 +435,14 @@ int blocklist_load(struct blocklist *bl, const char *path, char *err, size_t err
 	int fd, rc;
 
 	blocklist_free(bl);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
+	/* whoever can write it can clear it: the checks of a rules file */
+	fd = safeopen_config(path, err, errlen);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st)) {
 		rc = -errno;
-		return fail(&c, rc, "cannot open: %s", strerror(-rc));
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(&c, -EINVAL, "not a regular file");
+		return fail(&c, rc, "cannot stat: %s", strerror(-rc));
 	}
 	if ((uint64_t)st.st_size > BLOCKLIST_MAX_BYTES) {
 		close(fd);

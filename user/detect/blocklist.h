@@ -37,9 +37,10 @@ struct blocklist {
 };
 
 void blocklist_init(struct blocklist *bl);
-/* Reads and parses path. Returns 0, or -errno / -EINVAL with a message
- * in err naming the file, the entry (list[index]) and the problem. On
- * error the blocklist is left empty. */
+/* Reads and parses path, opened with safeopen_config (whoever can write
+ * it can clear it). Returns 0, or -errno / -EINVAL with a message in err
+ * naming the file, the entry (list[index]) and the problem. On error the
+ * blocklist is left empty. */
 int blocklist_load(struct blocklist *bl, const char *path, char *err, size_t errlen);
 /* The same for text in memory; name is used in messages only. */
 int blocklist_parse(struct blocklist *bl, const char *name, const char *text, size_t len, char *err,

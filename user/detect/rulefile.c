@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pathclass.h"
 #include "rulefile.h"
+#include "lib/safeopen.h"
 #include "lib/textsan.h"
 
 #define KIND(k) (1u << (k))
@@ -1507,48 +1507,24 @@ int ruleset_parse(const char *text, size_t len, const char *name, struct ruleset
 	return 0;
 }
 
-/* Whoever can write the file can switch detection off. */
-static const char *unsafe_owner(const struct stat *st)
-{
-	if (st->st_mode & S_IWOTH)
-		return "is writable by every user";
-	if (st->st_uid != 0 && st->st_uid != geteuid())
-		return "belongs to another user (not root, not you)";
-	return NULL;
-}
-
 int ruleset_load(const char *path, struct ruleset **out, struct rule_errors *errs)
 {
 	struct parser p = { .name = path, .errs = errs };
-	char *text = NULL;
+	char *text = NULL, why[1024];
 	size_t len = 0, cap = 0;
-	struct stat st;
-	const char *why;
 	int fd, rc;
 
 	*out = NULL;
 	if (!path)
 		return ruleset_parse(NULL, 0, NULL, out, errs);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		perr(&p, "", "cannot read: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	/* whoever can write the file can switch detection off */
+	fd = safeopen_config(path, why, sizeof(why));
+	if (fd < 0) {
+		errors_add(errs, why);
 		return -1;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		perr(&p, "", "cannot read: %s", strerror(EISDIR));
-		close(fd);
-		return -1;
-	}
-	if ((why = unsafe_owner(&st))) {
-		perr(&p, "", "%s (mode %04o): refusing to load it", why,
-		     (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -1;
-	}
-	/* Read to the end whatever st_size says (pipes, /proc): the cap is on
-	 * what arrives. */
+	/* Read to the end whatever st_size says (a file still growing): the
+	 * cap is on what arrives. */
 	for (;;) {
 		ssize_t r;
 

@@ -36,9 +36,10 @@ void rule_errors_print(const struct rule_errors *e, FILE *f);
 /*
  * The built-in rules merged with the file at path (NULL: built-ins only).
  * Returns 0 with *out set, or -1 with *out NULL and every problem in errs
- * (errs may be NULL). The file must be at most RULEFILE_MAX_BYTES, and
- * neither writable by everyone nor owned by someone other than root or
- * the caller: whoever can write it can turn detection off.
+ * (errs may be NULL). The file must be at most RULEFILE_MAX_BYTES and pass
+ * safeopen_config (a regular file, no symlink, owned by root or the caller
+ * and writable by no one else, in a directory as safe): whoever can write
+ * it can turn detection off.
  */
 int ruleset_load(const char *path, struct ruleset **out, struct rule_errors *errs);
 /* The same from text already in memory; name prefixes the messages. */

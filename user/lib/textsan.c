@@ -64,6 +64,26 @@ bool utf8_sanitize(const char *src, size_t srclen, char *out, size_t outlen)
 	return changed;
 }
 
+/* The code point of a valid sequence of n > 1 bytes (see utf8_seq). */
+static uint32_t utf8_cp(const unsigned char *s, size_t n)
+{
+	uint32_t cp = s[0] & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
+
+	for (size_t i = 1; i < n; i++)
+		cp = (cp << 6) | (s[i] & 0x3f);
+	return cp;
+}
+
+/* Invisible characters that move or break a line on a terminal: C1
+ * controls, the bidirectional embeddings, overrides, isolates and marks
+ * (a path could show its text in another order), and the Unicode line
+ * and paragraph separators. */
+static bool cp_hostile(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 bool text_escape(const char *src, size_t srclen, char *out, size_t outlen)
 {
 	const unsigned char *s = (const unsigned char *)src;
@@ -73,12 +93,15 @@ bool text_escape(const char *src, size_t srclen, char *out, size_t outlen)
 	if (outlen == 0)
 		return srclen > 0;
 	while (i < srclen && s[i]) {
-		char tmp[8];
+		char tmp[16];
 		size_t n = utf8_seq(s + i, srclen - i), m;
 
 		if (n == 1 && s[i] >= 0x20 && s[i] != 0x7f && s[i] != '\\') {
 			tmp[0] = (char)s[i];
 			m = 1;
+		} else if (n > 1 && cp_hostile(utf8_cp(s + i, n))) {
+			changed = true;
+			m = (size_t)snprintf(tmp, sizeof(tmp), "\\u{%04X}", utf8_cp(s + i, n));
 		} else if (n > 1) {
 			memcpy(tmp, s + i, n);
 			m = n;
@@ -108,7 +131,8 @@ bool text_escape(const char *src, size_t srclen, char *out, size_t outlen)
 
 size_t text_put(char *out, size_t len, size_t off, const char *s)
 {
-	size_t n = s ? strlen(s) : 0, cap = 4 * n + 1; /* \xNN is the widest escape */
+	/* 4 bytes per byte at most: \xNN, or \u{XXXX} for 2 or 3 */
+	size_t n = s ? strlen(s) : 0, cap = 4 * n + 1;
 	char small[1024], *esc = cap <= sizeof(small) ? small : malloc(cap);
 	int w;
 
@@ -121,6 +145,16 @@ size_t text_put(char *out, size_t len, size_t off, const char *s)
 	w = snprintf(out + off, len - off, "%s", esc);
 	if (esc != small)
 		free(esc);
+	if (w > 0 && (size_t)w >= len - off) {
+		/* cut: never in the middle of a UTF-8 sequence */
+		size_t end = len - 1, k = end;
+
+		while (k > off && ((unsigned char)out[k - 1] & 0xc0) == 0x80)
+			k--;
+		if (k > off && (unsigned char)out[k - 1] >= 0xc0 &&
+		    utf8_seq((const unsigned char *)out + k - 1, end - (k - 1)) == 0)
+			out[k - 1] = 0;
+	}
 	return off + (w > 0 ? (size_t)w : 0);
 }
 

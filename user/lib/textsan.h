@@ -13,9 +13,11 @@ bool utf8_sanitize(const char *src, size_t srclen, char *out, size_t outlen);
  * offset of the first bad sequence. */
 bool utf8_valid(const uint8_t *s, size_t n, size_t *bad);
 
-/* For one-line text output: control characters become \n, \t, \xNN and
- * invalid UTF-8 bytes \xNN, so a path cannot forge a log line. Returns
- * true if anything was escaped or cut. */
+/* For one-line text output: control characters become \n, \t, \xNN,
+ * invalid UTF-8 bytes \xNN, and C1 controls, bidirectional overrides,
+ * isolates and marks and U+2028/U+2029 \u{XXXX}, so a path cannot forge a
+ * log line or show it in another order. At most 4 output bytes per input
+ * byte. Returns true if anything was escaped or cut. */
 bool text_escape(const char *src, size_t srclen, char *out, size_t outlen);
 
 /* Building one text line in out[len]: each appends at off and returns the

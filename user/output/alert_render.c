@@ -274,8 +274,9 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 	size_t o = 0;
 
 	format_rfc3339(a->realtime_ns, ts, sizeof(ts));
-	o = text_putf(out, len, o, "%s %s %s: %s\n", ts, severity_name(a->rule->severity),
-		      a->rule->id, a->rule->title);
+	o = text_putf(out, len, o, "%s %s %s: ", ts, severity_name(a->rule->severity), a->rule->id);
+	o = text_put(out, len, o, a->rule->title); /* a rules file's text */
+	o = text_putf(out, len, o, "\n");
 	o = text_putf(out, len, o, "  process  pid=%u ppid=%u uid=%u comm=", ev->hdr.tgid,
 		      ev->hdr.ppid, ev->hdr.uid);
 	o = text_put(out, len, o, ev->comm);

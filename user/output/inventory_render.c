@@ -144,8 +144,13 @@ cJSON *inv_scan_to_json(const struct inv_scan *sc)
 	if (sc->done) {
 		cJSON_AddNumberToObject(o, "findings", sc->findings);
 		top = cJSON_AddArrayToObject(o, "top");
-		for (int i = 0; top && i < INV_SCAN_TOP && sc->top[i][0]; i++)
-			cJSON_AddItemToArray(top, cJSON_CreateString(sc->top[i]));
+		for (int i = 0; top && i < INV_SCAN_TOP && sc->top[i][0]; i++) {
+			char clean[3 * INV_SCAN_LINE + 1];
+
+			/* escaped text, but cut to fit: keep JSON valid UTF-8 */
+			utf8_sanitize(sc->top[i], strlen(sc->top[i]), clean, sizeof(clean));
+			cJSON_AddItemToArray(top, cJSON_CreateString(clean));
+		}
 		if (sc->error[0])
 			add_str(o, "error", sc->error);
 		cJSON_AddNumberToObject(o, "bytes_read", (double)sc->bytes_read);

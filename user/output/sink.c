@@ -5,27 +5,39 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alert_render.h"
 #include "sink.h"
 #include "detect/pathclass.h"
 #include "inventory/inventory.h"
+#include "lib/safeopen.h"
 #include "lib/textsan.h"
 #include "lib/timefmt.h"
 
 int sink_open(struct sink *s, const char *path, bool json)
 {
+	char why[1024];
+	int fd;
+
 	memset(s, 0, sizeof(*s));
 	s->json = json;
 	if (!path) {
 		s->f = stdout;
 		return 0;
 	}
-	s->f = fopen(path, "a");
+	/* root appending where others may plant a link or a file first */
+	fd = safeopen_output(path, why, sizeof(why));
+	if (fd < 0) {
+		fprintf(stderr, "mlwatch: output file %s\n", why);
+		return fd;
+	}
+	s->f = fdopen(fd, "a");
 	if (!s->f) {
 		int err = errno;
 
-		fprintf(stderr, "mlwatch: cannot open output file %s: %s\n", path, strerror(err));
+		close(fd);
+		fprintf(stderr, "mlwatch: output file %s: %s\n", why, strerror(err));
 		return -err;
 	}
 	s->owned = true;

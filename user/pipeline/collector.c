@@ -22,6 +22,7 @@
 #include "detect/incident_step.h"
 #include "detect/pathclass.h"
 #include "detect/rules.h"
+#include "lib/textsan.h"
 #include "output/health_render.h"
 #include "output/incident_render.h"
 #include "output/inventory_render.h"
@@ -481,10 +482,17 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 						     .open = ev->u.open });
 	proctable_set_model(p, ev->path, fa->real_path[0] ? fa->real_path : fa->resolved_path,
 			    v.format, h->ts_ns);
-	if (c->opt->verbose)
-		fprintf(stderr, "model pid=%u models=%u format=%s %s%s\n", h->tgid, h->mark.models,
-			model_format_name(v.format),
-			v.inert ? "inert: " : "may run code: ", v.inert ? v.kind : v.why);
+	if (c->opt->verbose) {
+		char line[1024];
+		size_t o;
+
+		/* why may quote the file's own bytes */
+		o = text_putf(line, sizeof(line), 0, "model pid=%u models=%u format=%s %s", h->tgid,
+			      h->mark.models, model_format_name(v.format),
+			      v.inert ? "inert: " : "may run code: ");
+		text_put(line, sizeof(line), o, v.inert ? v.kind : v.why);
+		fprintf(stderr, "%s\n", line);
+	}
 	/* Only a process's own model opens, all of them proven data, and only
 	 * a mark that is a model's alone (a control-plane root stays watched,
 	 * and so does the payload's own lineage). */
@@ -628,16 +636,28 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 	}
 }
 
+/* One escaped line: comm, paths and socket paths are the watched
+ * processes' to choose. */
 static void verbose_event(const struct event *ev, const struct facts *fa)
 {
-	fprintf(stderr, "event %s pid=%u tid=%u ppid=%u comm=%s loader=%u depth=%u path=%s",
-		event_kind_name(ev->kind), ev->hdr.tgid, ev->hdr.tid, ev->hdr.ppid, ev->comm,
-		ev->hdr.mark.loader_tgid, ev->hdr.mark.depth,
-		fa->resolved_path[0] ? fa->resolved_path : (ev->path ? ev->path : "-"));
-	if (fa->address[0])
-		fprintf(stderr, " address=%s port=%u%s", fa->address, fa->port,
-			ev->hdr.flags & MLW_F_IN_LOAD ? " during-load" : "");
-	fprintf(stderr, "\n");
+	char line[3 * PATH_MAX];
+	size_t o;
+
+	o = text_putf(line, sizeof(line), 0,
+		      "event %s pid=%u tid=%u ppid=%u comm=", event_kind_name(ev->kind),
+		      ev->hdr.tgid, ev->hdr.tid, ev->hdr.ppid);
+	o = text_put(line, sizeof(line), o, ev->comm);
+	o = text_putf(line, sizeof(line), o, " loader=%u depth=%u path=", ev->hdr.mark.loader_tgid,
+		      ev->hdr.mark.depth);
+	o = text_put(line, sizeof(line), o,
+		     fa->resolved_path[0] ? fa->resolved_path : (ev->path ? ev->path : "-"));
+	if (fa->address[0]) {
+		o = text_putf(line, sizeof(line), o, " address=");
+		o = text_put(line, sizeof(line), o, fa->address);
+		o = text_putf(line, sizeof(line), o, " port=%u%s", fa->port,
+			      ev->hdr.flags & MLW_F_IN_LOAD ? " during-load" : "");
+	}
+	fprintf(stderr, "%s\n", line);
 }
 
 int collector_handle(void *ctx, void *data, size_t size)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "check.h"
 #include "detect/blocklist.h"
@@ -230,12 +231,17 @@ static void test_load_file(void)
 		 path);
 	CHECK_STR(err, want);
 	CHECK(blocklist_count(&bl) == 0);
+	/* whoever can write it can clear it */
+	chmod(path, 0620);
+	CHECK(blocklist_load(&bl, path, err, sizeof(err)) == -EPERM);
+	snprintf(want, sizeof(want), "%s: writable by group/others (mode 0620); refusing", path);
+	CHECK_STR(err, want);
 	unlink(path);
 	CHECK(blocklist_load(&bl, path, err, sizeof(err)) == -ENOENT);
 	snprintf(want, sizeof(want), "%s: cannot open: No such file or directory", path);
 	CHECK_STR(err, want);
 	CHECK(blocklist_load(&bl, "/tmp", err, sizeof(err)) == -EINVAL);
-	CHECK_STR(err, "/tmp: not a regular file");
+	CHECK_STR(err, "/tmp: not a regular file (a directory); refusing");
 	blocklist_free(&bl);
 }
 

@@ -464,12 +464,12 @@ static void test_error_files(void)
 	rule_errors_free(&errs);
 	snprintf(big, sizeof(big), "%s/none.json", dir);
 	CHECK(ruleset_load(big, &rs, &errs) == -1 && rs == NULL);
-	snprintf(big, sizeof(big), "%s/none.json: cannot read: No such file or directory", dir);
+	snprintf(big, sizeof(big), "%s/none.json: cannot open: No such file or directory", dir);
 	CHECK(has_error(big));
 
 	rule_errors_free(&errs);
 	CHECK(ruleset_load(dir, &rs, &errs) == -1);
-	snprintf(big, sizeof(big), "%s: cannot read: Is a directory", dir);
+	snprintf(big, sizeof(big), "%s: not a regular file (a directory); refusing", dir);
 	CHECK(has_error(big));
 
 	text = malloc(RULEFILE_MAX_BYTES + 2);
@@ -494,10 +494,14 @@ static void test_error_files(void)
 	p = write_file("open.json", "{\"version\": 1}", 0666);
 	rule_errors_free(&errs);
 	CHECK(ruleset_load(p, &rs, &errs) == -1 && !rs);
-	snprintf(big, sizeof(big), "%s: is writable by every user (mode 0666): refusing to load it",
-		 p);
+	snprintf(big, sizeof(big), "%s: writable by group/others (mode 0666); refusing", p);
 	CHECK(has_error(big));
-	p = write_file("ok.json", "{\"version\": 1}", 0664);
+	p = write_file("open.json", "{\"version\": 1}", 0664);
+	rule_errors_free(&errs);
+	CHECK(ruleset_load(p, &rs, &errs) == -1 && !rs);
+	snprintf(big, sizeof(big), "%s: writable by group/others (mode 0664); refusing", p);
+	CHECK(has_error(big));
+	p = write_file("ok.json", "{\"version\": 1}", 0644);
 	rule_errors_free(&errs);
 	CHECK(ruleset_load(p, &rs, &errs) == 0 && rs);
 	ruleset_free(rs);

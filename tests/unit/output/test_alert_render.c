@@ -127,10 +127,36 @@ static void test_text_one_alert_no_forged_lines(void)
 	proctable_free(&pt);
 }
 
+/* Bidirectional overrides and C1 controls in a path or a rules file's
+ * title cannot reorder or break the line on a terminal. */
+static void test_text_bidi_and_c1_escaped(void)
+{
+	struct alert a;
+	struct facts f;
+	struct proctable pt;
+	struct rule r;
+	char out[32768];
+
+	build(&a, &f, &pt);
+	r = *a.rule;
+	r.title = "Shell \xe2\x80\xae"
+		  "llehs";
+	a.rule = &r;
+	strcpy(f.resolved_path, "/tmp/evil\xe2\x81\xa6"
+				"x\xc2\x9b"
+				"2J\xe2\x80\xa8");
+	alert_to_text(&a, out, sizeof(out));
+	CHECK(strstr(out, "Shell \\u{202E}llehs\n") != NULL);
+	CHECK(strstr(out, "/tmp/evil\\u{2066}x\\u{009B}2J\\u{2028}") != NULL);
+	CHECK(!strstr(out, "\xe2\x80\xae") && !strstr(out, "\xc2\x9b"));
+	proctable_free(&pt);
+}
+
 int main(void)
 {
 	RUN(test_json_parses_back);
 	RUN(test_json_schema_version);
 	RUN(test_text_one_alert_no_forged_lines);
+	RUN(test_text_bidi_and_c1_escaped);
 	return CHECK_DONE();
 }

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "pickle_profiles.h"
+#include "lib/safeopen.h"
+#include "lib/textsan.h"
 
 /* ---- built-in profiles ------------------------------------------------ */
 
@@ -342,17 +344,20 @@ struct loadctx {
 
 __attribute__((format(printf, 2, 3))) static int fail(struct loadctx *c, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 	int n = 0;
 
 	if (!c->err || !c->errlen)
 		return -EINVAL;
-	n = snprintf(c->err, c->errlen, "%s: ", c->origin);
-	if (n >= 0 && (size_t)n < c->errlen) {
+	n = snprintf(msg, sizeof(msg), "%s: ", c->origin);
+	if (n >= 0 && (size_t)n < sizeof(msg)) {
 		va_start(ap, fmt);
-		vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+		vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 		va_end(ap);
 	}
+	/* names and patterns from the file: one printable line */
+	text_escape(msg, strlen(msg), c->err, c->errlen);
 	return -EINVAL;
 }
 
@@ -594,12 +599,10 @@ int pickle_profiles_load_file(const char *path, char *err, size_t errlen)
 	char *buf;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		fail(&c, "%s", strerror(-rc));
-		return rc;
-	}
+	/* whoever can write it can allow any import */
+	fd = safeopen_config(path, err, errlen);
+	if (fd < 0)
+		return fd;
 	if (!(buf = malloc(cap))) {
 		close(fd);
 		fail(&c, "out of memory");

@@ -45,7 +45,8 @@ unsigned pickle_global_roles(const char *module, const char *name);
  * (base: a built-in or earlier profile, default "data"). A failed load
  * changes nothing. Loading and reset are not thread-safe: do them before
  * any scan starts; scanning threads only read the loaded state.
- * Return 0 or -errno; err gets "origin: where: problem". */
+ * Return 0 or -errno; err gets "origin: where: problem". A file is opened
+ * with safeopen_config: whoever can write it can allow any import. */
 #define PICKLE_PROFILES_MAX_FILE (1u << 20)
 int pickle_profiles_load_file(const char *path, char *err, size_t errlen);
 int pickle_profiles_load_text(const char *text, size_t len, const char *origin, char *err,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -102,6 +103,10 @@ static void test_errors(void)
 	bad("{\"profiles\": [" GOOD ", {\"name\": \"x\", \"alow\": []}]}",
 	    "profiles[2]: unknown key \"alow\"");
 	bad("{\"profiles\": [" GOOD "], \"extra\": 1}", "unknown key \"extra\"");
+	/* a value quoted in the message cannot start a line of its own */
+	bad("{\"profiles\": [" GOOD "], \"x\\nFAKE\\u202e\": 1}",
+	    "unknown key \"x\\nFAKE\\u{202E}\"");
+	CHECK(!strchr(err, '\n'));
 	bad("{\"profiles\": [" GOOD ", {\"name\": \"x\", \"allow\": [\"nocolon\"]}]}",
 	    "profiles[2].allow[0]: pattern without ':'");
 	bad("{\"profiles\": [" GOOD ", {\"name\": \"x\", \"allow\": [\"a:b\", 7]}]}",
@@ -157,6 +162,12 @@ static void test_files(void)
 		fputs(body, f);
 		fclose(f);
 	}
+	/* whoever can write it could allow any import */
+	CHECK(chmod(path, 0664) == 0);
+	CHECK(pickle_profiles_load_file(path, err, sizeof(err)) == -EPERM);
+	CHECK(strstr(err, "p.json: writable by group/others (mode 0664); refusing") != NULL);
+	CHECK(pickle_profile_find("fromfile") == NULL);
+	CHECK(chmod(path, 0644) == 0);
 	CHECK(pickle_profiles_load_file(path, err, sizeof(err)) == 0);
 	CHECK(pickle_judge("f", "G", pickle_profile_find("fromfile")) == PSEV_ALLOWED);
 	pickle_profiles_reset();
