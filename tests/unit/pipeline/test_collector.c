@@ -92,6 +92,15 @@ static size_t exec_sh(u32 tgid, u32 loader)
 	return sizeof(*e) + sizeof(file) + sizeof(args);
 }
 
+static size_t exit_rec(u32 tgid, u32 loader)
+{
+	struct mlw_exit *x = (struct mlw_exit *)rec;
+
+	memset(x, 0, sizeof(*x));
+	x->hdr = hdr(MLW_EV_EXIT, tgid, loader, 0, 0);
+	return sizeof(*x);
+}
+
 /* Alert lines (record "alert"); incident records are counted apart. */
 static int count_lines(const char *path, cJSON **first)
 {
@@ -315,6 +324,39 @@ static void test_malformed_record_counted(void)
 	sink_close(&s);
 }
 
+static void start(struct collector *c, struct sink *s)
+{
+	static struct options opt;
+	char out[256];
+
+	snprintf(out, sizeof(out), "%s/t.json", dir);
+	memset(&opt, 0, sizeof(opt));
+	netclass_init(&opt.net);
+	CHECK(sink_open(s, out, true) == 0);
+	CHECK(collector_init(c, &opt, NULL, s) == 0);
+}
+
+/* The incident of a lineage closes when its last live process exits, not
+ * before: counted from the lineage's own live count. */
+static void test_incident_closes_with_last_process(void)
+{
+	struct collector c;
+	struct sink s;
+	const u32 loader = 0x7ffff100, child = 0x7ffff101;
+
+	start(&c, &s);
+	collector_handle(&c, rec, fork_rec(loader, child, loader));
+	collector_handle(&c, rec, exec_sh(child, loader));
+	CHECK(c.inc.count == 1);
+	collector_handle(&c, rec, exit_rec(child, loader));
+	CHECK(c.inc.count == 1 && c.inc.st.closed == 0); /* the loader lives */
+	CHECK(proctable_lineage_live(&c.pt, loader, 1000) == 1);
+	collector_handle(&c, rec, exit_rec(loader, loader));
+	CHECK(c.inc.count == 0 && c.inc.st.closed == 1);
+	collector_free(&c);
+	sink_close(&s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -326,6 +368,7 @@ int main(void)
 	RUN(test_sniffer_bypass_shapes_keep_mark);
 	RUN(test_safetensors_polyglot);
 	RUN(test_malformed_record_counted);
+	RUN(test_incident_closes_with_last_process);
 	{
 		char cmd[300];
 
