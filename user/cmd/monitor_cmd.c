@@ -115,6 +115,7 @@ int monitor_cmd(int argc, char **argv)
 	if (sensors.plan.n_rules)
 		fprintf(stderr, "mlwatch: enforcing %zu rules in the kernel (SIGKILL)\n",
 			sensors.plan.n_rules);
+	collector_print_bounds(&col, stderr);
 	fprintf(stderr, "mlwatch: ready\n");
 
 	while (!stop) {

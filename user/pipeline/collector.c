@@ -77,6 +77,7 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	dropped_init(c->dropped);
 	judge_init(&c->judge);
 	if (incident_table_init(&c->inc, &(struct incident_config){ .host = c->host,
+								    .max_open = o->max_incidents,
 								    .emit = write_incident,
 								    .emit_ctx = c }))
 		return -1;
@@ -84,7 +85,7 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	 * another name is still what it is */
 	if (exeid_add_names(&c->exe, "", exec_known_programs) < 0)
 		return -1;
-	return proctable_init(&c->pt, 0);
+	return proctable_init(&c->pt, o->max_procs);
 }
 
 /* A scan verdict is an alert like the others: on the model-open event of
@@ -300,7 +301,7 @@ static void note_untracked(struct collector *c, uint64_t refused_before)
 		if (p == n) {
 			fprintf(stderr,
 				"mlwatch: WARNING: process table full of %zu marked live processes "
-				"(of %zu): new processes go untracked, their alerts "
+				"(--max-procs %zu): new processes go untracked, their alerts "
 				"lack ancestry (%llu so far)\n",
 				c->pt.cls[PROC_MARKED].n, c->pt.max, (unsigned long long)n);
 			break;
@@ -724,6 +725,74 @@ void collector_finish(struct collector *c)
 	incident_close_all(&c->inc, clock_ns(CLOCK_MONOTONIC));
 }
 
+void collector_limits(const struct collector *c, struct collector_limits *out)
+{
+	const struct proctable_stats *ps = &c->pt.st;
+	const struct incident_stats *is = &c->inc.st;
+
+	memset(out, 0, sizeof(*out));
+	out->procs_evicted_exited = ps->evicted_exited;
+	out->procs_evicted_unmarked = ps->evicted_unmarked;
+	out->procs_refused = ps->refused;
+	out->procs_clipped = ps->strings_clipped + ps->strings_dropped;
+	out->procs_alloc_failed = ps->alloc_failed;
+	out->procs_peak = ps->peak;
+	out->procs_max = c->pt.max;
+	out->procs_peak_bytes = ps->peak_bytes;
+	out->procs_max_bytes = proctable_max_bytes(&c->pt);
+	out->incidents_evicted = is->evicted;
+	out->incident_steps_cut = is->steps_cut;
+	out->incident_context_dropped = is->context_dropped;
+	out->incidents_alloc_failed = is->alloc_failed;
+	out->incidents_peak = is->peak_open;
+	out->incidents_max = c->inc.cfg.max_open;
+	out->incidents_peak_bytes = is->peak_bytes;
+	out->incidents_max_bytes = incident_table_max_bytes(&c->inc);
+	out->dropped_forgotten = c->dropped ? c->dropped->forgotten : 0;
+}
+
+#define MIB(b) ((double)(b) / 1048576.0)
+
+void collector_print_bounds(const struct collector *c, FILE *f)
+{
+	fprintf(f,
+		"mlwatch: bounds: process table %zu processes (at most %.1f MiB), "
+		"incidents %zu open (at most %.1f MiB), written files %d (at most %.1f MiB)\n",
+		c->pt.max, MIB(proctable_max_bytes(&c->pt)), c->inc.cfg.max_open,
+		MIB(incident_table_max_bytes(&c->inc)), DROPPED_MAX, MIB(dropped_max_bytes()));
+}
+
+/* Peaks against bounds, and every limit counter (collector_limits). */
+static void report_limits(const struct collector *c, FILE *f)
+{
+	struct collector_limits l;
+
+	collector_limits(c, &l);
+	fprintf(f,
+		"mlwatch: tables: processes peak=%zu of %zu (%.1f of %.1f MiB), "
+		"incidents peak=%zu of %zu (%.1f of %.1f MiB)\n",
+		l.procs_peak, l.procs_max, MIB(l.procs_peak_bytes), MIB(l.procs_max_bytes),
+		l.incidents_peak, l.incidents_max, MIB(l.incidents_peak_bytes),
+		MIB(l.incidents_max_bytes));
+	fprintf(f,
+		"mlwatch: limits: processes evicted_exited=%llu evicted_unmarked=%llu "
+		"refused_full_of_marked=%llu strings_clipped=%llu alloc_failed=%llu, "
+		"incidents evicted=%llu steps_cut=%llu context_dropped=%llu alloc_failed=%llu, "
+		"written files forgotten=%llu\n",
+		(unsigned long long)l.procs_evicted_exited,
+		(unsigned long long)l.procs_evicted_unmarked, (unsigned long long)l.procs_refused,
+		(unsigned long long)l.procs_clipped, (unsigned long long)l.procs_alloc_failed,
+		(unsigned long long)l.incidents_evicted, (unsigned long long)l.incident_steps_cut,
+		(unsigned long long)l.incident_context_dropped,
+		(unsigned long long)l.incidents_alloc_failed,
+		(unsigned long long)l.dropped_forgotten);
+	if (l.procs_refused)
+		fprintf(f,
+			"mlwatch: WARNING: %llu processes went untracked: the process table was "
+			"full of marked live processes (raise --max-procs)\n",
+			(unsigned long long)l.procs_refused);
+}
+
 void collector_report(struct collector *c, FILE *f)
 {
 	uint64_t cnt[MLW_CNT_MAX] = { 0 };
@@ -758,12 +827,11 @@ void collector_report(struct collector *c, FILE *f)
 		(unsigned long long)c->judge.st.over_budget);
 	fprintf(f,
 		"mlwatch: models may-run-code=%llu inert=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
-		"process table evicted=%llu refused=%llu, alerts suppressed (data-only load)=%llu, steps recorded=%llu\n",
+		"alerts suppressed (data-only load)=%llu, steps recorded=%llu\n",
 		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_inert,
 		(unsigned long long)c->st.peer_reads, (unsigned long long)c->st.marks_cleared,
 		(unsigned long long)c->st.marks_set_by_user,
-		(unsigned long long)(c->pt.st.evicted_exited + c->pt.st.evicted_unmarked),
-		(unsigned long long)c->pt.st.refused,
 		(unsigned long long)c->st.alerts_suppressed_inert,
 		(unsigned long long)c->st.steps_recorded);
+	report_limits(c, f);
 }
