@@ -1,7 +1,8 @@
 # mlwatch: CO-RE eBPF sensors + C collector.
 #   make run    install what is missing (Debian 12, as root), build, run mlwatch
 #   make test   the same set-up, then every test (unit + end-to-end)
-#   make bench  overhead benchmark (ratios against bare and the empty-program floor)
+#   make bench  overhead benchmark (ratios against bare and the empty-program floor),
+#               static scan speed, and the collector's tables under a process storm
 #   make lint   the C style (.clang-format); make format applies it
 
 .DEFAULT_GOAL := all
@@ -192,6 +193,7 @@ test: deps mlwatch unit fuzz-build cross-check
 bench: deps mlwatch
 	bash tests/bench/run.sh
 	bash tests/bench/scan.sh
+	bash tests/bench/tables.sh
 
 clean:
 	rm -rf $(OUTPUT) mlwatch

@@ -122,6 +122,7 @@ int monitor_cmd(int argc, char **argv)
 	fprintf(stderr,
 		"mlwatch: room for %u marked processes; a quarter of the %u MiB ring buffer kept for what marked processes do\n",
 		sensors.max_marks, opt.ringbuf_mb);
+	collector_print_bounds(&col, stderr);
 	fprintf(stderr, "mlwatch: ready\n");
 
 	while (!stop) {

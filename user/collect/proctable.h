@@ -11,9 +11,25 @@
 #include <mlwatch/events.h>
 #include "scan/modelfmt.h"
 
-/* Bounded: at the limit the oldest exited entries go first; if none has
- * exited, the insert fails and is counted (proctable.full). */
-#define PROCTABLE_MAX 65536
+/*
+ * Bounded by proctable_init's max_procs (--max-procs). At the limit a new
+ * entry takes the place of, in this order: the process that exited first,
+ * then the unmarked live process seen least recently. A marked live process
+ * (a loader, a payload, anything of a watched lineage) is never evicted: its
+ * entry is the lineage's ancestry. When every entry is one, the insert is
+ * refused and counted (st.refused), and the new process goes untracked.
+ * Every choice is O(1): entries sit on one list per class.
+ */
+#define PROCTABLE_DEF_MAX 65536
+#define PROCTABLE_MIN_MAX 1024
+#define PROCTABLE_MAX_MAX 4194304 /* the kernel's highest pid_max */
+/* Paths and command lines may take this many bytes per entry on average
+ * (a child shares its parent's until it execs); once that budget is spent a
+ * new one is clipped to PROCTABLE_CLIP bytes, or dropped when not even that
+ * fits, and counted. A clipped path keeps its end (the program's name whole),
+ * clipped args their start (args_truncated is set). */
+#define PROCTABLE_STR_PER_PROC 512
+#define PROCTABLE_CLIP 256
 /* Exited processes are kept this long so a late alert from a grandchild
  * can still name its exited parents. */
 #define PROCTABLE_LINGER_NS (120ull * 1000000000ull)
@@ -35,14 +51,26 @@ struct model_rec {
 	uint8_t scan_verdict; /* enum scan_verdict, the worst over its loads */
 };
 
+enum proc_class {
+	PROC_EXITED,   /* evicted first, the first to exit first */
+	PROC_UNMARKED, /* live, no lineage: evicted least recently seen first */
+	PROC_MARKED,   /* live, of a watched lineage: never evicted */
+	PROC_CLASS_MAX
+};
+
+struct proc_lineage;
+
+/* loader, mark_ns and exited are the table's: change them only through
+ * proctable_set_lineage, proctable_set_exited and proctable_reset, which
+ * keep the class lists and the lineage counts right. */
 struct proc {
 	uint32_t pid;
 	uint32_t parent; /* at fork time; 0 if unknown */
 	uint32_t loader; /* tgid of the loader of its lineage, 0 if none */
 	uint64_t mark_ns;
 	char comm[MLW_COMM_LEN + 1];
-	char *exe;
-	char *args; /* NUL-separated */
+	char *exe;  /* may be NULL (unknown, or the string budget spent) */
+	char *args; /* NUL-separated; may be NULL */
 	size_t args_len;
 	bool args_truncated;
 	bool exited;
@@ -53,36 +81,85 @@ struct proc {
 	uint32_t inert_upto; /* its model opens 1..inert_upto under mark_ns were all
 	                       * proven inert (the kernel's mlw_mark.models count) */
 	uint32_t forked_at;  /* its parent's model count when it forked it */
-	struct proc *next;   /* hash chain */
+	/* table bookkeeping */
+	enum proc_class cls;
+	struct proc *next, **pprev;       /* hash chain */
+	struct proc *lru_prev, *lru_next; /* its class list, oldest first */
+	struct proc_lineage *lin;         /* NULL when loader is 0 */
+	struct proc *lin_prev, *lin_next; /* the lineage's members */
+};
+
+/* Limits reached and use, for the exit report and a limit alert. Every
+ * counter only grows. */
+struct proctable_stats {
+	uint64_t evicted_exited;   /* exited entries dropped before their linger ended */
+	uint64_t evicted_unmarked; /* live unmarked entries dropped for room */
+	uint64_t refused;          /* new processes not tracked: every entry is marked live */
+	uint64_t strings_clipped;  /* paths or args stored clipped: string budget spent */
+	uint64_t strings_dropped;  /* ... or not stored at all */
+	uint64_t alloc_failed;     /* out of memory */
+	uint64_t steps;            /* entries and lineages looked at to evict, expire or
+	                              * count a lineage (a test hook: stays flat as the
+	                              * table grows) */
+	size_t peak;               /* most entries at once */
+	size_t peak_bytes;         /* most bytes at once (see proctable_bytes) */
 };
 
 struct proctable {
 	struct proc **buckets;
-	size_t nbuckets;
+	size_t nbuckets; /* power of two */
 	size_t count;
-	uint64_t full;    /* inserts refused at PROCTABLE_MAX */
-	uint64_t evicted; /* exited entries dropped early for space */
+	size_t max;
+	size_t str_bytes, str_budget;
+	struct {
+		struct proc *head, *tail;
+		size_t n;
+	} cls[PROC_CLASS_MAX];
+	struct proc_lineage **lbuckets; /* nbuckets of them */
+	struct proc_lineage *lpool;     /* max of them: one lineage per entry at most */
+	struct proc_lineage *lfree;
+	size_t lused, lineages;
+	struct proctable_stats st;
 };
 
-int proctable_init(struct proctable *pt);
+/* max_procs: 0 takes PROCTABLE_DEF_MAX; others are clamped to
+ * PROCTABLE_MIN_MAX..PROCTABLE_MAX_MAX. Returns 0 or -ENOMEM. */
+int proctable_init(struct proctable *pt, size_t max_procs);
 void proctable_free(struct proctable *pt);
 struct proc *proctable_get(struct proctable *pt, uint32_t pid);
-/* Returns the entry, a fresh zeroed one (*created = true), or NULL when
- * the table is full. A fresh entry for a reused pid replaces the old. */
+/* Returns the entry (now the most recently seen of its class), a fresh
+ * zeroed one (*created = true), or NULL when the table is full of marked
+ * live processes (or out of memory). Adding may evict other entries: a
+ * pointer got before it may be stale after it. */
 struct proc *proctable_add(struct proctable *pt, uint32_t pid, bool *created);
-/* Starts the entry over (pid reuse, or exec info replaced). */
-void proctable_reset(struct proc *p);
-void proctable_set_exe(struct proc *p, const char *exe);
-void proctable_set_args(struct proc *p, const char *args, size_t len, bool truncated);
-void proctable_set_model(struct proc *p, const char *path, const char *resolved,
-			 enum model_format f, uint64_t ts);
-/* Drops exited entries older than PROCTABLE_LINGER_NS. */
+/* Starts the entry over (pid reuse, or exec info replaced): unmarked, live. */
+void proctable_reset(struct proctable *pt, struct proc *p);
+/* Puts p in the lineage (loader, mark_ns); loader 0: in none. */
+void proctable_set_lineage(struct proctable *pt, struct proc *p, uint32_t loader, uint64_t mark_ns);
+void proctable_set_exited(struct proctable *pt, struct proc *p, uint64_t ts_ns);
+void proctable_set_exe(struct proctable *pt, struct proc *p, const char *exe);
+void proctable_set_args(struct proctable *pt, struct proc *p, const char *args, size_t len,
+			bool truncated);
+/* A fork: the child shares the parent's exe and args (no copy). */
+void proctable_inherit(struct proctable *pt, struct proc *child, const struct proc *parent);
+void proctable_set_model(struct proctable *pt, struct proc *p, const char *path,
+			 const char *resolved, enum model_format f, uint64_t ts);
+/* Drops exited entries older than PROCTABLE_LINGER_NS (oldest first: the
+ * cost is the number dropped). */
 void proctable_expire(struct proctable *pt, uint64_t now_ns);
+/* Live processes of the lineage, in O(1). */
+size_t proctable_lineage_live(struct proctable *pt, uint32_t loader, uint64_t mark_ns);
+/* Bytes the table holds now (entries, their strings, lineages, buckets;
+ * not the allocator's own overhead), and the most it can ever hold. */
+size_t proctable_bytes(const struct proctable *pt);
+size_t proctable_max_bytes(const struct proctable *pt);
 /* pids from pid up the fork-time parents to (and including) stop_at, or to
  * the first unknown parent. Returns how many were written. */
 size_t proctable_ancestry(struct proctable *pt, uint32_t pid, uint32_t stop_at, uint32_t *out,
 			  size_t max);
-/* Calls fn for every entry whose loader is `loader` and mark_ns matches. */
+/* Calls fn for every entry whose loader is `loader` and mark_ns matches
+ * (in the lineage's own list: the cost is its size). fn must not add,
+ * reset, evict or move entries between lineages. */
 void proctable_for_lineage(struct proctable *pt, uint32_t loader, uint64_t mark_ns,
 			   void (*fn)(struct proc *p, void *ctx), void *ctx);
 #endif

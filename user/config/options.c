@@ -1,10 +1,13 @@
 /* Command-line parsing: every bad value is named in the message. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "options.h"
+#include "collect/proctable.h"
+#include "detect/incident.h"
 
 /* 1 MiB is enough for bursts from a few marked lineages; 1 GiB is a typo. */
 #define RINGBUF_MB_MIN 1
@@ -53,12 +56,18 @@ static void usage(FILE *f)
 		"                         under /tmp, or connects to an external or metadata\n"
 		"                         address; the alert says what was killed\n"
 		"  --ringbuf-mb N         kernel-to-user ring buffer size in MiB (default 16)\n"
+		"  --max-procs N          processes the process table holds (default %d,\n"
+		"                         %d to %d; about 800 bytes each at most)\n"
+		"  --max-incidents N      incidents open at once (default %d, %d to %d;\n"
+		"                         about 28 KiB each at most)\n"
 		"  -v, --verbose          also print every event received\n"
 		"  -h, --help             this help\n"
 		"  -V, --version          print the version\n"
 		"\n"
 		"Runs as root. Prints 'mlwatch: ready' on stderr once every sensor is\n"
-		"attached; SIGINT/SIGTERM detach everything and print the drop counters.\n");
+		"attached; SIGINT/SIGTERM detach everything and print the drop counters.\n",
+		PROCTABLE_DEF_MAX, PROCTABLE_MIN_MAX, PROCTABLE_MAX_MAX, INCIDENT_MAX_OPEN,
+		INCIDENT_MIN_OPEN, INCIDENT_MAX_OPEN_MAX);
 }
 
 enum {
@@ -77,8 +86,39 @@ enum {
 	OPT_BLOCKLIST,
 	OPT_HASH_RATE,
 	OPT_SCAN_PROFILES,
-	OPT_NO_SCAN
+	OPT_NO_SCAN,
+	OPT_MAX_PROCS,
+	OPT_MAX_INCIDENTS
 };
+
+/* A table bound: a positive integer, clamped into [min, max] with a
+ * warning (a bound is a size, not a switch: the nearest one is meant).
+ * Returns 0, or -1 after naming what is wrong. */
+static int parse_bound(const char *opt, const char *arg, unsigned long min, unsigned long max,
+		       unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end || v == 0) {
+		fprintf(stderr, "mlwatch: %s '%s': expected a positive integer (%lu to %lu)\n", opt,
+			arg, min, max);
+		return -1;
+	}
+	if (errno == ERANGE || v > max) {
+		fprintf(stderr, "mlwatch: %s '%s': above the most allowed, using %lu\n", opt, arg,
+			max);
+		v = max;
+	} else if (v < min) {
+		fprintf(stderr, "mlwatch: %s '%s': below the least allowed, using %lu\n", opt, arg,
+			min);
+		v = min;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
 
 enum options_result options_parse(struct options *o, int argc, char **argv)
 {
@@ -100,6 +140,8 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 		{ "hash-rate", required_argument, NULL, OPT_HASH_RATE },
 		{ "scan-profiles", required_argument, NULL, OPT_SCAN_PROFILES },
 		{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
+		{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
+		{ "max-incidents", required_argument, NULL, OPT_MAX_INCIDENTS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -113,6 +155,8 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->ringbuf_mb = 16;
 	o->hex_blobs = true;
+	o->max_procs = PROCTABLE_DEF_MAX;
+	o->max_incidents = INCIDENT_MAX_OPEN;
 	netclass_init(&o->net);
 
 	while ((c = getopt_long(argc, argv, "o:vhV", longopts, NULL)) != -1) {
@@ -205,6 +249,16 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			break;
 		case OPT_NO_SCAN:
 			o->no_scan = true;
+			break;
+		case OPT_MAX_PROCS:
+			if (parse_bound("--max-procs", optarg, PROCTABLE_MIN_MAX, PROCTABLE_MAX_MAX,
+					&o->max_procs))
+				return OPTIONS_EXIT_USAGE;
+			break;
+		case OPT_MAX_INCIDENTS:
+			if (parse_bound("--max-incidents", optarg, INCIDENT_MIN_OPEN,
+					INCIDENT_MAX_OPEN_MAX, &o->max_incidents))
+				return OPTIONS_EXIT_USAGE;
 			break;
 		case OPT_HASH_RATE: {
 			char *end;

@@ -31,10 +31,14 @@ struct options {
 	unsigned hash_mib_per_s;        /* --hash-rate: inventory read cap; 0: none */
 	const char *scan_profiles_file; /* --scan-profiles: allowlist extensions */
 	bool no_scan;                   /* --no-scan: no static scan of loaded models */
+	/* memory bounds; 0 (a zeroed struct) takes the tables' defaults */
+	unsigned max_procs;     /* --max-procs: process table entries */
+	unsigned max_incidents; /* --max-incidents: incidents open at once */
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };
 
-/* Parses argv; prints help/version/errors itself. */
+/* Parses argv; prints help/version/errors itself. A bound out of its range
+ * is clamped into it, with a warning naming the value used. */
 enum options_result options_parse(struct options *o, int argc, char **argv);
 #endif

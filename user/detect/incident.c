@@ -210,6 +210,8 @@ int incident_table_init(struct incident_table *t, const struct incident_config *
 		t->cfg = *cfg;
 	if (!t->cfg.max_open)
 		t->cfg.max_open = INCIDENT_MAX_OPEN;
+	if (t->cfg.max_open > INCIDENT_MAX_OPEN_MAX)
+		t->cfg.max_open = INCIDENT_MAX_OPEN_MAX;
 	if (!t->cfg.max_steps || t->cfg.max_steps > INCIDENT_MAX_STEPS)
 		t->cfg.max_steps = INCIDENT_MAX_STEPS;
 	if (t->cfg.max_steps < 2)
@@ -236,7 +238,31 @@ int incident_table_init(struct incident_table *t, const struct incident_config *
 		return -ENOMEM;
 	t->nbuckets = n;
 	t->tokens = t->cfg.global_burst;
+	memset(t->ctx_head, 0xff, sizeof(t->ctx_head));
+	t->bytes = n * sizeof(*t->buckets) + INCIDENT_CONTEXT_LINEAGES * sizeof(*t->ctx);
+	t->st.peak_bytes = t->bytes;
 	return 0;
+}
+
+size_t incident_table_bytes(const struct incident_table *t)
+{
+	return t->bytes;
+}
+
+size_t incident_table_max_bytes(const struct incident_table *t)
+{
+	return t->nbuckets * sizeof(*t->buckets) + INCIDENT_CONTEXT_LINEAGES * sizeof(*t->ctx) +
+	       t->cfg.max_open *
+		       (sizeof(struct incident) + t->cfg.max_steps * sizeof(struct incident_step) +
+			INCIDENT_PIDS_MAX * sizeof(uint32_t));
+}
+
+/* Every allocation the table makes goes through here (n < 0: freed). */
+static void account(struct incident_table *t, long long n)
+{
+	t->bytes += (size_t)n;
+	if (t->bytes > t->st.peak_bytes)
+		t->st.peak_bytes = t->bytes;
 }
 
 struct incident *incident_find(struct incident_table *t, uint32_t loader_pid, uint64_t mark_ns)
@@ -300,6 +326,8 @@ static void destroy(struct incident_table *t, struct incident *inc)
 	list_unlink(t, inc);
 	set_state(t, inc, false, false);
 	t->count--;
+	account(t, -(long long)(sizeof(*inc) + inc->cap_steps * sizeof(*inc->steps) +
+				inc->cap_pids * sizeof(*inc->pids)));
 	free(inc->steps);
 	free(inc->pids);
 	free(inc);
@@ -444,7 +472,7 @@ static uint32_t tag_bit(struct incident *inc, const char *tag)
 	return 1u << inc->n_tags++;
 }
 
-static void add_pid(struct incident *inc, uint32_t pid)
+static void add_pid(struct incident_table *t, struct incident *inc, uint32_t pid)
 {
 	for (size_t i = 0; i < inc->n_pids; i++)
 		if (inc->pids[i] == pid)
@@ -459,6 +487,7 @@ static void add_pid(struct incident *inc, uint32_t pid)
 			inc->sup.pids_cut++;
 			return;
 		}
+		account(t, (long long)((cap - inc->cap_pids) * sizeof(*p)));
 		inc->pids = p;
 		inc->cap_pids = cap;
 	}
@@ -557,6 +586,7 @@ static struct incident_step *insert_step(struct incident_table *t, struct incide
 			t->st.alloc_failed++;
 			return NULL;
 		}
+		account(t, (long long)((cap - inc->cap_steps) * sizeof(*s)));
 		inc->steps = s;
 		inc->cap_steps = cap;
 	}
@@ -589,7 +619,7 @@ static bool apply(struct incident_table *t, struct incident *inc, const struct i
 	copy_clean(rule, sizeof(rule), in->rule_id);
 	copy_clean(summary, sizeof(summary), in->summary);
 	h = step_hash(rule, summary);
-	add_pid(inc, in->pid);
+	add_pid(t, inc, in->pid);
 	if (in->ts_ns > inc->last_ns)
 		inc->last_ns = in->ts_ns;
 	if (!inc->first_ns || in->ts_ns < inc->first_ns)
@@ -671,13 +701,38 @@ static void add_origin(struct incident_table *t, struct incident *inc,
 
 /* ---- context held for lineages with no incident yet */
 
+_Static_assert(INCIDENT_CONTEXT_LINEAGES <= INT16_MAX, "context slots are int16_t");
+
+/* Hashed, as lookups come with every context step. */
+static int16_t *context_head(struct incident_table *t, uint32_t loader, uint64_t mark_ns)
+{
+	uint64_t h = mix64(mark_ns ^ ((uint64_t)loader * 0x9e3779b97f4a7c15ull));
+
+	return &t->ctx_head[h & (INCIDENT_CONTEXT_BUCKETS - 1)];
+}
+
 static struct incident_context *context_find(struct incident_table *t, uint32_t loader,
 					     uint64_t mark_ns)
 {
-	for (size_t i = 0; i < INCIDENT_CONTEXT_LINEAGES; i++)
+	for (int16_t i = *context_head(t, loader, mark_ns); i >= 0; i = t->ctx[i].hnext)
 		if (t->ctx[i].loader_pid == loader && t->ctx[i].mark_ns == mark_ns)
 			return &t->ctx[i];
 	return NULL;
+}
+
+/* Empties a slot, out of its chain. */
+static void context_clear(struct incident_table *t, struct incident_context *x)
+{
+	if (x->loader_pid) {
+		if (x->hprev >= 0)
+			t->ctx[x->hprev].hnext = x->hnext;
+		else
+			*context_head(t, x->loader_pid, x->mark_ns) = x->hnext;
+		if (x->hnext >= 0)
+			t->ctx[x->hnext].hprev = x->hprev;
+	}
+	memset(x, 0, sizeof(*x));
+	x->hprev = x->hnext = -1;
 }
 
 static void context_keep(struct incident_table *t, const struct incident_input *in)
@@ -688,11 +743,17 @@ static void context_keep(struct incident_table *t, const struct incident_input *
 	if (!x) {
 		x = &t->ctx[t->ctx_next];
 		t->ctx_next = (t->ctx_next + 1) % INCIDENT_CONTEXT_LINEAGES;
+		int16_t *head = context_head(t, in->loader_pid, in->mark_ns);
+
 		if (x->loader_pid)
 			t->st.context_dropped += x->n;
-		memset(x, 0, sizeof(*x));
+		context_clear(t, x);
 		x->loader_pid = in->loader_pid;
 		x->mark_ns = in->mark_ns;
+		x->hnext = *head;
+		if (*head >= 0)
+			t->ctx[*head].hprev = (int16_t)(x - t->ctx);
+		*head = (int16_t)(x - t->ctx);
 	}
 	for (size_t i = 0; i < x->n; i++)
 		if (!strcmp(x->steps[i].rule, in->rule_id ? in->rule_id : "") &&
@@ -743,7 +804,7 @@ static void context_replay(struct incident_table *t, struct incident *inc)
 			tags[k] = s->tags[k];
 		apply(t, inc, &in, false);
 	}
-	memset(x, 0, sizeof(*x));
+	context_clear(t, x);
 }
 
 static void context_drop(struct incident_table *t, uint32_t loader, uint64_t mark_ns)
@@ -751,7 +812,7 @@ static void context_drop(struct incident_table *t, uint32_t loader, uint64_t mar
 	struct incident_context *x = context_find(t, loader, mark_ns);
 
 	if (x)
-		memset(x, 0, sizeof(*x));
+		context_clear(t, x);
 }
 
 static struct incident *create(struct incident_table *t, const struct incident_input *in)
@@ -766,6 +827,7 @@ static struct incident *create(struct incident_table *t, const struct incident_i
 	inc = calloc(1, sizeof(*inc));
 	if (!inc)
 		return NULL;
+	account(t, sizeof(*inc));
 	incident_make_id(t->host, t->boot_id, in->loader_pid, in->mark_ns, inc->id);
 	inc->loader_pid = in->loader_pid;
 	inc->mark_ns = in->mark_ns;
@@ -779,6 +841,8 @@ static struct incident *create(struct incident_table *t, const struct incident_i
 	t->buckets[b] = inc;
 	list_append(t, inc);
 	t->count++;
+	if (t->count > t->st.peak_open)
+		t->st.peak_open = t->count;
 	t->st.opened++;
 	add_origin(t, inc, in);
 	context_replay(t, inc);

@@ -20,8 +20,12 @@
 struct alert;
 struct cJSON;
 
-/* Bounds: a hostile lineage must not grow the collector without limit. */
-#define INCIDENT_MAX_OPEN 4096   /* open incidents; the least recently active goes first */
+/* Bounds: a hostile lineage must not grow the collector without limit.
+ * An open incident takes up to about 28 KiB (64 steps, 256 pids): the
+ * default bound keeps the table under about 30 MiB (incident_table_max_bytes). */
+#define INCIDENT_MAX_OPEN 1024 /* open incidents; the least recently active goes first */
+#define INCIDENT_MIN_OPEN 16
+#define INCIDENT_MAX_OPEN_MAX 65536
 #define INCIDENT_MAX_STEPS 64    /* timeline entries per incident; the rest are counted */
 #define INCIDENT_SUMMARY_MAX 256 /* bytes of a step summary, NUL included */
 #define INCIDENT_RULE_MAX 65     /* bytes of a rule id (RULE_ID_MAX + NUL) */
@@ -37,6 +41,7 @@ struct cJSON;
 #define INCIDENT_CONTEXT_LINEAGES 256
 #define INCIDENT_CONTEXT_STEPS 4 /* per lineage; later ones are counted */
 #define INCIDENT_CONTEXT_TAGS 4
+#define INCIDENT_CONTEXT_BUCKETS 512 /* power of two */
 
 /* Defaults for the zero fields of struct incident_config. */
 #define INCIDENT_DEF_UPDATES_PER_SEC 2
@@ -191,7 +196,7 @@ typedef void (*incident_emit_fn)(void *ctx, const struct incident *inc,
 struct incident_config {
 	const char *host;         /* part of the id (copied); NULL: "" */
 	const char *boot_id;      /* NULL: read /proc/sys/kernel/random/boot_id */
-	size_t max_open;          /* 0: INCIDENT_MAX_OPEN */
+	size_t max_open;          /* 0: INCIDENT_MAX_OPEN; at most INCIDENT_MAX_OPEN_MAX */
 	size_t max_steps;         /* 0: INCIDENT_MAX_STEPS (at most that) */
 	unsigned updates_per_sec; /* per incident; 0: default, UINT_MAX: no limit */
 	unsigned global_per_sec;  /* records per second; 0: default, UINT_MAX: no limit */
@@ -212,6 +217,8 @@ struct incident_stats {
 	uint64_t alloc_failed;    /* alerts that could not be kept: out of memory */
 	uint64_t context_kept;    /* context steps held for a lineage with no incident */
 	uint64_t context_dropped; /* ... past INCIDENT_CONTEXT_STEPS, or overwritten */
+	size_t peak_open;         /* most incidents open at once */
+	size_t peak_bytes;        /* most bytes held at once (incident_table_bytes) */
 };
 
 /* A context step waiting for its lineage's incident. */
@@ -229,6 +236,7 @@ struct incident_context_step {
 struct incident_context {
 	uint32_t loader_pid; /* 0: free slot */
 	uint64_t mark_ns;
+	int16_t hprev, hnext; /* its hash chain (ctx_head), -1: none */
 	size_t n;
 	struct incident_context_step steps[INCIDENT_CONTEXT_STEPS];
 };
@@ -247,6 +255,8 @@ struct incident_table {
 	uint64_t now_ns;
 	struct incident_context *ctx; /* INCIDENT_CONTEXT_LINEAGES, a ring */
 	size_t ctx_next;
+	int16_t ctx_head[INCIDENT_CONTEXT_BUCKETS]; /* slots by lineage hash, -1: none */
+	size_t bytes; /* held now: the table, incidents, their steps and pids */
 	struct incident_stats st;
 };
 
@@ -286,6 +296,11 @@ struct incident *incident_find(struct incident_table *t, uint32_t loader_pid, ui
 /* The stable id of a lineage: "mlw-" + 16 hex of a hash of all four. */
 void incident_make_id(const char *host, const char *boot_id, uint32_t loader_pid, uint64_t mark_ns,
 		      char out[INCIDENT_ID_LEN]);
+/* Bytes held now (allocations, not the allocator's overhead), and the
+ * most the table can hold: max_open incidents at max_steps and
+ * INCIDENT_PIDS_MAX each. */
+size_t incident_table_bytes(const struct incident_table *t);
+size_t incident_table_max_bytes(const struct incident_table *t);
 /* One line of counters, for the report at exit. */
 void incident_report(const struct incident_table *t, FILE *f);
 

@@ -80,6 +80,7 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	dropped_init(c->dropped);
 	judge_init(&c->judge);
 	if (incident_table_init(&c->inc, &(struct incident_config){ .host = c->host,
+								    .max_open = o->max_incidents,
 								    .emit = write_incident,
 								    .emit_ctx = c }))
 		return -1;
@@ -87,7 +88,7 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	 * another name is still what it is */
 	if (exeid_add_names(&c->exe, "", exec_known_programs) < 0)
 		return -1;
-	return proctable_init(&c->pt);
+	return proctable_init(&c->pt, o->max_procs);
 }
 
 /* A scan verdict is an alert like the others: on the model-open event of
@@ -281,22 +282,33 @@ void collector_free(struct collector *c)
 	}
 }
 
-static void count_live(struct proc *p, void *ctx)
-{
-	if (!p->exited)
-		++*(size_t *)ctx;
-}
-
 /* The last process of a lineage exited: its incident, if any, closes. */
 static void lineage_maybe_gone(struct collector *c, uint32_t loader, uint64_t mark_ns, uint64_t ts)
 {
-	size_t live = 0;
-
 	if (!loader || !incident_find(&c->inc, loader, mark_ns))
 		return;
-	proctable_for_lineage(&c->pt, loader, mark_ns, count_live, &live);
-	if (live == 0)
+	if (proctable_lineage_live(&c->pt, loader, mark_ns) == 0)
 		incident_lineage_exited(&c->inc, loader, mark_ns, ts);
+}
+
+/* The process table is full of marked live processes: a new one goes
+ * untracked (its alerts lose their ancestry). Said at once, then at each
+ * power of ten, and counted in collector_limits. */
+static void note_untracked(struct collector *c, uint64_t refused_before)
+{
+	uint64_t n = c->pt.st.refused;
+
+	if (n == refused_before)
+		return;
+	for (uint64_t p = 1; p <= n && p <= UINT64_MAX / 10; p *= 10)
+		if (p == n) {
+			fprintf(stderr,
+				"mlwatch: WARNING: process table full of %zu marked live processes "
+				"(--max-procs %zu): new processes go untracked, their alerts "
+				"lack ancestry (%llu so far)\n",
+				c->pt.cls[PROC_MARKED].n, c->pt.max, (unsigned long long)n);
+			break;
+		}
 }
 
 /* Writes and execs of watched lineages, for "runs what it just wrote". */
@@ -333,29 +345,31 @@ static void track_dropped(struct collector *c, const struct event *ev, struct fa
 static struct proc *ensure_proc(struct collector *c, const struct event *ev)
 {
 	bool created;
+	uint64_t refused = c->pt.st.refused;
 	struct proc *p = proctable_add(&c->pt, ev->hdr.tgid, &created);
 	char buf[PATH_MAX];
 
-	if (!p)
+	if (!p) {
+		note_untracked(c, refused);
 		return NULL;
+	}
 	if (created || p->exited) {
 		if (!created)
-			proctable_reset(p);
+			proctable_reset(&c->pt, p);
 		p->parent = ev->hdr.ppid;
-		p->loader = ev->hdr.mark.loader_tgid;
-		p->mark_ns = ev->hdr.mark.mark_ns;
+		proctable_set_lineage(&c->pt, p, ev->hdr.mark.loader_tgid, ev->hdr.mark.mark_ns);
 		memcpy(p->comm, ev->comm, sizeof(p->comm));
 		if (procfs_exe((pid_t)p->pid, buf, sizeof(buf)) == 0)
-			proctable_set_exe(p, buf);
+			proctable_set_exe(&c->pt, p, buf);
 		else
-			proctable_set_exe(p, ev->comm);
+			proctable_set_exe(&c->pt, p, ev->comm);
 		{
 			char args[MLW_ARGS_MAX];
 			bool trunc;
 			long n = procfs_cmdline((pid_t)p->pid, args, sizeof(args), &trunc);
 
 			if (n > 0)
-				proctable_set_args(p, args, (size_t)n, trunc);
+				proctable_set_args(&c->pt, p, args, (size_t)n, trunc);
 		}
 	}
 	return p;
@@ -427,12 +441,11 @@ static void check_root_argv(struct collector *c, const struct event *ev)
 		c->st.marks_set_by_user++;
 	p = proctable_get(&c->pt, ev->hdr.tgid);
 	if (p)
-		proctable_reset(p);
+		proctable_reset(&c->pt, p);
 	p = ensure_proc(c, ev);
 	if (p) {
-		p->loader = m.loader_tgid;
-		p->mark_ns = m.mark_ns;
-		proctable_set_exe(p, ev->path);
+		proctable_set_lineage(&c->pt, p, m.loader_tgid, m.mark_ns);
+		proctable_set_exe(&c->pt, p, ev->path);
 	}
 }
 
@@ -457,8 +470,7 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 	/* a control-plane process that loads a model starts a lineage here;
 	 * a sibling thread's open under the same mark is no new lineage */
 	if ((h->flags & MLW_F_NEW_MARK) && p->mark_ns != h->mark.mark_ns) {
-		p->loader = h->mark.loader_tgid;
-		p->mark_ns = h->mark.mark_ns;
+		proctable_set_lineage(&c->pt, p, h->mark.loader_tgid, h->mark.mark_ns);
 		p->inert_upto = 0;
 		p->model_state = MODEL_NONE;
 	}
@@ -480,8 +492,9 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 						     .realtime_ns = h->ts_ns +
 								    (uint64_t)c->boot_to_real_ns,
 						     .open = ev->u.open });
-	proctable_set_model(p, ev->path, fa->real_path[0] ? fa->real_path : fa->resolved_path,
-			    v.format, h->ts_ns);
+	proctable_set_model(&c->pt, p, ev->path,
+			    fa->real_path[0] ? fa->real_path : fa->resolved_path, v.format,
+			    h->ts_ns);
 	if (c->opt->verbose) {
 		char line[1024];
 		size_t o;
@@ -520,33 +533,35 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 
 		if (sensors_set_mark(c->sensors, h->tgid, &m) == 0) {
 			c->st.marks_set_by_user++;
-			p->loader = h->tgid;
-			p->mark_ns = h->ts_ns;
+			proctable_set_lineage(&c->pt, p, h->tgid, h->ts_ns);
 		}
 	}
 }
 
 static void handle_fork(struct collector *c, const struct event *ev)
 {
-	const struct proc *parent = ensure_proc(c, ev);
+	const struct proc *parent;
 	bool created;
-	struct proc *child = proctable_add(&c->pt, ev->u.fork->child_tgid, &created);
+	uint64_t refused;
+	struct proc *child;
 
-	if (!child)
+	ensure_proc(c, ev);
+	refused = c->pt.st.refused;
+	child = proctable_add(&c->pt, ev->u.fork->child_tgid, &created);
+	if (!child) {
+		note_untracked(c, refused);
 		return;
+	}
 	if (!created)
-		proctable_reset(child); /* pid reuse */
+		proctable_reset(&c->pt, child); /* pid reuse */
 	child->parent = ev->hdr.tgid;
-	child->loader = ev->hdr.mark.loader_tgid;
-	child->mark_ns = ev->hdr.mark.mark_ns;
+	proctable_set_lineage(&c->pt, child, ev->hdr.mark.loader_tgid, ev->hdr.mark.mark_ns);
 	child->forked_at = ev->hdr.mark.models;
 	memcpy(child->comm, ev->comm, sizeof(child->comm));
-	if (parent) {
-		proctable_set_exe(child, parent->exe);
-		if (parent->args)
-			proctable_set_args(child, parent->args, parent->args_len,
-					   parent->args_truncated);
-	}
+	/* looked up again: adding the child may have evicted an unmarked parent */
+	parent = proctable_get(&c->pt, ev->hdr.tgid);
+	if (parent)
+		proctable_inherit(&c->pt, child, parent);
 }
 
 static void handle_exec(struct collector *c, const struct event *ev, const struct facts *fa)
@@ -558,7 +573,7 @@ static void handle_exec(struct collector *c, const struct event *ev, const struc
 	if (!p)
 		return;
 	memcpy(p->comm, ev->comm, sizeof(p->comm));
-	proctable_set_exe(p, fa->resolved_path[0] ? fa->resolved_path : ev->path);
+	proctable_set_exe(&c->pt, p, fa->resolved_path[0] ? fa->resolved_path : ev->path);
 	for (size_t i = 0; i < ev->argc; i++) {
 		size_t l = strlen(ev->argv[i]) + 1;
 
@@ -567,7 +582,7 @@ static void handle_exec(struct collector *c, const struct event *ev, const struc
 		memcpy(args + n, ev->argv[i], l);
 		n += l;
 	}
-	proctable_set_args(p, args, n, ev->args_truncated);
+	proctable_set_args(&c->pt, p, args, n, ev->args_truncated);
 }
 
 static void raise_alerts(struct collector *c, const struct event *ev, const struct facts *fa)
@@ -695,10 +710,8 @@ int collector_handle(void *ctx, void *data, size_t size)
 	case MLW_EV_EXIT: {
 		struct proc *p = proctable_get(&c->pt, ev.hdr.tgid);
 
-		if (p) {
-			p->exited = true;
-			p->exit_ns = ev.hdr.ts_ns;
-		}
+		if (p)
+			proctable_set_exited(&c->pt, p, ev.hdr.ts_ns);
 		lineage_maybe_gone(c, ev.hdr.mark.loader_tgid, ev.hdr.mark.mark_ns, ev.hdr.ts_ns);
 		break;
 	}
@@ -779,6 +792,74 @@ void collector_finish(struct collector *c)
 	incident_close_all(&c->inc, clock_ns(CLOCK_MONOTONIC));
 }
 
+void collector_limits(const struct collector *c, struct collector_limits *out)
+{
+	const struct proctable_stats *ps = &c->pt.st;
+	const struct incident_stats *is = &c->inc.st;
+
+	memset(out, 0, sizeof(*out));
+	out->procs_evicted_exited = ps->evicted_exited;
+	out->procs_evicted_unmarked = ps->evicted_unmarked;
+	out->procs_refused = ps->refused;
+	out->procs_clipped = ps->strings_clipped + ps->strings_dropped;
+	out->procs_alloc_failed = ps->alloc_failed;
+	out->procs_peak = ps->peak;
+	out->procs_max = c->pt.max;
+	out->procs_peak_bytes = ps->peak_bytes;
+	out->procs_max_bytes = proctable_max_bytes(&c->pt);
+	out->incidents_evicted = is->evicted;
+	out->incident_steps_cut = is->steps_cut;
+	out->incident_context_dropped = is->context_dropped;
+	out->incidents_alloc_failed = is->alloc_failed;
+	out->incidents_peak = is->peak_open;
+	out->incidents_max = c->inc.cfg.max_open;
+	out->incidents_peak_bytes = is->peak_bytes;
+	out->incidents_max_bytes = incident_table_max_bytes(&c->inc);
+	out->dropped_forgotten = c->dropped ? c->dropped->forgotten : 0;
+}
+
+#define MIB(b) ((double)(b) / 1048576.0)
+
+void collector_print_bounds(const struct collector *c, FILE *f)
+{
+	fprintf(f,
+		"mlwatch: bounds: process table %zu processes (at most %.1f MiB), "
+		"incidents %zu open (at most %.1f MiB), written files %d (at most %.1f MiB)\n",
+		c->pt.max, MIB(proctable_max_bytes(&c->pt)), c->inc.cfg.max_open,
+		MIB(incident_table_max_bytes(&c->inc)), DROPPED_MAX, MIB(dropped_max_bytes()));
+}
+
+/* Peaks against bounds, and every limit counter (collector_limits). */
+static void report_limits(const struct collector *c, FILE *f)
+{
+	struct collector_limits l;
+
+	collector_limits(c, &l);
+	fprintf(f,
+		"mlwatch: tables: processes peak=%zu of %zu (%.1f of %.1f MiB), "
+		"incidents peak=%zu of %zu (%.1f of %.1f MiB)\n",
+		l.procs_peak, l.procs_max, MIB(l.procs_peak_bytes), MIB(l.procs_max_bytes),
+		l.incidents_peak, l.incidents_max, MIB(l.incidents_peak_bytes),
+		MIB(l.incidents_max_bytes));
+	fprintf(f,
+		"mlwatch: limits: processes evicted_exited=%llu evicted_unmarked=%llu "
+		"refused_full_of_marked=%llu strings_clipped=%llu alloc_failed=%llu, "
+		"incidents evicted=%llu steps_cut=%llu context_dropped=%llu alloc_failed=%llu, "
+		"written files forgotten=%llu\n",
+		(unsigned long long)l.procs_evicted_exited,
+		(unsigned long long)l.procs_evicted_unmarked, (unsigned long long)l.procs_refused,
+		(unsigned long long)l.procs_clipped, (unsigned long long)l.procs_alloc_failed,
+		(unsigned long long)l.incidents_evicted, (unsigned long long)l.incident_steps_cut,
+		(unsigned long long)l.incident_context_dropped,
+		(unsigned long long)l.incidents_alloc_failed,
+		(unsigned long long)l.dropped_forgotten);
+	if (l.procs_refused)
+		fprintf(f,
+			"mlwatch: WARNING: %llu processes went untracked: the process table was "
+			"full of marked live processes (raise --max-procs)\n",
+			(unsigned long long)l.procs_refused);
+}
+
 void collector_report(struct collector *c, FILE *f)
 {
 	uint64_t cnt[MLW_CNT_MAX] = { 0 };
@@ -815,11 +896,11 @@ void collector_report(struct collector *c, FILE *f)
 		(unsigned long long)c->judge.st.over_budget);
 	fprintf(f,
 		"mlwatch: models may-run-code=%llu inert=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
-		"process table full=%llu evicted=%llu, alerts suppressed (data-only load)=%llu, steps recorded=%llu\n",
+		"alerts suppressed (data-only load)=%llu, steps recorded=%llu\n",
 		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_inert,
 		(unsigned long long)c->st.peer_reads, (unsigned long long)c->st.marks_cleared,
-		(unsigned long long)c->st.marks_set_by_user, (unsigned long long)c->pt.full,
-		(unsigned long long)c->pt.evicted,
+		(unsigned long long)c->st.marks_set_by_user,
 		(unsigned long long)c->st.alerts_suppressed_inert,
 		(unsigned long long)c->st.steps_recorded);
+	report_limits(c, f);
 }

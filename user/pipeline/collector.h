@@ -64,8 +64,40 @@ struct collector {
 	volatile sig_atomic_t *stop;
 };
 
+/*
+ * The collector's table limits, as counters that only grow: a counter that
+ * moved since the last look means a bound was reached in between (what a
+ * limit alert reports). The *_peak and *_max fields say how close the
+ * tables came to their bounds.
+ */
+struct collector_limits {
+	/* process table (--max-procs) */
+	uint64_t procs_evicted_exited;   /* exited entries dropped before their linger ended */
+	uint64_t procs_evicted_unmarked; /* live unmarked entries dropped for room */
+	uint64_t procs_refused;          /* new processes not tracked: the table is full of marked
+	                           * live processes (their alerts lack ancestry) */
+	uint64_t procs_clipped;          /* paths or args stored clipped or not at all: the
+	                           * table's string budget is spent */
+	uint64_t procs_alloc_failed;
+	size_t procs_peak, procs_max;
+	size_t procs_peak_bytes, procs_max_bytes;
+	/* incident table (--max-incidents) */
+	uint64_t incidents_evicted; /* open incidents closed early to make room */
+	uint64_t incident_steps_cut;
+	uint64_t incident_context_dropped;
+	uint64_t incidents_alloc_failed;
+	size_t incidents_peak, incidents_max;
+	size_t incidents_peak_bytes, incidents_max_bytes;
+	/* files written by watched lineages (DROPPED_MAX) */
+	uint64_t dropped_forgotten; /* writes forgotten before their window ended */
+};
+
 int collector_init(struct collector *c, const struct options *o, struct sensors *s,
 		   struct sink *sink);
+/* Fills *out; cheap (no walk), callable at any time between records. */
+void collector_limits(const struct collector *c, struct collector_limits *out);
+/* One line naming the tables' bounds, for the start-up messages. */
+void collector_print_bounds(const struct collector *c, FILE *f);
 /* ring_buffer callback: returns 0 (a bad record is counted, never fatal),
  * or -EINTR once *stop is set, after handling the record. */
 int collector_handle(void *ctx, void *data, size_t size);

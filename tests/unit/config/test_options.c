@@ -1,5 +1,7 @@
 #include "check.h"
+#include "collect/proctable.h"
 #include "config/options.h"
+#include "detect/incident.h"
 
 static enum options_result parse(struct options *o, int argc, const char **argv)
 {
@@ -70,10 +72,65 @@ static void test_bad_values_refused(void)
 	CHECK(parse(&o, 3, a7) == OPTIONS_EXIT_USAGE);
 }
 
+static enum options_result parse_one(struct options *o, const char *opt, const char *val)
+{
+	const char *argv[] = { "mlwatch", opt, val };
+
+	return parse(o, 3, argv);
+}
+
+/* The table bounds: defaults, values taken, out of range clamped (with a
+ * warning), garbage refused. */
+static void test_bounds_parse_and_clamp(void)
+{
+	static const char *const bad[] = { "", "abc", "12x", "0", "-5", "+7", " 9", "1e6" };
+	struct options o;
+	const char *none[] = { "mlwatch" };
+
+	CHECK(parse(&o, 1, none) == OPTIONS_RUN);
+	CHECK(o.max_procs == PROCTABLE_DEF_MAX && o.max_incidents == INCIDENT_MAX_OPEN);
+	CHECK(parse_one(&o, "--max-procs", "5000") == OPTIONS_RUN && o.max_procs == 5000);
+	CHECK(parse_one(&o, "--max-procs", "10") == OPTIONS_RUN &&
+	      o.max_procs == PROCTABLE_MIN_MAX);
+	CHECK(parse_one(&o, "--max-procs", "99999999") == OPTIONS_RUN &&
+	      o.max_procs == PROCTABLE_MAX_MAX);
+	CHECK(parse_one(&o, "--max-procs", "999999999999999999999999") == OPTIONS_RUN &&
+	      o.max_procs == PROCTABLE_MAX_MAX);
+	CHECK(parse_one(&o, "--max-incidents", "100") == OPTIONS_RUN && o.max_incidents == 100);
+	CHECK(parse_one(&o, "--max-incidents", "3") == OPTIONS_RUN &&
+	      o.max_incidents == INCIDENT_MIN_OPEN);
+	CHECK(parse_one(&o, "--max-incidents", "1000000") == OPTIONS_RUN &&
+	      o.max_incidents == INCIDENT_MAX_OPEN_MAX);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(parse_one(&o, "--max-procs", bad[i]) == OPTIONS_EXIT_USAGE);
+		CHECK(parse_one(&o, "--max-incidents", bad[i]) == OPTIONS_EXIT_USAGE);
+	}
+}
+
+/* What the tables do with the bounds they are given: a zeroed options
+ * struct (0) takes the defaults, and the tables clamp on their own too. */
+static void test_tables_take_bounds(void)
+{
+	struct proctable pt;
+	struct incident_table t;
+
+	CHECK(proctable_init(&pt, 0) == 0 && pt.max == PROCTABLE_DEF_MAX);
+	proctable_free(&pt);
+	CHECK(proctable_init(&pt, 1) == 0 && pt.max == PROCTABLE_MIN_MAX);
+	proctable_free(&pt);
+	CHECK(incident_table_init(&t, NULL) == 0 && t.cfg.max_open == INCIDENT_MAX_OPEN);
+	incident_table_free(&t);
+	CHECK(incident_table_init(&t, &(struct incident_config){ .max_open = 1u << 30 }) == 0 &&
+	      t.cfg.max_open == INCIDENT_MAX_OPEN_MAX);
+	incident_table_free(&t);
+}
+
 int main(void)
 {
 	RUN(test_defaults);
 	RUN(test_all_options);
 	RUN(test_bad_values_refused);
+	RUN(test_bounds_parse_and_clamp);
+	RUN(test_tables_take_bounds);
 	return CHECK_DONE();
 }

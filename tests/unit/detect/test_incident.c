@@ -511,6 +511,71 @@ static void test_table_full(void)
 	incident_table_free(&t);
 }
 
+/* The worst a storm can make of the table: every incident at its step and
+ * pid caps, more lineages than it holds. What it holds stays within
+ * incident_table_max_bytes, comes near it, and goes back down at close. */
+static void test_memory_bounded_and_accounted(void)
+{
+	struct incident_config cfg = { .max_open = INCIDENT_MIN_OPEN };
+	struct incident_table t;
+	char sum[64];
+	size_t base;
+
+	table(&t, &cfg);
+	base = incident_table_bytes(&t);
+	for (uint32_t l = 1; l <= 2 * INCIDENT_MIN_OPEN; l++)
+		for (uint32_t i = 0; i < 2 * INCIDENT_PIDS_MAX; i++) {
+			struct incident_input in;
+
+			snprintf(sum, sizeof(sum), "exec /bin/sh -c %u", i);
+			in = in_(l, S(1), S(2) + i, 1000 + i, INCIDENT_STEP_SHELL_EXEC,
+				 "model-loader-shell", SEV_CRITICAL, sum);
+			incident_add(&t, &in, NULL);
+		}
+	CHECK(t.st.peak_open == INCIDENT_MIN_OPEN && t.st.evicted == INCIDENT_MIN_OPEN);
+	CHECK(t.st.peak_bytes <= incident_table_max_bytes(&t));
+	CHECK(t.st.peak_bytes >= incident_table_max_bytes(&t) / 10 * 9);
+	incident_close_all(&t, S(100));
+	CHECK(incident_table_bytes(&t) == base);
+	incident_table_free(&t);
+}
+
+/* Context steps wait for their lineage's incident in a ring of
+ * INCIDENT_CONTEXT_LINEAGES lineages, found by hash: the newest are
+ * replayed into the incident when it opens, the oldest overwritten and
+ * counted, and a lineage that exits takes its context with it. */
+static void test_context_held_and_replayed(void)
+{
+	struct incident_config cfg = { 0 };
+	struct incident_table t;
+	struct incident *inc;
+	const uint32_t n = INCIDENT_CONTEXT_LINEAGES + 44;
+
+	table(&t, &cfg);
+	for (uint32_t l = 1; l <= n; l++) {
+		struct incident_input in = in_(l, S(1), S(2), l, INCIDENT_STEP_EXTERNAL_CONNECT,
+					       "model-loader-egress-after-load", SEV_LOW,
+					       "connect 203.0.113.5:443");
+
+		in.context = true;
+		CHECK(incident_add(&t, &in, NULL) == INCIDENT_NONE);
+		incident_add(&t, &in, NULL); /* the same again: one step */
+	}
+	CHECK(t.count == 0 && t.st.context_kept == n && t.st.context_dropped == 44);
+	/* newest first: each replay empties the head of its hash chain */
+	for (uint32_t l = n; l >= 1; l--) {
+		struct incident_input in = in_(l, S(1), S(3), l, INCIDENT_STEP_SHELL_EXEC,
+					       "model-loader-shell", SEV_CRITICAL, "exec /bin/sh");
+
+		if (l == n - 1)
+			incident_lineage_exited(&t, l, S(1), S(3));
+		incident_add(&t, &in, &inc);
+		/* origin, (context,) shell */
+		CHECK(inc && inc->n_steps == (l <= 44 || l == n - 1 ? 2u : 3u));
+	}
+	incident_table_free(&t);
+}
+
 static void test_timeline_cap_and_order(void)
 {
 	struct incident_config cfg = { .max_steps = 4 };
@@ -720,6 +785,8 @@ int main(void)
 	RUN(test_json_schema_version);
 	RUN(test_id_stable);
 	RUN(test_table_full);
+	RUN(test_memory_bounded_and_accounted);
+	RUN(test_context_held_and_replayed);
 	RUN(test_timeline_cap_and_order);
 	RUN(test_close_all_forced);
 	RUN(test_json_hostile_strings);

@@ -19,7 +19,7 @@ static void build(struct alert *a, struct facts *f, struct proctable *pt)
 	memset(&ev, 0, sizeof(ev));
 	memset(f, 0, sizeof(*f));
 	memset(a, 0, sizeof(*a));
-	proctable_init(pt);
+	proctable_init(pt, 0);
 	ev.kind = MLW_EV_EXEC;
 	ev.hdr.tgid = 20;
 	ev.hdr.mark.loader_tgid = 10;
@@ -33,11 +33,11 @@ static void build(struct alert *a, struct facts *f, struct proctable *pt)
 	ev.args_truncated = true;
 	strcpy(f->resolved_path, "/bin/sh");
 	l = proctable_add(pt, 10, &c);
-	proctable_set_exe(l, "/usr/bin/python3");
-	proctable_set_model(l, "m\n.pkl", "/tmp/m\n.pkl", MF_PICKLE, 1);
+	proctable_set_exe(pt, l, "/usr/bin/python3");
+	proctable_set_model(pt, l, "m\n.pkl", "/tmp/m\n.pkl", MF_PICKLE, 1);
 	p = proctable_add(pt, 20, &c);
 	p->parent = 10;
-	proctable_set_exe(p, "/bin/sh");
+	proctable_set_exe(pt, p, "/bin/sh");
 	a->rule = &builtin_rules[0];
 	a->ev = &ev;
 	a->facts = f;

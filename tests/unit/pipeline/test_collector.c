@@ -92,6 +92,15 @@ static size_t exec_sh(u32 tgid, u32 loader)
 	return sizeof(*e) + sizeof(file) + sizeof(args);
 }
 
+static size_t exit_rec(u32 tgid, u32 loader)
+{
+	struct mlw_exit *x = (struct mlw_exit *)rec;
+
+	memset(x, 0, sizeof(*x));
+	x->hdr = hdr(MLW_EV_EXIT, tgid, loader, 0, 0);
+	return sizeof(*x);
+}
+
 /* Alert lines (record "alert"); incident records are counted apart. */
 static int count_lines(const char *path, cJSON **first)
 {
@@ -315,6 +324,73 @@ static void test_malformed_record_counted(void)
 	sink_close(&s);
 }
 
+static void start(struct collector *c, struct sink *s, unsigned max_procs)
+{
+	static struct options opt;
+	char out[256];
+
+	snprintf(out, sizeof(out), "%s/t.json", dir);
+	memset(&opt, 0, sizeof(opt));
+	netclass_init(&opt.net);
+	opt.max_procs = max_procs;
+	CHECK(sink_open(s, out, true) == 0);
+	CHECK(collector_init(c, &opt, NULL, s) == 0);
+}
+
+/* The incident of a lineage closes when its last live process exits, not
+ * before: counted from the lineage's own live count. */
+static void test_incident_closes_with_last_process(void)
+{
+	struct collector c;
+	struct sink s;
+	const u32 loader = 0x7ffff100, child = 0x7ffff101;
+
+	start(&c, &s, 0);
+	collector_handle(&c, rec, fork_rec(loader, child, loader));
+	collector_handle(&c, rec, exec_sh(child, loader));
+	CHECK(c.inc.count == 1);
+	collector_handle(&c, rec, exit_rec(child, loader));
+	CHECK(c.inc.count == 1 && c.inc.st.closed == 0); /* the loader lives */
+	CHECK(proctable_lineage_live(&c.pt, loader, 1000) == 1);
+	collector_handle(&c, rec, exit_rec(loader, loader));
+	CHECK(c.inc.count == 0 && c.inc.st.closed == 1);
+	collector_free(&c);
+	sink_close(&s);
+}
+
+/* A table full of marked live processes and one unmarked parent: its fork
+ * evicts the parent itself to make room for the child, and the child must
+ * not read the freed entry (it gets no exe). A marked newcomer evicts that
+ * unmarked child; the next is refused, and collector_limits says so. */
+static void test_fork_evicting_its_parent(void)
+{
+	struct collector c;
+	struct collector_limits l;
+	struct sink s;
+	const u32 loader = 0x7ff00000, parent = 0x7fe00000;
+	struct proc *p;
+
+	start(&c, &s, PROCTABLE_MIN_MAX);
+	for (u32 i = 1; i < PROCTABLE_MIN_MAX - 1; i++)
+		collector_handle(&c, rec, fork_rec(loader, loader + i, loader));
+	collector_handle(&c, rec, exec_sh(parent, 0));
+	CHECK(c.pt.count == PROCTABLE_MIN_MAX && c.pt.cls[PROC_UNMARKED].n == 1);
+	CHECK(proctable_get(&c.pt, parent) && proctable_get(&c.pt, parent)->exe);
+	collector_handle(&c, rec, fork_rec(parent, parent + 1, 0)); /* evicts parent */
+	p = proctable_get(&c.pt, parent + 1);
+	CHECK(!proctable_get(&c.pt, parent) && p && p->exe == NULL);
+	CHECK(p && p->args == NULL && p->args_len == 0 && !p->args_truncated);
+	collector_handle(&c, rec, fork_rec(loader, loader + 5000, loader)); /* evicts the child */
+	collector_handle(&c, rec, fork_rec(loader, loader + 5001, loader)); /* refused */
+	CHECK(proctable_get(&c.pt, loader + 5000) && !proctable_get(&c.pt, loader + 5001));
+	collector_limits(&c, &l);
+	CHECK(l.procs_refused == 1 && l.procs_evicted_unmarked == 2 && l.procs_evicted_exited == 0);
+	CHECK(l.procs_max == PROCTABLE_MIN_MAX && l.procs_peak == PROCTABLE_MIN_MAX);
+	CHECK(l.procs_peak_bytes > 0 && l.procs_peak_bytes <= l.procs_max_bytes);
+	collector_free(&c);
+	sink_close(&s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -326,6 +402,8 @@ int main(void)
 	RUN(test_sniffer_bypass_shapes_keep_mark);
 	RUN(test_safetensors_polyglot);
 	RUN(test_malformed_record_counted);
+	RUN(test_incident_closes_with_last_process);
+	RUN(test_fork_evicting_its_parent);
 	{
 		char cmd[300];
 
