@@ -74,6 +74,7 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 		snprintf(c->host, sizeof(c->host), "unknown");
 	c->boot_to_real_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	health_init(&c->health, clock_ns(CLOCK_MONOTONIC));
+	c->limits_told_ns = clock_ns(CLOCK_MONOTONIC);
 	c->dropped = malloc(sizeof(*c->dropped));
 	if (!c->dropped)
 		return -1;
@@ -738,17 +739,57 @@ int collector_handle(void *ctx, void *data, size_t size)
 	return c->stop && *c->stop ? -EINTR : 0;
 }
 
+/* The collector's own bounds reached in a way that can hide an attack's
+ * context (a process untracked, a written file forgotten): said like the
+ * kernel's losses, at most every HEALTH_MIN_GAP_NS. */
+static size_t check_limits(struct collector *c, uint64_t now, bool force, struct health_alert *a)
+{
+	static const char *const names[5] = { "procs_refused_full_of_marked",
+					      "procs_strings_clipped", "procs_alloc_failed",
+					      "incidents_alloc_failed", "written_files_forgotten" };
+	struct collector_limits l;
+	uint64_t v[5];
+	bool any = false;
+
+	collector_limits(c, &l);
+	v[0] = l.procs_refused;
+	v[1] = l.procs_clipped;
+	v[2] = l.procs_alloc_failed;
+	v[3] = l.incidents_alloc_failed;
+	v[4] = l.dropped_forgotten;
+	for (int i = 0; i < 5; i++)
+		any |= v[i] > c->limits_told[i];
+	if (!any || (!force && now - c->limits_told_ns < HEALTH_MIN_GAP_NS))
+		return 0;
+	memset(a, 0, sizeof(*a));
+	a->rule_id = "collector-limit-reached";
+	a->title = "A collector table is at its bound: an attack's context may be missing";
+	a->severity = "medium";
+	a->window_ns = now - c->limits_told_ns;
+	for (int i = 0; i < 5; i++) {
+		if (v[i] > c->limits_told[i]) {
+			a->counts[a->n].reason = names[i];
+			a->counts[a->n].count = v[i] - c->limits_told[i];
+			a->n++;
+		}
+		c->limits_told[i] = v[i];
+	}
+	c->limits_told_ns = now;
+	return 1;
+}
+
 /* The kernel's losses since the last alert, said now (see health.h). */
 static void check_health(struct collector *c, bool force)
 {
-	uint64_t cnt[MLW_CNT_MAX];
-	struct health_alert a[2];
-	size_t n;
+	uint64_t cnt[MLW_CNT_MAX], now = clock_ns(CLOCK_MONOTONIC);
+	struct health_alert a[3];
+	size_t n = 0;
 
-	if (!c->sensors || !c->sensors->skel)
-		return;
-	sensors_counters(c->sensors, cnt);
-	n = health_check(&c->health, cnt, clock_ns(CLOCK_MONOTONIC), force, a);
+	if (c->sensors && c->sensors->skel) {
+		sensors_counters(c->sensors, cnt);
+		n = health_check(&c->health, cnt, now, force, a);
+	}
+	n += check_limits(c, now, force, &a[n]);
 	for (size_t i = 0; i < n && c->sink; i++) {
 		a[i].host = c->host;
 		a[i].realtime_ns = clock_ns(CLOCK_REALTIME);

@@ -58,7 +58,10 @@ struct collector {
 	struct collector_stats st;
 	struct health health;  /* kernel losses, alerted while running */
 	uint64_t last_tick_ns; /* monotonic: collector_tick's last run */
-	uint64_t handled;      /* records handled: ticks run inside long drains */
+	/* table limits as of the last collector-limit-reached alert */
+	uint64_t limits_told[5];
+	uint64_t limits_told_ns;
+	uint64_t handled; /* records handled: ticks run inside long drains */
 	/* set by a signal handler: stop draining, even while records keep
 	 * coming faster than they are handled */
 	volatile sig_atomic_t *stop;

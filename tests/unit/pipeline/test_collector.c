@@ -387,6 +387,25 @@ static void test_fork_evicting_its_parent(void)
 	CHECK(l.procs_refused == 1 && l.procs_evicted_unmarked == 2 && l.procs_evicted_exited == 0);
 	CHECK(l.procs_max == PROCTABLE_MIN_MAX && l.procs_peak == PROCTABLE_MIN_MAX);
 	CHECK(l.procs_peak_bytes > 0 && l.procs_peak_bytes <= l.procs_max_bytes);
+	/* said while running: the next tick writes collector-limit-reached */
+	c.last_tick_ns = 0;
+	c.limits_told_ns = 0;
+	collector_tick(&c);
+	fflush(s.f);
+	{
+		char path[300], buf[65536] = "";
+		FILE *f;
+		size_t n;
+
+		snprintf(path, sizeof(path), "%s/t.json", dir);
+		f = fopen(path, "r");
+		n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		buf[n] = 0;
+		if (f)
+			fclose(f);
+		CHECK(strstr(buf, "\"collector-limit-reached\"") != NULL);
+		CHECK(strstr(buf, "\"procs_refused_full_of_marked\":1") != NULL);
+	}
 	collector_free(&c);
 	sink_close(&s);
 }
