@@ -497,6 +497,7 @@ class Monitor:
         self.extra_args = []
         self.incidents = []
         self.inventory = []
+        self.held_back = []   # inventory-held-back summaries
 
     def start(self):
         argv = [mlwatch_bin(), "--json", "--output", self.output,
@@ -531,7 +532,8 @@ class Monitor:
         return self.proc is not None and self.proc.poll() is None
 
     def read(self, final=False):
-        """(alerts, problems); incident records go to self.incidents."""
+        """(alerts, problems); incident records go to self.incidents, inventory
+        records to self.inventory, held-back summaries to self.held_back."""
         try:
             with open(self.output, "rb") as f:
                 data = f.read()
@@ -540,7 +542,9 @@ class Monitor:
         objs, problems = parse_output(data, final)
         self.incidents = [o for o in objs if o.get("record") == "incident"]
         self.inventory = [o for o in objs if o.get("record") == "inventory"]
-        return [o for o in objs if o.get("record") not in ("incident", "inventory")], problems
+        self.held_back = [o for o in objs if o.get("record") == "inventory-held-back"]
+        return [o for o in objs if o.get("record") not in
+                ("incident", "inventory", "inventory-held-back")], problems
 
     def stop(self, sig=signal.SIGINT):
         """Stop by PID. Returns a list of problems (empty when clean)."""

@@ -13,6 +13,22 @@
 #define RINGBUF_MB_MIN 1
 #define RINGBUF_MB_MAX 1024
 
+/* A decimal number from lo to hi, nothing else; 0 or -1. */
+static int parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -48,6 +64,15 @@ static void usage(FILE *f)
 		"                         Face repo id is listed in FILE (docs/inventory.md)\n"
 		"  --hash-rate MIB        read at most MIB MiB/s when hashing models (default:\n"
 		"                         no cap; the hashing thread runs at nice 19)\n"
+		"  --hash-max-gib N       do not hash model files over N GiB (default 64); the\n"
+		"                         record says \"skipped (too large)\"\n"
+		"  --inventory-window SEC fold repeated loads of one file version by one program\n"
+		"                         and user into one record per SEC seconds (default\n"
+		"                         60; 0: a record per load)\n"
+		"  --inventory-rate N     write at most N inventory records a second, bursts of\n"
+		"                         10 N (default 50); what is held back is counted in an\n"
+		"                         inventory-held-back record and alert; alerts are never\n"
+		"                         held back\n"
 		"  --scan-profiles FILE   extend the static scan's allowlist profiles (JSON,\n"
 		"                         docs/scan-profiles.md)\n"
 		"  --no-scan              do not scan loaded models statically (model_scan)\n"
@@ -88,7 +113,10 @@ enum {
 	OPT_SCAN_PROFILES,
 	OPT_NO_SCAN,
 	OPT_MAX_PROCS,
-	OPT_MAX_INCIDENTS
+	OPT_MAX_INCIDENTS,
+	OPT_HASH_MAX,
+	OPT_INV_WINDOW,
+	OPT_INV_RATE
 };
 
 /* A table bound: a positive integer, clamped into [min, max] with a
@@ -142,6 +170,9 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 		{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 		{ "max-procs", required_argument, NULL, OPT_MAX_PROCS },
 		{ "max-incidents", required_argument, NULL, OPT_MAX_INCIDENTS },
+		{ "hash-max-gib", required_argument, NULL, OPT_HASH_MAX },
+		{ "inventory-window", required_argument, NULL, OPT_INV_WINDOW },
+		{ "inventory-rate", required_argument, NULL, OPT_INV_RATE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -157,6 +188,9 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 	o->hex_blobs = true;
 	o->max_procs = PROCTABLE_DEF_MAX;
 	o->max_incidents = INCIDENT_MAX_OPEN;
+	o->hash_max_gib = 64;
+	o->inventory_window_s = 60;
+	o->inventory_rate = 50;
 	netclass_init(&o->net);
 
 	while ((c = getopt_long(argc, argv, "o:vhV", longopts, NULL)) != -1) {
@@ -273,6 +307,30 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			o->hash_mib_per_s = (unsigned)v;
 			break;
 		}
+		case OPT_HASH_MAX:
+			if (parse_uint(optarg, 1, 1u << 20, &o->hash_max_gib)) {
+				fprintf(stderr,
+					"mlwatch: --hash-max-gib '%s': expected GiB from 1 to %u\n",
+					optarg, 1u << 20);
+				return OPTIONS_EXIT_USAGE;
+			}
+			break;
+		case OPT_INV_WINDOW:
+			if (parse_uint(optarg, 0, 86400, &o->inventory_window_s)) {
+				fprintf(stderr,
+					"mlwatch: --inventory-window '%s': expected seconds from 0 to 86400\n",
+					optarg);
+				return OPTIONS_EXIT_USAGE;
+			}
+			break;
+		case OPT_INV_RATE:
+			if (parse_uint(optarg, 1, 100000, &o->inventory_rate)) {
+				fprintf(stderr,
+					"mlwatch: --inventory-rate '%s': expected records per second from 1 to 100000\n",
+					optarg);
+				return OPTIONS_EXIT_USAGE;
+			}
+			break;
 		case OPT_RULES:
 			o->rules_file = optarg;
 			break;

@@ -29,6 +29,9 @@ struct options {
 	const char *inventory_file;     /* --inventory: model load records, JSON lines */
 	const char *blocklist_file;     /* --blocklist: model hashes and repo ids */
 	unsigned hash_mib_per_s;        /* --hash-rate: inventory read cap; 0: none */
+	unsigned hash_max_gib;          /* --hash-max-gib: larger files are not hashed */
+	unsigned inventory_window_s;    /* --inventory-window: repeats folded; 0: none */
+	unsigned inventory_rate;        /* --inventory-rate: records per second */
 	const char *scan_profiles_file; /* --scan-profiles: allowlist extensions */
 	bool no_scan;                   /* --no-scan: no static scan of loaded models */
 	/* memory bounds; 0 (a zeroed struct) takes the tables' defaults */

@@ -25,6 +25,13 @@
 
 #define INV_MAX_QUEUE 65536u
 #define INV_MAX_CACHE (1u << 22)
+#define NS_PER_MS 1000000ull
+#define NS_PER_SEC 1000000000ull
+/* What the rate limit holds back is summed up a second after the first,
+ * and raised as an alert at most once a minute (the summaries between
+ * are records, and the next alert counts them). */
+#define HELD_SUMMARY_NS NS_PER_SEC
+#define HELD_ALERT_NS (60 * NS_PER_SEC)
 /* Longest string kept from the caller (paths are at most PATH_MAX). */
 #define INV_MAX_STR 65536u
 
@@ -41,7 +48,33 @@ struct rec {
 	char *strs;        /* comm, exe, path, resolved_path, one block */
 	bool repo_noticed; /* the repo hit went out in an early notice */
 	bool scan_noticed; /* the scan verdict went out in an early notice */
+	int32_t win;       /* the window this record opened; -1: none */
+	uint32_t win_gen;  /* ... while it has this generation */
 	struct rec *next;
+};
+
+/* One identity's fold window: loads of one file version by one exe and
+ * uid, after the record that opened it, until it closes (window_ms on,
+ * once that record is settled). They become one record with a count. */
+struct fold_win {
+	struct file_key key;
+	uint32_t uid;
+	uint32_t gen; /* bumped at each close: a late opener finds it gone */
+	char *exe;
+	/* path-borne alerts: a load that would raise another one is no repeat */
+	const struct bl_entry *repo_match;
+	char name_sha256[65];
+	uint64_t start_ns; /* CLOCK_MONOTONIC */
+	/* the opener's settled hash and scan */
+	bool based;
+	enum inv_hash_status hash;
+	int hash_errno;
+	char sha256[65];
+	struct inv_scan scan;
+	uint64_t repeats, since_ns;
+	struct rec *last;   /* the latest repeat */
+	int32_t hnext;      /* hash chain, or free list */
+	int32_t prev, next; /* open order (= close order), oldest first */
 };
 
 enum ent_state { ENT_UNHASHED, ENT_PENDING, ENT_DONE };
@@ -64,7 +97,8 @@ struct job {
 	struct entry *e; /* a tag only: the worker never touches it */
 	int fd;
 	struct file_key key;
-	char *name; /* the path, for the scanner's name hints; owned */
+	char *name;   /* the path, for the scanner's name hints; owned */
+	bool no_hash; /* over max_hash_size: scanned only */
 };
 
 /* A FIFO of jobs, queue_len long, under inventory.mu. */
@@ -96,11 +130,29 @@ struct inventory {
 	uint32_t nbuckets;
 	int32_t lru_head, lru_tail, free_head;
 	struct rec *ready_head, *ready_tail;
-	size_t waiting;    /* records on entries' wait lists */
-	unsigned inflight; /* jobs submitted whose result is not polled yet */
-	bool running;      /* the worker thread exists */
-	bool stopped;      /* flushed: no more hashing */
+	size_t waiting;      /* records on entries' wait lists */
+	unsigned inflight;   /* jobs submitted whose result is not polled yet */
+	bool running;        /* the worker thread exists */
+	bool stopped;        /* flushed: no more hashing */
+	bool abandoned;      /* a thread was left stuck at exit: see inventory_free */
+	bool results_closed; /* no more results are taken (a stuck thread's come late) */
 	struct result *taken;
+
+	/* fold windows (main thread only) */
+	struct fold_win *wins;
+	int32_t *wbuckets;
+	uint32_t nwbuckets;
+	uint32_t win_hwm; /* slots ever used; win_free: closed ones */
+	int32_t win_free, win_head, win_tail;
+
+	/* the rate limit (main thread only) */
+	double tokens;
+	uint64_t bucket_ns;
+	struct inv_held_back gap;  /* held back since the last summary */
+	struct inv_held_back agap; /* ... since the last alert */
+	uint64_t gap_ns, alert_ns; /* CLOCK_MONOTONIC of the gap's start, the last alert */
+	bool alerted;
+	struct rec *held_last; /* the last record held back: who, for the alert */
 
 	/* shared with the workers: rings under mu; inflight <= queue_len
 	 * bounds the job rings, and a job makes at most two results (scan,
@@ -127,6 +179,9 @@ void inv_options_default(struct inv_options *o)
 	o->cache_entries = 4096;
 	o->max_waiting = 1024;
 	o->nice = 19;
+	o->window_ms = INV_WINDOW_MS;
+	o->records_per_sec = INV_RECORDS_PER_SEC;
+	o->max_hash_size = INV_MAX_HASH_SIZE;
 }
 
 const struct inv_stats *inventory_stats(const struct inventory *inv)
@@ -139,12 +194,17 @@ size_t inventory_pending(const struct inventory *inv)
 	return inv->waiting;
 }
 
-static uint64_t realtime_now(void)
+static uint64_t clock_now(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t realtime_now(void)
+{
+	return clock_now(CLOCK_REALTIME);
 }
 
 static void key_of(const struct stat *st, struct file_key *k)
@@ -226,6 +286,7 @@ static void hash_file(struct inventory *inv, const struct job *j, struct result 
 	struct timespec t0;
 	struct stat st;
 	uint64_t total = 0;
+	ssize_t (*rd)(int, void *, size_t) = inv->opt.read_fn ? inv->opt.read_fn : read;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	posix_fadvise(j->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -235,7 +296,7 @@ static void hash_file(struct inventory *inv, const struct job *j, struct result 
 		return;
 	}
 	for (;;) {
-		ssize_t n = read(j->fd, inv->buf, INV_CHUNK);
+		ssize_t n = rd(j->fd, inv->buf, INV_CHUNK);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -248,6 +309,12 @@ static void hash_file(struct inventory *inv, const struct job *j, struct result 
 			break;
 		EVP_DigestUpdate(inv->md, inv->buf, (size_t)n);
 		total += (uint64_t)n;
+		/* a file that keeps growing would keep us reading forever */
+		if (total > j->key.size) {
+			r->status = INV_HASH_CHANGED;
+			return;
+		}
+		/* the stop flag, at every chunk */
 		if (!throttle(inv, &t0, total)) {
 			r->status = INV_HASH_SHUTDOWN;
 			return;
@@ -392,9 +459,17 @@ static void *scanner_main(void *arg)
 		r.e = j.e;
 		scan_job(inv, &j, &r);
 
+		if (j.no_hash) {
+			close(j.fd);
+			free(j.name);
+		}
 		pthread_mutex_lock(&inv->mu);
 		post_result(inv, &r);
-		ring_push(inv, &inv->hashq, &j);
+		if (j.no_hash)
+			post_result(inv,
+				    &(struct result){ .e = j.e, .status = INV_HASH_TOO_LARGE });
+		else
+			ring_push(inv, &inv->hashq, &j);
 		pthread_cond_broadcast(&inv->cv);
 	}
 	pthread_mutex_unlock(&inv->mu);
@@ -432,6 +507,7 @@ static struct rec *rec_with_strings(const char *const s[4])
 		free(x);
 		return NULL;
 	}
+	x->win = -1;
 	for (int i = 0; i < 4; i++) {
 		if (n[i])
 			memcpy(x->strs + off, s[i], n[i]);
@@ -506,6 +582,8 @@ static unsigned scan_alert(struct inventory *inv, const struct inv_scan *s)
 	return INV_ALERT_SCAN_SUSPICIOUS;
 }
 
+static void win_settle(struct inventory *inv, const struct rec *x);
+
 /* The record's hash is settled: decide its alerts and make it ready. */
 static void finish(struct inventory *inv, struct rec *x)
 {
@@ -535,6 +613,8 @@ static void finish(struct inventory *inv, struct rec *x)
 				r->alerts |= INV_ALERT_DIGEST_MISMATCH;
 		}
 	}
+	if (x->win >= 0)
+		win_settle(inv, x);
 	push_ready(inv, x);
 }
 
@@ -687,6 +767,180 @@ static struct entry *cache_add(struct inventory *inv, const struct file_key *k, 
 	return e;
 }
 
+/* ---- fold windows ---------------------------------------------------- */
+
+static uint32_t win_bucket(const struct inventory *inv, const struct file_key *k, uint32_t uid,
+			   const char *exe)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const unsigned char *p = (const unsigned char *)exe; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	h ^= k->dev * 0x9e3779b97f4a7c15ull;
+	h ^= k->ino * 0xbf58476d1ce4e5b9ull;
+	h ^= k->size * 0x94d049bb133111ebull;
+	h ^= (uint64_t)k->mtime_ns * 0x2545f4914f6cdd1dull;
+	h ^= (uint64_t)k->ctime_ns ^ ((uint64_t)uid << 32);
+	h ^= h >> 31;
+	h *= 0x9e3779b97f4a7c15ull;
+	h ^= h >> 29;
+	return (uint32_t)(h & (inv->nwbuckets - 1));
+}
+
+static int32_t win_find(const struct inventory *inv, const struct file_key *k, uint32_t uid,
+			const char *exe)
+{
+	for (int32_t i = inv->wbuckets[win_bucket(inv, k, uid, exe)]; i >= 0;
+	     i = inv->wins[i].hnext) {
+		const struct fold_win *w = &inv->wins[i];
+
+		if (w->uid == uid && key_eq(&w->key, k) && !strcmp(w->exe, exe))
+			return i;
+	}
+	return -1;
+}
+
+/* x opens its identity's window. With every window taken, the identity
+ * is not folded (counted): its records go to the rate limit. */
+static void win_open(struct inventory *inv, struct rec *x, const struct file_key *k, uint64_t now)
+{
+	int32_t i = inv->win_free;
+	struct fold_win *w;
+	uint32_t b, gen;
+	char *exe;
+
+	if (i < 0 && inv->win_hwm >= inv->opt.max_windows) {
+		inv->st.windows_full++;
+		return;
+	}
+	exe = strdup(x->r.exe);
+	if (!exe)
+		return;
+	if (i >= 0)
+		inv->win_free = inv->wins[i].hnext;
+	else
+		i = (int32_t)inv->win_hwm++;
+	w = &inv->wins[i];
+	gen = w->gen;
+	memset(w, 0, sizeof(*w));
+	w->gen = gen;
+	w->key = *k;
+	w->uid = x->r.uid;
+	w->exe = exe;
+	w->repo_match = x->r.repo_match;
+	memcpy(w->name_sha256, x->r.origin.name_sha256, sizeof(w->name_sha256));
+	w->start_ns = now;
+	b = win_bucket(inv, k, w->uid, exe);
+	w->hnext = inv->wbuckets[b];
+	inv->wbuckets[b] = i;
+	w->next = -1;
+	w->prev = inv->win_tail;
+	if (inv->win_tail >= 0)
+		inv->wins[inv->win_tail].next = i;
+	else
+		inv->win_head = i;
+	inv->win_tail = i;
+	x->win = i;
+	x->win_gen = gen;
+}
+
+/* The opener's record is settled: its repeats will say the same. */
+static void win_settle(struct inventory *inv, const struct rec *x)
+{
+	struct fold_win *w = &inv->wins[x->win];
+
+	if (w->gen != x->win_gen || w->based)
+		return;
+	w->based = true;
+	w->hash = x->r.hash;
+	w->hash_errno = x->r.hash_errno;
+	memcpy(w->sha256, x->r.sha256, sizeof(w->sha256));
+	w->scan = x->r.scan;
+}
+
+/* A repeat: the same file version, exe and uid, and no other path-borne
+ * alert (a repo hit, a promised digest) than the window's first record. */
+static bool win_fold(struct inventory *inv, int32_t i, struct rec *x)
+{
+	struct fold_win *w = &inv->wins[i];
+
+	if (w->repo_match != x->r.repo_match ||
+	    strcmp(w->name_sha256, x->r.origin.name_sha256) != 0)
+		return false;
+	if (!w->repeats++)
+		w->since_ns = x->r.last_seen_ns;
+	free_rec(w->last);
+	w->last = x;
+	inv->st.repeats++;
+	return true;
+}
+
+/* The latest repeat stands for them all, with the hash and the scan of
+ * this file version (the alerts they raise are raised once more). */
+static void win_record(struct inventory *inv, const struct fold_win *w, struct rec *x)
+{
+	struct entry *e = cache_find(inv, &w->key);
+
+	x->r.repeats = w->repeats;
+	x->r.repeats_since_ns = w->since_ns;
+	if (e && e->state == ENT_DONE) {
+		x->r.hash = INV_HASH_CACHED;
+		memcpy(x->r.sha256, e->sha256, sizeof(x->r.sha256));
+	} else {
+		x->r.hash = !w->based                    ? INV_HASH_SHUTDOWN :
+			    w->hash == INV_HASH_COMPUTED ? INV_HASH_CACHED :
+							   w->hash;
+		x->r.hash_errno = w->hash_errno;
+		memcpy(x->r.sha256, w->sha256, sizeof(x->r.sha256));
+	}
+	x->r.scan = e && e->scan.done ? e->scan : w->scan;
+	inv->st.repeat_records++;
+	finish(inv, x);
+}
+
+static void win_close(struct inventory *inv, int32_t i)
+{
+	struct fold_win *w = &inv->wins[i];
+	int32_t *p = &inv->wbuckets[win_bucket(inv, &w->key, w->uid, w->exe)];
+
+	if (w->last)
+		win_record(inv, w, w->last);
+	while (*p >= 0 && *p != i)
+		p = &inv->wins[*p].hnext;
+	if (*p == i)
+		*p = w->hnext;
+	if (w->prev >= 0)
+		inv->wins[w->prev].next = w->next;
+	else
+		inv->win_head = w->next;
+	if (w->next >= 0)
+		inv->wins[w->next].prev = w->prev;
+	else
+		inv->win_tail = w->prev;
+	free(w->exe);
+	w->exe = NULL;
+	w->last = NULL;
+	w->gen++;
+	w->hnext = inv->win_free;
+	inv->win_free = i;
+}
+
+/* Windows close in the order they opened, window_ms on, each once its
+ * first record is settled (its record copies that hash); all: at exit. */
+static void win_expire(struct inventory *inv, uint64_t now, bool all)
+{
+	uint64_t len = (uint64_t)inv->opt.window_ms * NS_PER_MS;
+	int32_t next;
+
+	for (int32_t i = inv->win_head; i >= 0; i = next) {
+		next = inv->wins[i].next;
+		if (!all && now - inv->wins[i].start_ns < len)
+			break;
+		if (all || inv->wins[i].based)
+			win_close(inv, i);
+	}
+}
+
 /* ---- submit ---------------------------------------------------------- */
 
 /* Which file the load was: the loader's fd (/proc/PID/fd/N, which works
@@ -749,9 +1003,9 @@ static int open_same(const char *p, const struct file_key *k)
 }
 
 static void enqueue(struct inventory *inv, struct entry *e, int fd, const struct file_key *k,
-		    const char *name)
+		    const char *name, bool no_hash)
 {
-	struct job j = { .e = e, .fd = fd, .key = *k };
+	struct job j = { .e = e, .fd = fd, .key = *k, .no_hash = no_hash };
 	bool scan = !inv->opt.no_scan && !e->scan.done;
 
 	/* no name (ENOMEM): scanned without the name hints, never skipped */
@@ -775,6 +1029,7 @@ int inventory_submit(struct inventory *inv, const struct inv_load *l)
 	struct stat st;
 	char via[64];
 	int err, fd;
+	bool big;
 
 	if (!x)
 		return -ENOMEM;
@@ -825,6 +1080,15 @@ int inventory_submit(struct inventory *inv, const struct inv_load *l)
 	x->r.first_seen_ns = e->first_seen;
 	x->r.load_count = e->loads;
 	x->r.scan = e->scan;
+	/* a flood of loads is one record a window, not a SIEM flood */
+	if (inv->opt.window_ms) {
+		int32_t w = win_find(inv, &key, x->r.uid, x->r.exe);
+
+		if (w < 0)
+			win_open(inv, x, &key, clock_now(CLOCK_MONOTONIC));
+		else if (win_fold(inv, w, x))
+			return 0;
+	}
 	if (e->state == ENT_DONE) {
 		x->r.hash = INV_HASH_CACHED;
 		memcpy(x->r.sha256, e->sha256, sizeof(x->r.sha256));
@@ -835,6 +1099,15 @@ int inventory_submit(struct inventory *inv, const struct inv_load *l)
 	if (e->state == ENT_PENDING) {
 		scan_notice(inv, x);
 		wait_for(inv, e, x);
+		return 0;
+	}
+	/* a 16 TiB sparse file would keep the hasher busy for hours; the
+	 * scan reads only the structure, so it still runs */
+	big = inv->opt.max_hash_size && key.size > inv->opt.max_hash_size;
+	if (big && (inv->opt.no_scan || e->scan.done || inv->stopped)) {
+		x->r.hash = INV_HASH_TOO_LARGE;
+		inv->st.too_large++;
+		finish(inv, x);
 		return 0;
 	}
 	if (inv->stopped || inv->inflight >= inv->opt.queue_len) {
@@ -857,7 +1130,7 @@ int inventory_submit(struct inventory *inv, const struct inv_load *l)
 		finish(inv, x);
 		return 0;
 	}
-	enqueue(inv, e, fd, &key, path);
+	enqueue(inv, e, fd, &key, path, big);
 	wait_for(inv, e, x);
 	return 0;
 }
@@ -913,45 +1186,154 @@ static void complete_job(struct inventory *inv, const struct result *res)
 			memcpy(w->r.sha256, res->sha256, sizeof(w->r.sha256));
 		if (res->status == INV_HASH_SHUTDOWN)
 			inv->st.unhashed_at_exit++;
+		if (res->status == INV_HASH_TOO_LARGE)
+			inv->st.too_large++;
 		inv->waiting--;
 		finish(inv, w);
 	}
 }
 
-size_t inventory_poll(struct inventory *inv, inv_emit_fn emit, void *ctx)
+/* The workers' results; last: no more after these (a stuck thread's
+ * would come for records already written). */
+static void take_results(struct inventory *inv, bool last)
 {
 	unsigned cap = inv->opt.queue_len, n = 0;
-	size_t emitted = 0;
 
 	pthread_mutex_lock(&inv->mu);
-	while (inv->dcount) {
+	while (!inv->results_closed && inv->dcount) {
 		inv->taken[n++] = inv->done[inv->dhead];
 		inv->dhead = (inv->dhead + 1) % (2 * cap);
 		inv->dcount--;
 	}
+	if (last)
+		inv->results_closed = true;
 	pthread_mutex_unlock(&inv->mu);
 	for (unsigned i = 0; i < n; i++)
 		complete_job(inv, &inv->taken[i]);
+}
+
+static bool take_token(struct inventory *inv, uint64_t now)
+{
+	double rate = inv->opt.records_per_sec;
+
+	if (!inv->opt.records_per_sec)
+		return true;
+	if (now > inv->bucket_ns) {
+		inv->tokens += (double)(now - inv->bucket_ns) * rate / (double)NS_PER_SEC;
+		if (inv->tokens > inv->opt.burst)
+			inv->tokens = inv->opt.burst;
+		inv->bucket_ns = now;
+	}
+	if (inv->tokens < 1.0)
+		return false;
+	inv->tokens -= 1.0;
+	return true;
+}
+
+/* Counted for the next summary and the next alert, then dropped. */
+static void hold_back(struct inventory *inv, struct rec *x, uint64_t now)
+{
+	uint64_t loads = x->r.repeats ? x->r.repeats : 1;
+	struct inv_held_back *g[2] = { &inv->gap, &inv->agap };
+
+	if (!inv->gap.records)
+		inv->gap_ns = now;
+	for (int i = 0; i < 2; i++) {
+		if (!g[i]->records)
+			g[i]->first_ns = x->r.last_seen_ns;
+		g[i]->records++;
+		g[i]->loads += loads;
+		g[i]->last_ns = x->r.last_seen_ns;
+	}
+	inv->st.held_back++;
+	inv->st.held_back_loads += loads;
+	free_rec(inv->held_last);
+	inv->held_last = x;
+}
+
+/* What was held back, as a record of its own (never held back itself),
+ * and an alert at most once a minute: a flood can hide a load. */
+static void emit_held_back(struct inventory *inv, inv_emit_fn emit, void *ctx, uint64_t now,
+			   bool last)
+{
+	struct inv_held_back hb = inv->gap, ab = inv->agap;
+	bool alert = last || !inv->alerted || now - inv->alert_ns >= HELD_ALERT_NS;
+	const struct inv_record *who = &inv->held_last->r;
+	struct inv_record r;
+
+	hb.per_sec = ab.per_sec = inv->opt.records_per_sec;
+	hb.burst = ab.burst = inv->opt.burst;
+	memset(&r, 0, sizeof(r));
+	r.complete = true;
+	r.host = inv->host;
+	r.pid = who->pid;
+	r.uid = who->uid;
+	r.comm = who->comm;
+	r.exe = who->exe;
+	r.path = who->path;
+	r.resolved_path = who->resolved_path;
+	r.format = who->format;
+	r.first_seen_ns = hb.first_ns;
+	r.last_seen_ns = hb.last_ns;
+	r.held_back = &hb;
+	r.held_back_alert = alert ? &ab : NULL;
+	emit(&r, ctx);
+	free_rec(inv->held_last);
+	inv->held_last = NULL;
+	inv->st.held_back_summaries++;
+	memset(&inv->gap, 0, sizeof(inv->gap));
+	if (alert) {
+		memset(&inv->agap, 0, sizeof(inv->agap));
+		inv->alerted = true;
+		inv->alert_ns = now;
+	}
+}
+
+/* force: at exit, every window closes and everything goes out. */
+static size_t poll_records(struct inventory *inv, inv_emit_fn emit, void *ctx, bool force)
+{
+	uint64_t now = clock_now(CLOCK_MONOTONIC);
+	size_t emitted = 0;
+
+	take_results(inv, false);
+	if (inv->wins)
+		win_expire(inv, now, force);
 	while (inv->ready_head) {
 		struct rec *x = inv->ready_head;
 
 		inv->ready_head = x->next;
 		if (!inv->ready_head)
 			inv->ready_tail = NULL;
-		if (emit) {
-			if (x->r.complete)
-				inv->st.records++;
-			emit(&x->r, ctx);
-			emitted++;
-		} else {
+		if (!emit) {
 			inv->st.dropped_at_exit++;
+			free_rec(x);
+			continue;
 		}
+		/* an alert is never held back, nor the record of a load whose
+		 * alert went out early: they are the news */
+		if (!take_token(inv, now) && !force && x->r.complete && !x->r.alerts &&
+		    !x->repo_noticed && !x->scan_noticed) {
+			hold_back(inv, x, now);
+			continue;
+		}
+		if (x->r.complete)
+			inv->st.records++;
+		emit(&x->r, ctx);
+		emitted++;
 		free_rec(x);
+	}
+	if (emit && inv->gap.records && (force || now - inv->gap_ns >= HELD_SUMMARY_NS)) {
+		emit_held_back(inv, emit, ctx, now, force);
+		emitted++;
 	}
 	return emitted;
 }
 
-/* Joins the worker; jobs it never started come back as SHUTDOWN. */
+size_t inventory_poll(struct inventory *inv, inv_emit_fn emit, void *ctx)
+{
+	return poll_records(inv, emit, ctx, false);
+}
+
 /* Jobs a worker never started come back as SHUTDOWN. */
 static void drain_ring(struct inventory *inv, struct job_ring *q)
 {
@@ -964,8 +1346,23 @@ static void drain_ring(struct inventory *inv, struct job_ring *q)
 	}
 }
 
+/* By the deadline; a thread stuck in one read (a hung network or FUSE
+ * file system) is left behind rather than hang the exit. */
+static bool join_by(struct inventory *inv, pthread_t t, const struct timespec *deadline)
+{
+	if (pthread_timedjoin_np(t, NULL, deadline) == 0)
+		return true;
+	pthread_detach(t);
+	inv->st.threads_abandoned++;
+	return false;
+}
+
 static void stop_worker(struct inventory *inv)
 {
+	unsigned ms = inv->opt.stop_wait_ms;
+	struct timespec dl;
+	bool joined;
+
 	inv->stopped = true;
 	if (!inv->running)
 		return;
@@ -973,18 +1370,36 @@ static void stop_worker(struct inventory *inv)
 	atomic_store(&inv->stop, true);
 	pthread_cond_broadcast(&inv->cv);
 	pthread_mutex_unlock(&inv->mu);
-	pthread_join(inv->thread, NULL);
-	if (inv->srunning)
-		pthread_join(inv->sthread, NULL);
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long)(ms % 1000) * 1000000l;
+	if (dl.tv_nsec >= 1000000000l) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000l;
+	}
+	joined = join_by(inv, inv->thread, &dl);
+	if (inv->srunning && !join_by(inv, inv->sthread, &dl))
+		joined = false;
 	inv->running = inv->srunning = false;
+	pthread_mutex_lock(&inv->mu);
 	drain_ring(inv, &inv->scanq);
 	drain_ring(inv, &inv->hashq);
+	pthread_mutex_unlock(&inv->mu);
+	if (joined)
+		return;
+	inv->abandoned = true;
+	take_results(inv, true);
+	/* the stuck thread's file: its records come out unhashed */
+	for (uint32_t i = 0; i < inv->opt.cache_entries; i++)
+		if (inv->ents[i].state == ENT_PENDING)
+			complete_job(inv, &(struct result){ .e = &inv->ents[i],
+							    .status = INV_HASH_SHUTDOWN });
 }
 
 size_t inventory_flush(struct inventory *inv, inv_emit_fn emit, void *ctx)
 {
 	stop_worker(inv);
-	return inventory_poll(inv, emit, ctx);
+	return poll_records(inv, emit, ctx, true);
 }
 
 /* ---- life cycle ------------------------------------------------------ */
@@ -1028,6 +1443,17 @@ struct inventory *inventory_new(const struct inv_options *o, char *err, size_t e
 		inv->opt.nice = 0;
 	if (inv->opt.nice > 19)
 		inv->opt.nice = 19;
+	if (!inv->opt.burst) {
+		uint64_t b = (uint64_t)inv->opt.records_per_sec * INV_BURST_SECONDS;
+
+		inv->opt.burst = b > 1000000000u ? 1000000000u : b ? (unsigned)b : 1;
+	}
+	if (!inv->opt.stop_wait_ms)
+		inv->opt.stop_wait_ms = INV_STOP_WAIT_MS;
+	if (!inv->opt.max_windows)
+		inv->opt.max_windows = INV_MAX_WINDOWS;
+	if (inv->opt.max_windows > INV_MAX_CACHE)
+		inv->opt.max_windows = INV_MAX_CACHE;
 	if (inv->opt.host)
 		snprintf(inv->host, sizeof(inv->host), "%s", inv->opt.host);
 	else if (gethostname(inv->host, sizeof(inv->host) - 1))
@@ -1045,11 +1471,24 @@ struct inventory *inventory_new(const struct inv_options *o, char *err, size_t e
 	inv->taken = calloc(2 * (size_t)inv->opt.queue_len, sizeof(*inv->taken));
 	inv->buf = malloc(INV_CHUNK);
 	inv->md = EVP_MD_CTX_new();
+	if (inv->opt.window_ms) {
+		for (inv->nwbuckets = 16; inv->nwbuckets < 2 * inv->opt.max_windows;
+		     inv->nwbuckets *= 2)
+			;
+		inv->wins = calloc(inv->opt.max_windows, sizeof(*inv->wins));
+		inv->wbuckets = malloc(inv->nwbuckets * sizeof(*inv->wbuckets));
+	}
 	if (!inv->ents || !inv->buckets || !inv->hashq.j || !inv->scanq.j || !inv->done ||
-	    !inv->taken || !inv->buf || !inv->md) {
+	    !inv->taken || !inv->buf || !inv->md ||
+	    (inv->opt.window_ms && (!inv->wins || !inv->wbuckets))) {
 		fail(err, errlen, "out of memory");
 		goto undo_alloc;
 	}
+	for (uint32_t b = 0; inv->wbuckets && b < inv->nwbuckets; b++)
+		inv->wbuckets[b] = -1;
+	inv->win_free = inv->win_head = inv->win_tail = -1;
+	inv->tokens = inv->opt.burst;
+	inv->bucket_ns = clock_now(CLOCK_MONOTONIC);
 	for (uint32_t b = 0; b < inv->nbuckets; b++)
 		inv->buckets[b] = -1;
 	for (uint32_t i = 0; i < n; i++)
@@ -1092,6 +1531,8 @@ struct inventory *inventory_new(const struct inv_options *o, char *err, size_t e
 	return inv;
 
 undo_alloc:
+	free(inv->wbuckets);
+	free(inv->wins);
 	EVP_MD_CTX_free(inv->md);
 	free(inv->buf);
 	free(inv->taken);
@@ -1109,16 +1550,23 @@ void inventory_free(struct inventory *inv)
 	if (!inv)
 		return;
 	inventory_flush(inv, NULL, NULL);
+	free_rec(inv->held_last);
+	free(inv->wbuckets);
+	free(inv->wins);
+	free(inv->taken);
+	free(inv->buckets);
+	free(inv->ents);
+	/* a thread left stuck in a read still uses the rest: at exit,
+	 * leaking it is the price of not hanging */
+	if (inv->abandoned)
+		return;
 	pthread_cond_destroy(&inv->cv);
 	pthread_mutex_destroy(&inv->mu);
 	EVP_MD_CTX_free(inv->md);
 	free(inv->buf);
-	free(inv->taken);
 	free(inv->done);
 	free(inv->scanq.j);
 	free(inv->hashq.j);
-	free(inv->buckets);
-	free(inv->ents);
 	free(inv);
 }
 
@@ -1142,4 +1590,12 @@ void inventory_report(const struct inventory *inv, FILE *f)
 		(unsigned long long)s->digest_mismatches, (unsigned long long)s->unhashed_at_exit,
 		(unsigned long long)s->scanned, (unsigned long long)s->scan_malicious,
 		(unsigned long long)s->scan_suspicious);
+	fprintf(f,
+		"mlwatch: inventory volume repeats=%llu repeat_records=%llu windows_full=%llu "
+		"held_back=%llu held_back_loads=%llu held_back_summaries=%llu too_large=%llu "
+		"threads_abandoned=%llu\n",
+		(unsigned long long)s->repeats, (unsigned long long)s->repeat_records,
+		(unsigned long long)s->windows_full, (unsigned long long)s->held_back,
+		(unsigned long long)s->held_back_loads, (unsigned long long)s->held_back_summaries,
+		(unsigned long long)s->too_large, (unsigned long long)s->threads_abandoned);
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include "collect/hfcache.h"
 #include "detect/blocklist.h"
 #include "mlwatch/events.h"
@@ -28,6 +29,17 @@ struct inventory;
 /* Files are read and hashed in chunks of this size. */
 #define INV_CHUNK (1u << 20)
 
+/* Defaults of the volume limits (inv_options_default). A checkpoint file
+ * is at most tens of GB (the Hugging Face hub refuses files over 50 GB);
+ * sha256 runs at about 1.6 GB/s, so 64 GiB is under a minute of the
+ * hashing thread, where a 16 TiB sparse file would take hours. */
+#define INV_WINDOW_MS 60000u            /* repeats of one load folded this long */
+#define INV_RECORDS_PER_SEC 50u         /* records written per second... */
+#define INV_BURST_SECONDS 10u           /* ...with bursts of this many seconds' worth */
+#define INV_MAX_HASH_SIZE (64ull << 30) /* files over this are not hashed */
+#define INV_STOP_WAIT_MS 2000u          /* exit waits this long for the threads */
+#define INV_MAX_WINDOWS 4096u           /* identities folded at once */
+
 struct inv_options {
 	const char *host;                  /* copied; NULL: gethostname() */
 	const struct blocklist *blocklist; /* not copied: must outlive the inventory; may be NULL */
@@ -38,6 +50,18 @@ struct inv_options {
 	unsigned max_mib_per_s; /* worker read rate limit, MiB/s; 0: none (default) */
 	bool no_scan;           /* skip the static scan (model_scan) of each file */
 	const struct scan_limits *scan_limits; /* not copied; NULL: inv_scan_limits */
+	/* Repeats of one identity (file version, exe, uid) within window_ms
+	 * of its record are folded into one record at the window's end;
+	 * 0: every load is a record. */
+	unsigned window_ms;
+	unsigned max_windows; /* identities folded at once (0: INV_MAX_WINDOWS) */
+	/* Records without an alert: at most records_per_sec (0: no limit),
+	 * bursts of burst (0: INV_BURST_SECONDS worth). */
+	unsigned records_per_sec, burst;
+	uint64_t max_hash_size; /* bytes; larger files are not hashed (0: no cap) */
+	unsigned stop_wait_ms;  /* exit abandons a thread stuck longer (0: default) */
+	/* NULL: read(2). Tests stand in a hung file system. */
+	ssize_t (*read_fn)(int fd, void *buf, size_t n);
 };
 
 /* The runtime scan reads at most this much of one pickle member. */
@@ -70,6 +94,7 @@ enum inv_hash_status {
 	INV_HASH_CHANGED,      /* the file changed between the load and the read */
 	INV_HASH_NOT_REGULAR,  /* not a regular file */
 	INV_HASH_SHUTDOWN,     /* mlwatch stopped before the worker got to it */
+	INV_HASH_TOO_LARGE,    /* not hashed: larger than max_hash_size (still scanned) */
 };
 
 /* Alerts to raise for a record, now (each is raised once per load). */
@@ -98,6 +123,14 @@ struct inv_scan {
 	char error[INV_SCAN_LINE];
 };
 
+/* What the rate limit held back: records (and the loads they stood for)
+ * between first_ns and last_ns (CLOCK_REALTIME of the loads). */
+struct inv_held_back {
+	uint64_t records, loads;
+	uint64_t first_ns, last_ns;
+	unsigned per_sec, burst; /* the limit */
+};
+
 struct inv_record {
 	/* false: an early notice of a repo hit, sent at load time while the
 	 * file is still being hashed; the complete record follows. Write
@@ -120,6 +153,15 @@ struct inv_record {
 	 * so far (this one included). CLOCK_REALTIME ns. */
 	uint64_t first_seen_ns, last_seen_ns;
 	uint64_t load_count;
+	/* > 0: this record stands for this many loads of one identity (file
+	 * version, exe, uid) folded within the window, the first at
+	 * repeats_since_ns; process and last_seen are the last of them. */
+	uint64_t repeats, repeats_since_ns;
+	/* Not NULL: no load, a summary of what the rate limit held back;
+	 * pid, uid, comm, exe, paths and format are the last load held
+	 * back, last_seen_ns its time. held_back_alert, if not NULL, is the
+	 * same since the last such alert: raise it. */
+	const struct inv_held_back *held_back, *held_back_alert;
 	struct inv_scan scan;
 	bool has_open;                     /* open: the load's kernel record */
 	struct mlw_open open;              /* header and open fields, without the path */
@@ -146,7 +188,14 @@ struct inv_stats {
 	uint64_t scanned;                         /* files scanned (not counting cache hits) */
 	uint64_t scan_malicious, scan_suspicious; /* scan alerts raised */
 	uint64_t unhashed_at_exit;                /* records flushed at shutdown without a hash */
-	uint64_t dropped_at_exit; /* records freed by inventory_free without a flush */
+	uint64_t dropped_at_exit;            /* records freed by inventory_free without a flush */
+	uint64_t repeats;                    /* loads folded into a window's record */
+	uint64_t repeat_records;             /* records that stand for folded loads */
+	uint64_t windows_full;               /* identities not folded: max_windows open */
+	uint64_t held_back, held_back_loads; /* records the rate limit held back */
+	uint64_t held_back_summaries;        /* held-back records written (alerts: fewer) */
+	uint64_t too_large;                  /* records of files over max_hash_size */
+	uint64_t threads_abandoned;          /* stuck past stop_wait_ms at exit: left running */
 };
 
 /* Starts the worker. Returns NULL (message in err) on failure. */
@@ -161,7 +210,9 @@ int inventory_submit(struct inventory *inv, const struct inv_load *l);
 /* Hands every ready record to emit (in order), on this thread. emit may
  * be NULL (records are dropped). emit must not call back into the
  * inventory. Returns how many were handed over. Call after each submit
- * and on every main-loop iteration. */
+ * and on every main-loop iteration: it also closes the windows that are
+ * over, and past the rate limit holds records without an alert back and
+ * hands over, a second after the first, a held_back summary. */
 typedef void (*inv_emit_fn)(const struct inv_record *r, void *ctx);
 size_t inventory_poll(struct inventory *inv, inv_emit_fn emit, void *ctx);
 
@@ -170,8 +221,10 @@ size_t inventory_poll(struct inventory *inv, inv_emit_fn emit, void *ctx);
 size_t inventory_pending(const struct inventory *inv);
 
 /* At exit: stops the worker (a file being read is abandoned at the next
- * chunk), then emits every record still waiting, marked
- * INV_HASH_SHUTDOWN. Later submits are recorded without a hash. */
+ * chunk; a thread stuck in one read for stop_wait_ms is left behind),
+ * then emits every record still waiting, marked INV_HASH_SHUTDOWN, every
+ * window's folded record and what the rate limit held back, past the
+ * rate limit. Later submits are recorded without a hash. */
 size_t inventory_flush(struct inventory *inv, inv_emit_fn emit, void *ctx);
 
 /* Stops and joins the worker if still running; frees everything. */

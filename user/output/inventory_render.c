@@ -35,6 +35,8 @@ const char *inv_hash_status_name(enum inv_hash_status s)
 		return "not a regular file";
 	case INV_HASH_SHUTDOWN:
 		return "skipped (shutdown)";
+	case INV_HASH_TOO_LARGE:
+		return "skipped (too large)";
 	}
 	return "?";
 }
@@ -197,6 +199,10 @@ static cJSON *record_json(const struct inv_record *r, bool versioned)
 	add_time(root, "first_seen", r->first_seen_ns);
 	add_time(root, "last_seen", r->last_seen_ns);
 	cJSON_AddNumberToObject(root, "load_count", (double)r->load_count);
+	if (r->repeats) {
+		cJSON_AddNumberToObject(root, "repeats", (double)r->repeats);
+		add_time(root, "repeats_since", r->repeats_since_ns);
+	}
 	if (r->repo_match || r->sha256_match) {
 		cJSON *b = cJSON_CreateObject();
 
@@ -209,9 +215,54 @@ static cJSON *record_json(const struct inv_record *r, bool versioned)
 	return root;
 }
 
+const struct inv_rule inv_rule_held_back = {
+	.id = "inventory-held-back",
+	.title = "Model inventory records held back by the rate limit",
+	.severity = "medium",
+	/* a flood of loads that crowds others out of the inventory:
+	 * ATT&CK's indicator blocking */
+	.tags = { "T1562.006" },
+};
+
+/* The counts of a held-back summary, into o. */
+static void held_back_fields(cJSON *o, const struct inv_held_back *h)
+{
+	cJSON *lim = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "records", (double)h->records);
+	cJSON_AddNumberToObject(o, "loads", (double)h->loads);
+	add_time(o, "first", h->first_ns);
+	add_time(o, "last", h->last_ns);
+	cJSON_AddNumberToObject(lim, "per_sec", h->per_sec);
+	cJSON_AddNumberToObject(lim, "burst", h->burst);
+	cJSON_AddItemToObject(o, "limit", lim);
+}
+
 cJSON *inv_record_to_json(const struct inv_record *r)
 {
-	return record_json(r, true);
+	cJSON *root;
+
+	if (!r->held_back)
+		return record_json(r, true);
+	root = cJSON_CreateObject();
+	add_str(root, "record", "inventory-held-back");
+	cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
+	add_time(root, "time", r->last_seen_ns);
+	add_str(root, "host", r->host);
+	held_back_fields(root, r->held_back);
+	return root;
+}
+
+static size_t put_held_back(char *out, size_t len, size_t o, const struct inv_held_back *h)
+{
+	char first[64], last[64];
+
+	format_rfc3339(h->first_ns, first, sizeof(first));
+	format_rfc3339(h->last_ns, last, sizeof(last));
+	return text_putf(out, len, o,
+			 "records=%llu loads=%llu first=%s last=%s limit=%u/s burst=%u",
+			 (unsigned long long)h->records, (unsigned long long)h->loads, first, last,
+			 h->per_sec, h->burst);
 }
 
 static size_t put_source(char *out, size_t len, size_t o, const struct model_origin *g)
@@ -252,6 +303,14 @@ int inv_record_to_text(const struct inv_record *r, char *out, size_t len)
 		out[0] = 0;
 	format_rfc3339(r->last_seen_ns, ts, sizeof(ts));
 	format_rfc3339(r->first_seen_ns, first, sizeof(first));
+	if (r->held_back) {
+		o = text_putf(out, len, o, "%s inventory-held-back host=", ts);
+		o = text_put(out, len, o, r->host);
+		o = text_putf(out, len, o, " ");
+		o = put_held_back(out, len, o, r->held_back);
+		o = text_putf(out, len, o, "\n");
+		return (int)o;
+	}
 	o = text_putf(out, len, o, "%s inventory%s host=", ts, r->complete ? "" : " (notice)");
 	o = text_put(out, len, o, r->host);
 	o = text_putf(out, len, o, " pid=%u uid=%u comm=", r->pid, r->uid);
@@ -271,6 +330,13 @@ int inv_record_to_text(const struct inv_record *r, char *out, size_t len)
 		o = text_putf(out, len, o, " name_sha256=%s (MISMATCH)", r->origin.name_sha256);
 	o = text_putf(out, len, o, " loads=%llu first_seen=%s", (unsigned long long)r->load_count,
 		      first);
+	if (r->repeats) {
+		char since[64];
+
+		format_rfc3339(r->repeats_since_ns, since, sizeof(since));
+		o = text_putf(out, len, o, " repeats=%llu since=%s", (unsigned long long)r->repeats,
+			      since);
+	}
 	if (r->repo_match || r->sha256_match) {
 		o = text_putf(out, len, o, " BLOCKLISTED");
 		if (r->repo_match)
@@ -314,12 +380,12 @@ const struct inv_rule *inv_alert_rule(unsigned bit)
 	}
 }
 
-cJSON *inv_alert_to_json(const struct inv_record *r, unsigned alert_bit)
+/* What every inventory alert has: time, host, rule, severity, tags, and
+ * the process, which is its own loader. */
+static cJSON *alert_head(const struct inv_record *r, const struct inv_rule *rule)
 {
-	const struct inv_rule *rule = inv_alert_rule(alert_bit);
 	cJSON *root = cJSON_CreateObject(), *ru = cJSON_CreateObject(), *tags = cJSON_CreateArray();
 	cJSON *l = cJSON_CreateObject(), *m = cJSON_CreateObject();
-	cJSON *match = cJSON_CreateObject();
 
 	add_str(root, "record", "alert");
 	cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
@@ -341,6 +407,14 @@ cJSON *inv_alert_to_json(const struct inv_record *r, unsigned alert_bit)
 	add_str(m, "format", model_format_name(r->format));
 	cJSON_AddItemToObject(l, "model", m);
 	cJSON_AddItemToObject(root, "loader", l);
+	return root;
+}
+
+cJSON *inv_alert_to_json(const struct inv_record *r, unsigned alert_bit)
+{
+	cJSON *root = alert_head(r, inv_alert_rule(alert_bit));
+	cJSON *match = cJSON_CreateObject();
+
 	if (alert_bit & (INV_ALERT_SCAN_MALICIOUS | INV_ALERT_SCAN_SUSPICIOUS)) {
 		cJSON_Delete(match);
 		match = inv_scan_to_json(&r->scan);
@@ -404,6 +478,40 @@ int inv_alert_to_text(const struct inv_record *r, unsigned alert_bit, char *out,
 				      alert_bit == INV_ALERT_BLOCKLIST_SHA256 ? "sha256" : "repo",
 				      e);
 	}
+	o = text_putf(out, len, o, "\n  tags    ");
+	for (size_t i = 0; i < sizeof(rule->tags) / sizeof(rule->tags[0]) && rule->tags[i]; i++)
+		o = text_putf(out, len, o, " %s", rule->tags[i]);
+	o = text_putf(out, len, o, "\n");
+	return (int)o;
+}
+
+cJSON *inv_held_back_alert_to_json(const struct inv_record *r)
+{
+	cJSON *root = alert_head(r, &inv_rule_held_back), *hb = cJSON_CreateObject();
+
+	held_back_fields(hb, r->held_back_alert ? r->held_back_alert : r->held_back);
+	cJSON_AddItemToObject(root, "held_back", hb);
+	return root;
+}
+
+int inv_held_back_alert_to_text(const struct inv_record *r, char *out, size_t len)
+{
+	const struct inv_rule *rule = &inv_rule_held_back;
+	char ts[64];
+	size_t o = 0;
+
+	if (len)
+		out[0] = 0;
+	format_rfc3339(r->last_seen_ns, ts, sizeof(ts));
+	o = text_putf(out, len, o, "%s %s %s: %s\n  held back ", ts, rule->severity, rule->id,
+		      rule->title);
+	o = put_held_back(out, len, o, r->held_back_alert ? r->held_back_alert : r->held_back);
+	o = text_putf(out, len, o, "\n  last     pid=%u uid=%u comm=", r->pid, r->uid);
+	o = text_put(out, len, o, r->comm);
+	o = text_putf(out, len, o, " exe=");
+	o = text_put(out, len, o, r->exe);
+	o = text_putf(out, len, o, " model=");
+	o = text_put(out, len, o, r->resolved_path[0] ? r->resolved_path : r->path);
 	o = text_putf(out, len, o, "\n  tags    ");
 	for (size_t i = 0; i < sizeof(rule->tags) / sizeof(rule->tags[0]) && rule->tags[i]; i++)
 		o = text_putf(out, len, o, " %s", rule->tags[i]);

@@ -165,13 +165,63 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 	return true;
 }
 
+/* An inventory record (or held-back summary) to --inventory and a JSON output. */
+static void write_inv_record(struct collector *c, const struct inv_record *r)
+{
+	cJSON *j;
+	char *line;
+
+	if (!c->inv_sink_open && !(c->sink && c->sink->json))
+		return;
+	j = inv_record_to_json(r);
+	line = j ? cJSON_PrintUnformatted(j) : NULL;
+	if (line && c->inv_sink_open)
+		sink_line(&c->inv_sink, line);
+	if (line && c->sink && c->sink->json)
+		sink_line(c->sink, line);
+	free(line);
+	cJSON_Delete(j);
+}
+
+/* What the inventory's rate limit held back: a record in the inventory,
+ * and (at most once a minute) an alert, since a flood can hide a load. */
+static void inv_held_back(struct collector *c, const struct inv_record *r)
+{
+	if (r->held_back_alert && c->sink) {
+		if (c->sink->json) {
+			cJSON *j = inv_held_back_alert_to_json(r);
+			char *line = j ? cJSON_PrintUnformatted(j) : NULL;
+
+			if (line)
+				sink_line(c->sink, line);
+			else
+				c->sink->failed++;
+			free(line);
+			cJSON_Delete(j);
+		} else {
+			char buf[1024];
+
+			inv_held_back_alert_to_text(r, buf, sizeof(buf));
+			sink_line(c->sink, buf);
+		}
+		c->st.alerts++;
+	}
+	write_inv_record(c, r);
+}
+
 /* A finished inventory record: its alerts (a blocklisted model, a bad scan
  * verdict) go to the alert output, the record itself to --inventory and to
  * a JSON output. */
 static void inv_emit(const struct inv_record *r, void *ctx)
 {
 	struct collector *c = ctx;
-	struct proc *p = r->scan.done ? proctable_get(&c->pt, r->pid) : NULL;
+	struct proc *p;
+
+	if (r->held_back) {
+		inv_held_back(c, r);
+		return;
+	}
+	p = r->scan.done ? proctable_get(&c->pt, r->pid) : NULL;
 
 	/* the loader's worst verdict, for its incident now and later ones */
 	if (p && (!p->model.scanned || r->scan.verdict > p->model.scan_verdict)) {
@@ -206,19 +256,8 @@ static void inv_emit(const struct inv_record *r, void *ctx)
 		}
 		c->st.alerts++;
 	}
-	if (!r->complete)
-		return;
-	if (c->inv_sink_open || (c->sink && c->sink->json)) {
-		cJSON *j = inv_record_to_json(r);
-		char *line = j ? cJSON_PrintUnformatted(j) : NULL;
-
-		if (line && c->inv_sink_open)
-			sink_line(&c->inv_sink, line);
-		if (line && c->sink && c->sink->json)
-			sink_line(c->sink, line);
-		free(line);
-		cJSON_Delete(j);
-	}
+	if (r->complete)
+		write_inv_record(c, r);
 }
 
 int collector_start_inventory(struct collector *c)
@@ -248,6 +287,9 @@ int collector_start_inventory(struct collector *c)
 	io.host = c->host;
 	io.blocklist = &c->bl;
 	io.max_mib_per_s = c->opt->hash_mib_per_s;
+	io.window_ms = c->opt->inventory_window_s * 1000;
+	io.records_per_sec = c->opt->inventory_rate;
+	io.max_hash_size = (uint64_t)c->opt->hash_max_gib << 30;
 	c->inv = inventory_new(&io, err, sizeof(err));
 	if (!c->inv) {
 		fprintf(stderr, "mlwatch: starting the model inventory failed: %s\n", err);

@@ -125,6 +125,32 @@ static void test_tables_take_bounds(void)
 	incident_table_free(&t);
 }
 
+/* The inventory's volume limits: defaults, values, and what is refused. */
+static void test_inventory_volume_options(void)
+{
+	struct options o;
+	const char *def[] = { "mlwatch" };
+	const char *set[] = { "mlwatch", "--inventory-window", "0",   "--inventory-rate",
+			      "7",       "--hash-max-gib",     "1024" };
+	const char *bad[][3] = {
+		{ "mlwatch", "--inventory-rate", "0" },
+		{ "mlwatch", "--inventory-rate", "5x" },
+		{ "mlwatch", "--inventory-rate", "100001" },
+		{ "mlwatch", "--inventory-window", "-1" },
+		{ "mlwatch", "--inventory-window", "86401" },
+		{ "mlwatch", "--hash-max-gib", "0" },
+		{ "mlwatch", "--hash-max-gib", "" },
+		{ "mlwatch", "--hash-max-gib", " 5" },
+	};
+
+	CHECK(parse(&o, 1, def) == OPTIONS_RUN);
+	CHECK(o.inventory_window_s == 60 && o.inventory_rate == 50 && o.hash_max_gib == 64);
+	CHECK(parse(&o, 7, set) == OPTIONS_RUN);
+	CHECK(o.inventory_window_s == 0 && o.inventory_rate == 7 && o.hash_max_gib == 1024);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(parse(&o, 3, bad[i]) == OPTIONS_EXIT_USAGE);
+}
+
 int main(void)
 {
 	RUN(test_defaults);
@@ -132,5 +158,6 @@ int main(void)
 	RUN(test_bad_values_refused);
 	RUN(test_bounds_parse_and_clamp);
 	RUN(test_tables_take_bounds);
+	RUN(test_inventory_volume_options);
 	return CHECK_DONE();
 }

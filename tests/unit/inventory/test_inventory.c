@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -28,12 +29,14 @@ struct got {
 	enum inv_hash_status hash;
 	int hash_errno;
 	char sha256[65];
-	uint32_t pid;
+	uint32_t pid, uid;
 	uint64_t load_count, first_seen, last_seen, size;
+	uint64_t repeats, repeats_since;
+	struct inv_held_back held, held_alert; /* held.records: a held-back summary */
 	char repo_match[80], sha_match[80];
 	bool digest_mismatch;
 	struct inv_scan scan;
-	char *json, *text, *alert_json;
+	char *json, *text, *alert_json, *alert_text;
 };
 
 static struct got got[64];
@@ -53,6 +56,13 @@ static void collect(const struct inv_record *r, void *ctx)
 	g->hash_errno = r->hash_errno;
 	memcpy(g->sha256, r->sha256, sizeof(g->sha256));
 	g->pid = r->pid;
+	g->uid = r->uid;
+	g->repeats = r->repeats;
+	g->repeats_since = r->repeats_since_ns;
+	if (r->held_back)
+		g->held = *r->held_back;
+	if (r->held_back_alert)
+		g->held_alert = *r->held_back_alert;
 	g->load_count = r->load_count;
 	g->first_seen = r->first_seen_ns;
 	g->last_seen = r->last_seen_ns;
@@ -74,6 +84,13 @@ static void collect(const struct inv_record *r, void *ctx)
 		g->alert_json = cJSON_PrintUnformatted(j);
 		cJSON_Delete(j);
 	}
+	if (r->held_back_alert) {
+		j = inv_held_back_alert_to_json(r);
+		g->alert_json = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+		inv_held_back_alert_to_text(r, text, sizeof(text));
+		g->alert_text = strdup(text);
+	}
 	ngot++;
 }
 
@@ -83,6 +100,7 @@ static void reset(void)
 		free(got[i].json);
 		free(got[i].text);
 		free(got[i].alert_json);
+		free(got[i].alert_text);
 	}
 	memset(got, 0, sizeof(got));
 	ngot = 0;
@@ -136,6 +154,7 @@ static struct inventory *new_inv(const struct blocklist *bl, unsigned queue, uns
 	inv_options_default(&o);
 	o.host = "node-1";
 	o.blocklist = bl;
+	o.window_ms = 0; /* a record per load: the folding has tests of its own */
 	if (queue)
 		o.queue_len = queue;
 	if (cache)
@@ -448,6 +467,7 @@ static void test_waiting_full(void)
 
 	inv_options_default(&o);
 	o.max_waiting = 1;
+	o.window_ms = 0;
 	inv = inventory_new(&o, NULL, 0);
 	path_of(p, sizeof(p), "wait.pkl");
 	write_file(p, "abc", 3);
@@ -508,6 +528,7 @@ static struct inventory *slow_inv(unsigned mib_per_s)
 
 	inv_options_default(&o);
 	o.max_mib_per_s = mib_per_s;
+	o.window_ms = 0;
 	return inventory_new(&o, NULL, 0);
 }
 
@@ -890,6 +911,390 @@ static void test_scan_verdicts(void)
 	inventory_free(inv);
 }
 
+/* ---- volume: folding, the rate limit, the hash cap, a stuck reader ---- */
+
+static struct inventory *vol_inv(const struct blocklist *bl, unsigned window_ms, unsigned per_sec,
+				 unsigned burst)
+{
+	struct inv_options o;
+	char err[256];
+	struct inventory *inv;
+
+	inv_options_default(&o);
+	o.host = "node-1";
+	o.blocklist = bl;
+	o.window_ms = window_ms;
+	o.records_per_sec = per_sec;
+	o.burst = burst;
+	inv = inventory_new(&o, err, sizeof(err));
+	if (!inv)
+		printf("inventory_new: %s\n", err);
+	return inv;
+}
+
+/* strstr that takes a record the test never got */
+static bool has(const char *hay, const char *needle)
+{
+	return hay && strstr(hay, needle);
+}
+
+static size_t count_pid(uint32_t pid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ngot; i++)
+		n += got[i].pid == pid && got[i].complete && !got[i].held.records;
+	return n;
+}
+
+/* Repeats of one identity (file version, exe, uid) within the window are
+ * one record with a count when it closes; another uid, exe or inode is an
+ * identity of its own, with its record at once. */
+static void test_fold_window(void)
+{
+	struct inventory *inv = vol_inv(NULL, 1000, 0, 0);
+	char p[256], q[256];
+	struct inv_load l;
+	cJSON *j;
+
+	path_of(p, sizeof(p), "fold.pkl");
+	path_of(q, sizeof(q), "fold2.pkl");
+	write_file(p, "abc", 3);
+	write_file(q, "abc", 3); /* same bytes, another inode */
+	reset();
+	l = load(200, p);
+	l.realtime_ns = 1000000000000ull;
+	inventory_submit(inv, &l);
+	for (uint32_t pid = 201; pid <= 210; pid++) {
+		l.pid = pid;
+		l.realtime_ns = 1000000000000ull + pid * 1000000ull;
+		inventory_submit(inv, &l);
+	}
+	l = load(211, p);
+	l.uid = 1001;
+	inventory_submit(inv, &l);
+	l = load(212, p);
+	l.exe = "/usr/bin/python3.12";
+	inventory_submit(inv, &l);
+	l = load(213, q);
+	inventory_submit(inv, &l);
+	drain(inv);
+	CHECK(ngot == 4);
+	CHECK(count_pid(200) == 1 && count_pid(211) == 1 && count_pid(212) == 1 &&
+	      count_pid(213) == 1);
+	for (size_t i = 0; i < ngot; i++)
+		CHECK(got[i].repeats == 0 && !has(got[i].json, "\"repeats\""));
+	CHECK(inventory_stats(inv)->repeats == 10);
+	usleep(1200000); /* the window closes */
+	inventory_poll(inv, collect, NULL);
+	CHECK(ngot == 5);
+	CHECK(got[4].pid == 210 && got[4].complete && got[4].repeats == 10);
+	CHECK(got[4].repeats_since == 1000000000000ull + 201 * 1000000ull);
+	CHECK(got[4].last_seen == 1000000000000ull + 210 * 1000000ull);
+	CHECK(got[4].first_seen == 1000000000000ull);
+	CHECK(got[4].load_count == 11);
+	CHECK(got[4].hash == INV_HASH_CACHED);
+	CHECK_STR(got[4].sha256, SHA_ABC);
+	CHECK(has(got[4].text, " repeats=10 since="));
+	j = cJSON_Parse(got[4].json);
+	CHECK(j && cJSON_GetNumberValue(cJSON_GetObjectItem(j, "repeats")) == 10);
+	CHECK(j && cJSON_IsString(cJSON_GetObjectItem(j, "repeats_since")));
+	CHECK(j && schema_version_index(j) == 1);
+	cJSON_Delete(j);
+	CHECK(inventory_stats(inv)->repeat_records == 1);
+	/* the window is over: the next load is a record at once */
+	l = load(214, p);
+	inventory_submit(inv, &l);
+	inventory_poll(inv, collect, NULL);
+	CHECK(ngot == 6 && got[5].pid == 214 && got[5].repeats == 0);
+	/* and opens a new window: its repeat comes out at exit */
+	l.pid = 215;
+	inventory_submit(inv, &l);
+	inventory_poll(inv, collect, NULL);
+	CHECK(ngot == 6);
+	inventory_flush(inv, collect, NULL);
+	CHECK(ngot == 7 && got[6].pid == 215 && got[6].repeats == 1);
+	inventory_free(inv);
+}
+
+/* An alert for a new identity always goes out at once, whatever the rate
+ * limit: a blocklisted hash, a malicious scan, the same file by another
+ * user, and a load whose path adds a repo hit (a hard link into a
+ * blocklisted repo is no repeat of the plain path's load). A repeat of an
+ * alerting identity folds, and its record alerts again at the close. */
+static void test_fold_never_hides_alerts(void)
+{
+	static const char text[] = "{\"sha256\": [\"" SHA_ABC "\"], \"repos\": [\"evil/*\"]}";
+	static const uint8_t evil[] = "cposix\nsystem\n(S'true'\ntR.";
+	struct blocklist bl;
+	struct inventory *inv;
+	char p[256], pe[256], d[512], hub[700], plain[256], err[256];
+	size_t n_bl = 0, n_scan = 0, n_repo = 0;
+	struct inv_load l;
+
+	blocklist_init(&bl);
+	CHECK(blocklist_parse(&bl, "t", text, strlen(text), err, sizeof(err)) == 0);
+	inv = vol_inv(&bl, 60000, 1, 1);
+	path_of(p, sizeof(p), "listed.pkl");
+	path_of(pe, sizeof(pe), "evil2.pkl");
+	path_of(plain, sizeof(plain), "plain.bin");
+	write_file(p, "abc", 3);
+	write_file(pe, evil, sizeof(evil) - 1);
+	write_file(plain, "xyz", 3);
+	snprintf(d, sizeof(d), "%s/hub/models--evil--m/snapshots/" REV, dir);
+	mkdirs(d);
+	snprintf(hub, sizeof(hub), "%s/model.bin", d);
+	CHECK(link(plain, hub) == 0);
+	reset();
+	/* use up the one token */
+	l = load(300, plain);
+	inventory_submit(inv, &l);
+	drain(inv);
+	CHECK(ngot == 1);
+	l = load(301, p);
+	inventory_submit(inv, &l);
+	l = load(302, p);
+	l.uid = 0;
+	inventory_submit(inv, &l);
+	l = load(303, pe);
+	inventory_submit(inv, &l);
+	l = load(304, hub); /* the same inode as pid 300's load */
+	inventory_submit(inv, &l);
+	l = load(305, p); /* a repeat of pid 301's identity */
+	inventory_submit(inv, &l);
+	drain(inv);
+	for (size_t i = 0; i < ngot; i++) {
+		n_bl += (got[i].alerts & INV_ALERT_BLOCKLIST_SHA256) != 0;
+		n_scan += (got[i].alerts & INV_ALERT_SCAN_MALICIOUS) != 0;
+		n_repo += (got[i].alerts & INV_ALERT_BLOCKLIST_REPO) != 0;
+	}
+	CHECK(n_bl == 2);   /* pids 301 and 302 */
+	CHECK(n_scan == 1); /* pid 303 */
+	CHECK(n_repo == 1); /* pid 304 */
+	CHECK(count_pid(301) == 1 && count_pid(302) == 1 && count_pid(303) == 1 &&
+	      count_pid(304) == 1);
+	CHECK(count_pid(305) == 0);
+	CHECK(inventory_stats(inv)->held_back == 0);
+	inventory_flush(inv, collect, NULL);
+	CHECK(count_pid(305) == 1);
+	CHECK(got[ngot - 1].pid == 305 && got[ngot - 1].repeats == 1);
+	CHECK(got[ngot - 1].alerts == INV_ALERT_BLOCKLIST_SHA256);
+	inventory_free(inv);
+	blocklist_free(&bl);
+}
+
+/* Past the rate limit a record without an alert is held back, counted,
+ * and summed up a second later in a record of its own; the first summary
+ * is also an alert, the next ones within a minute are not, and at exit
+ * what is left is summed up (with an alert) at once. */
+static void test_rate_limit_held_back(void)
+{
+	struct inventory *inv = vol_inv(NULL, 0, 5, 5);
+	struct inv_load l;
+	size_t n1, n2;
+	char p[256];
+	cJSON *j;
+
+	path_of(p, sizeof(p), "rated.pkl");
+	write_file(p, "abc", 3);
+	reset();
+	for (uint32_t pid = 400; pid < 420; pid++) {
+		l = load(pid, p);
+		inventory_submit(inv, &l);
+	}
+	drain(inv);
+	/* the burst, and what the bucket refilled meanwhile (5 a second) */
+	n1 = ngot;
+	CHECK(n1 >= 5 && n1 <= 7);
+	CHECK(inventory_stats(inv)->records == n1);
+	CHECK(inventory_stats(inv)->held_back == 20 - n1);
+	CHECK(inventory_stats(inv)->held_back_loads == 20 - n1);
+	usleep(1100000);
+	inventory_poll(inv, collect, NULL);
+	CHECK(ngot == n1 + 1);
+	CHECK(got[n1].held.records == 20 - n1 && got[n1].held.loads == 20 - n1);
+	CHECK(got[n1].held.per_sec == 5 && got[n1].held.burst == 5);
+	CHECK(got[n1].held_alert.records == 20 - n1);
+	j = cJSON_Parse(got[n1].json ? got[n1].json : "");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "record")), "inventory-held-back");
+	CHECK(j && cJSON_GetNumberValue(cJSON_GetObjectItem(j, "records")) == 20 - n1);
+	CHECK(j && schema_version_index(j) == 1);
+	cJSON_Delete(j);
+	CHECK(has(got[n1].text, "inventory-held-back host=node-1 records="));
+	j = cJSON_Parse(got[n1].alert_json ? got[n1].alert_json : "");
+	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "rule"), "id")),
+		  "inventory-held-back");
+	CHECK(j && cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "held_back"),
+							    "loads")) == 20 - n1);
+	/* shaped like the other inventory alerts: the last load held back */
+	CHECK(j && cJSON_GetNumberValue(
+			   cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "pid")) == 419);
+	CHECK_STR(cJSON_GetStringValue(
+			  cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "loader"),
+								  "model"),
+					      "path")),
+		  p);
+	CHECK(j && schema_version_index(j) == 1);
+	cJSON_Delete(j);
+	CHECK(has(got[n1].alert_text, " medium inventory-held-back: "));
+	CHECK(has(got[n1].alert_text, "\n  last     pid=419 uid=1000 comm=python3"));
+	/* the bucket refilled: some out, the rest held; summed up a
+	 * second later, without a second alert within the minute */
+	for (uint32_t pid = 420; pid < 440; pid++) {
+		l = load(pid, p);
+		inventory_submit(inv, &l);
+	}
+	drain(inv);
+	n2 = ngot - (n1 + 1);
+	CHECK(n2 >= 5 && n2 <= 7);
+	usleep(1100000);
+	inventory_poll(inv, collect, NULL);
+	CHECK(ngot == n1 + 1 + n2 + 1);
+	CHECK(got[ngot - 1].held.records == 20 - n2 && got[ngot - 1].held_alert.records == 0);
+	CHECK(inventory_stats(inv)->held_back_summaries == 2);
+	/* at exit what is left is summed up at once, and alerted with
+	 * everything since the last alert */
+	for (uint32_t pid = 440; pid < 450; pid++) {
+		l = load(pid, p);
+		inventory_submit(inv, &l);
+	}
+	drain(inv);
+	inventory_flush(inv, collect, NULL);
+	CHECK(got[ngot - 1].held.records > 0);
+	CHECK(got[ngot - 1].held_alert.records == 20 - n2 + got[ngot - 1].held.records);
+	CHECK(inventory_stats(inv)->held_back_summaries == 3);
+	CHECK(inventory_stats(inv)->held_back ==
+	      inventory_stats(inv)->held_back_loads); /* nothing folded here */
+	inventory_free(inv);
+}
+
+/* A 1 TiB sparse file is never read: the record says so at once, and
+ * the scan still runs (it reads only the structure). */
+static void test_hash_too_large(void)
+{
+	struct inventory *inv = vol_inv(NULL, 0, 0, 0);
+	struct inv_options o;
+	char p[256], q[256];
+	struct inv_load l;
+	double t0 = now_s();
+	int fd;
+
+	path_of(p, sizeof(p), "huge.safetensors");
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && ftruncate(fd, 1ll << 40) == 0);
+	close(fd);
+	reset();
+	l = load(500, p);
+	l.format = MF_SAFETENSORS;
+	inventory_submit(inv, &l);
+	drain(inv);
+	CHECK(ngot == 1 && got[0].complete && got[0].hash == INV_HASH_TOO_LARGE);
+	CHECK(got[0].size == 1ull << 40 && got[0].sha256[0] == 0);
+	CHECK(has(got[0].json, "\"hash\":\"skipped (too large)\""));
+	CHECK(got[0].scan.done);
+	/* again: the verdict is cached, no job at all */
+	l.pid = 501;
+	inventory_submit(inv, &l);
+	inventory_poll(inv, collect, NULL);
+	CHECK(ngot == 2 && got[1].hash == INV_HASH_TOO_LARGE);
+	CHECK(inventory_stats(inv)->too_large == 2);
+	CHECK(inventory_stats(inv)->bytes_hashed == 0);
+	CHECK(now_s() - t0 < 5.0);
+	inventory_free(inv);
+
+	/* the cap is inclusive: 4 bytes are hashed, 5 are not */
+	inv_options_default(&o);
+	o.window_ms = 0;
+	o.no_scan = true;
+	o.max_hash_size = 4;
+	inv = inventory_new(&o, NULL, 0);
+	path_of(q, sizeof(q), "four.pkl");
+	write_file(q, "abcd", 4);
+	path_of(p, sizeof(p), "five.pkl");
+	write_file(p, "abcde", 5);
+	reset();
+	l = load(502, q);
+	inventory_submit(inv, &l);
+	l = load(502, p);
+	inventory_submit(inv, &l);
+	drain(inv);
+	CHECK(ngot == 2);
+	CHECK(got[0].hash == INV_HASH_TOO_LARGE && got[0].size == 5);
+	CHECK(got[1].hash == INV_HASH_COMPUTED && got[1].size == 4);
+	inventory_free(inv);
+}
+
+static atomic_int reader_in, reader_release;
+
+/* A hung file system: the read never returns until the test says so. */
+static ssize_t hung_read(int fd, void *buf, size_t n)
+{
+	(void)fd;
+	(void)buf;
+	(void)n;
+	atomic_store(&reader_in, 1);
+	for (int i = 0; i < 20000 && !atomic_load(&reader_release); i++)
+		usleep(1000);
+	return 0;
+}
+
+/* A file that never ends (it grows as fast as it is read). */
+static ssize_t endless_read(int fd, void *buf, size_t n)
+{
+	(void)fd;
+	memset(buf, 'x', n);
+	return (ssize_t)n;
+}
+
+/* Exit waits for a thread stuck in a read at most stop_wait_ms: the
+ * record comes out unhashed, the thread is left behind and counted. */
+static void test_stuck_reader_bounded_exit(void)
+{
+	struct inv_options o;
+	struct inventory *inv;
+	struct inv_load l;
+	char p[256];
+	double t0;
+
+	inv_options_default(&o);
+	o.window_ms = 0;
+	o.no_scan = true;
+	o.stop_wait_ms = 300;
+	o.read_fn = hung_read;
+	inv = inventory_new(&o, NULL, 0);
+	path_of(p, sizeof(p), "hung.pkl");
+	write_file(p, "abc", 3);
+	reset();
+	atomic_store(&reader_in, 0);
+	atomic_store(&reader_release, 0);
+	l = load(600, p);
+	inventory_submit(inv, &l);
+	for (int i = 0; i < 5000 && !atomic_load(&reader_in); i++)
+		usleep(1000);
+	CHECK(atomic_load(&reader_in));
+	t0 = now_s();
+	inventory_flush(inv, collect, NULL);
+	CHECK(now_s() - t0 < 1.5);
+	CHECK(ngot == 1 && got[0].hash == INV_HASH_SHUTDOWN && got[0].complete);
+	CHECK(inventory_stats(inv)->threads_abandoned == 1);
+	CHECK(inventory_stats(inv)->unhashed_at_exit == 1);
+	inventory_free(inv); /* leaves what the stuck thread uses */
+	atomic_store(&reader_release, 1);
+	CHECK(threads_settled() == base_threads);
+
+	/* a file that keeps growing is given up, not read forever */
+	o.read_fn = endless_read;
+	o.stop_wait_ms = 0;
+	inv = inventory_new(&o, NULL, 0);
+	reset();
+	l = load(601, p);
+	inventory_submit(inv, &l);
+	drain(inv);
+	CHECK(ngot == 1 && got[0].hash == INV_HASH_CHANGED);
+	CHECK(inventory_stats(inv)->threads_abandoned == 0);
+	inventory_free(inv);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -920,6 +1325,11 @@ int main(void)
 	RUN(test_record_rendering);
 	RUN(test_text_truncation);
 	RUN(test_json_schema_version);
+	RUN(test_fold_window);
+	RUN(test_fold_never_hides_alerts);
+	RUN(test_rate_limit_held_back);
+	RUN(test_hash_too_large);
+	RUN(test_stuck_reader_bounded_exit);
 	reset();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -305,6 +305,79 @@ static void test_safetensors_polyglot(void)
 	cJSON_Delete(a);
 }
 
+/* Records of each kind in a JSON output: "alert" lines by rule id. */
+static void count_records(const char *path, int *inventory, int *held, int *held_alerts)
+{
+	char line[65536];
+	FILE *f = fopen(path, "r");
+
+	*inventory = *held = *held_alerts = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		cJSON *j = cJSON_Parse(line);
+		const char *rec = cJSON_GetStringValue(cJSON_GetObjectItem(j, "record"));
+		const char *id = cJSON_GetStringValue(
+			cJSON_GetObjectItem(cJSON_GetObjectItem(j, "rule"), "id"));
+
+		if (rec && !strcmp(rec, "inventory"))
+			++*inventory;
+		if (rec && !strcmp(rec, "inventory-held-back"))
+			++*held;
+		if (rec && !strcmp(rec, "alert") && id && !strcmp(id, "inventory-held-back"))
+			++*held_alerts;
+		cJSON_Delete(j);
+	}
+	if (f)
+		fclose(f);
+}
+
+/* Model loads past the inventory's rate limit: the records it allows, then
+ * what it held back as a record of its own and an alert, at exit at the
+ * latest; the --inventory file gets the records and the summary. */
+static void test_inventory_held_back_written(void)
+{
+	static const char pkl[] = "\x80\x04K\x01.";
+	static struct options opt;
+	struct collector c;
+	struct sink s;
+	char out[256], invf[256], model[256];
+	int n_inv, n_held, n_alerts;
+
+	snprintf(out, sizeof(out), "%s/held.json", dir);
+	snprintf(invf, sizeof(invf), "%s/held-inventory.json", dir);
+	unlink(out);
+	unlink(invf);
+	memset(&opt, 0, sizeof(opt));
+	netclass_init(&opt.net);
+	opt.inventory_file = invf;
+	opt.inventory_rate = 1; /* bursts of 10 */
+	opt.no_scan = true;
+	CHECK(sink_open(&s, out, true) == 0);
+	CHECK(collector_init(&c, &opt, NULL, &s) == 0);
+	CHECK(collector_start_inventory(&c) == 0);
+	for (u32 i = 0; i < 15; i++) {
+		snprintf(model, sizeof(model), "%s/m%u.pkl", dir, i);
+		write_file(model, pkl, sizeof(pkl) - 1);
+		collector_handle(&c, rec,
+				 model_open(0x7ffe0000 + i, 3, model, model, MLW_F_NEW_MARK));
+	}
+	for (int i = 0; i < 5000; i++) {
+		const struct inv_stats *st = inventory_stats(c.inv);
+
+		collector_poll_inventory(&c);
+		if (st->records + st->held_back == 15)
+			break;
+		usleep(2000);
+	}
+	CHECK(inventory_stats(c.inv)->records == 10 && inventory_stats(c.inv)->held_back == 5);
+	collector_finish(&c);
+	collector_free(&c);
+	sink_close(&s);
+	count_records(out, &n_inv, &n_held, &n_alerts);
+	CHECK(n_inv == 10 && n_held == 1 && n_alerts == 1);
+	count_records(invf, &n_inv, &n_held, &n_alerts);
+	CHECK(n_inv == 10 && n_held == 1 && n_alerts == 0);
+}
+
 static void test_malformed_record_counted(void)
 {
 	static struct options opt;
@@ -423,6 +496,7 @@ int main(void)
 	RUN(test_malformed_record_counted);
 	RUN(test_incident_closes_with_last_process);
 	RUN(test_fork_evicting_its_parent);
+	RUN(test_inventory_held_back_written);
 	{
 		char cmd[300];
 
