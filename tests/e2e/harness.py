@@ -59,6 +59,9 @@ RULES = {
     "model-loader-raw-socket": ("socket",),
 }
 SEVERITIES = ("critical", "high", "medium", "low")
+# mlwatch -v: one line per event received, loader=0 when it carried no mark
+EVENT_RE = re.compile(r"^event (\w+) pid=(\d+) tid=\d+ ppid=\d+ comm=.*? loader=(\d+) depth=\d+ "
+                      r"path=(.*?)(?: address=(.*) port=(\d+)( during-load)?)?$")
 TAG_RE = re.compile(r"^(AML\.T\d{4}(\.\d{3})?|T\d{4}(\.\d{3})?)$")
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|\+00:00)$")
 
@@ -749,6 +752,44 @@ class Scenario:
             lambda al: want <= {get(a, "rule", "id") for a in for_loader(al, loader_pid)},
             timeout)
 
+    def wait_inventory(self, pid, n=1, timeout=10.0):
+        """Poll until n inventory records name pid or timeout; True if so."""
+        end = time.monotonic() + timeout
+        while True:
+            self.mon.read()
+            if len([r for r in self.mon.inventory if get(r, "process", "pid") == pid]) >= n:
+                return True
+            if time.monotonic() >= end or not self.mon.alive():
+                return False
+            time.sleep(POLL)
+
+    def events(self):
+        """What mlwatch (started with -v) received from marked processes:
+        dicts with kind, pid, loader, path, address, port, during_load."""
+        out = []
+        for line in self.mon.stderr_text().splitlines():
+            m = EVENT_RE.match(line)
+            if m and int(m.group(3)):
+                out.append({"kind": m.group(1), "pid": int(m.group(2)), "loader": int(m.group(3)),
+                            "path": m.group(4), "address": m.group(5),
+                            "port": int(m.group(6)) if m.group(6) else None,
+                            "during_load": bool(m.group(7))})
+        return out
+
+    def expect_seen(self, what, pred, timeout=5.0):
+        """The positive control of a benign twin: mlwatch -v received the
+        twin's action (an event for which pred holds) while it was marked,
+        and let it pass. Without that its silence would prove nothing."""
+        end = time.monotonic() + timeout
+        while True:
+            hits = [e for e in self.events() if pred(e)]
+            if hits:
+                return hits
+            if time.monotonic() >= end or not self.mon.alive():
+                raise TestFailure("mlwatch never received %s from a marked process, so its "
+                                  "silence would prove nothing (run with -v)" % what)
+            time.sleep(POLL)
+
     def liveness_sentinel(self, timeout=5.0):
         """Prove mlwatch is alive and delivering: load the sentinel pickle and
         wait for its alert. Runs after a negative scenario, so alerts for that
@@ -772,6 +813,10 @@ class Scenario:
         for a in alerts:
             if get(a, "rule", "id") is None or a.get("record") != "alert":
                 problems.append("alert without rule.id or record=alert: %r" % (a,))
+        mine = [a for a in alerts if get(a, "loader", "pid") == os.getpid()]
+        if mine:
+            problems.append("the harness itself is a loader (it opened a file with a model's "
+                            "name while watched): %s" % summary(mine, 3))
         for i in self.mon.incidents if self.mon else []:
             if not str(i.get("incident", "")).startswith("mlw-"):
                 problems.append("incident record without an id: %r" % (i,))

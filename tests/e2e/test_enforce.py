@@ -4,7 +4,7 @@ its caller sends a byte), and the alert says so."""
 import os
 import time
 
-from harness import Checks, Scenario, TestFailure, get, require_rules, with_rule
+from harness import Checks, Scenario, for_loader, get, require_rules, summary, with_rule
 
 
 def test_enforce_kills_shell_before_it_runs():
@@ -53,24 +53,41 @@ def test_enforce_kills_external_connect_before_data():
 
 def test_enforce_spares_benign_load():
     """A benign load that runs a compiler the way torch.compile does and
-    connects to a loopback parameter server marked internal is not killed."""
+    connects to a loopback parameter server marked internal is not killed.
+    It holds its model open meanwhile: the connect is during its load, where
+    an external one would be killed. Controls: mlwatch -v saw that connect,
+    and a malicious load in the same run has its shell killed."""
     with Scenario("enforce-benign") as sc:
         lst = sc.listener()
         model = sc.make_model("pickle", "model.pkl")
+        marker = sc.path("MARKER")
+        evil = sc.make_model("pickle", "evil.pkl", system="touch " + marker)
         script = (
             "import pickle, socket, subprocess\n"
-            "pickle.load(open(%r, 'rb'))\n"
+            "f = open(%r, 'rb')\n"
+            "pickle.load(f)\n"
             "subprocess.run(['gcc', '--version'], check=True, stdout=subprocess.DEVNULL)\n"
             "s = socket.create_connection(('127.0.0.1', %d)); s.sendall(b'grad'); s.close()\n"
+            "f.close()\n"
             "print('DONE')\n") % (model, lst.port)
-        sc.start(extra_args=["--enforce", "--internal-net", "127.0.0.0/8"])
+        sc.start(extra_args=["-v", "--enforce", "--internal-net", "127.0.0.0/8"])
         res = sc.run_script(script)
-        alerts = sc.stop()
         c = Checks("enforce benign")
         c.eq(res.rc, 0, "benign script exit status")
         c.true("DONE" in res.out, "benign script did not finish: %r" % res.err[-300:])
+        if res.rc == 0:
+            sc.expect_seen("the benign connect during its load",
+                           lambda e: e["pid"] == res.pid and e["kind"] == "connect"
+                           and e["port"] == lst.port and e["during_load"])
+        ld = sc.run_loader("pickle", evil)
+        sc.wait_rules(ld.pid, {"model-loader-shell"})
+        alerts = sc.stop()
         killed = [a for a in alerts if get(a, "event", "action") == "killed"]
-        c.true(not killed, "killed in a benign run: %s" % killed[:1])
+        c.true(not [a for a in killed if get(a, "loader", "pid") != ld.pid],
+               "killed in a benign run: %s" % killed[:1])
+        c.true(not os.path.exists(marker), "control: the malicious load's shell ran")
+        c.true([a for a in with_rule(killed, "model-loader-shell") if get(a, "loader", "pid") == ld.pid],
+               "control: the malicious load's shell was not killed (%s)" % summary(for_loader(alerts, ld.pid)))
         c.done()
 
 

@@ -153,7 +153,9 @@ def test_bytes_cannot_unmark_no_scan():
 def _datagrams(extra):
     """sendto() without connect(): a UDP datagram and a DNS-shaped query to
     an external resolver (127.0.0.1 here) during the load. The twin asks an
-    internal resolver (127.0.0.53, listed internal) after a clean load."""
+    internal resolver (127.0.0.53, listed internal) while it still holds a
+    clean model open: during its load, where only the class keeps it quiet
+    (after a load an external send is context, no alert)."""
     with Scenario("fc-udp") as sc:
         code = ("import socket\n"
                 "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
@@ -165,16 +167,21 @@ def _datagrams(extra):
         clean = sc.make_model("pickle", "clean.pkl")
         twin_code = sc.write("dns.py",
                              "import pickle, socket, sys\n"
-                             "pickle.load(open(sys.argv[1], 'rb'))\n"
+                             "f = open(sys.argv[1], 'rb')\n"
+                             "pickle.load(f)\n"
                              "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-                             "s.sendto(b'\\x12\\x34\\x01\\x00\\x00\\x01' + b'\\x00' * 6, ('127.0.0.53', 53))\n")
-        sc.start(sentinel=True, extra_args=["--internal-net", "127.0.0.53/32"] + extra)
+                             "s.sendto(b'\\x12\\x34\\x01\\x00\\x00\\x01' + b'\\x00' * 6, ('127.0.0.53', 53))\n"
+                             "f.close()\n")
+        sc.start(sentinel=True, extra_args=["-v", "--internal-net", "127.0.0.53/32"] + extra)
         ld = sc.run_loader("pickle", model).expect_ok("loader")
         sc.expect_file(sc.path("MARK"))
         sc.wait_rules(ld.pid, {"model-loader-external-connect"})
         twin = sc._run([PY, twin_code, clean], 60, tag="twin")
         if twin.rc != 0:
             raise TestFailure("DNS twin failed: %s" % twin.err[-300:])
+        sc.expect_seen("the DNS twin's query during its load",
+                       lambda e: e["pid"] == twin.pid and e["kind"] == "send"
+                       and e["address"] == "127.0.0.53" and e["during_load"])
         sc.liveness_sentinel()
         alerts = sc.stop()
         mine = require_rules(sc, alerts, ld.pid, {"model-loader-external-connect"})
@@ -219,7 +226,7 @@ def _io_uring(extra):
                 "s.close()\n") % (E2E_DIR, cred, lst.port)
         model = sc.make_model("pickle", "model.pkl", exec_code=code)
         clean = sc.make_model("pickle", "clean.pkl")
-        sc.start(sentinel=True, extra_args=extra)
+        sc.start(sentinel=True, extra_args=["-v"] + extra)
         ld = sc.run_loader("pickle", model).expect_ok("loader")
         if not lst.wait(1):
             raise TestFailure("the io_uring payload never connected")
@@ -232,6 +239,8 @@ def _io_uring(extra):
             "r = uring.Ring()\n"
             "fd = r.openat(%r)\n"
             "print('READ', len(r.read(fd)))\n" % (E2E_DIR, clean, data)).expect_ok("io_uring twin")
+        sc.expect_seen("the twin's io_uring open", lambda e: e["pid"] == twin.pid
+                       and e["kind"] == "open" and e["path"] == data)
         sc.liveness_sentinel()
         alerts = sc.stop()
         mine = require_rules(sc, alerts, ld.pid, want)
@@ -290,7 +299,7 @@ def _exec_identity(extra):
                 _loader_path(), marks[2], marks[3])
             model = sc.make_model("pickle", "model.pkl", exec_code=code)
             clean = sc.make_model("pickle", "clean.pkl")
-            sc.start(sentinel=True, extra_args=extra)
+            sc.start(sentinel=True, extra_args=["-v"] + extra)
             ld = sc.run_loader("pickle", model).expect_ok("loader")
             for m in marks:
                 sc.expect_file(m)
@@ -299,6 +308,9 @@ def _exec_identity(extra):
             twin = sc.run_script("import pickle, subprocess\npickle.load(open(%r, 'rb'))\n"
                                  "subprocess.run([%r], check=True)\n"
                                  % (clean, os.path.join(tools, "tool"))).expect_ok("tool twin")
+            sc.expect_seen("the twin's exec through a symlink", lambda e: e["loader"] == twin.pid
+                           and e["kind"] == "exec"
+                           and os.path.realpath(e["path"]) == os.path.realpath("/bin/true"))
             sc.liveness_sentinel()
             alerts = sc.stop()
             mine = require_rules(sc, alerts, ld.pid, want)
@@ -393,7 +405,7 @@ def _persistence_links(extra):
             sc.path("zrc.tmp"), sc.path("zrc.tmp"), os.path.join(home, ".zshrc"))
         model = sc.make_model("pickle", "model.pkl", exec_code=code)
         ckpt = sc.make_model("torch", "ckpt.pt")
-        sc.start(sentinel=True, extra_args=extra)
+        sc.start(sentinel=True, extra_args=["-v"] + extra)
         ld = sc.run_loader("pickle", model).expect_ok("loader")
         sc.wait_rules(ld.pid, {"model-loader-persistence-write"})
         twin = sc.run_script(
@@ -401,6 +413,8 @@ def _persistence_links(extra):
             "sd = torch.load(%r)\n"
             "torch.save(sd, %r)\n"
             "os.replace(%r, %r)\n" % (ckpt, ckpt + ".tmp", ckpt + ".tmp", ckpt)).expect_ok("checkpoint twin")
+        sc.expect_seen("the twin's rename into place", lambda e: e["pid"] == twin.pid
+                       and e["kind"] == "link" and e["path"] == ckpt)
         sc.liveness_sentinel()
         alerts = sc.stop()
         mine = require_rules(sc, alerts, ld.pid, {"model-loader-persistence-write"})
@@ -443,13 +457,15 @@ def _credential_names(extra):
                                         cred, sc.path("hard.db"))
         model = sc.make_model("pickle", "model.pkl", exec_code=code)
         clean = sc.make_model("pickle", "clean.pkl")
-        sc.start(sentinel=True, extra_args=extra)
+        sc.start(sentinel=True, extra_args=["-v"] + extra)
         ld = sc.run_loader("pickle", model).expect_ok("loader")
         sc.wait_alerts(lambda al: set(_kinds(for_loader(al, ld.pid), "model-loader-credential-read"))
                        >= {"open", "link"})
         twin = sc.run_script("import os, pickle\npickle.load(open(%r, 'rb'))\n"
                              "os.symlink(%r, %r)\nprint(open(%r).read())\n"
                              % (clean, plain, sc.path("n.lnk"), sc.path("n.lnk"))).expect_ok("twin")
+        sc.expect_seen("the twin's read through a symlink", lambda e: e["pid"] == twin.pid
+                       and e["kind"] == "open" and e["path"] == sc.path("n.lnk"))
         sc.liveness_sentinel()
         alerts = sc.stop()
         mine = require_rules(sc, alerts, ld.pid, {"model-loader-credential-read"})
@@ -501,7 +517,7 @@ def _stdio(extra):
         model = sc.make_model("pickle", "model.pkl",
                               exec_code=STDIO_CODE.format(port=lst.port, marker=marker))
         clean = sc.make_model("pickle", "clean.pkl")
-        sc.start(sentinel=True, extra_args=extra)
+        sc.start(sentinel=True, extra_args=["-v"] + extra)
         ld = sc.run_loader("pickle", model).expect_ok("loader")
         sc.expect_file(marker)
         sc.wait_alerts(lambda al: {"fcntl", "socket"} <= {
@@ -509,6 +525,9 @@ def _stdio(extra):
         twin = sc.run_script("import os, pickle, sys\npickle.load(open(%r, 'rb'))\n"
                              "fd = os.open(%r, os.O_WRONLY | os.O_CREAT, 0o644)\n"
                              "os.dup2(fd, 1)\nprint('logged')\n" % (clean, sc.path("log.txt"))).expect_ok("twin")
+        # a dup2 of a file is no event at all: its open before shows the mark
+        sc.expect_seen("the twin's open of its log", lambda e: e["pid"] == twin.pid
+                       and e["kind"] == "open" and e["path"] == sc.path("log.txt"))
         sc.liveness_sentinel()
         alerts = sc.stop()
         mine = require_rules(sc, alerts, ld.pid, {"model-loader-socket-stdio"},
@@ -595,7 +614,7 @@ def _runtime_socket(extra):
                     "s.close()\n" % path)
             model = sc.make_model("pickle", "model.pkl", exec_code=code)
             clean = sc.make_model("pickle", "clean.pkl")
-            sc.start(sentinel=True, extra_args=extra)
+            sc.start(sentinel=True, extra_args=["-v"] + extra)
             ld = sc.run_loader("pickle", model).expect_ok("loader")
             sc.wait_rules(ld.pid, {"model-loader-runtime-socket"})
             twin = sc.run_script(
@@ -610,6 +629,8 @@ def _runtime_socket(extra):
                 "    with l.accept() as conn:\n"
                 "        print(conn.recv())\n"
                 "    os.waitpid(pid, 0)\n" % (clean, sc.path("mp.sock"))).expect_ok("mp twin")
+            sc.expect_seen("the twin's unix socket connect", lambda e: e["loader"] == twin.pid
+                           and e["kind"] == "connect" and e["address"] == sc.path("mp.sock"))
             sc.liveness_sentinel()
             alerts = sc.stop()
         finally:
@@ -648,13 +669,15 @@ def _stage2(extra):
         model = sc.make_model("pickle", "model.pkl", exec_code=code)
         clean = sc.make_model("pickle", "clean.pkl")
         worker = sc.write("worker.py", "print('worker', sum(range(5)))\n")
-        sc.start(sentinel=True, extra_args=extra)
+        sc.start(sentinel=True, extra_args=["-v"] + extra)
         ld = sc.run_loader("pickle", model).expect_ok("loader")
         sc.expect_file(marker)
         sc.wait_rules(ld.pid, {"model-loader-exec-dropped"})
         twin = sc.run_script("import pickle, subprocess, sys\npickle.load(open(%r, 'rb'))\n"
                              "subprocess.run([sys.executable, %r], check=True)\n"
                              % (clean, worker)).expect_ok("worker twin")
+        sc.expect_seen("the twin's exec of its worker", lambda e: e["loader"] == twin.pid
+                       and e["kind"] == "exec" and e["pid"] != twin.pid)
         sc.liveness_sentinel()
         alerts = sc.stop()
         mine = require_rules(sc, alerts, ld.pid, {"model-loader-exec-dropped"})
@@ -704,12 +727,19 @@ def _root_loads_model(extra):
         sc.expect_file(marker)
         sc.wait_rules(srv.pid, {"model-loader-shell"})
         twin = sc._run([PY, quiet, clean], 60, tag="twin")
+        if not sc.wait_inventory(twin.pid):
+            raise TestFailure("the serving twin's load (pid %d) is not in the inventory: "
+                              "its silence would prove nothing" % twin.pid)
         sc.liveness_sentinel()
         alerts = sc.stop()
         mine = require_rules(sc, alerts, srv.pid, {"model-loader-shell"})
         c = Checks("root+model " + summary(mine))
         c.eq(twin.rc, 0, "twin rc")
         _silent(c, alerts, twin.pid, "a serving root after a clean load")
+        verdicts = [get(i, "model", "scan", "verdict") for i in sc.mon.inventory
+                    if get(i, "process", "pid") == twin.pid and i.get("complete")]
+        if "--no-scan" not in extra:
+            c.eq(verdicts, ["clean"], "the serving twin's model, scanned")
         incs = [i for i in sc.mon.incidents if get(i, "loader", "pid") == srv.pid]
         c.true(incs, "no incident for the server")
         c.done()
@@ -737,18 +767,24 @@ if len(sys.argv) > 2:
 def _notebook(extra):
     """A notebook kernel (ipykernel_launcher) that loads a model: the user's
     shells and downloads stay silent (the twin); a payload that reads a
-    credential in the same kernel does not."""
+    credential in the same kernel does not. The control runs the same
+    cells in a script that is no notebook: there they alert."""
     with Scenario("fc-notebook") as sc:
         cred = sc.fake_credentials()
         clean = sc.make_model("pickle", "clean.pkl")
         evil = sc.make_model("pickle", "evil.pkl", exec_code="open(%r).read()" % cred)
         kernel = sc.write("ipykernel_launcher.py", NOTEBOOK)
-        sc.start(sentinel=True, extra_args=extra)
+        script = sc.write("cells.py", NOTEBOOK)
+        sc.start(sentinel=True, extra_args=["-v"] + extra)
         twin = sc._run([PY, kernel, clean], 60, tag="nb-twin")
         nb = sc._run([PY, kernel, clean, evil], 60, tag="nb")
-        for r in (twin, nb):
+        ctl = sc._run([PY, script, clean], 60, tag="control")
+        for r in (twin, nb, ctl):
             if r.rc != 0:
                 raise TestFailure("notebook failed: %s" % r.err[-300:])
+        sc.expect_seen("the notebook's curl", lambda e: e["loader"] == twin.pid
+                       and e["kind"] == "exec" and e["path"].endswith("/curl"))
+        sc.wait_rules(ctl.pid, {"model-loader-shell", "model-loader-downloader"})
         sc.wait_alerts(lambda al: any(get(a, "rule", "id") == "model-loader-credential-read"
                                       and get(a, "process", "pid") == nb.pid for a in al))
         sc.liveness_sentinel()
@@ -760,6 +796,7 @@ def _notebook(extra):
                % sorted(rules))
         c.true(not rules & {"model-loader-shell", "model-loader-downloader"},
                "the user's own shell or curl alerted in a notebook: %s" % sorted(rules))
+        require_rules(sc, alerts, ctl.pid, {"model-loader-shell", "model-loader-downloader"})
         c.done()
 
 

@@ -2,24 +2,29 @@
 must raise nothing. Load a benign torch model, train a few steps, read data
 files, compile a kernel with gcc the way torch.compile/Triton do, run an
 nvidia-smi stand-in, and talk to a loopback parameter server that is marked
-internal. Ends with a sentinel so a silent mlwatch cannot pass. Also the
+internal while it still holds its checkpoint open (so during its load,
+where only the class keeps the connect quiet). Ends with a sentinel so a
+silent mlwatch cannot pass. Also the
 noise a SOC would drown in: whole-model checkpoints of the user's own
 classes, metrics sent out once the load is over, the same file loaded
 again.
 
 Threat model: docs/threat-model.md §3 (benign twins).
 """
+import json
 import os
 import shutil
 import subprocess
 import time
 
-from harness import Checks, Scenario, TestFailure
+from harness import (PY, Checks, Scenario, TestFailure, for_loader, get, summary, touching,
+                     with_rule)
 
 JOB = r'''
 import json, os, socket, subprocess, sys, tempfile
 import numpy as np, torch
-state = torch.load(sys.argv[1])
+ckpt = open(sys.argv[1], "rb")  # held open, as an mmap-ing loader does
+state = torch.load(ckpt)
 model = torch.nn.Linear(4, 2)
 model.load_state_dict(state)
 opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -43,6 +48,7 @@ s = socket.create_connection(("127.0.0.1", int(sys.argv[6])))
 s.sendall(json.dumps({"step": 3, "loss": float(loss)}).encode())
 s.close()
 torch.save(model.state_dict(), os.path.join(sys.argv[5], "ckpt.pt"))
+ckpt.close()
 print("TRAINED")
 '''
 
@@ -66,13 +72,16 @@ def test_benign_training_job_raises_nothing():
             work = sc.path("work")
             os.makedirs(work)
             ps = sc.listener()
-            sc.start(sentinel=True, extra_args=["--internal-net", "127.0.0.0/8"])
+            sc.start(sentinel=True, extra_args=["-v", "--internal-net", "127.0.0.0/8"])
             job = sc.write("job.py", JOB)
             r = sc._run(["/usr/bin/python3", job, model, data, labels, smi, work, str(ps.port)],
                         180, tag="job")
             if r.rc != 0 or "TRAINED" not in r.out:
                 raise TestFailure("training job failed (rc %s): %s" % (r.rc, r.err[-500:]))
             ps.wait(1)
+            sc.expect_seen("the job's connect to its parameter server during its load",
+                           lambda e: e["pid"] == r.pid and e["kind"] == "connect"
+                           and e["port"] == ps.port and e["during_load"])
             sc.liveness_sentinel()
             alerts = sc.stop()
             c = Checks("benign training job")
@@ -86,6 +95,69 @@ def test_benign_training_job_raises_nothing():
             c.done()
         finally:
             shutil.rmtree(tooldir, ignore_errors=True)
+
+
+COMPILE = r'''
+import os, pickle, subprocess, sys
+pickle.load(open(sys.argv[1], "rb"))
+src = os.path.join(sys.argv[2], "k.c")
+open(src, "w").write("int k(int a) { return a * 2; }\n")
+subprocess.run(sys.argv[3:] + ["-O2", "-shared", "-fPIC", src, "-o", src[:-2] + ".so"], check=True)
+print("COMPILED")
+'''
+
+ANY_EXEC = {"version": 1, "rules": [
+    {"id": "site-any-exec", "title": "Program run by a process that loaded a model",
+     "severity": "low", "tags": ["AML.T0011.000", "T1059"], "match": {"kind": "exec"}}]}
+
+
+def test_benign_compiler_silent():
+    """The built-in allowlist, not luck: under a user rule on any exec, a
+    kernel build after a load (gcc, then cc1, as, collect2, ld, as Triton
+    and inductor run it) raises nothing, though mlwatch -v received those
+    execs from the watched job. The control compiles the same way
+    with gcc copied to a name the allowlist does not know: the rule fires
+    on that exec, so the process was marked, the rule reaches its execs,
+    and only the allowlist keeps the first compile quiet."""
+    tools = "/run/mlwatch-e2e-cc-%d" % os.getpid()  # not under /tmp: no exec-from-temp
+    with Scenario("compiler") as sc:
+        try:
+            os.makedirs(tools, exist_ok=True)
+            mycc = os.path.join(tools, "mycc")
+            shutil.copy(os.path.realpath(shutil.which("gcc", path=sc.env()["PATH"])), mycc)
+            # a copied driver finds cc1 and collect2 only when told where
+            libexec = subprocess.run(["gcc", "-print-prog-name=cc1"], check=True,
+                                     capture_output=True, text=True).stdout.strip()
+            model = sc.make_model("pickle", "model.pkl")
+            rules = sc.write("rules.json", json.dumps(ANY_EXEC), 0o600)
+            job = sc.write("job.py", COMPILE)
+            caches = [sc.path("cache-gcc"), sc.path("cache-mycc")]
+            for d in caches:
+                os.makedirs(d)
+            sc.start(sentinel=True, extra_args=["-v", "--rules", rules])
+            r = sc._run([PY, job, model, caches[0], "gcc"], 120, tag="job")
+            ctl = sc._run([PY, job, model, caches[1], mycc, "-B" + os.path.dirname(libexec) + "/"],
+                          120, tag="control")
+            for what, res in (("compile", r), ("control compile", ctl)):
+                if res.rc != 0 or "COMPILED" not in res.out:
+                    raise TestFailure("%s failed (rc %s): %s" % (what, res.rc, res.err[-500:]))
+            sc.expect_seen("the job's compiler exec", lambda e: e["loader"] == r.pid
+                           and e["kind"] == "exec" and os.path.basename(e["path"]) == "gcc")
+            sc.wait_rules(ctl.pid, {"site-any-exec"})
+            sc.liveness_sentinel()
+            alerts = sc.stop()
+            c = Checks("compiler")
+            mine = touching(alerts, r.pid)
+            c.true(not mine, "a compile after a load raised %s" % summary(mine))
+            c.true(not [i for i in sc.mon.incidents if get(i, "loader", "pid") == r.pid],
+                   "an incident for a compile after a load")
+            hits = with_rule(for_loader(alerts, ctl.pid), "site-any-exec")
+            c.true(hits, "control: the rule on any exec did not fire for %s" % mycc)
+            c.eq(sorted({get(a, "event", "filename") for a in hits}), [mycc],
+                 "control: programs the rule fired on (the compiler's own children are allowed)")
+            c.done()
+        finally:
+            shutil.rmtree(tools, ignore_errors=True)
 
 
 MYMODELS = r'''
@@ -163,7 +235,7 @@ def test_egress_after_the_load_is_not_an_alert():
                 "    s = socket.create_connection(('127.0.0.1', %d)); s.sendall(b'stolen'); s.close()\n"
                 "threading.Thread(target=late).start()\n" % lst.port)
         model = sc.make_model("pickle", "model.pkl", exec_code=code)
-        sc.start(sentinel=True)
+        sc.start(sentinel=True, extra_args=["-v"])
         job = sc.run_script(
             "import json, socket, time, torch\n"
             "torch.load(%r)\n"
@@ -171,6 +243,9 @@ def test_egress_after_the_load_is_not_an_alert():
             "s = socket.create_connection(('127.0.0.1', %d))\n"
             "s.sendall(json.dumps({'step': 1, 'loss': 0.5}).encode()); s.close()\n"
             % (clean, lst.port)).expect_ok("metrics job")
+        sc.expect_seen("the job's metrics connect after its load",
+                       lambda e: e["pid"] == job.pid and e["kind"] == "connect"
+                       and e["port"] == lst.port and not e["during_load"])
         ld = sc.run_loader("pickle", model).expect_ok("loader")
         if not lst.wait(2, timeout=8):
             raise TestFailure("the metrics job or the payload never connected")
@@ -198,7 +273,7 @@ def test_rereading_a_data_shard_is_not_a_new_load():
     with Scenario("shard") as sc:
         lst = sc.listener()
         shard = sc.write("train.bin", os.urandom(65536))
-        sc.start(sentinel=True)
+        sc.start(sentinel=True, extra_args=["-v"])
         job = sc.run_script(
             "import json, socket, time\n"
             "import numpy as np\n"
@@ -211,6 +286,9 @@ def test_rereading_a_data_shard_is_not_a_new_load():
             "    time.sleep(0.2)\n" % (shard, shard, lst.port)).expect_ok("training loop")
         if not lst.wait(5, timeout=8):
             raise TestFailure("the training loop never sent its metrics")
+        sc.expect_seen("the loop's metrics connects after its first open",
+                       lambda e: e["pid"] == job.pid and e["kind"] == "connect"
+                       and e["port"] == lst.port and not e["during_load"])
         sc.liveness_sentinel()
         alerts = sc.stop()
         c = Checks("shard")
