@@ -24,17 +24,43 @@ const struct scan_limits scan_default_limits = {
 	.max_nesting = 3,
 	.max_members = 100000,
 	.max_findings = 1000,
+	.max_inflate = 1ull << 30,
+	.max_ms = 60000,
 };
 
 /* ---- pickles ------------------------------------------------------------- */
+
+/* The first n bytes of v: where they are for a view of memory (a member
+ * already inflated is not copied again: an archive of big members costs
+ * one buffer each, not two), else read into *owned, which the caller frees. */
+static int view_bytes(const struct byte_src *v, size_t n, const uint8_t **p, uint8_t **owned)
+{
+	int rc;
+
+	*owned = NULL;
+	if (v->fd >= 0 || !v->mem) {
+		rc = bsrc_load(v, 0, n, owned);
+		*p = *owned;
+		return rc;
+	}
+	if (budget_time_up(v->budget))
+		return -ETIME;
+	if (n > v->size)
+		return -ERANGE;
+	if (v->bytes_read)
+		*v->bytes_read += n;
+	*p = v->mem + v->base;
+	return 0;
+}
 
 /* Loads a view (at most max_member bytes) and walks it as a pickle. */
 static void scan_pickle_view(struct scan_ctx *c, const struct byte_src *v, const char *member,
 			     const struct pickle_profile *profile, int mode)
 {
 	uint64_t n = v->size < c->lim->max_member ? v->size : c->lim->max_member;
-	uint8_t *buf;
-	int rc = bsrc_load(v, 0, (size_t)n, &buf);
+	const uint8_t *buf;
+	uint8_t *owned;
+	int rc = view_bytes(v, (size_t)n, &buf, &owned);
 
 	if (rc) {
 		if (rc == -ENOMEM)
@@ -44,7 +70,7 @@ static void scan_pickle_view(struct scan_ctx *c, const struct byte_src *v, const
 		return;
 	}
 	scan_pickle_buf(c, buf, (size_t)n, 0, member, profile, mode, n < v->size);
-	free(buf);
+	free(owned);
 }
 
 /* ---- leaf formats ---------------------------------------------------------- */
@@ -65,15 +91,16 @@ static void scan_npy(struct scan_ctx *c, const struct byte_src *v, const char *m
 	/* np.load(allow_pickle=True) unpickles what follows the header */
 	data = bsrc_sub(v, h.data_off, v->size - h.data_off);
 	uint64_t n = data.size < c->lim->max_member ? data.size : c->lim->max_member;
-	uint8_t *buf;
-	int rc = bsrc_load(&data, 0, (size_t)n, &buf);
+	const uint8_t *buf;
+	uint8_t *owned;
+	int rc = view_bytes(&data, (size_t)n, &buf, &owned);
 
 	if (rc) {
 		c->oom |= rc == -ENOMEM;
 		return;
 	}
 	scan_pickle_buf(c, buf, (size_t)n, h.data_off, member, profile, 0, n < data.size);
-	free(buf);
+	free(owned);
 }
 
 /* joblib.load: a joblib pickle, plain or compressed as a whole file. */
@@ -193,7 +220,7 @@ static bool pickle_imports_something(struct scan_ctx *c, const struct byte_src *
 
 	if (!n || bsrc_load(v, 0, (size_t)n, &buf))
 		return false;
-	c->oom |= pickle_scan_stream(buf, (size_t)n, NULL, NULL, &pr) == -ENOMEM;
+	c->oom |= pickle_scan_stream(buf, (size_t)n, NULL, &c->plim, &pr) == -ENOMEM;
 	any = pr.nfindings || pr.findings_dropped;
 	pickle_result_free(&pr);
 	free(buf);
@@ -211,6 +238,9 @@ static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *
 	enum model_format fmt;
 	const char *arch;
 
+	/* a part past the budget is not opened: the limit finding says so */
+	if (scan_budget_out(c, member))
+		return;
 	if (got < 0) {
 		scan_fail(c, member, "read failed: %s", strerror((int)-got));
 		return;
@@ -297,6 +327,7 @@ static int finish(struct scan_ctx *c)
 {
 	struct scan_report *r = c->r;
 
+	scan_budget_report(c);
 	if (r->verdict == SCAN_SKIPPED && (r->format != MF_UNKNOWN || r->pickles))
 		r->verdict = SCAN_CLEAN;
 	if (r->errors && r->verdict < SCAN_ERROR)
@@ -310,13 +341,20 @@ static int scan_src(struct byte_src *src, const char *name, const struct scan_li
 		    struct scan_report *r)
 {
 	struct scan_ctx c = { .r = r, .lim = lim ? lim : &scan_default_limits, .view = scan_view };
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->profile = "";
 	r->size = src->size;
+	budget_init(&c.budget, c.lim->max_ms, c.lim->max_inflate);
+	c.plim = pickle_default_limits;
+	c.plim.budget = &c.budget;
 	src->bytes_read = &r->bytes_read;
+	src->budget = &c.budget;
 	scan_view(&c, src, name, "", NULL, false, 0);
-	return finish(&c);
+	rc = finish(&c);
+	src->budget = NULL; /* it lived on this stack */
+	return rc;
 }
 
 int model_scan_mem(const void *buf, size_t len, const char *name, const struct scan_limits *lim,
