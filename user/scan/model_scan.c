@@ -208,6 +208,19 @@ static bool pickle_bearing_name(const char *name)
 	return false;
 }
 
+/* Names a loader may unpickle whatever the bytes say: a pickle-bearing
+ * one, none at all, or one without an extension (a Hugging Face or Ollama
+ * blob is named by its digest; torch.load reached it through a link). */
+static bool may_be_unpickled(const char *name)
+{
+	const char *base = name ? strrchr(name, '/') : NULL;
+
+	if (!name || pickle_bearing_name(name))
+		return true;
+	base = base ? base + 1 : name;
+	return !strchr(base, '.');
+}
+
 /* Whether v's first MiB, walked as a pickle, imports anything at all (a
  * probe: a big data file with a .bin name costs one small read). */
 #define PICKLE_PROBE_LEN (1u << 20)
@@ -225,6 +238,19 @@ static bool pickle_imports_something(struct scan_ctx *c, const struct byte_src *
 	pickle_result_free(&pr);
 	free(buf);
 	return any;
+}
+
+/* Bytes the sniffer took for no pickle (unknown, or a format that carries
+ * none) under a name a loader may unpickle: torch.load and pickle.load do
+ * not ask the format, so when the unpickler's reading of them imports
+ * something, they are walked as a pickle too. */
+static bool unpickled_too(struct scan_ctx *c, const struct byte_src *v, const char *name,
+			  const char *member, const struct pickle_profile *profile)
+{
+	if (!may_be_unpickled(name) || !pickle_imports_something(c, v))
+		return false;
+	scan_pickle_view(c, v, member, profile ? profile : scan_profile("ml"), 1);
+	return true;
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -287,6 +313,7 @@ static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *
 		break;
 	case MF_GGUF:
 		scan_gguf(c, v, member);
+		unpickled_too(c, v, name, member, profile);
 		break;
 	case MF_SAFETENSORS: {
 		struct st_info si;
@@ -294,6 +321,7 @@ static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *
 
 		if (safetensors_check(v, &si, err, sizeof(err)))
 			scan_fail(c, member, "%s", err);
+		unpickled_too(c, v, name, member, profile);
 		break;
 	}
 	case MF_ONNX:
@@ -302,22 +330,27 @@ static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *
 		scan_add(c, SF_UNSCANNABLE, PSEV_SUSPICIOUS, member, 0,
 			 "7z archive: unscannable container");
 		break;
-	default:
+	default: {
+		bool flagged = false;
+
 		arch = archive_magic(head, (size_t)got);
 		if (arch && (!strcmp(arch, "7z") || !strcmp(arch, "rar") ||
 			     pickle_bearing_name(name) || nesting > 0)) {
 			scan_add(c, SF_UNSCANNABLE, PSEV_SUSPICIOUS, member, 0,
 				 "%s-compressed or archived: unscannable container", arch);
-		} else if (!arch && pickle_bearing_name(name) && pickle_imports_something(c, v)) {
-			/* no pickle magic a detector trusts, but a loader would still
-			 * unpickle a file of this name, and it imports */
-			if (nesting == 0)
+			flagged = true;
+		}
+		/* no pickle magic a detector trusts (a wrapper's magic can
+		 * start a pickle too), but a loader would still unpickle a file
+		 * of this name, and it imports */
+		if (unpickled_too(c, v, name, member, profile)) {
+			if (nesting == 0 && !arch)
 				c->r->format = MF_PICKLE;
-			scan_pickle_view(c, v, member, profile ? profile : scan_profile("ml"), 1);
-		} else if (nesting == 0) {
+		} else if (!flagged && nesting == 0) {
 			snprintf(c->r->note, sizeof(c->r->note), "not a model format");
 		}
 		break;
+	}
 	}
 }
 
