@@ -264,9 +264,13 @@ static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *
 	enum model_format fmt;
 	const char *arch;
 
-	/* a part past the budget is not opened: the limit finding says so */
-	if (scan_budget_out(c, member))
+	/* no part is opened past the deadline: the limit finding says so.
+	 * Past the inflate budget, what was inflated before it is still
+	 * read (the loops stop inflating more) */
+	if (budget_time_up(&c->budget)) {
+		scan_budget_out(c, member);
 		return;
+	}
 	if (got < 0) {
 		scan_fail(c, member, "read failed: %s", strerror((int)-got));
 		return;

@@ -368,6 +368,36 @@ static void test_joblib_bomb(void)
 	free(z.p);
 }
 
+/* What was inflated before the budget ran out is still walked: a payload
+ * in front of a member too big to inflate makes the file malicious, not
+ * only cut short. */
+static void test_cut_member_still_walked(void)
+{
+	static const uint8_t evil[] = "cos\nsystem\n(S'id'\ntR.";
+	struct scan_limits lim = test_limits();
+	struct member m;
+	struct scan_report r;
+	uint32_t crc;
+	struct buf def = zeros_stream(-15, evil, sizeof(evil) - 1, 64, &crc), z;
+
+	lim.max_inflate = MIB;
+	m = (struct member){ .name = "archive/data.pkl",
+			     .data = def.p,
+			     .len = def.n,
+			     .method = 8,
+			     .crc = crc,
+			     .usize = (uint32_t)(sizeof(evil) - 1 + 64 * MIB) };
+	z = zip_of(&m, 1);
+	scan(&z, "cut.pt", &lim, &r);
+	CHECK(r.verdict == SCAN_MALICIOUS);
+	CHECK(finding(&r, SF_LIMIT, "(inflate limit)") != NULL);
+	CHECK(r.nfindings && r.findings[0].kind == SF_IMPORT &&
+	      !strcmp(r.findings[0].name, "system"));
+	scan_report_free(&r);
+	free(z.p);
+	free(def.p);
+}
+
 /* pickle.loads of one memoized 512 KiB bytes object, 87000 times over:
  * each call walks the string again (1 MiB of file, ~45 GB of walking).
  * The deadline ends it; what was seen before stays reported. */
@@ -476,6 +506,7 @@ int main(void)
 	RUN(test_gib_members);
 	RUN(test_nested_bomb);
 	RUN(test_joblib_bomb);
+	RUN(test_cut_member_still_walked);
 	RUN(test_pickle_loop_bomb);
 	RUN(test_clean_twins);
 	free(gib.p);
