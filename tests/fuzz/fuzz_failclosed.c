@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collect/judge.h"
+#include "lib/budget.h"
 #include "lib/zinflate.h"
 #include "scan/formats/tarread.h"
 #include "scan/model_inert.h"
@@ -76,7 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct inert_verdict v;
 	struct pickle_result r;
 	struct byte_src s;
+	struct budget b;
 	const char *name;
+	int rc;
 
 	if (size < 1)
 		return 0;
@@ -84,7 +88,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	bsrc_from_mem(&s, data, size);
-	if (model_inert_check(&s, name, &v) != 0 || !v.inert)
+	/* the most time the judge ever gives one file */
+	budget_init(&b, JUDGE_BUDGET_MAX_NS / 1000000, 0);
+	s.budget = &b;
+	rc = model_inert_check(&s, name, &v);
+	s.budget = NULL; /* the readers below are the oracle: unbounded */
+	if (rc != 0 || !v.inert)
 		return 0;
 	/* inert: the unpickler's reading of the whole input, as a stream of
 	 * pickles and as joblib, must call nothing it imported */

@@ -11,15 +11,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct scan_limits lim = {
-		.max_member = 1 << 20, .max_nesting = 2, .max_members = 64, .max_findings = 64
-	};
+	struct scan_limits lim = scan_default_limits;
 	struct scan_report r;
 	struct pickle_result pr;
 	cJSON *j;
 
+	/* the product's limits; only the deadline is brought under the
+	 * runner's 10 s per input, so a slow input is a finding, not a hang */
+	lim.max_ms = 5000;
 	if (model_scan_mem(data, size, "model.joblib", &lim, &r) == 0) {
 		if (r.verdict > SCAN_MALICIOUS || r.nfindings > lim.max_findings)
+			__builtin_trap();
+		/* a budget that ran out is never a clean file */
+		if (r.inflated > lim.max_inflate || (r.cut && r.verdict < SCAN_SUSPICIOUS))
 			__builtin_trap();
 		j = scan_report_json(&r);
 		cJSON_Delete(j);

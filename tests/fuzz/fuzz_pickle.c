@@ -1,10 +1,12 @@
 /* libFuzzer target: the static pickle walker on untrusted bytes, single,
- * stream and joblib mode, tight limits, each profile, and the JSON. */
+ * stream and joblib mode, the product's limits and tight ones, each
+ * profile, and the JSON. */
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "lib/budget.h"
 #include "scan/pickle/pickle_render.h"
 
 enum mode { ONE, STREAM, JOBLIB };
@@ -23,6 +25,9 @@ static void one(const uint8_t *data, size_t size, const struct pickle_profile *p
 	else
 		(void)pickle_scan_opts(data, size, p, lim, &r);
 	if (r.verdict > PV_ERROR || r.nfindings > (lim ? lim->max_findings : 4096))
+		__builtin_trap();
+	/* a walk the deadline cut is never clean */
+	if ((r.limits_hit & PLIM_TIME) && r.verdict == PV_CLEAN)
 		__builtin_trap();
 	if (r.consumed > size || (r.trailing && r.trailing_offset != r.consumed))
 		__builtin_trap();
@@ -46,6 +51,9 @@ static void one(const uint8_t *data, size_t size, const struct pickle_profile *p
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	/* Not the product's: small enough that a fuzzer's inputs reach the
+	 * paths where a limit cuts the walk. Every other walk below runs
+	 * with the product's limits. */
 	struct pickle_limits tight = { .max_input = 4096,
 				       .max_opcodes = 200,
 				       .max_stack = 16,
@@ -53,11 +61,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				       .max_findings = 4,
 				       .max_string = 64,
 				       .max_depth = 2 };
+	/* the product's, with a deadline as the scanner attaches one,
+	 * brought under the runner's 10 s per input */
+	struct pickle_limits real = pickle_default_limits;
+	struct budget b;
 
-	one(data, size, &pickle_profile_torch, NULL, ONE);
-	one(data, size, &pickle_profile_sklearn, NULL, STREAM);
+	budget_init(&b, 5000, 0);
+	real.budget = &b;
+	one(data, size, &pickle_profile_torch, &real, ONE);
+	one(data, size, &pickle_profile_sklearn, &real, STREAM);
 	one(data, size, NULL, &tight, STREAM);
-	one(data, size, &pickle_profile_sklearn, NULL, JOBLIB);
+	one(data, size, &pickle_profile_sklearn, &real, JOBLIB);
 	one(data, size, &pickle_profile_ml, &tight, JOBLIB);
 	return 0;
 }

@@ -222,9 +222,12 @@ static cJSON *file_json(const char *path, const struct model_origin *o, const st
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mlwatch scan [--json] [--profiles FILE] [-v] PATH...\n"
-		   "  Scans model files (and directories, recursively) without loading them.\n"
-		   "  exit 0: clean, 1: suspicious or malicious, 2: could not scan / usage\n");
+	fprintf(f,
+		"usage: mlwatch scan [--json] [--profiles FILE] [--time-limit SEC] [-v] PATH...\n"
+		"  Scans model files (and directories, recursively) without loading them.\n"
+		"  --time-limit: seconds one file may take (default %u; 0: none)\n"
+		"  exit 0: clean, 1: suspicious or malicious, 2: could not scan / usage\n",
+		scan_default_limits.max_ms / 1000);
 }
 
 int scan_cmd(int argc, char **argv, FILE *out, FILE *err)
@@ -233,9 +236,11 @@ int scan_cmd(int argc, char **argv, FILE *out, FILE *err)
 		{ "json", no_argument, NULL, 'j' },
 		{ "profiles", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "time-limit", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	struct scan_limits lim = scan_default_limits;
 	struct file_walk w = { .err = err };
 	struct totals t = { { 0 } };
 	bool json = false, verbose = false;
@@ -245,10 +250,21 @@ int scan_cmd(int argc, char **argv, FILE *out, FILE *err)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+jp:vh", longopts, NULL)) != -1) {
-		char perr[512];
+	while ((c = getopt_long(argc, argv, "+jp:t:vh", longopts, NULL)) != -1) {
+		char perr[512], *end;
+		unsigned long sec;
 
 		switch (c) {
+		case 't':
+			errno = 0;
+			sec = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || sec > 86400) {
+				fprintf(err, "mlwatch scan: --time-limit wants whole seconds, 0 to "
+					     "86400\n");
+				return SCAN_EXIT_ERROR;
+			}
+			lim.max_ms = (unsigned)sec * 1000;
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -300,7 +316,7 @@ int scan_cmd(int argc, char **argv, FILE *out, FILE *err)
 		if (w.f[i].dup)
 			continue;
 		kept++;
-		if (model_scan_path(w.f[i].path, NULL, &r) == -ENOMEM)
+		if (model_scan_path(w.f[i].path, &lim, &r) == -ENOMEM)
 			fprintf(err, "mlwatch scan: out of memory scanning; report incomplete\n");
 		if (hfcache_parse(w.f[i].path, &o))
 			hfcache_enrich(w.f[i].path, &o);

@@ -1,4 +1,4 @@
-/* `mlwatch scan [--json] [--profiles FILE] [-v] PATH...`: static triage of
+/* `mlwatch scan [--json] [--profiles FILE] [--time-limit SEC] [-v] PATH...`: static triage of
  * model files and directories (recursively; Hugging Face cache snapshots are
  * followed to their blobs and named by repo id). */
 #ifndef MLWATCH_SCAN_CMD_H

@@ -8,6 +8,7 @@
 
 #include "fileid.h"
 #include "judge.h"
+#include "lib/budget.h"
 #include "lib/bytesrc.h"
 
 void judge_init(struct judge *j)
@@ -59,6 +60,7 @@ static bool read_and_judge(struct judge *j, int fd, const struct stat *st, const
 			   const char *path, struct inert_verdict *v)
 {
 	struct byte_src src;
+	struct budget b;
 	int err;
 
 	if ((err = fileid_hold(fd)) != 0) {
@@ -69,8 +71,19 @@ static bool read_and_judge(struct judge *j, int fd, const struct stat *st, const
 		return false;
 	}
 	bsrc_from_fd(&src, fd, (uint64_t)st->st_size);
+	/* no reading outlasts the time left to judge: this is the
+	 * collector's only thread */
+	budget_init(&b, 0, 0);
+	b.deadline_ns = budget_now_ns() + j->budget_ns;
+	src.budget = &b;
 	model_inert_check(&src, path, v);
 	j->st.judged++;
+	if (b.spent & BUDGET_TIME) {
+		/* the clock's verdict, not the bytes': not kept */
+		j->st.timed_out++;
+		fileid_release(fd);
+		return false;
+	}
 	if (!fileid_release(fd) || !fileid_unchanged(fd, &o->file)) {
 		/* written to while read: what was judged is not what was loaded */
 		j->st.writers++;

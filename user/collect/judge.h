@@ -8,7 +8,8 @@
  * read; the bytes are judged by model_inert.h. Verdicts are kept by the
  * file's identity and state, so a loader reopening its shards costs one
  * reading, and the time spent judging is budgeted: a flood of model opens
- * past the budget is not judged, and its loaders stay marked.
+ * past the budget is not judged, and its loaders stay marked, and no one
+ * reading outlasts what is left of it (a reading cut short keeps the mark).
  *
  * Threat model: docs/threat-model.md §2.2 (clearing a mark), §4.3 (files that change under the reader).
  */
@@ -41,6 +42,7 @@ struct judge_stats {
 	uint64_t not_local;   /* on a network or FUSE file system: kept marked */
 	uint64_t writers;     /* open for writing, or written while read: kept marked */
 	uint64_t over_budget; /* not judged, the budget spent: kept marked */
+	uint64_t timed_out;   /* the budget ran out while judging: kept marked */
 };
 
 struct judge {

@@ -34,7 +34,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: mlwatch [OPTIONS]\n"
 		"       mlwatch rules check FILE | rules list [--json] [FILE]\n"
-		"       mlwatch scan [--json] [--profiles FILE] [-v] PATH...   (docs/scan.md)\n"
+		"       mlwatch scan [--json] [--profiles FILE] [--time-limit SEC] [-v] PATH...\n"
+		"                    (docs/scan.md)\n"
 		"Watch processes that load ML model files (pickle, torch, numpy, joblib, ...)\n"
 		"and alert on what they do next: shells, downloaders, outbound connects,\n"
 		"credential reads, sockets handed to stdin/stdout/stderr.\n"

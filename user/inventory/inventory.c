@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "inventory.h"
+#include "lib/budget.h"
 #include "lib/textsan.h"
 #include "scan/scan_render.h"
 
@@ -404,6 +405,10 @@ const struct scan_limits inv_scan_limits = {
 	.max_nesting = 3,
 	.max_members = 100000,
 	.max_findings = 256,
+	/* one scanner thread for every load: a bomb spends its own few
+	 * seconds, never the next model's */
+	.max_inflate = 512ull << 20,
+	.max_ms = 5000,
 };
 
 /* The worst findings first, as text lines. */
@@ -434,6 +439,7 @@ static void scan_job(struct inventory *inv, const struct job *j, struct result *
 	if (model_scan_fd(j->fd, j->name, lim, &rep) == -ENOMEM)
 		snprintf(r->scan.error, sizeof(r->scan.error), "out of memory: scan incomplete");
 	summarize(&rep, &r->scan);
+	r->scan.cut = rep.cut;
 	scan_report_free(&rep);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	r->scan.duration_us =
@@ -1144,6 +1150,8 @@ static void complete_scan(struct inventory *inv, const struct result *res)
 
 	e->scan = res->scan;
 	inv->st.scanned++;
+	inv->st.scan_cut_time += !!(res->scan.cut & BUDGET_TIME);
+	inv->st.scan_cut_inflate += !!(res->scan.cut & BUDGET_INFLATE);
 	for (struct rec *w = e->wait_head; w; w = w->next) {
 		w->r.scan = e->scan;
 		scan_notice(inv, w);
@@ -1579,7 +1587,7 @@ void inventory_report(const struct inventory *inv, FILE *f)
 		"(%llu MiB) cache_hits=%llu evictions=%llu queue_full=%llu waiting_full=%llu "
 		"read_errors=%llu changed=%llu not_regular=%llu blocklist_hits=%llu "
 		"digest_mismatches=%llu unhashed_at_exit=%llu scanned=%llu scan_malicious=%llu "
-		"scan_suspicious=%llu\n",
+		"scan_suspicious=%llu scan_cut_time=%llu scan_cut_inflate=%llu\n",
 		(unsigned long long)s->loads, (unsigned long long)s->records,
 		(unsigned long long)s->notices, (unsigned long long)s->folded,
 		(unsigned long long)s->hashed, (unsigned long long)(s->bytes_hashed >> 20),
@@ -1589,7 +1597,8 @@ void inventory_report(const struct inventory *inv, FILE *f)
 		(unsigned long long)s->not_regular, (unsigned long long)s->blocklist_hits,
 		(unsigned long long)s->digest_mismatches, (unsigned long long)s->unhashed_at_exit,
 		(unsigned long long)s->scanned, (unsigned long long)s->scan_malicious,
-		(unsigned long long)s->scan_suspicious);
+		(unsigned long long)s->scan_suspicious, (unsigned long long)s->scan_cut_time,
+		(unsigned long long)s->scan_cut_inflate);
 	fprintf(f,
 		"mlwatch: inventory volume repeats=%llu repeat_records=%llu windows_full=%llu "
 		"held_back=%llu held_back_loads=%llu held_back_summaries=%llu too_large=%llu "

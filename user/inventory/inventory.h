@@ -119,6 +119,7 @@ struct inv_scan {
 	uint32_t findings; /* suspicious or malicious findings, dropped ones too */
 	uint32_t duration_us;
 	uint64_t bytes_read;
+	unsigned cut; /* BUDGET_* (lib/budget.h): what stopped the scan */
 	char top[INV_SCAN_TOP][INV_SCAN_LINE];
 	char error[INV_SCAN_LINE];
 };
@@ -187,7 +188,9 @@ struct inv_stats {
 	uint64_t digest_mismatches;
 	uint64_t scanned;                         /* files scanned (not counting cache hits) */
 	uint64_t scan_malicious, scan_suspicious; /* scan alerts raised */
-	uint64_t unhashed_at_exit;                /* records flushed at shutdown without a hash */
+	/* scans the deadline or the inflate budget stopped (each one suspicious) */
+	uint64_t scan_cut_time, scan_cut_inflate;
+	uint64_t unhashed_at_exit;           /* records flushed at shutdown without a hash */
 	uint64_t dropped_at_exit;            /* records freed by inventory_free without a flush */
 	uint64_t repeats;                    /* loads folded into a window's record */
 	uint64_t repeat_records;             /* records that stand for folded loads */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "bytesrc.h"
 
 void bsrc_from_mem(struct byte_src *s, const void *p, size_t n)
@@ -33,6 +34,8 @@ ssize_t bsrc_read(const struct byte_src *s, uint64_t off, void *buf, size_t n)
 {
 	size_t got = 0;
 
+	if (budget_time_up(s->budget))
+		return -ETIME;
 	if (off >= s->size)
 		return 0;
 	if (n > s->size - off)

@@ -1,17 +1,21 @@
 /* Bounded zlib inflation of untrusted streams read through a byte_src.
  * The output buffer grows geometrically but never past max_out + 1: the
  * extra byte both holds the NUL and tells "more output exists" apart from
- * "the stream ended exactly at max_out". */
+ * "the stream ended exactly at max_out". max_out shrinks to what the job's
+ * budget has left, and each inflate() call makes at most ZINF_STEP bytes,
+ * so the deadline is looked at every few milliseconds. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "budget.h"
 #include "zinflate.h"
 
 #define ZINF_CHUNK (256u << 10)
 #define ZINF_FIRST_OUT (64u << 10)
+#define ZINF_STEP (4u << 20)
 
 struct zin {
 	const struct byte_src *src;
@@ -80,9 +84,11 @@ int zinflate_src(const struct byte_src *src, uint64_t off, uint64_t in_len, enum
 		 size_t max_out, struct zinflate_result *r)
 {
 	struct zin z = { .src = src };
+	struct budget *b = src->budget;
 	size_t cap, len = 0, lim;
 	int wbits = fmt == ZINF_RAW ? -15 : fmt == ZINF_ZLIB ? 15 : 16 + 15;
 	int zr = Z_OK, rc = 0;
+	bool by_budget = false, timed_out = false;
 	uint8_t *out;
 
 	memset(r, 0, sizeof(*r));
@@ -92,6 +98,10 @@ int zinflate_src(const struct byte_src *src, uint64_t off, uint64_t in_len, enum
 		in_len = src->size - off;
 	z.pos = off;
 	z.end = off + in_len;
+	if (budget_inflate_room(b, max_out) < max_out) {
+		max_out = (size_t)budget_inflate_room(b, max_out);
+		by_budget = true;
+	}
 	/* lim: room for one byte past max_out, to learn whether the stream has more */
 	lim = max_out < SIZE_MAX ? max_out + 1 : SIZE_MAX;
 	cap = lim < ZINF_FIRST_OUT ? lim : ZINF_FIRST_OUT;
@@ -108,9 +118,18 @@ int zinflate_src(const struct byte_src *src, uint64_t off, uint64_t in_len, enum
 		return -ENOMEM;
 	}
 	for (;;) {
-		ssize_t got = zin_fill(&z);
+		ssize_t got;
 		size_t room;
 
+		if (budget_time_up(b)) {
+			timed_out = true;
+			break;
+		}
+		got = zin_fill(&z);
+		if (got == -ETIME) {
+			timed_out = true;
+			break;
+		}
 		if (got < 0) {
 			rc = (int)got;
 			break;
@@ -129,11 +148,11 @@ int zinflate_src(const struct byte_src *src, uint64_t off, uint64_t in_len, enum
 			out = p;
 			cap = ncap;
 		}
-		room = cap - len;
+		room = cap - len < ZINF_STEP ? cap - len : ZINF_STEP;
 		z.zs.next_out = out + len;
-		z.zs.avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
+		z.zs.avail_out = (uInt)room;
 		zr = inflate(&z.zs, Z_NO_FLUSH);
-		len += (room > UINT_MAX ? UINT_MAX : room) - z.zs.avail_out;
+		len += room - z.zs.avail_out;
 		if (zr == Z_STREAM_END) {
 			bool more = false;
 
@@ -175,13 +194,15 @@ int zinflate_src(const struct byte_src *src, uint64_t off, uint64_t in_len, enum
 		memset(r, 0, sizeof(*r));
 		return rc;
 	}
-	if (len > max_out) {
-		/* the stream had more than max_out bytes */
-		len = max_out;
+	if (len > max_out || timed_out) {
+		/* the stream had more than max_out bytes, or no time was left
+		 * to learn how many */
+		len = len < max_out ? len : max_out;
 		r->truncated = true;
 		r->ended = false;
 		r->zerr = 0;
 	}
+	budget_charge_inflate(b, len, by_budget && r->truncated && !timed_out);
 	if (len == cap) {
 		uint8_t *p = realloc(out, len + 1);
 

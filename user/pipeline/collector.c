@@ -972,11 +972,12 @@ void collector_report(struct collector *c, FILE *f)
 		inventory_report(c->inv, f);
 	fprintf(f,
 		"mlwatch: models judged=%llu cached=%llu not-judged: unreadable=%llu "
-		"network-or-fuse=%llu writers=%llu over-budget=%llu\n",
+		"network-or-fuse=%llu writers=%llu over-budget=%llu timed-out=%llu\n",
 		(unsigned long long)c->judge.st.judged, (unsigned long long)c->judge.st.cached,
 		(unsigned long long)c->judge.st.unreadable,
 		(unsigned long long)c->judge.st.not_local, (unsigned long long)c->judge.st.writers,
-		(unsigned long long)c->judge.st.over_budget);
+		(unsigned long long)c->judge.st.over_budget,
+		(unsigned long long)c->judge.st.timed_out);
 	fprintf(f,
 		"mlwatch: models may-run-code=%llu inert=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
 		"alerts suppressed (data-only load)=%llu, steps recorded=%llu\n",

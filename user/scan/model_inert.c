@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "model_inert.h"
+#include "lib/budget.h"
 #include "lib/textsan.h"
 #include "lib/zinflate.h"
 #include "scan/formats/gguf.h"
@@ -174,6 +175,7 @@ static bool text_throughout(const struct byte_src *s, struct inert_verdict *v)
 static bool pickle_inert(const struct byte_src *s, bool text, struct inert_verdict *v)
 {
 	size_t n = s->size < INERT_PICKLE_PROBE ? (size_t)s->size : INERT_PICKLE_PROBE;
+	struct pickle_limits lim = pickle_default_limits;
 	struct pickle_result r;
 	uint8_t *buf = NULL;
 	bool ok;
@@ -182,7 +184,8 @@ static bool pickle_inert(const struct byte_src *s, bool text, struct inert_verdi
 		why(v, "could not read its first bytes", NULL);
 		return false;
 	}
-	if (pickle_scan_stream(buf, n, NULL, NULL, &r)) {
+	lim.budget = s->budget;
+	if (pickle_scan_stream(buf, n, NULL, &lim, &r)) {
 		free(buf);
 		pickle_result_free(&r);
 		why(v, "out of memory walking it", NULL);
@@ -210,7 +213,7 @@ static bool pickle_inert(const struct byte_src *s, bool text, struct inert_verdi
 	return ok;
 }
 
-int model_inert_check(const struct byte_src *s, const char *name_hint, struct inert_verdict *v)
+static int check(const struct byte_src *s, const char *name_hint, struct inert_verdict *v)
 {
 	uint8_t head[MODELFMT_PROBE_LEN];
 	char err[128] = "";
@@ -303,4 +306,17 @@ int model_inert_check(const struct byte_src *s, const char *name_hint, struct in
 	}
 	v->inert = true;
 	return 0;
+}
+
+int model_inert_check(const struct byte_src *s, const char *name_hint, struct inert_verdict *v)
+{
+	int rc = check(s, name_hint, v);
+
+	/* a part cut short by the deadline proves nothing */
+	if (s->budget && (s->budget->spent & BUDGET_TIME)) {
+		v->inert = false;
+		v->kind = NULL;
+		why(v, "its check ran out of time", NULL);
+	}
+	return rc;
 }

@@ -38,7 +38,11 @@ struct inert_verdict {
 };
 
 /* s: the whole file (or buffer). name_hint: the name it was opened as (for
- * the ONNX and compressor hints), may be NULL. Returns 0, or -ENOMEM / a
- * read error (then v says not inert). */
+ * the ONNX and compressor hints), may be NULL. s->budget, when set, bounds
+ * the check in time: every read and the pickle walk stop at its deadline,
+ * and a check that reaches it is not inert. Without one the work is still
+ * bounded by the sizes above, but not the walk's time: a 1 MiB stream that
+ * unpickles one memoized string again and again walks it each time.
+ * Returns 0, or -ENOMEM / a read error (then v says not inert). */
 int model_inert_check(const struct byte_src *s, const char *name_hint, struct inert_verdict *v);
 #endif

@@ -24,17 +24,43 @@ const struct scan_limits scan_default_limits = {
 	.max_nesting = 3,
 	.max_members = 100000,
 	.max_findings = 1000,
+	.max_inflate = 1ull << 30,
+	.max_ms = 60000,
 };
 
 /* ---- pickles ------------------------------------------------------------- */
+
+/* The first n bytes of v: where they are for a view of memory (a member
+ * already inflated is not copied again: an archive of big members costs
+ * one buffer each, not two), else read into *owned, which the caller frees. */
+static int view_bytes(const struct byte_src *v, size_t n, const uint8_t **p, uint8_t **owned)
+{
+	int rc;
+
+	*owned = NULL;
+	if (v->fd >= 0 || !v->mem) {
+		rc = bsrc_load(v, 0, n, owned);
+		*p = *owned;
+		return rc;
+	}
+	if (budget_time_up(v->budget))
+		return -ETIME;
+	if (n > v->size)
+		return -ERANGE;
+	if (v->bytes_read)
+		*v->bytes_read += n;
+	*p = v->mem + v->base;
+	return 0;
+}
 
 /* Loads a view (at most max_member bytes) and walks it as a pickle. */
 static void scan_pickle_view(struct scan_ctx *c, const struct byte_src *v, const char *member,
 			     const struct pickle_profile *profile, int mode)
 {
 	uint64_t n = v->size < c->lim->max_member ? v->size : c->lim->max_member;
-	uint8_t *buf;
-	int rc = bsrc_load(v, 0, (size_t)n, &buf);
+	const uint8_t *buf;
+	uint8_t *owned;
+	int rc = view_bytes(v, (size_t)n, &buf, &owned);
 
 	if (rc) {
 		if (rc == -ENOMEM)
@@ -44,7 +70,7 @@ static void scan_pickle_view(struct scan_ctx *c, const struct byte_src *v, const
 		return;
 	}
 	scan_pickle_buf(c, buf, (size_t)n, 0, member, profile, mode, n < v->size);
-	free(buf);
+	free(owned);
 }
 
 /* ---- leaf formats ---------------------------------------------------------- */
@@ -65,15 +91,16 @@ static void scan_npy(struct scan_ctx *c, const struct byte_src *v, const char *m
 	/* np.load(allow_pickle=True) unpickles what follows the header */
 	data = bsrc_sub(v, h.data_off, v->size - h.data_off);
 	uint64_t n = data.size < c->lim->max_member ? data.size : c->lim->max_member;
-	uint8_t *buf;
-	int rc = bsrc_load(&data, 0, (size_t)n, &buf);
+	const uint8_t *buf;
+	uint8_t *owned;
+	int rc = view_bytes(&data, (size_t)n, &buf, &owned);
 
 	if (rc) {
 		c->oom |= rc == -ENOMEM;
 		return;
 	}
 	scan_pickle_buf(c, buf, (size_t)n, h.data_off, member, profile, 0, n < data.size);
-	free(buf);
+	free(owned);
 }
 
 /* joblib.load: a joblib pickle, plain or compressed as a whole file. */
@@ -181,6 +208,19 @@ static bool pickle_bearing_name(const char *name)
 	return false;
 }
 
+/* Names a loader may unpickle whatever the bytes say: a pickle-bearing
+ * one, none at all, or one without an extension (a Hugging Face or Ollama
+ * blob is named by its digest; torch.load reached it through a link). */
+static bool may_be_unpickled(const char *name)
+{
+	const char *base = name ? strrchr(name, '/') : NULL;
+
+	if (!name || pickle_bearing_name(name))
+		return true;
+	base = base ? base + 1 : name;
+	return !strchr(base, '.');
+}
+
 /* Whether v's first MiB, walked as a pickle, imports anything at all (a
  * probe: a big data file with a .bin name costs one small read). */
 #define PICKLE_PROBE_LEN (1u << 20)
@@ -193,11 +233,24 @@ static bool pickle_imports_something(struct scan_ctx *c, const struct byte_src *
 
 	if (!n || bsrc_load(v, 0, (size_t)n, &buf))
 		return false;
-	c->oom |= pickle_scan_stream(buf, (size_t)n, NULL, NULL, &pr) == -ENOMEM;
+	c->oom |= pickle_scan_stream(buf, (size_t)n, NULL, &c->plim, &pr) == -ENOMEM;
 	any = pr.nfindings || pr.findings_dropped;
 	pickle_result_free(&pr);
 	free(buf);
 	return any;
+}
+
+/* Bytes the sniffer took for no pickle (unknown, or a format that carries
+ * none) under a name a loader may unpickle: torch.load and pickle.load do
+ * not ask the format, so when the unpickler's reading of them imports
+ * something, they are walked as a pickle too. */
+static bool unpickled_too(struct scan_ctx *c, const struct byte_src *v, const char *name,
+			  const char *member, const struct pickle_profile *profile)
+{
+	if (!may_be_unpickled(name) || !pickle_imports_something(c, v))
+		return false;
+	scan_pickle_view(c, v, member, profile ? profile : scan_profile("ml"), 1);
+	return true;
 }
 
 /* ---- dispatch -------------------------------------------------------------- */
@@ -211,6 +264,13 @@ static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *
 	enum model_format fmt;
 	const char *arch;
 
+	/* no part is opened past the deadline: the limit finding says so.
+	 * Past the inflate budget, what was inflated before it is still
+	 * read (the loops stop inflating more) */
+	if (budget_time_up(&c->budget)) {
+		scan_budget_out(c, member);
+		return;
+	}
 	if (got < 0) {
 		scan_fail(c, member, "read failed: %s", strerror((int)-got));
 		return;
@@ -257,6 +317,7 @@ static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *
 		break;
 	case MF_GGUF:
 		scan_gguf(c, v, member);
+		unpickled_too(c, v, name, member, profile);
 		break;
 	case MF_SAFETENSORS: {
 		struct st_info si;
@@ -264,6 +325,7 @@ static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *
 
 		if (safetensors_check(v, &si, err, sizeof(err)))
 			scan_fail(c, member, "%s", err);
+		unpickled_too(c, v, name, member, profile);
 		break;
 	}
 	case MF_ONNX:
@@ -272,22 +334,27 @@ static void scan_view(struct scan_ctx *c, const struct byte_src *v, const char *
 		scan_add(c, SF_UNSCANNABLE, PSEV_SUSPICIOUS, member, 0,
 			 "7z archive: unscannable container");
 		break;
-	default:
+	default: {
+		bool flagged = false;
+
 		arch = archive_magic(head, (size_t)got);
 		if (arch && (!strcmp(arch, "7z") || !strcmp(arch, "rar") ||
 			     pickle_bearing_name(name) || nesting > 0)) {
 			scan_add(c, SF_UNSCANNABLE, PSEV_SUSPICIOUS, member, 0,
 				 "%s-compressed or archived: unscannable container", arch);
-		} else if (!arch && pickle_bearing_name(name) && pickle_imports_something(c, v)) {
-			/* no pickle magic a detector trusts, but a loader would still
-			 * unpickle a file of this name, and it imports */
-			if (nesting == 0)
+			flagged = true;
+		}
+		/* no pickle magic a detector trusts (a wrapper's magic can
+		 * start a pickle too), but a loader would still unpickle a file
+		 * of this name, and it imports */
+		if (unpickled_too(c, v, name, member, profile)) {
+			if (nesting == 0 && !arch)
 				c->r->format = MF_PICKLE;
-			scan_pickle_view(c, v, member, profile ? profile : scan_profile("ml"), 1);
-		} else if (nesting == 0) {
+		} else if (!flagged && nesting == 0) {
 			snprintf(c->r->note, sizeof(c->r->note), "not a model format");
 		}
 		break;
+	}
 	}
 }
 
@@ -297,6 +364,7 @@ static int finish(struct scan_ctx *c)
 {
 	struct scan_report *r = c->r;
 
+	scan_budget_report(c);
 	if (r->verdict == SCAN_SKIPPED && (r->format != MF_UNKNOWN || r->pickles))
 		r->verdict = SCAN_CLEAN;
 	if (r->errors && r->verdict < SCAN_ERROR)
@@ -310,13 +378,20 @@ static int scan_src(struct byte_src *src, const char *name, const struct scan_li
 		    struct scan_report *r)
 {
 	struct scan_ctx c = { .r = r, .lim = lim ? lim : &scan_default_limits, .view = scan_view };
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	r->profile = "";
 	r->size = src->size;
+	budget_init(&c.budget, c.lim->max_ms, c.lim->max_inflate);
+	c.plim = pickle_default_limits;
+	c.plim.budget = &c.budget;
 	src->bytes_read = &r->bytes_read;
+	src->budget = &c.budget;
 	scan_view(&c, src, name, "", NULL, false, 0);
-	return finish(&c);
+	rc = finish(&c);
+	src->budget = NULL; /* it lived on this stack */
+	return rc;
 }
 
 int model_scan_mem(const void *buf, size_t len, const char *name, const struct scan_limits *lim,

@@ -62,12 +62,18 @@ struct scan_finding {
 	char detail[SCAN_DETAIL_MAX]; /* other kinds: what was seen */
 };
 
-/* Limits of one scan; each cut is reported as an SF_LIMIT finding. */
+/* Limits of one scan; each cut is reported as an SF_LIMIT finding. The
+ * last two bound the whole file, however its parts multiply (overlapping
+ * zip entries, nested archives, a pickle that loads one string again and
+ * again): checked inside every loop, they end the scan as suspicious. */
 struct scan_limits {
 	uint64_t max_member;  /* bytes of one pickle / decompressed member read */
 	unsigned max_nesting; /* containers inside containers */
 	size_t max_members;   /* archive members looked at */
 	size_t max_findings;  /* findings kept; more only counted */
+	uint64_t max_inflate; /* bytes inflated, or copied out of stored zip
+			       * members, in all (nested members too); 0: none */
+	unsigned max_ms;      /* wall-clock time for the file, ms; 0: none */
 };
 extern const struct scan_limits scan_default_limits;
 
@@ -81,6 +87,9 @@ struct scan_report {
 	size_t pickles;              /* pickles walked, nested ones included */
 	size_t imports_allowed;      /* imports the profiles allowed */
 	uint64_t bytes_read;         /* what the scan cost in I/O */
+	uint64_t inflated;           /* bytes decompressed (or copied out of stored members) */
+	unsigned cut;                /* BUDGET_TIME | BUDGET_INFLATE (lib/budget.h): the
+				      * scan stopped there, reported as a limit finding */
 	const char *profile;         /* profile of the main pickle, "" if none */
 	size_t errors;               /* parts that could not be read or parsed */
 	char error[SCAN_DETAIL_MAX]; /* the first of them, "" if none */

@@ -79,6 +79,13 @@ void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 			 "%zu zip entries past the entry limit not scanned", d.entries_dropped);
 	if (d.anomalies & ZA_PREPENDED)
 		report_zip_anomalies(c, member, "", ZA_PREPENDED);
+	/* once for the archive, whatever the archive holds: its repeats
+	 * are what cost, and the budget stops them */
+	if (d.overlaps)
+		scan_add(c, SF_CONTAINER, PSEV_SUSPICIOUS, member, 0,
+			 "zip %s: %zu entries share or overlap another's bytes (an overlapped-zip "
+			 "bomb; accepted by the loaders, not written by them)",
+			 zip_anomaly_name(ZA_OVERLAP), d.overlaps);
 	for (size_t i = 0; i < d.n && !c->oom; i++) {
 		struct zip_entry *e = &d.e[i];
 		char where[SCAN_MEMBER_MAX];
@@ -96,8 +103,10 @@ void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 				 "%zu zip members past the member limit not scanned", d.n - i);
 			break;
 		}
-		c->r->members++;
 		scan_member_join(where, sizeof(where), member, e->name);
+		if (scan_budget_out(c, where))
+			break;
+		c->r->members++;
 		/* Code-bearing members are read whole; the rest only far enough
 		 * to tell their format by magic. */
 		max = pkl || keras_cfg ? (size_t)c->lim->max_member : MODELFMT_PROBE_LEN;
@@ -128,6 +137,7 @@ void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 			struct npy_header h;
 
 			bsrc_from_mem(&pv, buf, len);
+			pv.budget = v->budget;
 			if (mf == MF_UNKNOWN || mf == MF_SEVENZIP) {
 				/* data, or a wrapper that is reported from its magic */
 				c->view(c, &pv, e->name, where, prof, false, nesting + 1);
@@ -153,8 +163,9 @@ void scan_zip(struct scan_ctx *c, const struct byte_src *v, const char *member,
 			struct byte_src mv;
 
 			bsrc_from_mem(&mv, buf, len);
-			mv.bytes_read = NULL;
-			if (cut)
+			mv.budget = v->budget;
+			/* a cut the budget made is the budget's finding */
+			if (cut && !scan_budget_out(c, where))
 				scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, where, 0,
 					 "only the first %zu bytes read (member size limit)", len);
 			c->view(c, &mv, e->name, where, prof, pkl, nesting + 1);
@@ -215,7 +226,8 @@ void scan_torch_legacy(struct scan_ctx *c, const struct byte_src *v, const char 
 			bool ended;
 
 			at[k] = pos;
-			if (pickle_scan(buf + pos, (size_t)(n - pos), prof, &pr) == -ENOMEM)
+			if (pickle_scan_opts(buf + pos, (size_t)(n - pos), prof, &c->plim, &pr) ==
+			    -ENOMEM)
 				c->oom = true;
 			ended = pickle_ended(&pr);
 			pos += pr.consumed;
@@ -227,7 +239,7 @@ void scan_torch_legacy(struct scan_ctx *c, const struct byte_src *v, const char 
 				break;
 			}
 		}
-		if (!grow || c->oom)
+		if (!grow || c->oom || scan_budget_out(c, member))
 			break;
 		free(buf);
 		window *= 4;
@@ -277,7 +289,7 @@ void scan_torch_tar(struct scan_ctx *c, const struct byte_src *v, const char *me
 		scan_add(c, SF_CONTAINER, PSEV_SUSPICIOUS, member, 0, "tar header checksum wrong");
 	if (l.truncated)
 		scan_fail(c, member, "tar archive truncated");
-	for (size_t i = 0; i < l.n && !c->oom; i++) {
+	for (size_t i = 0; i < l.n && !c->oom && !scan_budget_out(c, member); i++) {
 		const struct tar_entry *e = &l.e[i];
 
 		/* regular, or contiguous/sparse (read like regular by tarfile) */

@@ -69,6 +69,11 @@ void scan_fail(struct scan_ctx *c, const char *member, const char *fmt, ...)
 	size_t off = 0;
 	va_list ap;
 
+	/* past the deadline every read fails: that is the limit's finding */
+	if (c->budget.spent & BUDGET_TIME) {
+		scan_budget_out(c, member);
+		return;
+	}
 	if (r->errors++)
 		return;
 	if (member && *member)
@@ -78,6 +83,34 @@ void scan_fail(struct scan_ctx *c, const char *member, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->error + off, sizeof(r->error) - off, fmt, ap);
 	va_end(ap);
+}
+
+bool scan_budget_out(struct scan_ctx *c, const char *member)
+{
+	budget_time_up(&c->budget);
+	if (!c->budget.spent)
+		return false;
+	if (!c->cut_seen) {
+		c->cut_seen = true;
+		snprintf(c->cut_at, sizeof(c->cut_at), "%s", member ? member : "");
+	}
+	return true;
+}
+
+void scan_budget_report(struct scan_ctx *c)
+{
+	struct scan_report *r = c->r;
+
+	r->cut = c->budget.spent;
+	r->inflated = c->budget.inflated;
+	if (r->cut & BUDGET_TIME)
+		scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, c->cut_at, 0,
+			 "scan stopped at its %u ms deadline (time limit): the rest not scanned",
+			 c->lim->max_ms);
+	if (r->cut & BUDGET_INFLATE)
+		scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, c->cut_at, 0,
+			 "the file's %llu bytes to inflate used up (inflate limit): the rest not read",
+			 (unsigned long long)c->lim->max_inflate);
 }
 
 void scan_member_join(char *out, size_t len, const char *outer, const char *name)

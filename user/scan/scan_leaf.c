@@ -34,11 +34,11 @@ void scan_pickle_buf(struct scan_ctx *c, const uint8_t *buf, size_t len, uint64_
 	int rc;
 
 	if (mode == 2)
-		rc = pickle_scan_joblib(buf, len, profile, NULL, &pr);
+		rc = pickle_scan_joblib(buf, len, profile, &c->plim, &pr);
 	else if (mode == 1)
-		rc = pickle_scan_stream(buf, len, profile, NULL, &pr);
+		rc = pickle_scan_stream(buf, len, profile, &c->plim, &pr);
 	else
-		rc = pickle_scan(buf, len, profile, &pr);
+		rc = pickle_scan_opts(buf, len, profile, &c->plim, &pr);
 	if (rc == -ENOMEM)
 		c->oom = true;
 	if (!*c->r->profile)
@@ -106,11 +106,15 @@ void scan_pickle_buf(struct scan_ctx *c, const uint8_t *buf, size_t len, uint64_
 	if (pr.nerrors > PICKLE_MAX_ERRORS)
 		scan_add(c, SF_PARSE_ERROR, PSEV_SUSPICIOUS, member, base, "%zu more pickle errors",
 			 pr.nerrors - PICKLE_MAX_ERRORS);
+	/* the deadline is the whole file's: reported once, at the end */
+	if (pr.limits_hit & PLIM_TIME)
+		scan_budget_out(c, member);
 	for (unsigned b = 0; b < 16; b++)
-		if (pr.limits_hit & (1u << b))
+		if (pr.limits_hit & ~PLIM_TIME & (1u << b))
 			scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, member, base,
 				 "pickle walk cut by the %s limit", pickle_limit_name(1u << b));
-	if (input_cut)
+	/* a cut the budget made is the budget's finding */
+	if (input_cut && !scan_budget_out(c, member))
 		scan_add(c, SF_LIMIT, PSEV_SUSPICIOUS, member, base,
 			 "only the first %llu bytes read (member size limit)",
 			 (unsigned long long)len);

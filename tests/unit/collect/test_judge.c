@@ -123,6 +123,34 @@ static void test_budget_spent_keeps_the_mark(void)
 	close(fd);
 }
 
+/* No reading outlasts the budget left: with almost none left, the reading
+ * stops at its deadline, keeps the mark, and is counted. */
+static void test_reading_stops_at_the_budget(void)
+{
+	struct inert_verdict v;
+	struct mlw_open o;
+	const char *fs;
+	int fd = open(path, O_RDONLY);
+	uint64_t t = now_ns();
+
+	judge_init(&j);
+	describe(fd, &o);
+	if (!fileid_local_fs(&o.file, &fs)) {
+		close(fd);
+		return;
+	}
+	j.budget_ns = 1;
+	j.refilled_ns = t;
+	judge_model(&j, getpid(), &o, path, t, &v);
+	CHECK(!v.inert && j.st.timed_out == 1 && j.st.judged == 1);
+	CHECK(strstr(v.why, "ran out of time") != NULL);
+	/* not kept as these bytes' verdict: with time again, read and inert */
+	j.budget_ns = JUDGE_BUDGET_MAX_NS;
+	judge_model(&j, getpid(), &o, path, now_ns(), &v);
+	CHECK(v.inert && j.st.timed_out == 1 && j.st.cached == 0 && j.st.judged == 2);
+	close(fd);
+}
+
 static void test_changed_file_is_not_cached(void)
 {
 	struct inert_verdict v;
@@ -162,6 +190,7 @@ int main(void)
 	RUN(test_inert_then_cached);
 	RUN(test_writer_keeps_the_mark);
 	RUN(test_budget_spent_keeps_the_mark);
+	RUN(test_reading_stops_at_the_budget);
 	RUN(test_changed_file_is_not_cached);
 	RUN(test_untrusted_fs_is_not_touched);
 	unlink(path);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
+#include "lib/budget.h"
 #include "schema_check.h"
 #include "output/inventory_render.h"
 
@@ -1295,6 +1296,93 @@ static void test_stuck_reader_bounded_exit(void)
 	inventory_free(inv);
 }
 
+/* A pickle that unpickles one memoized 512 KiB string again and again:
+ * about a minute of walking unbounded. */
+static void write_loads_bomb(const char *path)
+{
+	static const uint8_t head[] = "\x80\x04"
+				      "cpickle\nloads\n"
+				      "q\x00"
+				      "B\x00\x00\x08\x00"
+				      "S'";
+	size_t inner = (512u << 10) - 5, n = 0;
+	uint8_t *p = malloc(1u << 20);
+
+	if (!p)
+		return;
+	memcpy(p, head, sizeof(head) - 1);
+	n = sizeof(head) - 1;
+	memset(p + n, 'a', inner);
+	n += inner;
+	memcpy(p + n, "'\n.\x85q\x01", 6);
+	n += 6;
+	while (n + 8 < 1u << 20) {
+		memcpy(p + n, "h\x00h\x01R0", 6);
+		n += 6;
+	}
+	memcpy(p + n, "N.", 2);
+	write_file(path, p, n + 2);
+	free(p);
+}
+
+/* A bomb costs its own verdict, never the next model's: the scanner
+ * thread stops it at the deadline (suspicious, counted, in the exit
+ * report), and the file queued behind it is judged in its own time. */
+static void test_scan_bomb_bounded(void)
+{
+	static const uint8_t good[] = "\x80\x04}\x94.";
+	struct scan_limits lim = inv_scan_limits;
+	struct inv_options o;
+	struct inventory *inv;
+	struct inv_load l;
+	char pb[256], pg[256], err[256], *rep = NULL;
+	const struct got *bomb = NULL, *next = NULL;
+	size_t rlen = 0;
+	FILE *f;
+
+	lim.max_ms = 300; /* the runtime's limits, a shorter deadline: a fast test */
+	inv_options_default(&o);
+	o.host = "node-1";
+	o.scan_limits = &lim;
+	inv = inventory_new(&o, err, sizeof(err));
+	CHECK(inv != NULL);
+	if (!inv)
+		return;
+	path_of(pb, sizeof(pb), "bomb.pkl");
+	path_of(pg, sizeof(pg), "after.pkl");
+	write_loads_bomb(pb);
+	write_file(pg, good, sizeof(good) - 1);
+	reset();
+	l = load(50, pb);
+	inventory_submit(inv, &l);
+	l = load(51, pg);
+	inventory_submit(inv, &l);
+	drain(inv);
+	for (size_t i = 0; i < ngot; i++) {
+		if (got[i].complete && got[i].pid == 50)
+			bomb = &got[i];
+		if (got[i].complete && got[i].pid == 51)
+			next = &got[i];
+	}
+	CHECK(bomb && bomb->scan.done && bomb->scan.verdict == SCAN_SUSPICIOUS);
+	CHECK(bomb && bomb->scan.cut == BUDGET_TIME);
+	CHECK(bomb && bomb->scan.duration_us >= lim.max_ms * 1000u);
+	CHECK(next && next->scan.done && next->scan.verdict == SCAN_CLEAN && !next->scan.cut);
+	CHECK(next && next->scan.duration_us < lim.max_ms * 1000u / 2);
+	CHECK(inventory_stats(inv)->scan_cut_time == 1);
+	CHECK(inventory_stats(inv)->scan_cut_inflate == 0);
+	CHECK(inventory_stats(inv)->scan_suspicious == 1);
+	f = open_memstream(&rep, &rlen);
+	CHECK(f != NULL);
+	if (f) {
+		inventory_report(inv, f);
+		fclose(f);
+		CHECK(rep && strstr(rep, " scan_cut_time=1 scan_cut_inflate=0") != NULL);
+		free(rep);
+	}
+	inventory_free(inv);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -1330,6 +1418,7 @@ int main(void)
 	RUN(test_rate_limit_held_back);
 	RUN(test_hash_too_large);
 	RUN(test_stuck_reader_bounded_exit);
+	RUN(test_scan_bomb_bounded);
 	reset();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "samples.h"
+#include "lib/budget.h"
 #include "lib/zinflate.h"
 
 /* Runs a python script in the samples directory; true on success. */
@@ -130,6 +131,51 @@ static void test_limits(void)
 	free(x.b);
 }
 
+/* The budget the view carries: output stops at what it has left (and it
+ * says so), is charged when it fits, and a deadline that has passed
+ * stops the stream before any output. max_out below the budget is a plain
+ * truncation, not the budget's. */
+static void test_budget(void)
+{
+	struct budget b;
+	struct blob x;
+	struct byte_src s;
+	struct zinflate_result r;
+
+	CHECK(py("open('b.z', 'wb').write(zlib.compress(bytes(100 << 20), 9))\n"));
+	x = sample_load("b.z");
+	bsrc_from_mem(&s, x.b, x.n);
+	s.budget = &b;
+	budget_init(&b, 0, 3 << 20);
+	CHECK(zinflate_src(&s, 0, x.n, ZINF_ZLIB, 64 << 20, &r) == 0);
+	CHECK(r.len == 3 << 20 && r.truncated && !r.ended);
+	CHECK(b.spent == BUDGET_INFLATE && b.inflated == 3 << 20 && b.inflate_left == 0);
+	zinflate_free(&r);
+	/* spent: nothing more, whatever max_out says */
+	CHECK(zinflate_src(&s, 0, x.n, ZINF_ZLIB, 64 << 20, &r) == 0);
+	CHECK(r.len == 0 && r.truncated);
+	zinflate_free(&r);
+	/* room enough: all of it, charged */
+	budget_init(&b, 0, 200 << 20);
+	CHECK(zinflate_src(&s, 0, x.n, ZINF_ZLIB, 128 << 20, &r) == 0);
+	CHECK(r.len == 100 << 20 && r.ended && !r.truncated);
+	CHECK(!b.spent && b.inflated == 100 << 20);
+	zinflate_free(&r);
+	/* max_out binds first: truncated, budget untouched but for the bytes */
+	budget_init(&b, 0, 200 << 20);
+	CHECK(zinflate_src(&s, 0, x.n, ZINF_ZLIB, 1 << 20, &r) == 0);
+	CHECK(r.len == 1 << 20 && r.truncated && !b.spent && b.inflated == 1 << 20);
+	zinflate_free(&r);
+	/* past the deadline: stopped before the first step */
+	budget_init(&b, 0, 0);
+	b.deadline_ns = 1;
+	CHECK(zinflate_src(&s, 0, x.n, ZINF_ZLIB, 64 << 20, &r) == 0);
+	CHECK(r.len == 0 && r.truncated && !r.ended && b.spent == BUDGET_TIME);
+	CHECK(r.data && r.data[0] == 0);
+	zinflate_free(&r);
+	free(x.b);
+}
+
 static void test_damaged(void)
 {
 	struct blob x, raw;
@@ -181,6 +227,7 @@ int main(void)
 	RUN(test_formats);
 	RUN(test_gzip_members);
 	RUN(test_limits);
+	RUN(test_budget);
 	RUN(test_damaged);
 	samples_cleanup();
 	return CHECK_DONE();

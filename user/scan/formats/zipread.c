@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "zipread.h"
+#include "lib/budget.h"
 #include "lib/zinflate.h"
 
 #define SIG_LOCAL 0x04034b50u
@@ -425,6 +426,55 @@ static int mark_dups(struct zip_dir *d)
 	return 0;
 }
 
+static int off_cmp(const void *a, const void *b)
+{
+	const struct zip_entry *x = *(const struct zip_entry *const *)a;
+	const struct zip_entry *y = *(const struct zip_entry *const *)b;
+
+	return x->local_off < y->local_off ? -1 : x->local_off > y->local_off;
+}
+
+/* Where an entry's bytes end at the least, as the central directory sizes
+ * them: its local header without name and extra, then its data (stored:
+ * miniz reads usize, zipfile csize). */
+static uint64_t entry_end(const struct zip_entry *e)
+{
+	uint64_t n = e->method == 0 && e->usize > e->csize ? e->usize : e->csize, end;
+
+	return __builtin_add_overflow(e->local_off, LOC_LEN + n, &end) ? UINT64_MAX : end;
+}
+
+/* Marks every entry whose bytes overlap another's: many directory entries
+ * on one local header, or a header inside another member's data. No
+ * writer does either; an overlapped-zip bomb does both. */
+static int mark_overlaps(struct zip_dir *d)
+{
+	struct zip_entry **v, *far = NULL;
+	uint64_t end = 0;
+
+	if (d->n < 2)
+		return 0;
+	if (!(v = malloc(d->n * sizeof(*v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n; i++)
+		v[i] = &d->e[i];
+	qsort(v, d->n, sizeof(*v), off_cmp);
+	for (size_t i = 0; i < d->n; i++) {
+		if (far && v[i]->local_off < end) {
+			v[i]->anomalies |= ZA_OVERLAP;
+			far->anomalies |= ZA_OVERLAP;
+		}
+		if (!far || entry_end(v[i]) > end) {
+			far = v[i];
+			end = entry_end(v[i]);
+		}
+	}
+	free(v);
+	for (size_t i = 0; i < d->n; i++)
+		d->overlaps += !!(d->e[i].anomalies & ZA_OVERLAP);
+	return 0;
+}
+
 /* Parses one central entry at *pos into e (when e is not NULL: past the
  * entry limit it is only stepped over); returns 1, 0 at the end of the
  * directory, or -errno. The local header is read later (finish_entry). */
@@ -628,6 +678,8 @@ static int open_dir(const struct byte_src *s, struct zip_dir *d, char *err, size
 	free(w.buf);
 	if (!rc)
 		rc = mark_dups(d);
+	if (!rc)
+		rc = mark_overlaps(d);
 	if (rc) {
 		zip_close(d);
 		return seterr(err, errlen, rc, "reading the central directory: %s", strerror(-rc));
@@ -670,7 +722,7 @@ int zip_read(const struct byte_src *s, struct zip_dir *d, struct zip_entry *e, s
 {
 	uint64_t want, avail;
 	uint8_t *buf;
-	bool full;
+	bool full, by_budget;
 
 	*out = NULL;
 	*len = 0;
@@ -714,6 +766,11 @@ int zip_read(const struct byte_src *s, struct zip_dir *d, struct zip_entry *e, s
 		want = avail;
 		full = false;
 	}
+	if ((by_budget = budget_inflate_room(s->budget, want) < want)) {
+		want = budget_inflate_room(s->budget, want);
+		*truncated = true;
+		full = false;
+	}
 	if (!(buf = malloc((size_t)want + 1)))
 		return -ENOMEM;
 	if (want) {
@@ -728,6 +785,7 @@ int zip_read(const struct byte_src *s, struct zip_dir *d, struct zip_entry *e, s
 		want = (uint64_t)r;
 	}
 	buf[want] = 0;
+	budget_charge_inflate(s->budget, want, by_budget);
 	if (full && want >= e->usize && crc_of(buf, (size_t)e->usize) != e->crc)
 		e->anomalies |= ZA_BAD_CRC;
 	d->anomalies |= e->anomalies;
@@ -779,6 +837,8 @@ const char *zip_anomaly_name(enum zip_anomaly bit)
 		return "unsupported-method";
 	case ZA_TRAILING:
 		return "trailing-bytes";
+	case ZA_OVERLAP:
+		return "overlapping-data";
 	case ZA_BITS:
 		break;
 	}

@@ -30,7 +30,9 @@ enum zip_anomaly {
 	ZA_OUT_OF_RANGE = 1 << 10, /* data extends past the file / into the directory */
 	ZA_UNSUPPORTED_METHOD = 1 << 11, /* not stored (0) or deflate (8) */
 	ZA_TRAILING = 1 << 12,           /* bytes after the end-of-central-directory record */
-	ZA_BITS = 13,
+	ZA_OVERLAP = 1 << 13, /* its bytes overlap another entry's (an overlapped-zip bomb:
+			       * one deflated member counted thousands of times) */
+	ZA_BITS = 14,
 };
 
 struct zip_entry {
@@ -50,6 +52,7 @@ struct zip_dir {
 	struct zip_entry *e;
 	size_t n;
 	size_t entries_dropped; /* past ZIP_MAX_ENTRIES */
+	size_t overlaps;        /* entries marked ZA_OVERLAP */
 	unsigned anomalies;     /* union of archive- and entry-level bits */
 	uint64_t shift;         /* prepended bytes (ZA_PREPENDED) */
 	uint64_t cd_start;      /* where the central directory is */
@@ -66,10 +69,13 @@ int zip_open(const struct byte_src *s, struct zip_dir *d, char *err, size_t errl
 int zip_open_lazy(const struct byte_src *s, struct zip_dir *d, char *err, size_t errlen);
 /* Reads e's local header if not done yet. 0 or -errno. */
 int zip_locate(const struct byte_src *s, struct zip_dir *d, struct zip_entry *e);
-/* Reads a member's uncompressed bytes, at most max (then *truncated).
- * Stored or deflate only (-ENOTSUP otherwise, -EACCES if encrypted). A full
- * read checks the CRC and sets ZA_BAD_CRC on e (and d) but still returns
- * the data, as torch does. *out is malloc'd with a NUL after *len. */
+/* Reads a member's uncompressed bytes, at most max (then *truncated), and
+ * no more than the budget s carries has left: inflated or copied out of a
+ * stored member, the bytes are charged to it (overlapping entries repeat
+ * one member's bytes). Stored or deflate only (-ENOTSUP otherwise, -EACCES
+ * if encrypted). A full read checks the CRC and sets ZA_BAD_CRC on e (and
+ * d) but still returns the data, as torch does. *out is malloc'd with a
+ * NUL after *len. */
 int zip_read(const struct byte_src *s, struct zip_dir *d, struct zip_entry *e, size_t max,
 	     uint8_t **out, size_t *len, bool *truncated);
 /* First member whose name is exactly name, or NULL. */

@@ -37,8 +37,8 @@ const char *pickle_err_name(enum pickle_err_kind k)
 const char *pickle_limit_name(enum pickle_limit bit)
 {
 	static const char *const n[] = { "input",    "opcodes", "stack", "memo",
-					 "findings", "string",  "depth" };
-	for (unsigned i = 0; i < 7; i++)
+					 "findings", "string",  "depth", "time" };
+	for (unsigned i = 0; i < sizeof(n) / sizeof(n[0]); i++)
 		if ((unsigned)bit == 1u << i)
 			return n[i];
 	return "?";
@@ -153,7 +153,7 @@ cJSON *pickle_result_json(const struct pickle_result *r)
 	ok = ok && cJSON_AddNumberToObject(o, "consumed", (double)r->consumed);
 	ok = ok && cJSON_AddNumberToObject(o, "joblib_arrays", (double)r->arrays);
 	ok = ok && (a = cJSON_AddArrayToObject(o, "limits_hit"));
-	for (unsigned i = 0; ok && i < 7; i++)
+	for (unsigned i = 0; ok && i < 8; i++)
 		if (r->limits_hit & (1u << i)) {
 			e = cJSON_CreateString(pickle_limit_name(1u << i));
 			ok = e && cJSON_AddItemToArray(a, e);

@@ -11,6 +11,7 @@
 
 #include "pickle_joblib.h"
 #include "pickle_strings.h"
+#include "lib/budget.h"
 #include "lib/textsan.h"
 
 const struct pickle_limits pickle_default_limits = {
@@ -784,13 +785,28 @@ static size_t walk_one(struct walker *w, const uint8_t *b, size_t len, unsigned 
 		.w = w, .b = b, .len = len, .depth = depth, .joblib = joblib, .src = src
 	};
 	struct pickle_result *r = w->out;
+	size_t next = 0; /* opcode count at which the limits are looked at */
 	bool failed = false;
 
 	while (f.pos < f.len) {
-		if (r->opcodes >= w->lim->max_opcodes) {
-			r->limits_hit |= PLIM_OPCODES;
-			failed = true;
-			break;
+		/* one opcode can cost its argument's length, and a nested walk
+		 * can repeat a memoized string: the clock is read as each walk
+		 * starts, then every PICKLE_POLL_OPS opcodes, at the cost of
+		 * the one comparison the opcode limit needs anyway */
+		if (r->opcodes >= next) {
+			if (r->opcodes >= w->lim->max_opcodes) {
+				r->limits_hit |= PLIM_OPCODES;
+				failed = true;
+				break;
+			}
+			if (budget_time_up(w->lim->budget)) {
+				r->limits_hit |= PLIM_TIME;
+				failed = true;
+				break;
+			}
+			next = w->lim->max_opcodes - r->opcodes > PICKLE_POLL_OPS ?
+				       r->opcodes + PICKLE_POLL_OPS :
+				       w->lim->max_opcodes;
 		}
 		r->opcodes++;
 		if (!step(&f) || w->oom) {

@@ -39,12 +39,19 @@ enum pickle_limit {
 	PLIM_STRING = 1 << 5,   /* a string/bytes argument or a name too long, or
 				 * decoded strings past their budget */
 	PLIM_DEPTH = 1 << 6,    /* nested pickle not walked */
+	PLIM_TIME = 1 << 7,     /* the budget's deadline passed (budget->spent says so too) */
 };
+
+struct budget;
 
 struct pickle_limits {
 	size_t max_input, max_opcodes, max_stack, max_memo, max_findings, max_string;
 	unsigned max_depth;
+	/* the job's (lib/budget.h): its clock is read as each pickle, nested
+	 * ones included, starts and every PICKLE_POLL_OPS opcodes; NULL: none */
+	struct budget *budget;
 };
+#define PICKLE_POLL_OPS 4096
 extern const struct pickle_limits pickle_default_limits;
 
 enum pickle_import_kind { PIMP_GLOBAL, PIMP_STACK_GLOBAL, PIMP_INST, PIMP_EXT };

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "samples.h"
+#include "lib/budget.h"
 #include "scan/formats/zipread.h"
 
 /* Helpers every script gets. hz(path, entries, ...) writes a zip by hand:
@@ -642,18 +643,20 @@ static void test_entry_oddities(void)
 	CHECK(d.e[2].anomalies == ZA_NAME_NUL);
 	CHECK(d.e[3].anomalies == ZA_UNSUPPORTED_METHOD);
 	CHECK(zip_read(&s, &d, &d.e[3], 100, &out, &len, &cut) == -ENOTSUP);
-	CHECK(d.e[4].anomalies == ZA_OUT_OF_RANGE);
+	/* its 2 GiB would cover every header after it: those overlap it */
+	CHECK(d.e[4].anomalies == (ZA_OUT_OF_RANGE | ZA_OVERLAP));
 	/* what exists is still returned, within max */
 	CHECK(zip_read(&s, &d, &d.e[4], 8, &out, &len, &cut) == 0);
 	CHECK(len == 8 && cut && out && !memcmp(out, "far", 3));
 	free(out);
 	out = NULL;
 	/* central usize 9, local 4: stored csize != usize, local differs */
-	CHECK(d.e[5].anomalies == ZA_SIZE_MISMATCH);
+	CHECK(d.e[5].anomalies == (ZA_SIZE_MISMATCH | ZA_OVERLAP));
 	/* a data descriptor's zero local sizes are not a mismatch */
-	CHECK(d.e[6].anomalies == 0);
+	CHECK(d.e[6].anomalies == ZA_OVERLAP);
+	CHECK(d.overlaps == 3);
 	CHECK(d.anomalies == (ZA_DUP_NAME | ZA_NAME_NUL | ZA_UNSUPPORTED_METHOD | ZA_OUT_OF_RANGE |
-			      ZA_SIZE_MISMATCH));
+			      ZA_SIZE_MISMATCH | ZA_OVERLAP));
 out:
 	zip_close(&d);
 	free(x.b);
@@ -763,6 +766,94 @@ static void test_many_entries(void)
 	}
 }
 
+/* Several directory entries on one local header, and one whose header
+ * lies inside another member's data: each is marked, the archive counts
+ * them, and an entry of its own stays unmarked. */
+static void test_overlap(void)
+{
+	struct blob x;
+	struct byte_src s;
+	struct zip_dir d;
+
+	CHECK(py(
+		"def lh(name, comp, crc, us):\n"
+		"    return struct.pack('<IHHHHHIIIHH', 0x04034b50, 20, 0, 8, 0, 0, crc, len(comp),\n"
+		"                       us, len(name), 0) + name + comp\n"
+		"def ch(name, comp, crc, us, off):\n"
+		"    return struct.pack('<IHHHHHHIIIHHHHHII', 0x02014b50, 20, 20, 0, 8, 0, 0, crc,\n"
+		"                       len(comp), us, len(name), 0, 0, 0, 0, 0, off) + name\n"
+		"raw = b'x' * 1000; c = zlib.compressobj(6, zlib.DEFLATED, -15)\n"
+		"comp = c.compress(raw) + c.flush(); crc = zlib.crc32(raw)\n"
+		"body = lh(b'a.pkl', comp, crc, 1000); boff = len(body)\n"
+		"body += lh(b'b.pkl', comp, crc, 1000)\n"
+		"cd = ch(b'a.pkl', comp, crc, 1000, 0) + ch(b'a2.pkl', comp, crc, 1000, 0)\n"
+		"cd += ch(b'b.pkl', comp, crc, 1000, boff) + ch(b'a3.pkl', comp, crc, 1000, 0)\n"
+		"cd += ch(b'c.pkl', comp, crc, 1000, 5)\n"
+		"open('ov.zip', 'wb').write(body + cd + struct.pack('<IHHHHIIH', 0x06054b50, 0, 0,\n"
+		"                          5, 5, len(cd), len(body), 0))\n"));
+	x = sample_load("ov.zip");
+	CHECK(open_mem(&x, &s, &d) == 0);
+	CHECK(d.n == 5);
+	if (d.n == 5) {
+		CHECK(d.e[0].anomalies & ZA_OVERLAP);
+		CHECK(d.e[1].anomalies & ZA_OVERLAP);
+		CHECK(!(d.e[2].anomalies & ZA_OVERLAP));
+		CHECK(d.e[3].anomalies & ZA_OVERLAP);
+		CHECK(d.e[4].anomalies & ZA_OVERLAP);
+		CHECK(d.overlaps == 4 && (d.anomalies & ZA_OVERLAP));
+	}
+	zip_close(&d);
+	free(x.b);
+}
+
+/* What a read inflates, or copies out of a stored member, is charged to
+ * the budget the view carries; past it a read is cut and the budget says
+ * so, whatever max allows. */
+static void test_budget(void)
+{
+	struct budget b;
+	struct blob x;
+	struct byte_src s;
+	struct zip_dir d;
+	struct zip_entry *e;
+	uint8_t *out = NULL;
+	size_t len = 0;
+	bool cut = false;
+
+	CHECK(py("with zipfile.ZipFile('bud.zip', 'w') as z:\n"
+		 "    z.writestr('z.pkl', bytes(1 << 20), zipfile.ZIP_DEFLATED)\n"
+		 "    z.writestr('s.pkl', bytes(1 << 20), zipfile.ZIP_STORED)\n"));
+	x = sample_load("bud.zip");
+	CHECK(open_mem(&x, &s, &d) == 0);
+	budget_init(&b, 0, 96 << 10);
+	s.budget = &b;
+	CHECK((e = zip_find(&d, "z.pkl")) != NULL);
+	CHECK(read_all(&s, &d, e, 1 << 20, &out, &len, &cut) == 0);
+	CHECK(cut && len == 96 << 10 && b.spent == BUDGET_INFLATE);
+	CHECK(b.inflated == 96 << 10 && b.inflate_left == 0);
+	free(out);
+	out = NULL;
+	/* spent: the stored member gets nothing either */
+	CHECK((e = zip_find(&d, "s.pkl")) != NULL);
+	CHECK(read_all(&s, &d, e, 1 << 20, &out, &len, &cut) == 0);
+	CHECK(cut && len == 0);
+	free(out);
+	out = NULL;
+	/* a stored member on its own budget: copied out, charged */
+	budget_init(&b, 0, 100000);
+	CHECK(read_all(&s, &d, e, 1 << 20, &out, &len, &cut) == 0);
+	CHECK(cut && len == 100000 && b.spent == BUDGET_INFLATE && b.inflated == 100000);
+	free(out);
+	out = NULL;
+	/* enough budget: whole, and still charged */
+	budget_init(&b, 0, 4 << 20);
+	CHECK(read_all(&s, &d, e, 1 << 20, &out, &len, &cut) == 0);
+	CHECK(!cut && len == 1 << 20 && !b.spent && b.inflated == 1 << 20);
+	free(out);
+	zip_close(&d);
+	free(x.b);
+}
+
 static void test_anomaly_names(void)
 {
 	for (int b = 0; b < ZA_BITS; b++) {
@@ -796,6 +887,8 @@ int main(void)
 	RUN(test_fake_eocd_in_comment);
 	RUN(test_long_name);
 	RUN(test_many_entries);
+	RUN(test_overlap);
+	RUN(test_budget);
 	RUN(test_anomaly_names);
 	samples_cleanup();
 	return CHECK_DONE();

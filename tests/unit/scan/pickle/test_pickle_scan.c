@@ -6,9 +6,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "lib/budget.h"
 #include "scan/pickle/pickle_render.h"
 
 /* Generated with /usr/bin/python3 pickle (protocol 2): a torch-shaped
@@ -390,6 +392,71 @@ static void test_limits(void)
 	CHECK(r.limits_hit & PLIM_INPUT);
 	CHECK(r.opcodes == 4);
 	pickle_result_free(&r);
+}
+
+/* pickle.loads of one memoized 512 KiB string, 87000 times: a minute of
+ * walking for 1 MiB of pickle. */
+static uint8_t *loads_bomb(size_t *len)
+{
+	static const char head[] = "\x80\x04"
+				   "cpickle\nloads\n"
+				   "q\x00"
+				   "B\x00\x00\x08\x00"
+				   "S'";
+	size_t inner = (512u << 10) - 5, n = sizeof(head) - 1;
+	uint8_t *p = malloc(1u << 20);
+
+	if (!p)
+		return NULL;
+	memcpy(p, head, n);
+	memset(p + n, 'a', inner);
+	n += inner;
+	memcpy(p + n, "'\n.\x85q\x01", 6);
+	for (n += 6; n + 8 < 1u << 20; n += 6)
+		memcpy(p + n, "h\x00h\x01R0", 6);
+	memcpy(p + n, "N.", 2);
+	*len = n + 2;
+	return p;
+}
+
+/* The deadline of the budget the limits carry: read as each walk starts
+ * (so a passed one stops it before the first opcode, and each nested walk
+ * of a repeated string looks again), never cut a walk that has time. */
+static void test_deadline(void)
+{
+	struct pickle_limits lim = pickle_default_limits;
+	struct pickle_result r;
+	struct budget b;
+	struct timespec t0, t1;
+	uint8_t *bomb;
+	size_t n;
+
+	budget_init(&b, 0, 0);
+	b.deadline_ns = 1;
+	lim.budget = &b;
+	CHECK(pickle_scan_opts(S("cos\nsystem\n(S'id'\ntR."), NULL, &lim, &r) == 0);
+	CHECK(r.limits_hit == PLIM_TIME && r.opcodes == 0 && r.verdict == PV_SUSPICIOUS);
+	CHECK(b.spent == BUDGET_TIME);
+	pickle_result_free(&r);
+
+	budget_init(&b, 60000, 0);
+	CHECK(pickle_scan_stream(S("cos\nsystem\n(S'id'\ntR."), NULL, &lim, &r) == 0);
+	CHECK(!r.limits_hit && r.verdict == PV_MALICIOUS && !b.spent);
+	pickle_result_free(&r);
+
+	bomb = loads_bomb(&n);
+	CHECK(bomb != NULL);
+	if (!bomb)
+		return;
+	budget_init(&b, 200, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(pickle_scan_stream(bomb, n, &pickle_profile_torch, &lim, &r) == 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(r.limits_hit == PLIM_TIME && r.verdict == PV_SUSPICIOUS && r.nested > 0);
+	CHECK(r.nfindings == 1 && !strcmp(r.findings[0].name, "loads"));
+	CHECK((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2000);
+	pickle_result_free(&r);
+	free(bomb);
 }
 
 static void test_trailing_second_pickle(void)
@@ -915,6 +982,7 @@ int main(void)
 	RUN(test_called_flags);
 	RUN(test_dotted_name);
 	RUN(test_limits);
+	RUN(test_deadline);
 	RUN(test_trailing_second_pickle);
 	RUN(test_json);
 	RUN(test_generate);
