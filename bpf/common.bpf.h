@@ -205,24 +205,33 @@ static __always_inline bool vital_kind(const struct mlw_hdr *h, u32 kind)
 	}
 }
 
+static __always_inline bool open_vital(const struct mlw_mark_state *s, u32 tid);
+
 /* Send `size` bytes of a record built in scratch. The mask bounds the size
  * for the verifier; records never come near MLW_SCRATCH_SIZE. Plain opens
  * of marked processes are batched: a wakeup per record costs more than
- * the record, and the reader polls on a short timeout anyway. A record
- * that is not vital is shed, and counted, once the ring buffer is three
- * quarters full (see MLW_HEADROOM_SHIFT). */
-static __always_inline void emit_as(void *rec, u64 size, u32 kind, bool vital)
+ * the record, and the reader polls on a short timeout anyway. Once the
+ * ring buffer is three quarters full (see MLW_HEADROOM_SHIFT), a record
+ * that is not vital is shed and counted; only then is vitality worked
+ * out, and the user's budget spent. open: the mark of an open (its
+ * vitality depends on the load), NULL for other records. */
+static __always_inline void emit_as(void *rec, u64 size, u32 kind,
+				    const struct mlw_mark_state *open)
 {
 	const struct mlw_hdr *h = rec;
 	u64 flags = 0, used = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	u64 ring = bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
 
-	if (vital && !budget_take(h->uid, kind == MLW_EV_OPEN || (kind == MLW_EV_MODEL_OPEN &&
-								  !(h->flags & MLW_F_NEW_MARK))))
-		vital = false;
-	if (!vital && used + size > ring - (ring >> MLW_HEADROOM_SHIFT)) {
-		count(MLW_CNT_SHED_EXEC + kind - 1);
-		return;
+	if (used + size > ring - (ring >> MLW_HEADROOM_SHIFT)) {
+		bool vital = vital_kind(h, kind) ||
+			     (open && open_vital(open, (u32)bpf_get_current_pid_tgid()));
+
+		if (!vital ||
+		    !budget_take(h->uid, kind == MLW_EV_OPEN || (kind == MLW_EV_MODEL_OPEN &&
+								 !(h->flags & MLW_F_NEW_MARK)))) {
+			count(MLW_CNT_SHED_EXEC + kind - 1);
+			return;
+		}
 	}
 	if (kind == MLW_EV_OPEN && used < MLW_WAKEUP_BYTES)
 		flags = BPF_RB_NO_WAKEUP;
@@ -235,7 +244,7 @@ static __always_inline void emit_as(void *rec, u64 size, u32 kind, bool vital)
 
 static __always_inline void emit(void *rec, u64 size, u32 kind)
 {
-	emit_as(rec, size, kind, vital_kind(rec, kind));
+	emit_as(rec, size, kind, NULL);
 }
 
 /* Reads a user string into dst (at most MLW_PATH_MAX bytes). Returns its

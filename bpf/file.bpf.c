@@ -198,8 +198,7 @@ static __always_inline int open_send(long ret, const struct mlw_pending *p,
 	if (f)
 		k = copy_kpath(f, ev->data + (n & (MLW_PATH_MAX - 1)), &ev->hdr.flags);
 	ev->kpath_len = k;
-	emit_as(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)) + (k & (MLW_PATH_MAX - 1)), kind,
-		vital_kind(&ev->hdr, kind) || open_vital(mark, (u32)bpf_get_current_pid_tgid()));
+	emit_as(ev, sizeof(*ev) + (n & (MLW_PATH_MAX - 1)) + (k & (MLW_PATH_MAX - 1)), kind, mark);
 	return 0;
 }
 

@@ -57,8 +57,7 @@ int BPF_PROG(handle_uring_complete, void *ctx_ring, void *vreq, struct io_uring_
 	ev->path_len = 1;
 	ev->_pad = 0;
 	ev->kpath_len = copy_kpath(f, ev->data + 1, &ev->hdr.flags);
-	emit_as(ev, sizeof(*ev) + 1 + (ev->kpath_len & (MLW_PATH_MAX - 1)), MLW_EV_OPEN,
-		open_vital(mark, (u32)bpf_get_current_pid_tgid()));
+	emit_as(ev, sizeof(*ev) + 1 + (ev->kpath_len & (MLW_PATH_MAX - 1)), MLW_EV_OPEN, mark);
 	return 0;
 }
 
