@@ -165,6 +165,28 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 	return true;
 }
 
+/* One alert to the alert output, as the output wants it: its JSON object
+ * (freed here; NULL when out of memory, counted as a failed write) ... */
+static void write_alert_json(struct collector *c, cJSON *j)
+{
+	char *line = j ? cJSON_PrintUnformatted(j) : NULL;
+
+	if (line)
+		sink_line(c->sink, line);
+	else
+		c->sink->failed++;
+	free(line);
+	cJSON_Delete(j);
+	c->st.alerts++;
+}
+
+/* ... or its text line. */
+static void write_alert_text(struct collector *c, const char *line)
+{
+	sink_line(c->sink, line);
+	c->st.alerts++;
+}
+
 /* An inventory record (or held-back summary) to --inventory and a JSON output. */
 static void write_inv_record(struct collector *c, const struct inv_record *r)
 {
@@ -189,22 +211,13 @@ static void inv_held_back(struct collector *c, const struct inv_record *r)
 {
 	if (r->held_back_alert && c->sink) {
 		if (c->sink->json) {
-			cJSON *j = inv_held_back_alert_to_json(r);
-			char *line = j ? cJSON_PrintUnformatted(j) : NULL;
-
-			if (line)
-				sink_line(c->sink, line);
-			else
-				c->sink->failed++;
-			free(line);
-			cJSON_Delete(j);
+			write_alert_json(c, inv_held_back_alert_to_json(r));
 		} else {
 			char buf[1024];
 
 			inv_held_back_alert_to_text(r, buf, sizeof(buf));
-			sink_line(c->sink, buf);
+			write_alert_text(c, buf);
 		}
-		c->st.alerts++;
 	}
 	write_inv_record(c, r);
 }
@@ -239,22 +252,13 @@ static void inv_emit(const struct inv_record *r, void *ctx)
 		if (!(r->alerts & bit) || !c->sink)
 			continue;
 		if (c->sink->json) {
-			cJSON *j = inv_alert_to_json(r, bit);
-			char *line = j ? cJSON_PrintUnformatted(j) : NULL;
-
-			if (line)
-				sink_line(c->sink, line);
-			else
-				c->sink->failed++;
-			free(line);
-			cJSON_Delete(j);
+			write_alert_json(c, inv_alert_to_json(r, bit));
 		} else {
 			char buf[8192];
 
 			inv_alert_to_text(r, bit, buf, sizeof(buf));
-			sink_line(c->sink, buf);
+			write_alert_text(c, buf);
 		}
-		c->st.alerts++;
 	}
 	if (r->complete)
 		write_inv_record(c, r);
@@ -836,22 +840,13 @@ static void check_health(struct collector *c, bool force)
 		a[i].host = c->host;
 		a[i].realtime_ns = clock_ns(CLOCK_REALTIME);
 		if (c->sink->json) {
-			cJSON *j = health_alert_to_json(&a[i]);
-			char *line = j ? cJSON_PrintUnformatted(j) : NULL;
-
-			if (line)
-				sink_line(c->sink, line);
-			else
-				c->sink->failed++;
-			free(line);
-			cJSON_Delete(j);
+			write_alert_json(c, health_alert_to_json(&a[i]));
 		} else {
 			char buf[2048];
 
 			health_alert_to_text(&a[i], buf, sizeof(buf));
-			sink_line(c->sink, buf);
+			write_alert_text(c, buf);
 		}
-		c->st.alerts++;
 	}
 }
 
