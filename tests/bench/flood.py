@@ -15,22 +15,9 @@ import tempfile
 import time
 
 PY = "/usr/bin/python3"
-FLOOD_S = 8.0
-FLOODER = r"""
-import os, sys, time
-path, end = sys.argv[1], time.monotonic() + float(sys.argv[2])
-opens = 0
-while time.monotonic() < end:
-    pid = os.fork()
-    if pid == 0:
-        os.close(os.open(path, os.O_RDONLY))
-        os._exit(0)
-    for _ in range(2000):
-        os.close(os.open(path, os.O_RDWR))
-    opens += 2001
-    os.waitpid(pid, 0)
-print(opens)
-"""
+# The same flood as the end-to-end test's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from test_flood import FLOOD_S, FLOODER  # noqa: E402
 
 
 def one_round(binary, work):
