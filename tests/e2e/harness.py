@@ -62,6 +62,8 @@ SEVERITIES = ("critical", "high", "medium", "low")
 # mlwatch -v: one line per event received, loader=0 when it carried no mark
 EVENT_RE = re.compile(r"^event (\w+) pid=(\d+) tid=\d+ ppid=\d+ comm=.*? loader=(\d+) depth=\d+ "
                       r"path=(.*?)(?: address=(.*) port=(\d+)( during-load)?)?$")
+# mlwatch -v: one line per model open, with the verdict on its bytes
+JUDGED_RE = re.compile(r"^model pid=(\d+) models=\d+ format=\S+ (inert|may run code): ")
 TAG_RE = re.compile(r"^(AML\.T\d{4}(\.\d{3})?|T\d{4}(\.\d{3})?)$")
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|\+00:00)$")
 
@@ -776,13 +778,26 @@ class Scenario:
                             "during_load": bool(m.group(7))})
         return out
 
+    def judged(self):
+        """mlwatch -v's verdicts on model opens: {pid: {"inert", "may run code"}}."""
+        out = {}
+        for line in self.mon.stderr_text().splitlines():
+            m = JUDGED_RE.match(line)
+            if m:
+                out.setdefault(int(m.group(1)), set()).add(m.group(2))
+        return out
+
     def expect_seen(self, what, pred, timeout=5.0):
         """The positive control of a benign twin: mlwatch -v received the
         twin's action (an event for which pred holds) while it was marked,
-        and let it pass. Without that its silence would prove nothing."""
+        by a loader whose every model may run code (an inert one is unmarked
+        and what it sent before is let pass), and let it pass. Without that
+        its silence would prove nothing."""
         end = time.monotonic() + timeout
         while True:
-            hits = [e for e in self.events() if pred(e)]
+            judged = self.judged()
+            hits = [e for e in self.events()
+                    if pred(e) and judged.get(e["loader"]) == {"may run code"}]
             if hits:
                 return hits
             if time.monotonic() >= end or not self.mon.alive():
