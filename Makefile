@@ -15,16 +15,17 @@ VERSION   := 0.1.0
 
 # Packages a fresh Debian 12 machine needs for build, tests and benchmarks.
 BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev \
-	      pkg-config make gcc libclang-rt-14-dev libssl-dev clang-format
+	      pkg-config make gcc libclang-rt-14-dev libssl-dev clang-format \
+	      libcurl4-openssl-dev
 TEST_PKGS  := python3 python3-torch python3-numpy python3-joblib python3-sklearn python3-h5py \
-	      iproute2 procps curl p7zip-full
+	      iproute2 procps curl p7zip-full rsyslog rsyslog-gnutls openssl
 DEPS_STAMP := $(OUTPUT)/.deps-$(shell echo $(BUILD_PKGS) $(TEST_PKGS) | md5sum | cut -c1-8)
 
 CFLAGS    ?= -g -O2
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
 	     -Iinclude -Iuser -I$(OUTPUT) -DMLWATCH_VERSION='"$(VERSION)"'
 DEPFLAGS   = -MMD -MP
-LDLIBS    := -lbpf -lelf -lz -lcjson -lcrypto -lpthread
+LDLIBS    := -lbpf -lelf -lz -lcjson -lcurl -lssl -lcrypto -lpthread
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	      -Ivmlinux/$(ARCH) -Iinclude -Ibpf
 
@@ -35,7 +36,8 @@ BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/mlwatch/*.h)
 # user/ by component, in the order data flows; a folder may call only the
 # folders before it (tests/layout checks it on the built objects).
 SCAN_DIRS := lib scan/formats scan/pickle scan
-USER_DIRS := $(SCAN_DIRS) collect detect config sense inventory output pipeline cmd
+USER_DIRS := $(SCAN_DIRS) collect detect config sense inventory output forward/format forward \
+	     pipeline cmd
 src_of     = $(foreach d,$(1),$(wildcard user/$(d)/*.c))
 obj_of     = $(patsubst user/%.c,$(2)/%.o,$(call src_of,$(1)))
 # The scanner is a library of its own (it calls nothing else of mlwatch);
@@ -150,7 +152,8 @@ $(BPF_TEST_OUT)/test_model_match_bpf: tests/unit/sense/test_model_match_bpf.c \
 # scanner, and the folders the other parsers (records, rules files,
 # blocklists) live in, built with the sanitizers.
 FUZZ_SCAN_OBJS := $(call obj_of,$(SCAN_DIRS),$(OUTPUT)/fuzz/obj)
-FUZZ_MLW_OBJS  := $(call obj_of,collect detect,$(OUTPUT)/fuzz/obj) $(OUTPUT)/fuzz/obj/cmd/rules_cmd.o
+FUZZ_MLW_OBJS  := $(call obj_of,collect detect forward/format,$(OUTPUT)/fuzz/obj) \
+		  $(OUTPUT)/fuzz/obj/cmd/rules_cmd.o $(OUTPUT)/fuzz/obj/config/outputs_conf.o
 FUZZ_LIBS      := $(OUTPUT)/fuzz/libmlwatch.a $(OUTPUT)/fuzz/libmlwscan.a
 
 $(OUTPUT)/fuzz/obj/%.o: user/%.c | $(DEPS_STAMP)

@@ -31,8 +31,8 @@ def make_dirs():
     text = open(os.path.join(ROOT, 'Makefile')).read()
     var = {}
     for name in ('SCAN_DIRS', 'USER_DIRS'):
-        m = re.search(r'^%s\s*:=\s*(.*)$' % name, text, re.M)
-        var[name] = m.group(1).split()
+        m = re.search(r'^%s\s*:=\s*((?:.*\\\n)*.*)$' % name, text, re.M)
+        var[name] = m.group(1).replace('\\\n', ' ').split()
     out = []
     for d in var['USER_DIRS']:
         out += var['SCAN_DIRS'] if d == '$(SCAN_DIRS)' else [d]
