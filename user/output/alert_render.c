@@ -11,6 +11,7 @@
 #include "alert_render.h"
 #include "inventory_render.h"
 #include "detect/pathclass.h"
+#include "record_id.h"
 #include "lib/textsan.h"
 #include "lib/timefmt.h"
 #include "scan/scan_render.h"
@@ -228,6 +229,7 @@ cJSON *alert_to_json(const struct alert *a)
 	format_rfc3339(a->realtime_ns, ts, sizeof(ts));
 	add_str(root, "record", "alert");
 	cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
+	add_record_id(root);
 	add_str(root, "time", ts);
 	if (a->incident_id)
 		add_str(root, "incident", a->incident_id);

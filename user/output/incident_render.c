@@ -14,6 +14,7 @@
 #include "incident_render.h"
 #include "detect/alert.h"
 #include "detect/pathclass.h"
+#include "record_id.h"
 #include "lib/textsan.h"
 #include "lib/timefmt.h"
 #include "scan/model_scan.h"
@@ -142,6 +143,7 @@ cJSON *incident_json_object(const struct incident *inc, enum incident_record sta
 	}
 	add_str(root, "record", "incident");
 	cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
+	add_record_id(root);
 	add_str(root, "status", incident_record_name(status));
 	add_str(root, "incident", inc->id);
 	add_num(root, "seq", inc->seq);

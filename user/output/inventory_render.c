@@ -8,6 +8,7 @@
 #include <mlwatch/schema.h>
 
 #include "inventory_render.h"
+#include "record_id.h"
 #include "lib/textsan.h"
 #include "lib/timefmt.h"
 #include "scan/scan_render.h"
@@ -169,8 +170,10 @@ static cJSON *record_json(const struct inv_record *r, bool versioned)
 	char dev[48], ht[160];
 
 	add_str(root, "record", "inventory");
-	if (versioned)
+	if (versioned) {
 		cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
+		add_record_id(root);
+	}
 	add_time(root, "time", r->last_seen_ns);
 	add_str(root, "host", r->host);
 	cJSON_AddBoolToObject(root, "complete", r->complete);
@@ -247,6 +250,7 @@ cJSON *inv_record_to_json(const struct inv_record *r)
 	root = cJSON_CreateObject();
 	add_str(root, "record", "inventory-held-back");
 	cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
+	add_record_id(root);
 	add_time(root, "time", r->last_seen_ns);
 	add_str(root, "host", r->host);
 	held_back_fields(root, r->held_back);
@@ -389,6 +393,7 @@ static cJSON *alert_head(const struct inv_record *r, const struct inv_rule *rule
 
 	add_str(root, "record", "alert");
 	cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
+	add_record_id(root);
 	add_time(root, "time", r->last_seen_ns);
 	add_str(root, "host", r->host);
 	add_str(ru, "id", rule->id);
