@@ -6,6 +6,7 @@
 #include <mlwatch/schema.h>
 
 #include "health_render.h"
+#include "record_id.h"
 #include "lib/textsan.h"
 #include "lib/timefmt.h"
 
@@ -19,6 +20,7 @@ cJSON *health_alert_to_json(const struct health_alert *a)
 	format_rfc3339(a->realtime_ns, ts, sizeof(ts));
 	cJSON_AddStringToObject(root, "record", "alert");
 	cJSON_AddNumberToObject(root, MLW_SCHEMA_KEY, MLW_SCHEMA_VERSION);
+	add_record_id(root);
 	cJSON_AddStringToObject(root, "time", ts);
 	cJSON_AddStringToObject(root, "host", a->host ? a->host : "");
 	rule = cJSON_AddObjectToObject(root, "rule");
@@ -34,6 +36,11 @@ cJSON *health_alert_to_json(const struct health_alert *a)
 	if (sensor) {
 		cJSON_AddNumberToObject(sensor, "window_ms", (double)(a->window_ns / 1000000));
 		cJSON_AddNumberToObject(sensor, "vital_lost", (double)a->vital_lost);
+		if (a->output) {
+			cJSON_AddStringToObject(sensor, "output", a->output);
+			cJSON_AddStringToObject(sensor, "error", a->error ? a->error : "");
+			cJSON_AddNumberToObject(sensor, "spool_records", (double)a->spool_records);
+		}
 		counts = cJSON_AddObjectToObject(sensor, "counts");
 		for (size_t i = 0; counts && i < a->n && i < HEALTH_MAX_COUNTS; i++)
 			cJSON_AddNumberToObject(counts, a->counts[i].reason,
@@ -49,6 +56,10 @@ int health_alert_to_text(const struct health_alert *a, char *out, size_t len)
 
 	format_rfc3339(a->realtime_ns, ts, sizeof(ts));
 	o = text_putf(out, len, 0, "%s %s [%s] %s: ", ts, a->severity, a->rule_id, a->title);
+	if (a->output)
+		o = text_putf(out, len, o, "output %s (%s), %llu spooled; ", a->output,
+			      a->error && a->error[0] ? a->error : "no error text",
+			      (unsigned long long)a->spool_records);
 	for (size_t i = 0; i < a->n && i < HEALTH_MAX_COUNTS; i++)
 		o = text_putf(out, len, o, "%s%s=%llu", i ? " " : "", a->counts[i].reason,
 			      (unsigned long long)a->counts[i].count);

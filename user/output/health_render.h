@@ -15,6 +15,10 @@ struct health_alert {
 	uint64_t realtime_ns;
 	uint64_t window_ns;  /* since the previous alert (or the start) */
 	uint64_t vital_lost; /* records of marked lineages among them */
+	/* output-* alerts: the output, its last failure, what waits in its spool */
+	const char *output;
+	const char *error;
+	uint64_t spool_records;
 	size_t n;
 	struct {
 		const char *reason; /* a kernel counter's name */

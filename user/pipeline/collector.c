@@ -23,6 +23,7 @@
 #include "detect/pathclass.h"
 #include "detect/rules.h"
 #include "lib/textsan.h"
+#include "output/alert_render.h"
 #include "output/health_render.h"
 #include "output/incident_render.h"
 #include "output/inventory_render.h"
@@ -40,22 +41,41 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* A JSON record to the JSON sink and to the outputs (all but skip, which
+ * an output-health alert is about: it would only lose it again). */
+static void put_json(struct collector *c, unsigned kind, const char *line, size_t skip)
+{
+	if (c->sink && c->sink->json)
+		sink_line(c->sink, line);
+	if (c->fwd)
+		fanout_submit_except(c->fwd, skip, kind, line, strlen(line));
+}
+
+static bool want_json(const struct collector *c)
+{
+	return (c->sink && c->sink->json) || c->fwd;
+}
+
+static bool want_text(const struct collector *c)
+{
+	return c->sink && !c->sink->json;
+}
+
 /* Every incident record (new, update, closed) goes out here. */
 static void write_incident(void *ctx, const struct incident *inc, enum incident_record st)
 {
 	struct collector *c = ctx;
 
-	if (!c->sink)
-		return;
-	if (c->sink->json) {
+	if (want_json(c)) {
 		char *s = incident_to_json(inc, st, c->host, c->boot_to_real_ns);
 
 		if (s)
-			sink_line(c->sink, s);
-		else
+			put_json(c, REC_INCIDENT, s, FANOUT_ALL);
+		else if (c->sink)
 			c->sink->failed++;
 		free(s);
-	} else {
+	}
+	if (want_text(c)) {
 		char buf[8192];
 
 		incident_to_text(inc, st, c->boot_to_real_ns, buf, sizeof(buf));
@@ -90,6 +110,36 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	if (exeid_add_names(&c->exe, "", exec_known_programs) < 0)
 		return -1;
 	return proctable_init(&c->pt, o->max_procs);
+}
+
+/* One alert as JSON (freed here; NULL when out of memory, counted as a
+ * failed write) to the JSON sink and the outputs ... */
+static void write_alert_json(struct collector *c, cJSON *j, unsigned kind, size_t skip)
+{
+	char *line = j ? cJSON_PrintUnformatted(j) : NULL;
+
+	if (line)
+		put_json(c, kind, line, skip);
+	else if (c->sink)
+		c->sink->failed++;
+	free(line);
+	cJSON_Delete(j);
+}
+
+/* ... or its text line to a text sink. */
+static void write_alert_text(struct collector *c, const char *line)
+{
+	sink_line(c->sink, line);
+}
+
+/* An event's alert, in every form wanted. */
+static void write_event_alert(struct collector *c, const struct alert *a)
+{
+	if (want_json(c))
+		write_alert_json(c, alert_to_json(a), REC_ALERT, FANOUT_ALL);
+	if (want_text(c))
+		sink_alert(c->sink, a);
+	c->st.alerts++;
 }
 
 /* A scan verdict is an alert like the others: on the model-open event of
@@ -159,32 +209,8 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 		}
 	}
 	a.incident_id = inc ? inc->id : NULL;
-	if (c->sink)
-		sink_alert(c->sink, &a);
-	c->st.alerts++;
+	write_event_alert(c, &a);
 	return true;
-}
-
-/* One alert to the alert output, as the output wants it: its JSON object
- * (freed here; NULL when out of memory, counted as a failed write) ... */
-static void write_alert_json(struct collector *c, cJSON *j)
-{
-	char *line = j ? cJSON_PrintUnformatted(j) : NULL;
-
-	if (line)
-		sink_line(c->sink, line);
-	else
-		c->sink->failed++;
-	free(line);
-	cJSON_Delete(j);
-	c->st.alerts++;
-}
-
-/* ... or its text line. */
-static void write_alert_text(struct collector *c, const char *line)
-{
-	sink_line(c->sink, line);
-	c->st.alerts++;
 }
 
 /* An inventory record (or held-back summary) to --inventory and a JSON output. */
@@ -193,14 +219,14 @@ static void write_inv_record(struct collector *c, const struct inv_record *r)
 	cJSON *j;
 	char *line;
 
-	if (!c->inv_sink_open && !(c->sink && c->sink->json))
+	if (!c->inv_sink_open && !want_json(c))
 		return;
 	j = inv_record_to_json(r);
 	line = j ? cJSON_PrintUnformatted(j) : NULL;
 	if (line && c->inv_sink_open)
 		sink_line(&c->inv_sink, line);
-	if (line && c->sink && c->sink->json)
-		sink_line(c->sink, line);
+	if (line)
+		put_json(c, REC_INVENTORY, line, FANOUT_ALL);
 	free(line);
 	cJSON_Delete(j);
 }
@@ -209,15 +235,17 @@ static void write_inv_record(struct collector *c, const struct inv_record *r)
  * and (at most once a minute) an alert, since a flood can hide a load. */
 static void inv_held_back(struct collector *c, const struct inv_record *r)
 {
-	if (r->held_back_alert && c->sink) {
-		if (c->sink->json) {
-			write_alert_json(c, inv_held_back_alert_to_json(r));
-		} else {
+	if (r->held_back_alert) {
+		if (want_json(c))
+			write_alert_json(c, inv_held_back_alert_to_json(r), REC_ALERT, FANOUT_ALL);
+		if (want_text(c)) {
 			char buf[1024];
 
 			inv_held_back_alert_to_text(r, buf, sizeof(buf));
 			write_alert_text(c, buf);
 		}
+		if (want_json(c) || want_text(c))
+			c->st.alerts++;
 	}
 	write_inv_record(c, r);
 }
@@ -249,16 +277,17 @@ static void inv_emit(const struct inv_record *r, void *ctx)
 		if ((r->alerts & bit & (INV_ALERT_SCAN_MALICIOUS | INV_ALERT_SCAN_SUSPICIOUS)) &&
 		    raise_scan_alert(c, r, bit))
 			continue;
-		if (!(r->alerts & bit) || !c->sink)
+		if (!(r->alerts & bit) || !(want_json(c) || want_text(c)))
 			continue;
-		if (c->sink->json) {
-			write_alert_json(c, inv_alert_to_json(r, bit));
-		} else {
+		if (want_json(c))
+			write_alert_json(c, inv_alert_to_json(r, bit), REC_ALERT, FANOUT_ALL);
+		if (want_text(c)) {
 			char buf[8192];
 
 			inv_alert_to_text(r, bit, buf, sizeof(buf));
 			write_alert_text(c, buf);
 		}
+		c->st.alerts++;
 	}
 	if (r->complete)
 		write_inv_record(c, r);
@@ -308,8 +337,15 @@ void collector_poll_inventory(struct collector *c)
 		inventory_poll(c->inv, inv_emit, c);
 }
 
+int collector_forward(struct collector *c, struct fanout *f)
+{
+	c->fwd = f;
+	return output_health_init(&c->oh, fanout_count(f), clock_ns(CLOCK_MONOTONIC));
+}
+
 void collector_free(struct collector *c)
 {
+	output_health_free(&c->oh);
 	if (c->inv) {
 		inventory_free(c->inv);
 		c->inv = NULL;
@@ -693,8 +729,7 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 			c->st.alerts_collapsed++;
 			continue;
 		}
-		sink_alert(c->sink, &a);
-		c->st.alerts++;
+		write_event_alert(c, &a);
 	}
 }
 
@@ -824,7 +859,25 @@ static size_t check_limits(struct collector *c, uint64_t now, bool force, struct
 	return 1;
 }
 
-/* The kernel's losses since the last alert, said now (see health.h). */
+/* One sensor-, collector- or output-health alert, in every form wanted. */
+static void write_health_alert(struct collector *c, struct health_alert *a, size_t skip)
+{
+	a->host = c->host;
+	a->realtime_ns = clock_ns(CLOCK_REALTIME);
+	if (want_json(c))
+		write_alert_json(c, health_alert_to_json(a), REC_HEALTH, skip);
+	if (want_text(c)) {
+		char buf[2048];
+
+		health_alert_to_text(a, buf, sizeof(buf));
+		write_alert_text(c, buf);
+	}
+	if (want_json(c) || want_text(c))
+		c->st.alerts++;
+}
+
+/* The kernel's and the outputs' losses since the last alert, said now
+ * (see health.h, output_health.h). */
 static void check_health(struct collector *c, bool force)
 {
 	uint64_t cnt[MLW_CNT_MAX], now = clock_ns(CLOCK_MONOTONIC);
@@ -836,17 +889,15 @@ static void check_health(struct collector *c, bool force)
 		n = health_check(&c->health, cnt, now, force, a);
 	}
 	n += check_limits(c, now, force, &a[n]);
-	for (size_t i = 0; i < n && c->sink; i++) {
-		a[i].host = c->host;
-		a[i].realtime_ns = clock_ns(CLOCK_REALTIME);
-		if (c->sink->json) {
-			write_alert_json(c, health_alert_to_json(&a[i]));
-		} else {
-			char buf[2048];
+	for (size_t i = 0; i < n; i++)
+		write_health_alert(c, &a[i], FANOUT_ALL);
+	for (size_t i = 0; i < fanout_count(c->fwd); i++) {
+		struct fwd_stats st;
 
-			health_alert_to_text(&a[i], buf, sizeof(buf));
-			write_alert_text(c, buf);
-		}
+		fanout_stats(c->fwd, i, &st);
+		n = output_health_check(&c->oh, i, &st, now, force, a);
+		for (size_t k = 0; k < n; k++)
+			write_health_alert(c, &a[k], i);
 	}
 }
 

@@ -17,8 +17,10 @@
 #include "detect/incident.h"
 #include "detect/rules.h"
 #include "inventory/inventory.h"
+#include "forward/fanout.h"
 #include "output/sink.h"
 #include "health.h"
+#include "output_health.h"
 #include "sense/sensors.h"
 
 struct collector_stats {
@@ -53,6 +55,10 @@ struct collector {
 	struct sink inv_sink; /* --inventory FILE, when given */
 	bool inv_sink_open;
 	struct sink *sink;
+	/* forwarding (--outputs): every record as JSON, whatever the sink's
+	 * form; NULL: none */
+	struct fanout *fwd;
+	struct output_health oh;
 	char host[256];
 	int64_t boot_to_real_ns;
 	struct collector_stats st;
@@ -97,6 +103,8 @@ struct collector_limits {
 
 int collector_init(struct collector *c, const struct options *o, struct sensors *s,
 		   struct sink *sink);
+/* Every record from now on also goes to f's outputs. 0, or -1 (memory). */
+int collector_forward(struct collector *c, struct fanout *f);
 /* Fills *out; cheap (no walk), callable at any time between records. */
 void collector_limits(const struct collector *c, struct collector_limits *out);
 /* One line naming the tables' bounds, for the start-up messages. */
