@@ -7,13 +7,17 @@
 
 #include "monitor_cmd.h"
 #include "config/options.h"
+#include "config/outputs_conf.h"
 #include "detect/rulefile.h"
+#include "forward/fanout.h"
 #include "output/sink.h"
 #include "pipeline/collector.h"
 #include "sense/sensors.h"
 
 /* Latency bound for records the kernel sends without a wakeup. */
 #define POLL_TIMEOUT_MS 50
+/* At exit, the outputs get this long to deliver; the rest stays spooled. */
+#define FORWARD_DRAIN_MS 3000
 
 static volatile sig_atomic_t stop, reload;
 
@@ -63,6 +67,63 @@ static void reload_rules(struct collector *c, const struct options *o)
 		o->rules_file ? o->rules_file : "(built-ins)");
 }
 
+/* --outputs: checked, spools opened and senders started before the
+ * sensors, so that nothing they see misses the outputs. */
+static int start_forwarding(struct collector *c, const struct options *o, struct outputs_conf *conf,
+			    struct fanout **fwd)
+{
+	char err[1024];
+
+	if (!o->outputs_file)
+		return MLW_EXIT_OK;
+	if (outputs_conf_load(o->outputs_file, conf, err, sizeof(err))) {
+		fprintf(stderr, "mlwatch: --outputs: %s\n", err);
+		return MLW_EXIT_USAGE;
+	}
+	*fwd = fanout_start(conf, c->host, err, sizeof(err));
+	if (!*fwd) {
+		fprintf(stderr, "mlwatch: --outputs: %s\n", err);
+		return MLW_EXIT_OUTPUT;
+	}
+	if (collector_forward(c, *fwd)) {
+		fprintf(stderr, "mlwatch: out of memory\n");
+		return MLW_EXIT_FAILURE;
+	}
+	for (size_t i = 0; i < conf->n; i++) {
+		const struct output_conf *oc = &conf->v[i];
+		struct fwd_stats st;
+
+		fanout_stats(*fwd, i, &st);
+		/* host and port only: a URL's query may hold a secret */
+		fprintf(stderr, "mlwatch: forwarding to %s: %s, %s, %s%s%s; spool %s%s\n", oc->name,
+			out_type_name(oc->type), out_format_name(oc->format),
+			oc->type == OUT_FILE ? oc->path : oc->host, oc->port ? ":" : "",
+			oc->port ? oc->port : "", oc->spool_dir,
+			st.spool_recovered ? " (records from an earlier run waiting)" : "");
+	}
+	return MLW_EXIT_OK;
+}
+
+/* The outputs' counters, at exit. */
+static void report_forwarding(struct fanout *f, FILE *out)
+{
+	for (size_t i = 0; i < fanout_count(f); i++) {
+		struct fwd_stats st;
+
+		fanout_stats(f, i, &st);
+		fprintf(out,
+			"mlwatch: output %s: %llu submitted, %llu delivered, %llu retries, "
+			"%llu rejected, %llu dropped (queue %llu, spool %llu), %llu unrenderable, "
+			"%llu left spooled%s%s\n",
+			st.name, (unsigned long long)st.submitted, (unsigned long long)st.delivered,
+			(unsigned long long)st.retries, (unsigned long long)st.rejected,
+			(unsigned long long)(st.queue_dropped + st.spool_dropped),
+			(unsigned long long)st.queue_dropped, (unsigned long long)st.spool_dropped,
+			(unsigned long long)st.render_errors, (unsigned long long)st.spool_records,
+			st.last_error[0] ? "; last error: " : "", st.last_error);
+	}
+}
+
 int monitor_cmd(int argc, char **argv)
 {
 	static struct options opt;
@@ -70,6 +131,8 @@ int monitor_cmd(int argc, char **argv)
 	struct sensors sensors;
 	struct collector col;
 	struct sink sink;
+	struct outputs_conf outs = { 0 };
+	struct fanout *fwd = NULL;
 	int rc;
 
 	switch (options_parse(&opt, argc, argv)) {
@@ -93,7 +156,11 @@ int monitor_cmd(int argc, char **argv)
 		sink_close(&sink);
 		return MLW_EXIT_USAGE;
 	}
-	if ((rc = collector_start_inventory(&col))) {
+	if ((rc = start_forwarding(&col, &opt, &outs, &fwd)) ||
+	    (rc = collector_start_inventory(&col))) {
+		fanout_stop(fwd, 0);
+		fanout_free(fwd);
+		outputs_conf_free(&outs);
 		ruleset_free((struct ruleset *)col.rules);
 		collector_free(&col);
 		sink_close(&sink);
@@ -108,6 +175,9 @@ int monitor_cmd(int argc, char **argv)
 	rc = sensors_start(&sensors, &opt, col.rules, collector_handle, &col);
 	if (rc) {
 		sensors_stop(&sensors);
+		fanout_stop(fwd, 0);
+		fanout_free(fwd);
+		outputs_conf_free(&outs);
 		ruleset_free((struct ruleset *)col.rules);
 		collector_free(&col);
 		sink_close(&sink);
@@ -146,10 +216,14 @@ int monitor_cmd(int argc, char **argv)
 	col.stop = NULL;
 	sensors_poll(&sensors, 0);
 	collector_finish(&col);
+	fanout_stop(fwd, FORWARD_DRAIN_MS);
 	collector_report(&col, stderr);
+	report_forwarding(fwd, stderr);
 	sensors_stop(&sensors);
 	ruleset_free((struct ruleset *)col.rules);
 	collector_free(&col);
+	fanout_free(fwd);
+	outputs_conf_free(&outs);
 	sink_close(&sink);
 	return rc;
 }
