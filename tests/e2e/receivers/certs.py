@@ -11,6 +11,8 @@ TIMEOUT = 30.0       # s, per openssl run
 
 
 def _openssl(args, cwd):
+    if not os.access(OPENSSL, os.X_OK):
+        raise RuntimeError("%s not found: install the package openssl (`make deps` does)" % OPENSSL)
     r = subprocess.run([OPENSSL] + args, cwd=cwd, stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
     if r.returncode != 0:

@@ -150,7 +150,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def answer(self, status, body=b"", ctype="application/json; charset=UTF-8", headers=()):
         if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
+            body = json.dumps(body, separators=(",", ":")).encode()  # as the services answer
         elif isinstance(body, str):
             body = body.encode()
         self.send_response(status)
@@ -488,17 +488,16 @@ class HttpReceiver:
                 ev, i = dec.raw_decode(text, i)
             except ValueError:
                 ev = None
+            err = None
             if not isinstance(ev, dict):
-                self._deliver(q, events)   # the ones before it are kept, as Splunk does
-                return 400, {"text": "Invalid data format", "code": 6, "invalid-event-number": k}
-            if "event" not in ev:
-                self._deliver(q, events)
-                return 400, {"text": "Event field is required", "code": 12,
-                             "invalid-event-number": k}
-            if ev["event"] in ("", None, {}):
-                self._deliver(q, events)
-                return 400, {"text": "Event field cannot be blank", "code": 13,
-                             "invalid-event-number": k}
+                err = (6, "Invalid data format")
+            elif "event" not in ev:
+                err = (12, "Event field is required")
+            elif ev["event"] in ("", None, {}):
+                err = (13, "Event field cannot be blank")
+            if err:
+                self._deliver(q, events)  # the ones before it are kept, as Splunk may index them
+                return 400, {"text": err[1], "code": err[0], "invalid-event-number": k}
             t = ev.get("time")
             if isinstance(t, bool) or not isinstance(t, (int, float)):
                 q.problems.append("event %d: time %r is not epoch seconds as a number" % (k, t))

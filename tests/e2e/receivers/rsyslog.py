@@ -138,6 +138,9 @@ class Rsyslog:
     def start(self):
         """Start rsyslogd and wait until every listener is bound; the
         ports stay the same for later up() calls."""
+        if not os.access(RSYSLOGD, os.X_OK):
+            raise RuntimeError("%s not found: install the packages rsyslog and rsyslog-gnutls "
+                               "(`make deps` does)" % RSYSLOGD)
         if self.proc is not None and self.proc.poll() is None:
             raise RuntimeError("rsyslogd already running (pid %d)" % self.proc.pid)
         if not self.ports:
