@@ -12,7 +12,8 @@ started and stopped by the test (processes by PID), every wait bounded.
 
 A forwarding test uses them like this:
 
-    from harness import Scenario
+    import json
+    from harness import Scenario, TestFailure
     from receivers import Certs, Rsyslog, HttpReceiver
 
     with Scenario("fwd-syslog") as sc:
@@ -45,8 +46,9 @@ A forwarding test uses them like this:
         # {"type": "elasticsearch", "url": es.url, "token_file": ...}: mlwatch
         # POSTs es.url + "/_bulk"; answers carry per-item statuses
         es.bulk_item_fail(status=429, position=0)    # first item, once
-        ...
-        assert len(es.stored()) == len(set(es.stored()))
+        ...                                          # mlwatch must retry that one
+        assert {i for _, i in es.stored()} == {a["id"] for a in alerts}
+        assert not es.problems(), es.problems()     # create actions with _id
 
 rsyslog's fields keep its own names (pri, facility, severity, timestamp,
 hostname, app-name, procid, msgid, structured-data, msg, rawmsg, inputname);
