@@ -980,6 +980,16 @@ static void parse_spool_dir(struct parser *p, const cJSON *it, struct output_con
 	}
 }
 
+/* The type named s, or N_TYPES. */
+static size_t type_find(const char *s)
+{
+	size_t t;
+
+	for (t = 0; t < N_TYPES && strcmp(s, type_names[t]); t++)
+		;
+	return t;
+}
+
 static void set_where(struct parser *p, size_t i, const char *name)
 {
 	snprintf(p->where, sizeof(p->where), "outputs[%zu]%s%s%s", i, name ? " \"" : "",
@@ -989,6 +999,7 @@ static void set_where(struct parser *p, size_t i, const char *name)
 static void parse_output(struct parser *p, const cJSON *obj, size_t i, struct output_conf *o)
 {
 	const cJSON *kv[K_COUNT] = { 0 }, *it;
+	const char *unknown = NULL, *twice = NULL;
 	char c[QUOTE_MAX + 4];
 	const char *s;
 	size_t t;
@@ -1005,16 +1016,29 @@ static void parse_output(struct parser *p, const cJSON *obj, size_t i, struct ou
 
 		for (k = 0; k < K_COUNT && strcmp(it->string, key_names[k]); k++)
 			;
-		if (k == K_COUNT) {
-			perr(p, it->string,
-			     "not a key of an output (expected name, type, url, format, records, token_file, token_env, ca_file, cert_file, key_file, insecure_skip_verify, facility, batch, flush_ms, timeout_ms, spool_dir, spool_max_mb)");
-			return;
-		}
-		if (kv[k]) {
-			perr(p, key_names[k], "appears twice");
-			return;
-		}
-		kv[k] = it;
+		if (k == K_COUNT && !unknown)
+			unknown = it->string;
+		else if (k < K_COUNT && kv[k] && !twice)
+			twice = key_names[k];
+		else if (k < K_COUNT)
+			kv[k] = it;
+	}
+	/* the output's name in those messages, when it has one */
+	if (kv[K_NAME] && cJSON_IsString(kv[K_NAME]) && name_ok(kv[K_NAME]->valuestring)) {
+		set_where(p, i, kv[K_NAME]->valuestring);
+	} else if (!kv[K_NAME] && cJSON_IsString(kv[K_TYPE]) &&
+		   (t = type_find(kv[K_TYPE]->valuestring)) < N_TYPES) {
+		snprintf(o->name, sizeof(o->name), "%s-%zu", type_names[t], i + 1);
+		set_where(p, i, o->name);
+	}
+	if (unknown) {
+		perr(p, unknown,
+		     "not a key of an output (expected name, type, url, format, records, token_file, token_env, ca_file, cert_file, key_file, insecure_skip_verify, facility, batch, flush_ms, timeout_ms, spool_dir, spool_max_mb)");
+		return;
+	}
+	if (twice) {
+		perr(p, twice, "appears twice");
+		return;
 	}
 	if (kv[K_NAME]) {
 		if (!(s = want_string(p, kv[K_NAME], "name")))
@@ -1035,9 +1059,7 @@ static void parse_output(struct parser *p, const cJSON *obj, size_t i, struct ou
 	}
 	if (!(s = want_string(p, kv[K_TYPE], "type")))
 		return;
-	for (t = 0; t < N_TYPES && strcmp(s, type_names[t]); t++)
-		;
-	if (t == N_TYPES) {
+	if ((t = type_find(s)) == N_TYPES) {
 		perr(p, "type",
 		     "\"%s\" is not a type (syslog, http, splunk_hec, elasticsearch, file)",
 		     clip(s, c, sizeof(c)));

@@ -651,9 +651,13 @@ static void test_unknown_keys(void)
 	CHECK(has("outputs.json: key \"version\": not a key at the top level"));
 	CHECK(parse_text("{\"output\": []}") == -1);
 	CHECK(has("key \"output\": not a key at the top level (expected only \"outputs\")"));
-	BAD("outputs[0]: key \"forma\": not a key of an output (expected name, type, url", NULL,
-	    "{" SYSLOG ", \"forma\": \"cef\"}");
+	BAD("outputs[0] \"syslog-1\": key \"forma\": not a key of an output (expected name, type, url",
+	    NULL, "{" SYSLOG ", \"forma\": \"cef\"}");
 	BAD("outputs[0]: key \"Type\": not a key", NULL, "{\"Type\": \"syslog\"}");
+	/* the output is named even when the bad key comes first */
+	BAD("outputs[0] \"x\": key \"bogus\": not a key", NULL,
+	    "{\"bogus\": 1, \"name\": \"x\", " SYSLOG "}");
+	BAD("outputs[0]: key \"bogus\"", NULL, "{\"bogus\": 1, \"name\": \"x/y\", " SYSLOG "}");
 }
 
 static void test_duplicates(void)
