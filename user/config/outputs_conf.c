@@ -140,7 +140,7 @@ const char *out_facility_name(int facility)
 
 /* ---- parser state --------------------------------------------------- */
 
-struct parser {
+struct outputs_parser {
 	const char *origin; /* the file, first in every message */
 	char *err;
 	size_t errlen;
@@ -148,12 +148,12 @@ struct parser {
 	char where[OUT_NAME_MAX + 32]; /* outputs[2] "name", or "" at the top */
 };
 
-static void perr(struct parser *p, const char *key, const char *fmt, ...)
+static void perr(struct outputs_parser *p, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Only the first problem is kept. The line is escaped as a whole: a value
  * quoted in it (a newline, invalid UTF-8) cannot forge another line. */
-static void perr(struct parser *p, const char *key, const char *fmt, ...)
+static void perr(struct outputs_parser *p, const char *key, const char *fmt, ...)
 {
 	char msg[768], line[1536];
 	va_list ap;
@@ -196,7 +196,7 @@ static const char *json_type(const cJSON *it)
 	return "an invalid value";
 }
 
-static char *pstrdup(struct parser *p, const char *s)
+static char *pstrdup(struct outputs_parser *p, const char *s)
 {
 	char *r = strdup(s);
 
@@ -207,7 +207,7 @@ static char *pstrdup(struct parser *p, const char *s)
 
 /* ---- values --------------------------------------------------------- */
 
-static const char *want_string(struct parser *p, const cJSON *it, const char *key)
+static const char *want_string(struct outputs_parser *p, const cJSON *it, const char *key)
 {
 	if (cJSON_IsString(it) && it->valuestring) {
 		if (!*it->valuestring) {
@@ -221,7 +221,7 @@ static const char *want_string(struct parser *p, const cJSON *it, const char *ke
 }
 
 /* A JSON integer from lo to hi: 1.5, "10", true and -1 are refused. */
-static bool want_uint(struct parser *p, const cJSON *it, const char *key, unsigned long lo,
+static bool want_uint(struct outputs_parser *p, const cJSON *it, const char *key, unsigned long lo,
 		      unsigned long hi, unsigned long *out)
 {
 	double d;
@@ -265,7 +265,7 @@ static const char *path_problem(const char *s)
 	return NULL;
 }
 
-static const char *want_path(struct parser *p, const cJSON *it, const char *key)
+static const char *want_path(struct outputs_parser *p, const cJSON *it, const char *key)
 {
 	const char *s = want_string(p, it, key), *why;
 	char c[QUOTE_MAX + 4];
@@ -300,7 +300,8 @@ static const char *file_kind(mode_t m)
  * mounted secrets are often links). stat comes first so that no device is
  * ever opened (opening a watchdog starts it); the open never blocks and
  * fstat checks what was opened. Returns the fd or -1 (reported). */
-static int open_regular(struct parser *p, const char *key, const char *path, struct stat *st)
+static int open_regular(struct outputs_parser *p, const char *key, const char *path,
+			struct stat *st)
 {
 	char c[QUOTE_MAX + 4];
 	int fd;
@@ -332,7 +333,7 @@ static int open_regular(struct parser *p, const char *key, const char *path, str
 
 /* A secret that others can read is worth saying, not worth refusing: the
  * file may be shared with the destination's own tooling. */
-static void warn_readable(struct parser *p, const char *key, const char *path,
+static void warn_readable(struct outputs_parser *p, const char *key, const char *path,
 			  const struct stat *st)
 {
 	char line[1024], safe[2048];
@@ -348,7 +349,8 @@ static void warn_readable(struct parser *p, const char *key, const char *path,
 
 /* A token goes into an HTTP header as is: one word of printable ASCII.
  * The message never quotes it. */
-static bool token_ok(struct parser *p, const char *key, const char *t, size_t n, const char *from)
+static bool token_ok(struct outputs_parser *p, const char *key, const char *t, size_t n,
+		     const char *from)
 {
 	if (!n) {
 		perr(p, key, "%s is empty", from);
@@ -379,7 +381,7 @@ static bool token_ok(struct parser *p, const char *key, const char *t, size_t n,
 	return true;
 }
 
-static char *read_token_file(struct parser *p, const char *key, const char *path)
+static char *read_token_file(struct outputs_parser *p, const char *key, const char *path)
 {
 	char buf[TOKEN_MAX + 2], from[QUOTE_MAX + 16], c[QUOTE_MAX + 4];
 	size_t n = 0;
@@ -425,7 +427,7 @@ static char *read_token_file(struct parser *p, const char *key, const char *path
 	return tok;
 }
 
-static char *read_token_env(struct parser *p, const char *key, const char *name)
+static char *read_token_env(struct outputs_parser *p, const char *key, const char *name)
 {
 	char from[ENV_NAME_MAX + 32], c[QUOTE_MAX + 4];
 	size_t n = strlen(name);
@@ -464,7 +466,8 @@ static bool host_char(char c)
 
 /* "host", "host:port", "[v6]" or "[v6]:port" (the authority, userinfo
  * already refused) into host (brackets dropped) and port ("" if none). */
-static bool split_authority(struct parser *p, const char *a, size_t n, char *host, char *port)
+static bool split_authority(struct outputs_parser *p, const char *a, size_t n, char *host,
+			    char *port)
 {
 	const char *colon = NULL;
 	size_t hn;
@@ -564,7 +567,7 @@ static bool es_index_ok(const char *s, size_t n)
 	return true;
 }
 
-static bool set_str(struct parser *p, char **dst, const char *s, size_t n)
+static bool set_str(struct outputs_parser *p, char **dst, const char *s, size_t n)
 {
 	if (!(*dst = strndup(s, n)))
 		perr(p, NULL, "out of memory");
@@ -573,7 +576,7 @@ static bool set_str(struct parser *p, char **dst, const char *s, size_t n)
 
 /* The URL to POST to: splunk_hec gets its collector path when the URL has
  * none, elasticsearch "/_bulk" after the index. base: up to the path. */
-static bool http_path(struct parser *p, struct output_conf *o, const char *url, size_t base,
+static bool http_path(struct outputs_parser *p, struct output_conf *o, const char *url, size_t base,
 		      const char *rest)
 {
 	size_t pn = strcspn(rest, "?");
@@ -622,7 +625,7 @@ static bool http_path(struct parser *p, struct output_conf *o, const char *url, 
 	return o->path != NULL;
 }
 
-static bool parse_file_url(struct parser *p, struct output_conf *o, const char *url)
+static bool parse_file_url(struct outputs_parser *p, struct output_conf *o, const char *url)
 {
 	const char *path = url, *why;
 	size_t n;
@@ -657,7 +660,7 @@ static bool parse_file_url(struct parser *p, struct output_conf *o, const char *
 	return set_str(p, &o->path, path, n);
 }
 
-static bool parse_url(struct parser *p, struct output_conf *o, const char *url)
+static bool parse_url(struct outputs_parser *p, struct output_conf *o, const char *url)
 {
 	static const struct {
 		const char *scheme;
@@ -770,7 +773,7 @@ static const char *format_list(enum out_type t, char *buf, size_t len)
 	return buf;
 }
 
-static void parse_format(struct parser *p, const cJSON *it, struct output_conf *o)
+static void parse_format(struct outputs_parser *p, const cJSON *it, struct output_conf *o)
 {
 	const int *allowed = type_formats[o->type];
 	char list[128], c[QUOTE_MAX + 4];
@@ -788,7 +791,7 @@ static void parse_format(struct parser *p, const cJSON *it, struct output_conf *
 	     out_type_name(o->type), format_list(o->type, list, sizeof(list)));
 }
 
-static void parse_records(struct parser *p, const cJSON *it, struct output_conf *o)
+static void parse_records(struct outputs_parser *p, const cJSON *it, struct output_conf *o)
 {
 	char c[QUOTE_MAX + 4];
 	const cJSON *el;
@@ -829,7 +832,7 @@ static void parse_records(struct parser *p, const cJSON *it, struct output_conf 
 	}
 }
 
-static void parse_token(struct parser *p, const cJSON *const *kv, struct output_conf *o)
+static void parse_token(struct outputs_parser *p, const cJSON *const *kv, struct output_conf *o)
 {
 	const char *key = kv[K_TOKEN_FILE] ? "token_file" : "token_env", *s;
 	const cJSON *it = kv[K_TOKEN_FILE] ? kv[K_TOKEN_FILE] : kv[K_TOKEN_ENV];
@@ -869,7 +872,7 @@ static bool tls_url(const struct output_conf *o)
 	return o->proto == PROTO_TLS || o->proto == PROTO_HTTPS;
 }
 
-static void parse_tls(struct parser *p, const cJSON *const *kv, struct output_conf *o)
+static void parse_tls(struct outputs_parser *p, const cJSON *const *kv, struct output_conf *o)
 {
 	static const enum key keys[] = { K_CA_FILE, K_CERT_FILE, K_KEY_FILE };
 	char **dst[] = { &o->ca_file, &o->cert_file, &o->key_file };
@@ -916,7 +919,7 @@ static void parse_tls(struct parser *p, const cJSON *const *kv, struct output_co
 	}
 }
 
-static void parse_facility(struct parser *p, const cJSON *it, struct output_conf *o)
+static void parse_facility(struct outputs_parser *p, const cJSON *it, struct output_conf *o)
 {
 	char c[QUOTE_MAX + 4];
 	const char *s;
@@ -940,7 +943,7 @@ static void parse_facility(struct parser *p, const cJSON *it, struct output_conf
 	     clip(s, c, sizeof(c)));
 }
 
-static void parse_numbers(struct parser *p, const cJSON *const *kv, struct output_conf *o)
+static void parse_numbers(struct outputs_parser *p, const cJSON *const *kv, struct output_conf *o)
 {
 	unsigned long v;
 
@@ -964,7 +967,7 @@ static void parse_numbers(struct parser *p, const cJSON *const *kv, struct outpu
 		o->spool_max_bytes = (uint64_t)v << 20;
 }
 
-static void parse_spool_dir(struct parser *p, const cJSON *it, struct output_conf *o)
+static void parse_spool_dir(struct outputs_parser *p, const cJSON *it, struct output_conf *o)
 {
 	const char *s = it ? want_path(p, it, "spool_dir") : SPOOL_DIR_DEFAULT;
 	size_t n;
@@ -990,13 +993,14 @@ static size_t type_find(const char *s)
 	return t;
 }
 
-static void set_where(struct parser *p, size_t i, const char *name)
+static void set_where(struct outputs_parser *p, size_t i, const char *name)
 {
 	snprintf(p->where, sizeof(p->where), "outputs[%zu]%s%s%s", i, name ? " \"" : "",
 		 name ? name : "", name ? "\"" : "");
 }
 
-static void parse_output(struct parser *p, const cJSON *obj, size_t i, struct output_conf *o)
+static void parse_output(struct outputs_parser *p, const cJSON *obj, size_t i,
+			 struct output_conf *o)
 {
 	const cJSON *kv[K_COUNT] = { 0 }, *it;
 	const char *unknown = NULL, *twice = NULL;
@@ -1092,7 +1096,7 @@ static void parse_output(struct parser *p, const cJSON *obj, size_t i, struct ou
 }
 
 /* Names are spool folders, file outputs are files: two of one would mix. */
-static void check_unique(struct parser *p, const struct outputs_conf *c)
+static void check_unique(struct outputs_parser *p, const struct outputs_conf *c)
 {
 	for (size_t i = 1; i < c->n && !p->failed; i++)
 		for (size_t j = 0; j < i && !p->failed; j++) {
@@ -1150,7 +1154,7 @@ static bool find_escaped_nul(const char *text, size_t len, size_t *at)
 	return false;
 }
 
-static cJSON *parse_json(struct parser *p, const char *text, size_t len)
+static cJSON *parse_json(struct outputs_parser *p, const char *text, size_t len)
 {
 	const char *end = NULL, *nul = memchr(text, 0, len);
 	size_t line, col, at, skip = 0;
@@ -1203,7 +1207,7 @@ static cJSON *parse_json(struct parser *p, const char *text, size_t len)
 	return root;
 }
 
-static void parse_top(struct parser *p, const cJSON *root, struct outputs_conf *out)
+static void parse_top(struct outputs_parser *p, const cJSON *root, struct outputs_conf *out)
 {
 	const cJSON *it, *list = NULL, *el;
 	size_t n, i = 0;
@@ -1254,7 +1258,9 @@ static void parse_top(struct parser *p, const cJSON *root, struct outputs_conf *
 int outputs_conf_parse(const char *text, size_t len, const char *origin, struct outputs_conf *out,
 		       char *err, size_t errlen)
 {
-	struct parser p = { .origin = origin ? origin : "(outputs)", .err = err, .errlen = errlen };
+	struct outputs_parser p = { .origin = origin ? origin : "(outputs)",
+				    .err = err,
+				    .errlen = errlen };
 	cJSON *root;
 
 	memset(out, 0, sizeof(*out));
@@ -1281,7 +1287,7 @@ int outputs_conf_parse(const char *text, size_t len, const char *origin, struct 
 
 int outputs_conf_load(const char *path, struct outputs_conf *out, char *err, size_t errlen)
 {
-	struct parser p = { .origin = path, .err = err, .errlen = errlen };
+	struct outputs_parser p = { .origin = path, .err = err, .errlen = errlen };
 	char *text = NULL;
 	size_t len = 0, cap = 0;
 	int fd, rc;
