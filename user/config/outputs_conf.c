@@ -232,11 +232,11 @@ static bool want_uint(struct outputs_parser *p, const cJSON *it, const char *key
 	}
 	d = it->valuedouble;
 	if (!(d >= (double)lo && d <= (double)hi)) {
-		perr(p, key, "%g is out of range (%lu to %lu)", d, lo, hi);
+		perr(p, key, "%.15g is out of range (%lu to %lu)", d, lo, hi);
 		return false;
 	}
 	if ((double)(unsigned long)d != d) {
-		perr(p, key, "%g is not a whole number (%lu to %lu)", d, lo, hi);
+		perr(p, key, "%.15g is not a whole number (%lu to %lu)", d, lo, hi);
 		return false;
 	}
 	*out = (unsigned long)d;

@@ -607,11 +607,14 @@ static void test_numbers(void)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *k = keys[i].key;
 		const char *file = "\"type\": \"file\", \"url\": \"/f\"";
+		char num[64];
 
 		GOOD("{%s, \"%s\": %lu}", file, k, keys[i].lo);
 		GOOD("{%s, \"%s\": %lu}", file, k, keys[i].hi);
 		BAD(k, "out of range", "{%s, \"%s\": %lu}", file, k, keys[i].lo - 1);
 		BAD(k, "out of range", "{%s, \"%s\": %lu}", file, k, keys[i].hi + 1);
+		snprintf(num, sizeof(num), "%lu is out of range", keys[i].hi + 1);
+		CHECK(has(num));
 		BAD(k, "out of range", "{%s, \"%s\": -1}", file, k);
 		BAD(k, "1e+30 is out of range", "{%s, \"%s\": 1e30}", file, k);
 		BAD(k, "not a whole number", "{%s, \"%s\": %lu.5}", file, k, keys[i].lo);
