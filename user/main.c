@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/monitor_cmd.h"
+#include "cmd/outputs_cmd.h"
 #include "cmd/rules_cmd.h"
 #include "cmd/scan_cmd.h"
 
@@ -11,6 +12,11 @@
 static int run_rules(int argc, char **argv)
 {
 	return rules_cmd(argc, argv, stdout, stderr);
+}
+
+static int run_outputs(int argc, char **argv)
+{
+	return outputs_cmd(argc, argv, stdout, stderr);
 }
 
 static int run_scan(int argc, char **argv)
@@ -22,6 +28,7 @@ static const struct cmd {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } cmds[] = {
+	{ "outputs", run_outputs },
 	{ "rules", run_rules },
 	{ "scan", run_scan },
 };

@@ -34,6 +34,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: mlwatch [OPTIONS]\n"
 		"       mlwatch rules check FILE | rules list [--json] [FILE]\n"
+		"       mlwatch outputs check FILE\n"
 		"       mlwatch scan [--json] [--profiles FILE] [--time-limit SEC] [-v] PATH...\n"
 		"                    (docs/scan.md)\n"
 		"Watch processes that load ML model files (pickle, torch, numpy, joblib, ...)\n"
@@ -59,6 +60,11 @@ static void usage(FILE *f)
 		"  --no-default-roots     forget the built-in roots (raylet, Jupyter, vLLM, ...)\n"
 		"  --rules FILE           rules file (JSON, see docs/rules.md) that extends or\n"
 		"                         overrides the built-in rules; SIGHUP reloads it\n"
+		"  --outputs FILE         also forward alerts, incidents, inventory and health\n"
+		"                         records to the syslog, HTTP, Splunk HEC,\n"
+		"                         Elasticsearch or file outputs FILE lists (JSON, see\n"
+		"                         docs/forwarding.md; check it with mlwatch outputs\n"
+		"                         check FILE)\n"
 		"  --inventory FILE       append a record per model load (path, size, sha256,\n"
 		"                         format, Hugging Face repo and revision) to FILE\n"
 		"  --blocklist FILE       alert at load time on models whose sha256 or Hugging\n"
@@ -117,7 +123,8 @@ enum {
 	OPT_MAX_INCIDENTS,
 	OPT_HASH_MAX,
 	OPT_INV_WINDOW,
-	OPT_INV_RATE
+	OPT_INV_RATE,
+	OPT_OUTPUTS
 };
 
 /* A table bound: a positive integer, clamped into [min, max] with a
@@ -164,6 +171,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 		{ "no-default-roots", no_argument, NULL, OPT_NO_ROOTS },
 		{ "enforce", no_argument, NULL, OPT_ENFORCE },
 		{ "rules", required_argument, NULL, OPT_RULES },
+		{ "outputs", required_argument, NULL, OPT_OUTPUTS },
 		{ "inventory", required_argument, NULL, OPT_INVENTORY },
 		{ "blocklist", required_argument, NULL, OPT_BLOCKLIST },
 		{ "hash-rate", required_argument, NULL, OPT_HASH_RATE },
@@ -334,6 +342,9 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			break;
 		case OPT_RULES:
 			o->rules_file = optarg;
+			break;
+		case OPT_OUTPUTS:
+			o->outputs_file = optarg;
 			break;
 		case OPT_ENFORCE:
 			o->enforce = true;

@@ -26,6 +26,7 @@ struct options {
 	struct roots roots;             /* ML control-plane processes watched from exec */
 	bool enforce;                   /* kill at the offending exec or connect (enforce.h) */
 	const char *rules_file;         /* --rules: extends/overrides the built-ins; NULL: none */
+	const char *outputs_file;       /* --outputs: forwarding (outputs_conf.h); NULL: none */
 	const char *inventory_file;     /* --inventory: model load records, JSON lines */
 	const char *blocklist_file;     /* --blocklist: model hashes and repo ids */
 	unsigned hash_mib_per_s;        /* --hash-rate: inventory read cap; 0: none */

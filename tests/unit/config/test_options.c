@@ -151,6 +151,20 @@ static void test_inventory_volume_options(void)
 		CHECK(parse(&o, 3, bad[i]) == OPTIONS_EXIT_USAGE);
 }
 
+/* --outputs only stores the path: the file is read by the monitor. */
+static void test_outputs_option(void)
+{
+	struct options o;
+	const char *def[] = { "mlwatch" };
+	const char *set[] = { "mlwatch", "--outputs", "/etc/mlwatch/outputs.json" };
+	const char *missing[] = { "mlwatch", "--outputs" };
+
+	CHECK(parse(&o, 1, def) == OPTIONS_RUN && o.outputs_file == NULL);
+	CHECK(parse(&o, 3, set) == OPTIONS_RUN);
+	CHECK_STR(o.outputs_file, "/etc/mlwatch/outputs.json");
+	CHECK(parse(&o, 2, missing) == OPTIONS_EXIT_USAGE);
+}
+
 int main(void)
 {
 	RUN(test_defaults);
@@ -159,5 +173,6 @@ int main(void)
 	RUN(test_bounds_parse_and_clamp);
 	RUN(test_tables_take_bounds);
 	RUN(test_inventory_volume_options);
+	RUN(test_outputs_option);
 	return CHECK_DONE();
 }
