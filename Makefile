@@ -197,6 +197,7 @@ bench: deps mlwatch
 	bash tests/bench/run.sh
 	bash tests/bench/scan.sh
 	bash tests/bench/tables.sh
+	bash tests/bench/forward.sh
 
 clean:
 	rm -rf $(OUTPUT) mlwatch

@@ -23,7 +23,7 @@
 #define QUEUE_RECORDS 100000
 #define QUEUE_BYTES (64u << 20)
 #define READ_BYTES (8u << 20) /* one request's records, at most */
-#define STREAM_BATCH 500      /* syslog and files: records per cursor move */
+#define STREAM_BATCH 4000     /* syslog and files: records per cursor move */
 #define STREAM_LINGER_MS 50   /* how long a syslog peer has to say it went away */
 #define BACKOFF_BASE_MS 200
 #define BACKOFF_CAP_MS 30000

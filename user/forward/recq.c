@@ -25,6 +25,7 @@ void recq_init(struct recq *q, uint64_t max_records, uint64_t max_bytes)
 bool recq_push(struct recq *q, unsigned kind, const char *data, size_t len)
 {
 	struct qrec *r;
+	bool was_empty;
 
 	if (len > UINT32_MAX)
 		goto drop;
@@ -40,11 +41,14 @@ bool recq_push(struct recq *q, unsigned kind, const char *data, size_t len)
 	r->kind = (uint8_t)kind;
 	memcpy(r->data, data, len);
 	pthread_mutex_lock(&q->mu);
+	was_empty = !q->head;
 	*q->tail = r;
 	q->tail = &r->next;
 	q->records++;
 	q->bytes += len;
-	pthread_cond_signal(&q->cv);
+	/* the taker sleeps only on an empty queue: one wake-up per burst */
+	if (was_empty)
+		pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	return true;
 drop:
