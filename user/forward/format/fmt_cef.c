@@ -30,12 +30,12 @@ static void put_header(struct fbuf *b, const char *s, size_t max)
 }
 
 /* The extensions being written: a space goes between two of them. */
-struct ext {
+struct cef_ext {
 	struct fbuf *b;
 	bool first;
 };
 
-static void put_ext(struct ext *e, const char *key, const char *s, size_t max)
+static void put_ext(struct cef_ext *e, const char *key, const char *s, size_t max)
 {
 	struct fbuf *b = e->b;
 	size_t n = fmt_utf8_cut(s, strlen(s), max);
@@ -58,7 +58,7 @@ static void put_ext(struct ext *e, const char *key, const char *s, size_t max)
 	}
 }
 
-static void put_ext_int(struct ext *e, const char *key, long long v)
+static void put_ext_int(struct cef_ext *e, const char *key, long long v)
 {
 	char num[24];
 
@@ -76,7 +76,7 @@ static int cef_severity(const cJSON *rec)
 	return map[fmt_sev_of(rec)];
 }
 
-static void put_tags(struct ext *e, const cJSON *rec)
+static void put_tags(struct cef_ext *e, const cJSON *rec)
 {
 	struct fbuf t = { 0 };
 	const cJSON *tag;
@@ -103,7 +103,7 @@ void fmt_cef(struct fbuf *out, const cJSON *rec, const struct fmt_ctx *ctx)
 	const char *s, *addr, *ek = fmt_str(rec, "event.kind");
 	struct fmt_time t;
 	long long v, port;
-	struct ext e = { out, true };
+	struct cef_ext e = { out, true };
 	char cat[64], sum[1024];
 	int fam;
 
