@@ -100,9 +100,15 @@ static size_t put_event(char *out, size_t len, size_t o, const cJSON *rec)
 static size_t put_counts(char *out, size_t len, size_t o, const cJSON *rec)
 {
 	const cJSON *c;
+	const char *s;
 	long long v;
 	bool first = true;
 
+	if ((s = fmt_str(rec, "sensor.output"))) {
+		o = text_putf(out, len, o, "output ");
+		o = text_put(out, len, o, s);
+		o = text_putf(out, len, o, ": ");
+	}
 	cJSON_ArrayForEach(c, fmt_get(rec, "sensor.counts")) {
 		if (!c->string || !fmt_int(c, "", &v))
 			continue;
@@ -115,6 +121,11 @@ static size_t put_counts(char *out, size_t len, size_t o, const cJSON *rec)
 		o = text_putf(out, len, o, " in %lld ms", v);
 	if (fmt_int(rec, "sensor.vital_lost", &v))
 		o = text_putf(out, len, o, " (vital: %lld)", v);
+	if ((s = fmt_str(rec, "sensor.error"))) {
+		o = text_putf(out, len, o, " (");
+		o = text_put(out, len, o, s);
+		o = text_putf(out, len, o, ")");
+	}
 	return o;
 }
 

@@ -77,6 +77,12 @@ static void test_incident_and_inventory(void)
 	CHECK(s &&
 	      strstr(s, "msg=ringbuf_full_exec\\=3 shed_model_open\\=5 in 1000 ms (vital: 3)"));
 	free(s);
+	/* an output's health alert names the output and its error */
+	s = render(OUT_SYSLOG, FMT_CEF,
+		   "{\"record\":\"alert\",\"rule\":{\"id\":\"output-records-lost\"},\"sensor\":{"
+		   "\"output\":\"hook\",\"error\":\"HTTP 400\\nx\",\"counts\":{\"rejected\":2}}}");
+	CHECK(s && strstr(s, " cat=health msg=output hook: rejected\\=2 (HTTP 400\\\\nx)"));
+	free(s);
 }
 
 /* msg is the summary (here the title) as text_escape writes it, then
