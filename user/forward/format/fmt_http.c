@@ -73,6 +73,9 @@ int fmt_hec_event(struct fbuf *out, enum out_format f, const cJSON *rec, const c
 		if (!rc)
 			fmt_put_json_str(&tmp, msg.p);
 		fbuf_free(&msg);
+	} else if (f == FMT_JSON) {
+		if (fmt_put_cjson(&tmp, rec))
+			tmp.oom = true;
 	} else if ((doc = doc_of(f, rec, ctx, why, whylen))) {
 		if (fmt_put_cjson(&tmp, doc))
 			tmp.oom = true;
