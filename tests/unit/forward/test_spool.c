@@ -89,7 +89,10 @@ static void test_restart_and_torn_tail(void)
 	fd = open(path, O_WRONLY | O_APPEND);
 	CHECK(fd >= 0);
 	if (fd >= 0) {
-		CHECK(write(fd, "MW\x02\x01\x40\x00\x00\x00" "ab", 10) == 10);
+		CHECK(write(fd,
+			    "MW\x02\x01\x40\x00\x00\x00"
+			    "ab",
+			    10) == 10);
 		close(fd);
 	}
 	s = spool_open(dir, 1 << 20, err, sizeof(err));
