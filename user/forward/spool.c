@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,9 +45,14 @@ struct spool {
 	uint64_t total_bytes;
 	uint64_t dropped, damaged, recovered;
 	bool woken;
+	/* the stats as of the last change, read without the lock: the
+	 * collector's health check must never wait on the spool's disk */
+	uint64_t pub_records, pub_bytes, pub_dropped, pub_damaged, pub_recovered;
 };
 
 static void drop_passed(struct spool *s);
+static void publish(struct spool *s);
+static struct seg *find_seg(struct spool *s, uint64_t seq);
 
 static void seg_name(char *buf, size_t n, uint64_t seq)
 {
@@ -111,6 +117,11 @@ static int open_dir(struct spool *s, const char *dir, char *err, size_t errlen)
 			 "(it is uid %u, mode %04o)",
 			 dir, (unsigned)geteuid(), (unsigned)st.st_uid,
 			 (unsigned)st.st_mode & 07777);
+		return -1;
+	}
+	/* two mlwatch on one spool would delete each other's segments */
+	if (flock(s->dirfd, LOCK_EX | LOCK_NB)) {
+		snprintf(err, errlen, "spool folder %s is in use by another mlwatch", dir);
 		return -1;
 	}
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
@@ -257,6 +268,7 @@ static int load(struct spool *s, char *err, size_t errlen)
 {
 	DIR *d = fdopendir(dup(s->dirfd));
 	struct dirent *e;
+	int rc;
 
 	if (!d) {
 		snprintf(err, errlen, "cannot list spool folder %s: %s", s->dir, strerror(errno));
@@ -268,8 +280,12 @@ static int load(struct spool *s, char *err, size_t errlen)
 		struct seg *g;
 
 		if (sscanf(e->d_name, "%16" SCNx64 ".se%1s", &seq, tail) != 2 ||
-		    strlen(e->d_name) != 20 || s->nsegs >= MAX_SEGS)
+		    strlen(e->d_name) != 20)
 			continue;
+		if (s->nsegs >= MAX_SEGS) {
+			s->damaged++; /* a segment past the bound: counted, not read */
+			continue;
+		}
 		g = realloc(s->segs, (s->nsegs + 1) * sizeof(*g));
 		if (!g)
 			break;
@@ -283,13 +299,38 @@ static int load(struct spool *s, char *err, size_t errlen)
 		s->total_bytes += s->segs[i].bytes;
 	}
 	read_cursor(s);
+	/* empty segments (a run that wrote nothing) would pile up over restarts */
+	for (size_t i = 0; i < s->nsegs;) {
+		char name[64];
+
+		if (s->segs[i].records || s->segs[i].bytes) {
+			i++;
+			continue;
+		}
+		seg_name(name, sizeof(name), s->segs[i].seq);
+		unlinkat(s->dirfd, name, 0);
+		if (s->cur.seq == s->segs[i].seq)
+			s->cur = (struct spool_pos){ i + 1 < s->nsegs ? s->segs[i + 1].seq : 0, 0,
+						     0 };
+		memmove(s->segs + i, s->segs + i + 1, (s->nsegs - i - 1) * sizeof(*s->segs));
+		s->nsegs--;
+	}
+	if (s->nsegs && !find_seg(s, s->cur.seq)) {
+		/* its segment went: everything left is after it */
+		size_t i = 0;
+
+		while (i < s->nsegs && s->segs[i].seq < s->cur.seq)
+			i++;
+		s->cur = (struct spool_pos){ i < s->nsegs ? s->segs[i].seq : s->segs[0].seq, 0, 0 };
+	}
 	for (size_t i = 0; i < s->nsegs; i++)
 		if (s->segs[i].seq >= s->cur.seq)
 			s->recovered += s->segs[i].records -
 					(s->segs[i].seq == s->cur.seq ? s->cur.idx : 0);
-	if (new_seg(s)) {
+	rc = new_seg(s);
+	if (rc) {
 		snprintf(err, errlen, "cannot create a segment in spool folder %s: %s", s->dir,
-			 strerror(errno));
+			 strerror(-rc));
 		return -1;
 	}
 	/* nothing waiting: start at the new segment and clear out the old */
@@ -297,6 +338,7 @@ static int load(struct spool *s, char *err, size_t errlen)
 		s->cur = (struct spool_pos){ s->segs[s->nsegs - 1].seq, 0, 0 };
 	drop_passed(s);
 	write_cursor(s);
+	publish(s);
 	return 0;
 }
 
@@ -315,8 +357,10 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes, char *err, size_t 
 	s->seg_max = max_bytes / 8;
 	if (s->seg_max < (64u << 10))
 		s->seg_max = 64u << 10;
-	if (s->seg_max > (16u << 20))
-		s->seg_max = 16u << 20;
+	/* at most 16 MiB, unless that would take more segments than MAX_SEGS */
+	if (s->seg_max > (16u << 20) && s->seg_max > max_bytes / (MAX_SEGS / 2))
+		s->seg_max = max_bytes / (MAX_SEGS / 2) > (16u << 20) ? max_bytes / (MAX_SEGS / 2) :
+									16u << 20;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -380,11 +424,17 @@ int spool_append(struct spool *s, unsigned kind, const char *data, size_t len)
 	if (s->segs[s->nsegs - 1].bytes + HDR + len > s->seg_max && s->segs[s->nsegs - 1].bytes)
 		rc = new_seg(s);
 	while (!rc && s->total_bytes + HDR + len > s->max_bytes) {
+		uint64_t before = s->total_bytes;
+
 		if (s->nsegs < 2)
 			rc = new_seg(s);
 		if (!rc)
 			drop_oldest(s);
+		if (!rc && s->total_bytes >= before)
+			rc = -ENOSPC; /* nothing left to drop: never spin */
 	}
+	if (s->dropped != s->pub_dropped)
+		publish(s);
 	pthread_mutex_unlock(&s->mu);
 	if (rc)
 		return rc;
@@ -406,7 +456,7 @@ int spool_append(struct spool *s, unsigned kind, const char *data, size_t len)
 		free(rec);
 	}
 	if (w != (ssize_t)(HDR + len)) {
-		int e = w < 0 ? errno : EIO;
+		int e = w < 0 ? errno : ENOSPC; /* a short write: the disk is full */
 
 		/* cut what was written, so the segment stays readable */
 		if (w > 0 && ftruncate(s->wfd, (off_t)s->segs[s->nsegs - 1].bytes))
@@ -417,6 +467,7 @@ int spool_append(struct spool *s, unsigned kind, const char *data, size_t len)
 	s->segs[s->nsegs - 1].bytes += HDR + len;
 	s->segs[s->nsegs - 1].records++;
 	s->total_bytes += HDR + len;
+	publish(s);
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return 0;
@@ -435,7 +486,8 @@ static uint64_t pending_locked(struct spool *s)
 	return n;
 }
 
-static void add_rec(struct spool_batch *b, unsigned kind, char *data, size_t len,
+/* false (data freed): out of memory; the record stays for the next read */
+static bool add_rec(struct spool_batch *b, unsigned kind, char *data, size_t len,
 		    struct spool_pos next)
 {
 	if (b->n == b->cap) {
@@ -444,12 +496,13 @@ static void add_rec(struct spool_batch *b, unsigned kind, char *data, size_t len
 
 		if (!v) {
 			free(data);
-			return;
+			return false;
 		}
 		b->v = v;
 		b->cap = cap;
 	}
 	b->v[b->n++] = (struct spool_rec){ kind, data, len, next };
+	return true;
 }
 
 size_t spool_read(struct spool *s, struct spool_batch *b, size_t max, size_t max_bytes,
@@ -500,27 +553,42 @@ size_t spool_read(struct spool *s, struct spool_batch *b, size_t max, size_t max
 			if (s->rfd < 0)
 				break;
 		}
-		len = 0;
-		data = NULL;
-		if (pread(s->rfd, h, HDR, (off_t)p.off) == HDR && h[0] == 'M' && h[1] == 'W' &&
-		    (len = get32(h + 4)) <= REC_MAX && p.off + HDR + len <= g->bytes &&
-		    (data = malloc(len + 1)) &&
-		    pread(s->rfd, data, len, (off_t)(p.off + HDR)) == (ssize_t)len &&
-		    crc32(0, (const Bytef *)data, len) == get32(h + 8)) {
-			data[len] = '\0';
-			p.off += HDR + len;
-			p.idx++;
-			add_rec(b, h[2], data, len, p);
-			taken += len;
-			continue;
+		if (pread(s->rfd, h, HDR, (off_t)p.off) != HDR)
+			break; /* an I/O error: try again on the next read */
+		len = get32(h + 4);
+		if (h[0] == 'M' && h[1] == 'W' && h[3] == 1 && len <= REC_MAX &&
+		    p.off + HDR + len <= g->bytes) {
+			struct spool_pos next = { p.seq, p.off + HDR + len, p.idx + 1 };
+			ssize_t got;
+
+			data = malloc(len + 1);
+			if (!data)
+				break; /* out of memory: not damage, try again later */
+			got = pread(s->rfd, data, len, (off_t)(p.off + HDR));
+			if (got != (ssize_t)len) {
+				free(data);
+				break;
+			}
+			if (crc32(0, (const Bytef *)data, len) == get32(h + 8)) {
+				data[len] = '\0';
+				if (!add_rec(b, h[2], data, len, next))
+					break;
+				p = next;
+				taken += len;
+				continue;
+			}
+			free(data);
 		}
-		/* damaged on disk after it was written: skip the segment's rest */
-		free(data);
-		s->damaged += g->records - p.idx;
-		g->records = p.idx;
-		g->bytes = p.off;
-		if (g == &s->segs[s->nsegs - 1])
+		/* damaged on disk after it was written: what is left of the
+		 * segment cannot be framed. Deliver what came before; then skip
+		 * to the segment's end (new records are appended there). */
+		if (b->n)
 			break;
+		s->damaged += g->records - p.idx;
+		p = (struct spool_pos){ g->seq, g->bytes, g->records };
+		s->cur = p;
+		write_cursor(s);
+		publish(s);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return b->n;
@@ -546,6 +614,7 @@ void spool_commit(struct spool *s, const struct spool_batch *b, size_t n)
 		}
 		drop_passed(s);
 		write_cursor(s);
+		publish(s);
 	}
 	pthread_mutex_unlock(&s->mu);
 }
@@ -564,15 +633,28 @@ void spool_batch_free(struct spool_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* mu held: the stats for readers that take no lock */
+static void publish(struct spool *s)
+{
+	__atomic_store_n(&s->pub_records, pending_locked(s), __ATOMIC_RELAXED);
+	__atomic_store_n(&s->pub_bytes, s->total_bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->pub_dropped, s->dropped, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->pub_damaged, s->damaged, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->pub_recovered, s->recovered, __ATOMIC_RELAXED);
+}
+
 void spool_get_stats(struct spool *s, struct spool_stats *st)
 {
-	pthread_mutex_lock(&s->mu);
-	st->records = pending_locked(s);
-	st->bytes = s->total_bytes;
-	st->dropped = s->dropped;
-	st->damaged = s->damaged;
-	st->recovered = s->recovered;
-	pthread_mutex_unlock(&s->mu);
+	st->records = __atomic_load_n(&s->pub_records, __ATOMIC_RELAXED);
+	st->bytes = __atomic_load_n(&s->pub_bytes, __ATOMIC_RELAXED);
+	st->dropped = __atomic_load_n(&s->pub_dropped, __ATOMIC_RELAXED);
+	st->damaged = __atomic_load_n(&s->pub_damaged, __ATOMIC_RELAXED);
+	st->recovered = __atomic_load_n(&s->pub_recovered, __ATOMIC_RELAXED);
+}
+
+uint64_t spool_pending(struct spool *s)
+{
+	return __atomic_load_n(&s->pub_records, __ATOMIC_RELAXED);
 }
 
 void spool_wake(struct spool *s)

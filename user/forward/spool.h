@@ -50,7 +50,9 @@ size_t spool_read(struct spool *s, struct spool_batch *b, size_t max, size_t max
 void spool_commit(struct spool *s, const struct spool_batch *b, size_t n);
 void spool_batch_clear(struct spool_batch *b);
 void spool_batch_free(struct spool_batch *b);
+/* Both lock-free: they never wait on the spool's disk. */
 void spool_get_stats(struct spool *s, struct spool_stats *st);
+uint64_t spool_pending(struct spool *s);
 void spool_wake(struct spool *s); /* a waiting reader returns */
 void spool_close(struct spool *s);
 

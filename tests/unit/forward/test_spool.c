@@ -1,5 +1,6 @@
 /* The spool: order, acknowledgement, what survives a restart and a torn
  * write, the bound (oldest out, counted), and folders it must refuse. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -175,6 +176,92 @@ static void test_refuses_unsafe_folder(void)
 	CHECK(s == NULL);
 }
 
+/* A record damaged on disk after it was written costs the records of that
+ * segment up to the damage's end, counted; those appended later still go. */
+static void test_damage_in_live_segment(void)
+{
+	char dir[256], err[256], path[320], buf[64];
+	struct spool *s;
+	struct spool_batch b = { 0 };
+	struct spool_stats st;
+	int fd;
+
+	fresh(dir, sizeof(dir));
+	s = spool_open(dir, 1 << 20, err, sizeof(err));
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	for (int i = 0; i < 4; i++) {
+		rec(buf, sizeof(buf), i);
+		spool_append(s, 1, buf, strlen(buf));
+	}
+	/* flip a byte of the second record's data (segment 1 is this run's) */
+	snprintf(path, sizeof(path), "%s/%016x.seg", dir, 1);
+	fd = open(path, O_WRONLY);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		rec(buf, sizeof(buf), 0);
+		CHECK(pwrite(fd, "#", 1, 12 + (off_t)strlen(buf) + 12 + 3) == 1);
+		close(fd);
+	}
+	CHECK(spool_read(s, &b, 100, 1 << 20, 0) == 1); /* the first, then the damage */
+	spool_commit(s, &b, 1);
+	CHECK(spool_read(s, &b, 100, 1 << 20, 0) == 0); /* skipped to the end */
+	spool_get_stats(s, &st);
+	CHECK(st.damaged == 3);
+	CHECK(st.records == 0);
+	spool_append(s, 1, "{\"after\":1}", 11);
+	CHECK(spool_read(s, &b, 100, 1 << 20, 0) == 1);
+	if (b.n)
+		CHECK_STR(b.v[0].data, "{\"after\":1}");
+	spool_get_stats(s, &st);
+	CHECK(st.records == 1);
+	spool_batch_free(&b);
+	spool_close(s);
+}
+
+/* One spool, one mlwatch; restarts with nothing to send leave no
+ * segments behind. */
+static void test_lock_and_restarts(void)
+{
+	char dir[256], err[256];
+	struct spool *s, *t;
+	int segs = 0;
+	DIR *d;
+	struct dirent *e;
+
+	fresh(dir, sizeof(dir));
+	s = spool_open(dir, 1 << 20, err, sizeof(err));
+	CHECK(s != NULL);
+	t = spool_open(dir, 1 << 20, err, sizeof(err));
+	CHECK(t == NULL);
+	CHECK(strstr(err, "in use") != NULL);
+	spool_close(s);
+	for (int i = 0; i < 50; i++) {
+		s = spool_open(dir, 1 << 20, err, sizeof(err));
+		CHECK(s != NULL);
+		if (!s)
+			return;
+		if (i == 25)
+			spool_append(s, 1, "{}", 2); /* one left unsent midway */
+		spool_close(s);
+	}
+	d = opendir(dir);
+	while (d && (e = readdir(d)))
+		segs += strstr(e->d_name, ".seg") != NULL;
+	if (d)
+		closedir(d);
+	CHECK(segs <= 3);
+	s = spool_open(dir, 1 << 20, err, sizeof(err));
+	if (s) {
+		struct spool_stats st;
+
+		spool_get_stats(s, &st);
+		CHECK(st.recovered == 1);
+		spool_close(s);
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(base)) {
@@ -185,6 +272,8 @@ int main(void)
 	RUN(test_restart_and_torn_tail);
 	RUN(test_bound_drops_oldest);
 	RUN(test_refuses_unsafe_folder);
+	RUN(test_damage_in_live_segment);
+	RUN(test_lock_and_restarts);
 	{
 		char cmd[300];
 
