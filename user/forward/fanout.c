@@ -75,20 +75,30 @@ void fanout_stats(struct fanout *f, size_t i, struct fwd_stats *st)
 
 void fanout_stop(struct fanout *f, unsigned drain_ms)
 {
-	struct timespec t0, t1;
+	struct timespec ts;
+	uint64_t now, deadline;
+	bool all;
 
 	if (!f)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (size_t i = 0; i < f->n; i++) {
-		unsigned spent;
-
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		/* one drain time for all outputs, not one each */
-		spent = (unsigned)((t1.tv_sec - t0.tv_sec) * 1000 +
-				   (t1.tv_nsec - t0.tv_nsec) / 1000000);
-		forwarder_stop(f->v[i], spent < drain_ms ? drain_ms - spent : 0);
-	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	deadline = now + (uint64_t)drain_ms * 1000000ull;
+	/* one drain time for all outputs together, not one each */
+	for (size_t i = 0; i < f->n; i++)
+		forwarder_drain(f->v[i], deadline);
+	do {
+		all = true;
+		for (size_t i = 0; i < f->n; i++)
+			all &= forwarder_drained(f->v[i]);
+		if (all)
+			break;
+		usleep(10000);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	} while (now < deadline);
+	for (size_t i = 0; i < f->n; i++)
+		forwarder_halt(f->v[i]);
 }
 
 void fanout_free(struct fanout *f)

@@ -35,8 +35,10 @@ struct forwarder {
 	struct spool *sp;
 	pthread_t writer, sender;
 	bool writer_up, sender_up;
-	bool draining;      /* stop: spool everything, send what can be sent */
-	bool stop;          /* stop now */
+	bool draining; /* stop: spool everything, send what can be sent */
+	bool stop;     /* stop now */
+	uint64_t drain_deadline_ns;
+	bool writer_done;
 	pthread_mutex_t mu; /* the fields below, and the sender's sleeps */
 	pthread_cond_t cv;
 	uint64_t submitted, delivered, retries, rejected, spool_errors, render_errors;
@@ -73,7 +75,16 @@ static void count(struct forwarder *f, uint64_t *ctr, uint64_t n)
 	(void)f;
 }
 
-/* A failed try: its reason for the counters and health alerts. */
+/* A problem worth telling (the exit report, the health alerts). */
+static void note_error(struct forwarder *f, const char *why)
+{
+	pthread_mutex_lock(&f->mu);
+	snprintf(f->last_error, sizeof(f->last_error), "%s", why);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* A try that reached no destination: also starts the failing clock that
+ * output-unreachable reads (a success stops it). */
 static void failed(struct forwarder *f, const char *why)
 {
 	pthread_mutex_lock(&f->mu);
@@ -113,6 +124,11 @@ static void nap(struct forwarder *f, unsigned ms)
 
 /* ---- writer: memory queue -> spool ---- */
 
+static bool past_drain(struct forwarder *f)
+{
+	return flag(&f->draining) && now_ns() >= f->drain_deadline_ns;
+}
+
 static void *writer_main(void *arg)
 {
 	struct forwarder *f = arg;
@@ -128,18 +144,19 @@ static void *writer_main(void *arg)
 			if (rc == -EMSGSIZE) {
 				/* larger than the whole spool: it can never be sent */
 				count(f, &f->rejected, 1);
-				failed(f, "a record larger than the spool was dropped");
+				note_error(f, "a record larger than the spool was dropped");
 			} else if (rc) {
 				char why[160];
 
 				snprintf(why, sizeof(why), "spool write failed: %s", strerror(-rc));
-				failed(f, why);
+				note_error(f, why);
 				count(f, &f->spool_errors, 1);
-				/* keep it (and the rest) in memory and try again */
+				/* keep it (and the rest) in memory and try again,
+				 * until the drain at exit runs out */
 				recq_unshift(&f->q, list);
 				list = NULL;
-				if (flag(&f->stop))
-					return NULL;
+				if (flag(&f->stop) || past_drain(f))
+					goto out;
 				nap(f, 500);
 				break;
 			}
@@ -147,10 +164,13 @@ static void *writer_main(void *arg)
 			free(r);
 		}
 		if (draining && !list && !__atomic_load_n(&f->q.records, __ATOMIC_RELAXED))
-			return NULL;
-		if (flag(&f->stop))
-			return NULL;
+			goto out;
+		if (flag(&f->stop) || past_drain(f))
+			goto out;
 	}
+out:
+	__atomic_store_n(&f->writer_done, true, __ATOMIC_RELEASE);
+	return NULL;
 }
 
 /* ---- sender: spool -> destination ---- */
@@ -163,9 +183,10 @@ static bool is_http(const struct forwarder *f)
 
 enum render_as { AS_RECORD, AS_HEC, AS_BULK };
 
-/* Appends record i in the output's convention. false: the record cannot be
- * rendered (counted; it is finished, there is nothing to retry). */
-static bool render(struct forwarder *f, size_t i, enum render_as as, struct fbuf *out)
+/* Appends record i in the output's convention. 1: done; 0: the record
+ * cannot be rendered (counted; it is finished, there is nothing to retry);
+ * -1: out of memory (not the record's fault: try again later). */
+static int render(struct forwarder *f, size_t i, enum render_as as, struct fbuf *out)
 {
 	const struct spool_rec *r = &f->b.v[i];
 	cJSON *rec = cJSON_ParseWithLength(r->data, r->len);
@@ -190,17 +211,21 @@ static bool render(struct forwarder *f, size_t i, enum render_as as, struct fbuf
 	}
 	cJSON_Delete(rec);
 	if (rc == 0 && !out->oom)
-		return true;
+		return 1;
+	if (out->oom || (!rec && r->len < (1u << 24))) {
+		/* cJSON fails a valid record only when memory is out */
+		failed(f, "out of memory while rendering");
+		return -1;
+	}
 	count(f, &f->render_errors, 1);
 	{
-		char msg[200];
+		char msg[160];
 
-		snprintf(msg, sizeof(msg), "a record could not be rendered: %s",
-			 out->oom ? "out of memory" : why);
-		failed(f, msg);
+		snprintf(msg, sizeof(msg), "a record could not be rendered: %.120s", why);
+		note_error(f, msg);
 	}
 	f->done[i] = true;
-	return false;
+	return 0;
 }
 
 static void send_syslog(struct forwarder *f)
@@ -216,7 +241,10 @@ static void send_syslog(struct forwarder *f)
 		if (f->done[i])
 			continue;
 		fbuf_reset(&f->one);
-		if (!render(f, i, AS_RECORD, &f->one))
+		rc = render(f, i, AS_RECORD, &f->one);
+		if (rc < 0)
+			return;
+		if (rc == 0)
 			continue;
 		rc = tx_syslog_send(&f->sys, f->one.p, f->one.len);
 		if (rc == -2) {
@@ -246,10 +274,15 @@ static void send_syslog(struct forwarder *f)
 static void send_file(struct forwarder *f)
 {
 	for (size_t i = 0; i < f->b.n; i++) {
+		int rc;
+
 		if (f->done[i])
 			continue;
 		fbuf_reset(&f->one);
-		if (!render(f, i, AS_RECORD, &f->one))
+		rc = render(f, i, AS_RECORD, &f->one);
+		if (rc < 0)
+			return;
+		if (rc == 0)
 			continue;
 		if (tx_file_write(&f->file, f->one.p, f->one.len)) {
 			failed(f, f->file.err);
@@ -275,10 +308,20 @@ static void http_failed(struct forwarder *f, long status)
 		failed(f, f->http.err);
 		return;
 	}
-	/* the answer is the receiver's text: only printable ASCII of it */
+	/* the answer is the receiver's text: only printable ASCII of it, and
+	 * never the token, should a proxy echo the request's headers */
 	for (size_t i = 0; i < f->http.body.len && j < sizeof(body) - 1; i++) {
+		const char *tok = f->oc->token;
+		size_t tl = tok ? strlen(tok) : 0;
 		unsigned char c = (unsigned char)f->http.body.p[i];
 
+		if (tl && f->http.body.len - i >= tl && !memcmp(f->http.body.p + i, tok, tl)) {
+			j += (size_t)snprintf(body + j, sizeof(body) - j, "***");
+			if (j >= sizeof(body))
+				j = sizeof(body) - 1;
+			i += tl - 1;
+			continue;
+		}
 		body[j++] = c >= 0x20 && c < 0x7f ? (char)c : ' ';
 	}
 	body[j] = '\0';
@@ -298,9 +341,17 @@ static long post_records(struct forwarder *f, ssize_t only, size_t *sent, size_t
 	*sent = 0;
 	fbuf_reset(&f->body);
 	for (size_t i = 0; i < f->b.n; i++) {
+		int rc;
+
 		if (f->done[i] || (only >= 0 && (size_t)only != i))
 			continue;
-		if (!render(f, i, as, &f->body))
+		rc = render(f, i, as, &f->body);
+		if (rc < 0) {
+			snprintf(f->http.err, sizeof(f->http.err), "out of memory");
+			*sent = 0;
+			return -1;
+		}
+		if (rc == 0)
 			continue;
 		/* NDJSON: a newline after each (bulk items end with theirs) */
 		if (as != AS_BULK && f->oc->format != FMT_FALCO)
@@ -389,19 +440,29 @@ static void send_http(struct forwarder *f)
 
 		for (size_t k = 0; k < sent && !flag(&f->stop); k++) {
 			long s1 = post_records(f, (ssize_t)idx[k], &n1, one);
+			int item = (int)s1;
+			char why[160];
 
 			if (!n1)
 				continue;
-			if (retriable(s1)) {
-				http_failed(f, s1);
+			/* a _bulk answer says per item, even for one */
+			if (s1 >= 200 && s1 < 300 && f->oc->type == OUT_ELASTICSEARCH &&
+			    bulk_parse_response(f->http.body.p ? f->http.body.p : "",
+						f->http.body.len, 1, &item, why, sizeof(why))) {
+				failed(f, why);
+				free(idx);
+				return;
+			}
+			if (retriable(item)) {
+				http_failed(f, s1 == item ? s1 : item);
 				free(idx);
 				return;
 			}
 			f->done[idx[k]] = true;
-			if (s1 >= 200 && s1 < 300) {
+			if ((item >= 200 && item < 300) || item == 409) {
 				count(f, &f->delivered, 1);
 			} else {
-				http_failed(f, s1);
+				http_failed(f, item);
 				count(f, &f->rejected, 1);
 			}
 		}
@@ -427,22 +488,24 @@ static size_t done_prefix(const struct forwarder *f)
 static bool read_batch(struct forwarder *f, uint64_t *partial_since)
 {
 	size_t want = is_http(f) ? f->oc->batch : STREAM_BATCH;
-	size_t n = spool_read(f->sp, &f->b, want, READ_BYTES, 200);
+	uint64_t pending = spool_pending(f->sp);
+	size_t n;
 
-	if (!n)
-		return false;
-	/* HTTP: a partial batch waits for more, at most flush_ms */
-	if (is_http(f) && n < want && !flag(&f->draining)) {
+	/* HTTP: a partial batch waits for more, at most flush_ms (counted
+	 * without reading the spool: that waits for the lock and the disk) */
+	if (is_http(f) && pending && pending < want && !flag(&f->draining)) {
 		uint64_t now = now_ns();
 
 		if (!*partial_since)
 			*partial_since = now;
 		if (now - *partial_since < (uint64_t)f->oc->flush_ms * 1000000ull) {
-			spool_batch_clear(&f->b);
 			nap(f, 20);
 			return false;
 		}
 	}
+	n = spool_read(f->sp, &f->b, want, READ_BYTES, 200);
+	if (!n)
+		return false;
 	*partial_since = 0;
 	if (f->done_cap < n) {
 		bool *d = realloc(f->done, n * sizeof(*d));
@@ -501,7 +564,7 @@ static int open_transport(struct forwarder *f, char *err, size_t errlen)
 
 	switch (oc->type) {
 	case OUT_SYSLOG:
-		return tx_syslog_init(&f->sys, oc, err, errlen);
+		return tx_syslog_init(&f->sys, oc, &f->stop, err, errlen);
 	case OUT_FILE:
 		return tx_file_init(&f->file, oc->path, err, errlen);
 	case OUT_SPLUNK_HEC:
@@ -616,35 +679,49 @@ void forwarder_stats(struct forwarder *f, struct fwd_stats *st)
 	pthread_mutex_unlock(&f->mu);
 }
 
+void forwarder_drain(struct forwarder *f, uint64_t deadline_ns)
+{
+	f->drain_deadline_ns = deadline_ns;
+	__atomic_store_n(&f->draining, true, __ATOMIC_RELEASE);
+	recq_wake(&f->q);
+}
+
+bool forwarder_drained(struct forwarder *f)
+{
+	return (!f->writer_up || flag(&f->writer_done)) && (!f->sender_up || !spool_pending(f->sp));
+}
+
+void forwarder_halt(struct forwarder *f)
+{
+	uint64_t left;
+
+	pthread_mutex_lock(&f->mu);
+	__atomic_store_n(&f->stop, true, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	recq_wake(&f->q);
+	if (f->sp)
+		spool_wake(f->sp);
+	if (f->writer_up)
+		pthread_join(f->writer, NULL);
+	if (f->sender_up)
+		pthread_join(f->sender, NULL);
+	f->writer_up = f->sender_up = false;
+	/* what never reached the spool is lost: counted, in the exit report */
+	left = __atomic_load_n(&f->q.records, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&f->q.dropped, left, __ATOMIC_RELAXED);
+}
+
 void forwarder_stop(struct forwarder *f, unsigned drain_ms)
 {
 	uint64_t deadline = now_ns() + (uint64_t)drain_ms * 1000000ull;
 
 	if (!f)
 		return;
-	__atomic_store_n(&f->draining, true, __ATOMIC_RELEASE);
-	recq_wake(&f->q);
-	if (f->writer_up)
-		pthread_join(f->writer, NULL);
-	f->writer_up = false;
-	/* the sender: until the spool is empty or the time is up */
-	while (f->sender_up && now_ns() < deadline) {
-		struct spool_stats ss;
-
-		spool_get_stats(f->sp, &ss);
-		if (!ss.records)
-			break;
-		usleep(20000);
-	}
-	pthread_mutex_lock(&f->mu);
-	__atomic_store_n(&f->stop, true, __ATOMIC_RELEASE);
-	pthread_cond_broadcast(&f->cv);
-	pthread_mutex_unlock(&f->mu);
-	if (f->sp)
-		spool_wake(f->sp);
-	if (f->sender_up)
-		pthread_join(f->sender, NULL);
-	f->sender_up = false;
+	forwarder_drain(f, deadline);
+	while (!forwarder_drained(f) && now_ns() < deadline)
+		usleep(10000);
+	forwarder_halt(f);
 }
 
 void forwarder_free(struct forwarder *f)

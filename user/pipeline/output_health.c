@@ -8,9 +8,10 @@
 #include "output_health.h"
 #include "health.h"
 
+/* spool write errors are not here: those records wait in memory, and are
+ * counted in queue_dropped only if they never reach the spool */
 static const char *const lost_names[OUTPUT_LOST_KINDS] = {
-	"rejected",      "queue_dropped", "spool_dropped",
-	"render_errors", "spool_errors",  "spool_damaged",
+	"rejected", "queue_dropped", "spool_dropped", "render_errors", "spool_damaged",
 };
 
 int output_health_init(struct output_health *h, size_t n, uint64_t now_ns)
@@ -34,8 +35,7 @@ static void lost_counts(const struct fwd_stats *st, uint64_t v[OUTPUT_LOST_KINDS
 	v[1] = st->queue_dropped;
 	v[2] = st->spool_dropped;
 	v[3] = st->render_errors;
-	v[4] = st->spool_errors;
-	v[5] = st->spool_damaged;
+	v[4] = st->spool_damaged;
 }
 
 size_t output_health_check(struct output_health *h, size_t i, const struct fwd_stats *st,

@@ -17,7 +17,7 @@
 /* An output failing this long is said (and again every REPEAT while so). */
 #define OUTPUT_UNREACHABLE_MS 30000ull
 #define OUTPUT_UNREACHABLE_REPEAT_NS (300ull * 1000 * 1000 * 1000)
-#define OUTPUT_LOST_KINDS 6
+#define OUTPUT_LOST_KINDS 5
 
 struct output_told {
 	uint64_t lost[OUTPUT_LOST_KINDS]; /* as of the last output-records-lost */

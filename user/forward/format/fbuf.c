@@ -66,6 +66,7 @@ void fbuf_printf(struct fbuf *b, const char *fmt, ...)
 void fbuf_reset(struct fbuf *b)
 {
 	b->len = 0;
+	b->oom = false; /* a failed allocation once is not failing for ever */
 	if (b->p)
 		b->p[0] = '\0';
 }

@@ -14,7 +14,7 @@ struct fbuf {
 void fbuf_add(struct fbuf *b, const void *data, size_t n);
 void fbuf_puts(struct fbuf *b, const char *s);
 void fbuf_printf(struct fbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fbuf_reset(struct fbuf *b); /* len = 0, keeps the memory */
+void fbuf_reset(struct fbuf *b); /* len = 0 and oom cleared, keeps the memory */
 void fbuf_free(struct fbuf *b);
 
 #endif
