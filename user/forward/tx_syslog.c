@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,10 +29,12 @@ static void tls_err(char *buf, size_t n, const char *what)
 	snprintf(buf, n, "%s%s%s", what, msg[0] ? ": " : "", msg);
 }
 
-int tx_syslog_init(struct tx_syslog *t, const struct output_conf *oc, char *err, size_t errlen)
+int tx_syslog_init(struct tx_syslog *t, const struct output_conf *oc, const bool *stop, char *err,
+		   size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
 	t->oc = oc;
+	t->stop = stop;
 	t->fd = -1;
 	if (oc->proto != PROTO_TLS)
 		return 0;
@@ -70,29 +73,57 @@ static void disconnect(struct tx_syslog *t)
 	t->fd = -1;
 }
 
-static void set_timeouts(int fd, unsigned ms)
+static uint64_t now_ms(void)
 {
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	struct timespec ts;
 
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* A non-blocking connect bounded by the output's timeout. */
-static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len, unsigned ms)
+/* Waits for the socket in slices, so that a stop or the message's deadline
+ * ends the wait: a peer that never reads cannot hold the sender. 0, or -1
+ * with t->err set. */
+static int wait_fd(struct tx_syslog *t, short events, uint64_t deadline)
 {
-	int fl = fcntl(fd, F_GETFL), soerr = 0;
-	socklen_t sl = sizeof(soerr);
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	for (;;) {
+		struct pollfd p = { .fd = t->fd, .events = events };
+		uint64_t now = now_ms();
+		int rc;
 
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	if (connect(fd, sa, len) && errno != EINPROGRESS)
+		if (t->stop && __atomic_load_n(t->stop, __ATOMIC_RELAXED)) {
+			snprintf(t->err, sizeof(t->err), "stopped");
+			return -1;
+		}
+		if (now >= deadline) {
+			snprintf(t->err, sizeof(t->err), "%s:%s: timed out after %u ms",
+				 t->oc->host, t->oc->port, t->oc->timeout_ms);
+			return -1;
+		}
+		rc = poll(&p, 1, deadline - now < 100 ? (int)(deadline - now) : 100);
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR) {
+			snprintf(t->err, sizeof(t->err), "poll: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/* A non-blocking connect bounded by the output's timeout; the socket
+ * stays non-blocking (every wait is wait_fd's). */
+static int connect_bounded(struct tx_syslog *t, const struct sockaddr *sa, socklen_t len)
+{
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	fcntl(t->fd, F_SETFL, fcntl(t->fd, F_GETFL) | O_NONBLOCK);
+	if (connect(t->fd, sa, len) && errno != EINPROGRESS)
 		return -errno;
-	if (poll(&p, 1, (int)ms) != 1)
+	if (wait_fd(t, POLLOUT, now_ms() + t->oc->timeout_ms))
 		return -ETIMEDOUT;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr)
+	if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr)
 		return -(soerr ? soerr : errno);
-	fcntl(fd, F_SETFL, fl);
 	return 0;
 }
 
@@ -118,7 +149,18 @@ static int tls_handshake(struct tx_syslog *t)
 		tls_err(t->err, sizeof(t->err), "TLS set-up failed");
 		return -1;
 	}
-	if (SSL_connect(t->ssl) != 1) {
+	for (uint64_t deadline = now_ms() + oc->timeout_ms;;) {
+		int r = SSL_connect(t->ssl), e;
+
+		if (r == 1)
+			return 0;
+		e = SSL_get_error(t->ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			break;
+		if (wait_fd(t, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+			return -1;
+	}
+	{
 		long v = SSL_get_verify_result(t->ssl);
 
 		if (v != X509_V_OK)
@@ -152,7 +194,7 @@ static int connect_peer(struct tx_syslog *t)
 			last = errno;
 			continue;
 		}
-		rc = connect_bounded(t->fd, ai->ai_addr, ai->ai_addrlen, oc->timeout_ms);
+		rc = connect_bounded(t, ai->ai_addr, ai->ai_addrlen);
 		if (!rc)
 			break;
 		last = -rc;
@@ -165,7 +207,6 @@ static int connect_peer(struct tx_syslog *t)
 			 strerror(last));
 		return -1;
 	}
-	set_timeouts(t->fd, oc->timeout_ms);
 	if (oc->proto == PROTO_TLS && tls_handshake(t)) {
 		disconnect(t);
 		return -1;
@@ -173,23 +214,35 @@ static int connect_peer(struct tx_syslog *t)
 	return 0;
 }
 
-static int write_all(struct tx_syslog *t, const char *p, size_t n)
+static int write_all(struct tx_syslog *t, const char *p, size_t n, uint64_t deadline)
 {
 	while (n) {
 		ssize_t w;
 
 		if (t->ssl) {
-			int r = SSL_write(t->ssl, p, n > 1u << 30 ? 1 << 30 : (int)n);
+			int r = SSL_write(t->ssl, p, n > 1u << 30 ? 1 << 30 : (int)n), e;
 
 			if (r <= 0) {
+				e = SSL_get_error(t->ssl, r);
+				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+					if (wait_fd(t, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+						    deadline))
+						return -1;
+					continue;
+				}
 				tls_err(t->err, sizeof(t->err), "TLS write failed");
 				return -1;
 			}
 			w = r;
 		} else {
-			w = send(t->fd, p, n, MSG_NOSIGNAL);
+			w = send(t->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (w < 0 && errno == EINTR)
 				continue;
+			if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				if (wait_fd(t, POLLOUT, deadline))
+					return -1;
+				continue;
+			}
 			if (w <= 0) {
 				snprintf(t->err, sizeof(t->err), "send to %s:%s: %s", t->oc->host,
 					 t->oc->port, w < 0 ? strerror(errno) : "nothing sent");
@@ -205,6 +258,7 @@ static int write_all(struct tx_syslog *t, const char *p, size_t n)
 int tx_syslog_send(struct tx_syslog *t, const char *msg, size_t len)
 {
 	char count[24];
+	uint64_t deadline;
 	int n;
 
 	if (t->oc->proto == PROTO_UDP && len > UDP_MAX) {
@@ -215,7 +269,7 @@ int tx_syslog_send(struct tx_syslog *t, const char *msg, size_t len)
 	if (t->fd < 0 && connect_peer(t))
 		return -1;
 	if (t->oc->proto == PROTO_UDP) {
-		if (send(t->fd, msg, len, MSG_NOSIGNAL) == (ssize_t)len)
+		if (send(t->fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len)
 			return 0;
 		snprintf(t->err, sizeof(t->err), "send to %s:%s: %s", t->oc->host, t->oc->port,
 			 strerror(errno));
@@ -224,7 +278,8 @@ int tx_syslog_send(struct tx_syslog *t, const char *msg, size_t len)
 	}
 	/* RFC 6587 octet counting: the length, a space, the message */
 	n = snprintf(count, sizeof(count), "%zu ", len);
-	if (write_all(t, count, (size_t)n) || write_all(t, msg, len)) {
+	deadline = now_ms() + t->oc->timeout_ms;
+	if (write_all(t, count, (size_t)n, deadline) || write_all(t, msg, len, deadline)) {
 		disconnect(t);
 		return -1;
 	}
@@ -256,10 +311,8 @@ bool tx_syslog_check(struct tx_syslog *t, unsigned wait_ms)
 		return true;
 	if (!(p.revents & (POLLHUP | POLLERR | POLLRDHUP)) && (p.revents & POLLIN)) {
 		/* a receiver says nothing in syslog; TLS may send tickets */
-		int fl = fcntl(t->fd, F_GETFL);
 		ssize_t r;
 
-		fcntl(t->fd, F_SETFL, fl | O_NONBLOCK);
 		if (t->ssl) {
 			r = SSL_read(t->ssl, junk, sizeof(junk));
 			if (r <= 0 && SSL_get_error(t->ssl, (int)r) == SSL_ERROR_WANT_READ)
@@ -270,7 +323,6 @@ bool tx_syslog_check(struct tx_syslog *t, unsigned wait_ms)
 			if (r < 0 && errno == EAGAIN)
 				r = 1;
 		}
-		fcntl(t->fd, F_SETFL, fl);
 		if (r > 0)
 			return true;
 	}

@@ -14,6 +14,7 @@ struct ssl_st;
 
 struct tx_syslog {
 	const struct output_conf *oc;
+	const bool *stop; /* set: every wait ends within 100 ms */
 	int fd;
 	struct ssl_ctx_st *ctx;
 	struct ssl_st *ssl;
@@ -22,7 +23,8 @@ struct tx_syslog {
 
 /* Prepares (for TLS: loads the CA, the client certificate and key) without
  * connecting. Returns 0, or -1 with the reason in err. */
-int tx_syslog_init(struct tx_syslog *t, const struct output_conf *oc, char *err, size_t errlen);
+int tx_syslog_init(struct tx_syslog *t, const struct output_conf *oc, const bool *stop, char *err,
+		   size_t errlen);
 /* One message, framed for the transport. 0, or -1 with t->err set and the
  * connection closed. */
 int tx_syslog_send(struct tx_syslog *t, const char *msg, size_t len);
