@@ -8,7 +8,7 @@
 
 #include "tx_http.h"
 
-#define ANSWER_MAX (1u << 20)
+#define ANSWER_MAX (8u << 20)
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
@@ -17,6 +17,8 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 
 	if (t->body.len + len <= ANSWER_MAX)
 		fbuf_add(&t->body, p, len);
+	else
+		t->body_cut = true;
 	return len;
 }
 
@@ -78,7 +80,21 @@ int tx_http_init(struct tx_http *t, const struct output_conf *oc, const char *co
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, oc->path);
+	if (oc->type == OUT_ELASTICSEARCH) {
+		/* only what is read of the answer: a _bulk answer of 10000 items
+		 * with all their fields would pass any sane bound */
+		static const char keep[] =
+			"filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason";
+		size_t n = strlen(oc->path) + sizeof(keep) + 2;
+
+		t->url = malloc(n);
+		if (!t->url) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		snprintf(t->url, n, "%s%c%s", oc->path, strchr(oc->path, '?') ? '&' : '?', keep);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, t->url ? t->url : oc->path);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->hdrs);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -142,6 +158,7 @@ long tx_http_post(struct tx_http *t, const char *body, size_t len)
 		len = t->zbody.len;
 	}
 	fbuf_reset(&t->body);
+	t->body_cut = false;
 	t->retry_after_s = 0;
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -151,6 +168,11 @@ long tx_http_post(struct tx_http *t, const char *body, size_t len)
 		return -1;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (t->body_cut && status >= 200 && status < 300) {
+		snprintf(t->err, sizeof(t->err), "the answer is over %u MiB: not read",
+			 ANSWER_MAX >> 20);
+		return -1;
+	}
 	if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
 		t->retry_after_s = ra > 3600 ? 3600 : (long)ra;
 	return status;
@@ -163,6 +185,8 @@ void tx_http_free(struct tx_http *t)
 	curl_slist_free_all(t->hdrs);
 	fbuf_free(&t->body);
 	fbuf_free(&t->zbody);
+	free(t->url);
+	t->url = NULL;
 	t->curl = NULL;
 	t->hdrs = NULL;
 }

@@ -15,7 +15,9 @@ struct tx_http {
 	struct curl_slist *hdrs;
 	bool gzip;
 	const bool *stop;
-	struct fbuf body;   /* the answer's body, up to 1 MiB */
+	char *url;          /* the URL used, when it is not oc->path */
+	struct fbuf body;   /* the answer's body, up to 8 MiB */
+	bool body_cut;      /* the answer was longer */
 	struct fbuf zbody;  /* the gzip'ed request */
 	long retry_after_s; /* from the last answer's Retry-After, 0 if none */
 	char err[160];
