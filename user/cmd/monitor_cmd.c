@@ -94,6 +94,11 @@ static int start_forwarding(struct collector *c, const struct options *o, struct
 		struct fwd_stats st;
 
 		fanout_stats(*fwd, i, &st);
+		if (oc->token && oc->proto == PROTO_HTTP)
+			fprintf(stderr,
+				"mlwatch: warning: output %s sends its token over plain http://; "
+				"anyone on the path can read it (use https://)\n",
+				oc->name);
 		/* host and port only: a URL's query may hold a secret */
 		fprintf(stderr, "mlwatch: forwarding to %s: %s, %s, %s%s%s; spool %s%s\n", oc->name,
 			out_type_name(oc->type), out_format_name(oc->format),
@@ -143,6 +148,8 @@ int monitor_cmd(int argc, char **argv)
 	default:
 		break;
 	}
+	/* before any output thread starts: a closed peer is counted, not fatal */
+	signal(SIGPIPE, SIG_IGN);
 	if (sink_open(&sink, opt.output, opt.json))
 		return MLW_EXIT_OUTPUT;
 	if (collector_init(&col, &opt, &sensors, &sink)) {
@@ -169,8 +176,7 @@ int monitor_cmd(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN); /* a closed output is counted, not fatal */
-	signal(SIGIO, SIG_IGN);   /* a writer breaking a judge's lease (judge.h) */
+	signal(SIGIO, SIG_IGN); /* a writer breaking a judge's lease (judge.h) */
 
 	rc = sensors_start(&sensors, &opt, col.rules, collector_handle, &col);
 	if (rc) {
