@@ -14,6 +14,7 @@ Threat model: docs/threat-model.md §3 (benign twins).
 import json
 import os
 import shutil
+import struct
 import subprocess
 import time
 
@@ -272,7 +273,11 @@ def test_rereading_a_data_shard_is_not_a_new_load():
     metrics are no "connect during a load"."""
     with Scenario("shard") as sc:
         lst = sc.listener()
-        shard = sc.write("train.bin", os.urandom(65536))
+        # token ids, as a tokenizer writes them: fixed bytes, so the static
+        # scan sees the same file every run (random bytes sniff as a
+        # pickle now and then, a scanner matter this test is not about)
+        shard = sc.write("train.bin", struct.pack("<32768H", *[(i * 7919 + 11) % 50257
+                                                              for i in range(32768)]))
         sc.start(sentinel=True, extra_args=["-v"])
         job = sc.run_script(
             "import json, socket, time\n"
