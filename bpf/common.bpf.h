@@ -184,9 +184,12 @@ static __always_inline bool budget_take(u32 uid, u32 bucket)
 	return true;
 }
 
-/* What a marked lineage does is vital; so is the open that marks. */
+/* What a marked lineage does is vital; so is the open that marks, and
+ * whatever another process does to mlwatch itself. */
 static __always_inline bool vital_kind(const struct mlw_hdr *h, u32 kind)
 {
+	if (kind == MLW_EV_SELF)
+		return true;
 	if (!(h->flags & MLW_F_MARKED))
 		return false;
 	switch (kind) {

@@ -241,6 +241,29 @@ struct {
 	__type(value, u64); /* the mark_ns it was reported under */
 } net_seen SEC(".maps") __weak;
 
+/* mlwatch's own programs, maps and links (MLW_SELF_KEY(obj, id)), pushed
+ * from user space once they are attached: bpf() on one of them from
+ * another process is reported (bpf/self.bpf.c). */
+#define MLW_SELF_IDS 1024
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MLW_SELF_IDS);
+	__type(key, u64);
+	__type(value, u8);
+} self_ids SEC(".maps") __weak;
+
+/* mlwatch's threads (tid -> 1): what ptrace, process_vm_* and /proc/PID
+ * name is a thread. Seeded from user space, kept by the fork and exit
+ * sensors; entries go with their thread, so a bound this size is never
+ * reached by mlwatch's own few threads. */
+#define MLW_SELF_TIDS 1024
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MLW_SELF_TIDS);
+	__type(key, u32);
+	__type(value, u8);
+} self_tids SEC(".maps") __weak;
+
 struct mlw_scratch {
 	u8 buf[MLW_SCRATCH_SIZE];
 };

@@ -248,6 +248,16 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	struct mlw_fork *ev;
 	bool load;
 
+	/* mlwatch is never marked; its new threads are what ptrace and
+	 * /proc may name (bpf/self.bpf.c) */
+	if (ptgid == mlw_self_tgid) {
+		u32 tid = BPF_CORE_READ(child, pid);
+		u8 one = 1;
+
+		if (ctgid == ptgid)
+			bpf_map_update_elem(&self_tids, &tid, &one, BPF_ANY);
+		return 0;
+	}
 	mark = lookup_mark(ptgid);
 	if (!mark)
 		return 0;
@@ -285,6 +295,8 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 
 	/* A thread killed inside a hooked syscall never reaches sys_exit. */
 	drop_pending(tid);
+	if (tgid == mlw_self_tgid)
+		bpf_map_delete_elem(&self_tids, &tid);
 	if (bit_test(mlw_taint_bits, tid))
 		bit_clear(mlw_taint_bits, tid);
 	/* The mark belongs to the process: keep it until its last thread. */

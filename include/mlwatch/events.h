@@ -42,6 +42,7 @@ enum mlw_event_kind {
 	MLW_EV_SEND = 9,       /* a datagram to an explicit address (sendto/sendmsg, io_uring) */
 	MLW_EV_LINK = 10,      /* rename, link or symlink by a marked process */
 	MLW_EV_SOCKET = 11,    /* a raw or packet socket made by a marked process */
+	MLW_EV_SELF = 12,      /* another process aimed at mlwatch itself (any process) */
 	MLW_EV_KIND_MAX,
 };
 
@@ -256,6 +257,40 @@ struct mlw_socket {
 	s32 protocol;
 };
 
+/* What another process did to mlwatch (struct mlw_self.op). */
+enum mlw_self_op {
+	MLW_SELF_BPF = 1,      /* bpf() on one of its programs, maps or links; arg: the cmd */
+	MLW_SELF_SIGNAL = 2,   /* a signal to one of its threads; arg: the signal */
+	MLW_SELF_PTRACE = 3,   /* PTRACE_ATTACH or PTRACE_SEIZE; arg: the request */
+	MLW_SELF_VM_READ = 4,  /* process_vm_readv of its memory */
+	MLW_SELF_VM_WRITE = 5, /* process_vm_writev into its memory */
+	MLW_SELF_GETFD = 6,    /* pidfd_getfd of one of its fds; arg: the fd */
+	MLW_SELF_MEM_OPEN = 7, /* an open of /proc/PID/mem; arg: 1 when for writing */
+	MLW_SELF_MAP_MMAP = 8, /* an mmap of one of its maps; arg: 1 when writable */
+};
+
+/* The kind of mlwatch's object a record names (struct mlw_self.obj). */
+#define MLW_SELF_OBJ_PROG 1
+#define MLW_SELF_OBJ_MAP 2
+#define MLW_SELF_OBJ_LINK 3
+
+/* MLW_EV_SELF: the header is the actor's (the sender, the caller); data[]
+ * is the real path of its executable, read in the kernel (a `kill` is
+ * gone before user space could read /proc). Sent whether or not the actor
+ * is marked: it never is, usually. */
+struct mlw_self {
+	struct mlw_hdr hdr;
+	u32 op;      /* enum mlw_self_op */
+	u32 arg;     /* per op, see enum mlw_self_op */
+	u32 obj;     /* MLW_SELF_OBJ_*, 0: none (signals, ptrace ...) */
+	u32 obj_id;  /* the program's, map's or link's id */
+	u32 target;  /* mlwatch's thread aimed at (0: the object, not a thread) */
+	s32 code;    /* signal: si_code (SI_USER 0, SI_KERNEL 0x80, SI_TKILL -6 ...) */
+	s32 result;  /* signal: the kernel's TRACE_SIGNAL_* result */
+	u32 exe_len; /* bytes of the actor's executable path in data[], NUL included */
+	char data[];
+};
+
 /* Index of the per-reason counters in the `counters` map. */
 enum mlw_counter {
 	MLW_CNT_RB_FULL_EXEC = 0, /* ring buffer full: one per event kind, in kind order */
@@ -269,6 +304,7 @@ enum mlw_counter {
 	MLW_CNT_RB_FULL_SEND,
 	MLW_CNT_RB_FULL_LINK,
 	MLW_CNT_RB_FULL_SOCKET,
+	MLW_CNT_RB_FULL_SELF,
 	MLW_CNT_MARKS_FULL,   /* marks map full: a lineage went unwatched */
 	MLW_CNT_PENDING_FULL, /* per-thread syscall stash full */
 	MLW_CNT_PATH_TRUNC,   /* paths cut at MLW_PATH_MAX */
@@ -296,12 +332,13 @@ enum mlw_counter {
 	MLW_CNT_SHED_SEND,
 	MLW_CNT_SHED_LINK,
 	MLW_CNT_SHED_SOCKET,
+	MLW_CNT_SHED_SELF,
 	MLW_CNT_OVER_BUDGET, /* vital records of a user past its rate: sent as not vital */
 	MLW_CNT_MAX,
 };
-_Static_assert(MLW_CNT_RB_FULL_SOCKET == MLW_CNT_RB_FULL_EXEC + MLW_EV_SOCKET - 1,
+_Static_assert(MLW_CNT_RB_FULL_SELF == MLW_CNT_RB_FULL_EXEC + MLW_EV_KIND_MAX - 2,
 	       "one ring-buffer-full counter per event kind, in kind order");
-_Static_assert(MLW_CNT_SHED_SOCKET == MLW_CNT_SHED_EXEC + MLW_EV_SOCKET - 1,
+_Static_assert(MLW_CNT_SHED_SELF == MLW_CNT_SHED_EXEC + MLW_EV_KIND_MAX - 2,
 	       "one shed counter per event kind, in kind order");
 
 /*

@@ -59,4 +59,7 @@ struct mlw_exe_key {
 	u32 _pad;
 };
 
+/* Key of map `self_ids`: the kind of object (MLW_SELF_OBJ_*) and its id. */
+#define MLW_SELF_KEY(obj, id) ((u64)(obj) << 32 | (u32)(id))
+
 #endif /* MLWATCH_MAPS_H */

@@ -3,6 +3,7 @@
  * so each failure gets its own message; programs whose tracepoint this
  * kernel lacks (open/creat/dup2 on arm64) are skipped and said so.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -113,9 +114,38 @@ static int set_autoload(struct bpf_program *prog, bool on)
 	return err;
 }
 
+/* Can a function hook (fentry) on func be loaded here? It needs the
+ * function in BTF, and a kernel that lets BPF trace it (some refuse with
+ * EPERM, or lack trampolines). A two-instruction program answers; *why
+ * says what failed. */
+static bool fentry_loads(const struct btf *vmlinux, const char *func, char *why, size_t len)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
+	int id = vmlinux ? btf__find_by_name_kind(vmlinux, func, BTF_KIND_FUNC) : -1, fd;
+
+	if (id < 0) {
+		snprintf(why, len, "this kernel has no such function");
+		return false;
+	}
+	opts.attach_btf_id = (uint32_t)id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "mlw_probe", "GPL", insns, 2, &opts);
+	if (fd < 0) {
+		snprintf(why, len, "this kernel refuses a function hook on it (%s)",
+			 strerror(errno));
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
 /* Turns off tp/ and tp_btf/ programs whose tracepoint this kernel does not
- * have (open/creat/dup2 on arm64, io_uring's before Linux 6.0), and the
- * cgroup hooks when there is no cgroup v2 hierarchy to attach them to. */
+ * have (open/creat/dup2 on arm64, io_uring's before Linux 6.0), fentry/
+ * ones it will not load, and the cgroup hooks when there is no cgroup v2
+ * hierarchy to attach them to. */
 static int skip_missing_tracepoints(struct sensors *s)
 {
 	struct btf *vmlinux = btf__load_vmlinux_btf();
@@ -124,7 +154,7 @@ static int skip_missing_tracepoints(struct sensors *s)
 	bpf_object__for_each_program(prog, s->skel->obj) {
 		const char *sec = bpf_program__section_name(prog);
 		bool have = true;
-		char p[512];
+		char p[512], why[160] = "this kernel has no such tracepoint";
 
 		if (!bpf_program__autoload(prog))
 			continue;
@@ -136,6 +166,8 @@ static int skip_missing_tracepoints(struct sensors *s)
 			have = vmlinux && btf__find_by_name_kind(vmlinux, p, BTF_KIND_TYPEDEF) >= 0;
 		} else if (strncmp(sec, "cgroup/", 7) == 0) {
 			have = s->cgroup_fd >= 0;
+		} else if (strncmp(sec, "fentry/", 7) == 0) {
+			have = fentry_loads(vmlinux, sec + 7, why, sizeof(why));
 		}
 		if (have)
 			continue;
@@ -151,9 +183,7 @@ static int skip_missing_tracepoints(struct sensors *s)
 				"read from the caller's memory\n",
 				sec);
 		else
-			fprintf(stderr,
-				"mlwatch: skipping %s: this kernel has no such tracepoint\n",
-				strchr(sec, '/') + 1);
+			fprintf(stderr, "mlwatch: skipping %s: %s\n", strchr(sec, '/') + 1, why);
 	}
 	btf__free(vmlinux);
 	return MLW_EXIT_OK;
@@ -276,6 +306,14 @@ static int attach_all(struct sensors *s)
 			link = bpf_program__attach_cgroup(prog, s->cgroup_fd);
 		else
 			link = bpf_program__attach(prog);
+		/* a kernel function hook needs a trampoline the architecture
+		 * may lack: the self-protection extras go, the rest stays */
+		if (!link && strncmp(bpf_program__section_name(prog), "fentry/", 7) == 0) {
+			fprintf(stderr, "mlwatch: skipping %s: attaching it failed: %s\n",
+				bpf_program__section_name(prog) + 7, strerror(errno));
+			s->n_skipped++;
+			continue;
+		}
 		if (!link) {
 			fprintf(stderr, "mlwatch: attaching %s (%s) failed: %s\n",
 				bpf_program__name(prog), bpf_program__section_name(prog),
@@ -291,6 +329,94 @@ static int attach_all(struct sensors *s)
 		s->n_attached++;
 	}
 	return MLW_EXIT_OK;
+}
+
+/* One of mlwatch's objects, as the kernel numbers it. */
+static int self_add(struct sensors *s, int fd, uint32_t obj, const char *name)
+{
+	union {
+		struct bpf_prog_info prog;
+		struct bpf_map_info map;
+		struct bpf_link_info link;
+	} info;
+	uint32_t len = sizeof(info), id;
+	uint64_t key;
+	uint8_t one = 1;
+	struct sensors_obj *o;
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		return 0; /* not a BPF object (a perf-event attachment): its program is */
+	id = obj == MLW_SELF_OBJ_PROG ? info.prog.id :
+	     obj == MLW_SELF_OBJ_MAP  ? info.map.id :
+					info.link.id;
+	key = MLW_SELF_KEY(obj, id);
+	if (bpf_map__update_elem(s->skel->maps.self_ids, &key, sizeof(key), &one, sizeof(one),
+				 BPF_ANY))
+		return -errno;
+	if (s->n_self % 64 == 0) {
+		o = realloc(s->self, (s->n_self + 64) * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		s->self = o;
+	}
+	s->self[s->n_self++] = (struct sensors_obj){ .obj = obj, .id = id, .name = name };
+	return 0;
+}
+
+/* Tells the kernel which programs, maps and links are mlwatch's, and
+ * which threads: what bpf/self.bpf.c watches for. After attaching, so
+ * links have ids and every thread made from then on is the fork
+ * sensor's to add. */
+static int push_self(struct sensors *s)
+{
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	int fd = bpf_map__fd(s->skel->maps.self_tids), err;
+	DIR *d;
+	struct dirent *de;
+	uint8_t one = 1;
+
+	bpf_object__for_each_map(map, s->skel->obj)
+		if ((err = self_add(s, bpf_map__fd(map), MLW_SELF_OBJ_MAP, bpf_map__name(map))))
+			return err;
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		const char *name = bpf_program__name(prog);
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		if ((err = self_add(s, bpf_program__fd(prog), MLW_SELF_OBJ_PROG, name)))
+			return err;
+		for (int i = 0; i < s->skel->skeleton->prog_cnt; i++) {
+			struct bpf_link *link = *s->skel->skeleton->progs[i].link;
+
+			if (*s->skel->skeleton->progs[i].prog == prog && link &&
+			    (err = self_add(s, bpf_link__fd(link), MLW_SELF_OBJ_LINK, name)))
+				return err;
+		}
+	}
+	d = opendir("/proc/self/task");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		uint32_t tid = (uint32_t)strtoul(de->d_name, NULL, 10);
+
+		if (tid && bpf_map_update_elem(fd, &tid, &one, BPF_ANY)) {
+			err = -errno;
+			closedir(d);
+			return err;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+const char *sensors_obj_name(const struct sensors *s, uint32_t obj, uint32_t id)
+{
+	for (size_t i = 0; s && i < s->n_self; i++)
+		if (s->self[i].obj == obj && s->self[i].id == id)
+			return s->self[i].name;
+	return NULL;
 }
 
 static long read_proc_long(const char *path, long dflt)
@@ -419,6 +545,11 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 	}
 	if ((rc = attach_all(s)))
 		return rc;
+	if ((err = push_self(s))) {
+		fprintf(stderr, "mlwatch: telling the kernel mlwatch's own ids failed: %s\n",
+			strerror(-err));
+		return MLW_EXIT_BPF_REFUSED;
+	}
 	return MLW_EXIT_OK;
 }
 
@@ -465,6 +596,7 @@ const char *sensors_counter_name(int idx)
 		[MLW_CNT_RB_FULL_SEND] = "ringbuf_full_send",
 		[MLW_CNT_RB_FULL_LINK] = "ringbuf_full_link",
 		[MLW_CNT_RB_FULL_SOCKET] = "ringbuf_full_socket",
+		[MLW_CNT_RB_FULL_SELF] = "ringbuf_full_self",
 		[MLW_CNT_MARKS_FULL] = "marks_map_full",
 		[MLW_CNT_PENDING_FULL] = "pending_map_full",
 		[MLW_CNT_PATH_TRUNC] = "path_truncated",
@@ -487,6 +619,7 @@ const char *sensors_counter_name(int idx)
 		[MLW_CNT_SHED_SEND] = "shed_send",
 		[MLW_CNT_SHED_LINK] = "shed_link",
 		[MLW_CNT_SHED_SOCKET] = "shed_socket",
+		[MLW_CNT_SHED_SELF] = "shed_self",
 		[MLW_CNT_OVER_BUDGET] = "vital_over_budget",
 	};
 
@@ -548,6 +681,9 @@ void sensors_stop(struct sensors *s)
 	if (s->skel)
 		mlwatch_bpf__destroy(s->skel); /* detaches every link */
 	s->skel = NULL;
+	free(s->self);
+	s->self = NULL;
+	s->n_self = 0;
 	if (s->mounted_tracefs && umount2(TRACEFS, 0) == 0)
 		s->mounted_tracefs = false;
 }

@@ -22,6 +22,14 @@ enum mlw_exit_code {
 struct mlwatch_bpf;
 struct ring_buffer;
 
+/* One of mlwatch's own programs, maps or links (MLW_SELF_OBJ_*), by the
+ * id the kernel gave it and the name the object file gives it. */
+struct sensors_obj {
+	uint32_t obj;
+	uint32_t id;
+	const char *name;
+};
+
 struct sensors {
 	struct mlwatch_bpf *skel;
 	struct ring_buffer *rb;
@@ -32,6 +40,8 @@ struct sensors {
 	int cgroup_fd;            /* cgroup v2 root the sock_addr hooks attach to, or -1 */
 	struct enforce_plan plan; /* kill tables given to the kernel at start */
 	uint32_t max_marks;       /* marked processes the kernel can hold */
+	struct sensors_obj *self; /* mlwatch's own objects, told to the kernel */
+	size_t n_self;
 };
 
 typedef int (*sensors_event_fn)(void *ctx, void *data, size_t size);
@@ -45,6 +55,8 @@ int sensors_poll(struct sensors *s, int timeout_ms);
 /* Sums the per-CPU counters (enum mlw_counter). */
 void sensors_counters(struct sensors *s, uint64_t out[MLW_CNT_MAX]);
 const char *sensors_counter_name(int idx);
+/* The name of mlwatch's program, map or link with that id, or NULL. */
+const char *sensors_obj_name(const struct sensors *s, uint32_t obj, uint32_t id);
 int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m);
 /* Asks the kernel to treat tgid as unmarked while its mark still is the one
  * made at mark_ns with exactly `models` model opens (struct mlw_unmark). */
