@@ -20,6 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (event_decode(rec, size, &ev, &why) == 0) {
 		if (ev.path && strlen(ev.path) > MLW_PATH_MAX)
 			__builtin_trap();
+		if (ev.kpath && strlen(ev.kpath) > MLW_PATH_MAX)
+			__builtin_trap();
 		for (size_t i = 0; i < ev.argc; i++)
 			if (strlen(ev.argv[i]) > MLW_ARGS_MAX)
 				__builtin_trap();

@@ -24,6 +24,7 @@ static const size_t min_size[MLW_EV_KIND_MAX] = {
 	[MLW_EV_SEND] = sizeof(struct mlw_connect),
 	[MLW_EV_LINK] = sizeof(struct mlw_link),
 	[MLW_EV_SOCKET] = sizeof(struct mlw_socket),
+	[MLW_EV_SELF] = sizeof(struct mlw_self),
 };
 
 const char *event_kind_name(enum mlw_event_kind k)
@@ -51,6 +52,8 @@ const char *event_kind_name(enum mlw_event_kind k)
 		return "link";
 	case MLW_EV_SOCKET:
 		return "socket";
+	case MLW_EV_SELF:
+		return "self";
 	default:
 		return "unknown";
 	}
@@ -250,6 +253,20 @@ int event_decode(const void *data, size_t size, struct event *ev, const char **w
 	case MLW_EV_DUP:
 		ev->u.dup = data;
 		break;
+	case MLW_EV_SELF: {
+		const struct mlw_self *x = data;
+		size_t avail = size - sizeof(*x);
+
+		ev->u.self = x;
+		if (x->exe_len > avail) {
+			*why = "self record length exceeds its size";
+			return -1;
+		}
+		if (x->exe_len)
+			ev->kpath = copy_str(ev->kpathbuf, sizeof(ev->kpathbuf), x->data,
+					     x->exe_len, avail);
+		break;
+	}
 	default:
 		break;
 	}

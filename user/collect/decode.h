@@ -17,7 +17,8 @@ struct event {
 	 * source (symlink: its target text) (NUL-terminated). */
 	const char *path;
 	/* exec/open/model_open: the real path of the file, from the kernel's
-	 * struct file, or NULL; link: the destination. */
+	 * struct file, or NULL; link: the destination; self: the actor's
+	 * executable. */
 	const char *kpath;
 	/* exec only: argv split at NULs, pointing into argbuf. */
 	const char *argv[DECODE_ARGV_MAX];
@@ -34,6 +35,7 @@ struct event {
 		const struct mlw_dup *dup;
 		const struct mlw_link *link;
 		const struct mlw_socket *socket;
+		const struct mlw_self *self;
 	} u;
 	/* owned copies the pointers above point into */
 	char pathbuf[MLW_PATH_MAX + 1];

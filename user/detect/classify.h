@@ -28,6 +28,8 @@ struct facts {
 	char via[64];          /* exec through the dynamic loader: the loader's name */
 	char address[128];     /* connect/send/dup: printable address (unix: the path) */
 	unsigned port;
+	const char *self_object; /* self: the name of mlwatch's program, map or link aimed
+	                          * at (set by the collector), or NULL */
 };
 
 /* ev: decoded event; fills f. Reads /proc for relative paths. exe (may be

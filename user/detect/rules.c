@@ -332,6 +332,47 @@ const struct rule builtin_rules[] = {
 
 const size_t n_builtin_rules = sizeof(builtin_rules) / sizeof(builtin_rules[0]);
 
+/* Whoever does these is named, marked or not; T1562.001: Impair Defenses,
+ * Disable or Modify Tools. */
+const struct rule selfprot_rules[SELFPROT_N] = {
+	[SELFPROT_TAMPERED] = {
+		.id = "mlwatch-tampered",
+		.title = "Another process changed, detached or re-attached mlwatch's BPF programs, maps or links",
+		.severity = SEV_CRITICAL,
+		.tags = { "T1562.001" },
+	},
+	[SELFPROT_TRACED] = {
+		.id = "mlwatch-traced",
+		.title = "Another process traced mlwatch, opened its memory or took its file descriptors",
+		.severity = SEV_HIGH,
+		.tags = { "T1562.001", "T1055.008" },
+	},
+	[SELFPROT_SIGNALED] = {
+		.id = "mlwatch-signaled",
+		.title = "Another process sent mlwatch a signal that kills or freezes it",
+		.severity = SEV_HIGH,
+		.tags = { "T1562.001" },
+	},
+	[SELFPROT_STOP] = {
+		.id = "mlwatch-stop-requested",
+		.title = "Another process told mlwatch to stop (SIGTERM or SIGINT)",
+		.severity = SEV_MEDIUM,
+		.tags = { "T1562.001" },
+	},
+	[SELFPROT_RELOAD] = {
+		.id = "mlwatch-reload-requested",
+		.title = "Another process told mlwatch to reload its rules (SIGHUP)",
+		.severity = SEV_LOW,
+		.tags = { "T1562.001" },
+	},
+	[SELFPROT_INSPECTED] = {
+		.id = "mlwatch-inspected",
+		.title = "Another process opened mlwatch's BPF programs, maps or links by id (as bpftool does)",
+		.severity = SEV_LOW,
+		.tags = { "T1562.001" },
+	},
+};
+
 /*
  * A name is easy to borrow (copy xmrig to ~/gcc): no allowlist entry below
  * hides an exec that a class the built-in rules alert on also flags, so a

@@ -140,6 +140,21 @@ struct ruleset {
 
 extern const struct rule builtin_rules[];
 extern const size_t n_builtin_rules;
+
+/* Self-protection: what another process did to mlwatch itself (event kind
+ * MLW_EV_SELF, from any process, marked or not). Fixed: a rules file
+ * neither changes nor silences them; detect/selfprot.h picks one per
+ * event. */
+enum selfprot_rule {
+	SELFPROT_TAMPERED,  /* bpf() changed, detached or attached mlwatch's programs or maps */
+	SELFPROT_TRACED,    /* ptrace, process_vm_*, pidfd_getfd, /proc/PID/mem */
+	SELFPROT_SIGNALED,  /* a signal that kills or freezes it */
+	SELFPROT_STOP,      /* SIGTERM, SIGINT: it stops in order */
+	SELFPROT_RELOAD,    /* SIGHUP: it reloads its rules */
+	SELFPROT_INSPECTED, /* its objects opened by id, or mapped read-only */
+	SELFPROT_N,
+};
+extern const struct rule selfprot_rules[SELFPROT_N];
 /* Benign things ML processes run after a load (compilers, nvidia-smi, ...). */
 extern const struct rule_filter builtin_allow[];
 extern const size_t n_builtin_allow;

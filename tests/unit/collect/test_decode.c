@@ -126,6 +126,32 @@ static void test_link_relative_names_joined(void)
 
 /* Random records: whatever decodes must respect the limits (the fuzz
  * target runs this under ASan); both outcomes must occur. */
+/* What another process did to mlwatch: its executable's path from the
+ * kernel, a length past the record refused. */
+static void test_self_record(void)
+{
+	static unsigned char buf[16384];
+	struct mlw_self *x = (struct mlw_self *)buf;
+	const char exe[] = "/usr/sbin/bpftool";
+	const char *why = NULL;
+
+	memset(x, 0, sizeof(*x));
+	x->hdr.kind = MLW_EV_SELF;
+	x->op = MLW_SELF_BPF;
+	x->exe_len = sizeof(exe);
+	memcpy(x->data, exe, sizeof(exe));
+	CHECK(event_decode(buf, sizeof(*x) + sizeof(exe), &ev, &why) == 0);
+	CHECK(ev.kind == MLW_EV_SELF && ev.u.self == x);
+	CHECK_STR(ev.kpath, "/usr/sbin/bpftool");
+	CHECK_STR(event_kind_name(MLW_EV_SELF), "self");
+	x->exe_len = sizeof(exe) + 1;
+	CHECK(event_decode(buf, sizeof(*x) + sizeof(exe), &ev, &why) == -1);
+	CHECK(event_decode(buf, sizeof(*x) - 1, &ev, &why) == -1);
+	x->exe_len = 0;
+	CHECK(event_decode(buf, sizeof(*x), &ev, &why) == 0);
+	CHECK(ev.kpath == NULL);
+}
+
 static void test_random_records(void)
 {
 	static unsigned char buf[20000];
@@ -160,6 +186,7 @@ int main(void)
 	RUN(test_short_and_unknown_rejected);
 	RUN(test_link_relative_names_joined);
 	RUN(test_open_path_without_nul);
+	RUN(test_self_record);
 	RUN(test_random_records);
 	return CHECK_DONE();
 }
