@@ -11,6 +11,7 @@
 #include "alert_render.h"
 #include "inventory_render.h"
 #include "detect/pathclass.h"
+#include "detect/selfprot.h"
 #include "record_id.h"
 #include "lib/textsan.h"
 #include "lib/timefmt.h"
@@ -123,6 +124,48 @@ static cJSON *sockaddr_json(cJSON *o, const struct facts *f, unsigned family)
 	return o;
 }
 
+/* What another process did to mlwatch: the act, and which of mlwatch's
+ * threads or objects it aimed at. */
+static void self_json(cJSON *o, const struct alert *a)
+{
+	const struct mlw_self *x = a->ev->u.self;
+
+	add_str(o, "kind", "self");
+	add_str(o, "op", selfprot_op_name(x->op));
+	switch (x->op) {
+	case MLW_SELF_BPF:
+		add_str(o, "command", selfprot_bpf_cmd_name(x->arg));
+		break;
+	case MLW_SELF_SIGNAL:
+		add_str(o, "signal", selfprot_signal_name(x->arg));
+		cJSON_AddNumberToObject(o, "signo", x->arg);
+		add_str(o, "origin", selfprot_origin_name(x->code));
+		break;
+	case MLW_SELF_PTRACE:
+		add_str(o, "request", selfprot_ptrace_name(x->arg));
+		break;
+	case MLW_SELF_GETFD:
+		cJSON_AddNumberToObject(o, "fd", x->arg);
+		break;
+	case MLW_SELF_MEM_OPEN:
+	case MLW_SELF_MAP_MMAP:
+		cJSON_AddBoolToObject(o, "write", x->arg);
+		break;
+	default:
+		break;
+	}
+	if (x->obj) {
+		cJSON *obj = cJSON_CreateObject();
+
+		add_str(obj, "type", selfprot_obj_name(x->obj));
+		cJSON_AddNumberToObject(obj, "id", x->obj_id);
+		add_str(obj, "name", a->facts->self_object ? a->facts->self_object : "");
+		cJSON_AddItemToObject(o, "object", obj);
+	}
+	if (x->target)
+		cJSON_AddNumberToObject(o, "thread", x->target);
+}
+
 static cJSON *event_json(const struct alert *a)
 {
 	const struct event *ev = a->ev;
@@ -200,6 +243,9 @@ static cJSON *event_json(const struct alert *a)
 			add_str(o, "match", f->credential);
 		else if (f->persistence)
 			add_str(o, "match", f->persistence);
+		break;
+	case MLW_EV_SELF:
+		self_json(o, a);
 		break;
 	case MLW_EV_SOCKET:
 		add_str(o, "kind", "socket");
@@ -348,6 +394,30 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 					       "",
 			      ev->u.link->ret);
 		break;
+	case MLW_EV_SELF: {
+		const struct mlw_self *x = ev->u.self;
+
+		o = text_putf(out, len, o, "%s", selfprot_op_name(x->op));
+		if (x->op == MLW_SELF_BPF)
+			o = text_putf(out, len, o, " %s", selfprot_bpf_cmd_name(x->arg));
+		else if (x->op == MLW_SELF_SIGNAL)
+			o = text_putf(out, len, o, " %s (%s)", selfprot_signal_name(x->arg),
+				      selfprot_origin_name(x->code));
+		else if (x->op == MLW_SELF_PTRACE)
+			o = text_putf(out, len, o, " %s", selfprot_ptrace_name(x->arg));
+		else if (x->op == MLW_SELF_GETFD)
+			o = text_putf(out, len, o, " fd %u", x->arg);
+		else if (x->arg && (x->op == MLW_SELF_MEM_OPEN || x->op == MLW_SELF_MAP_MMAP))
+			o = text_putf(out, len, o, " for writing");
+		if (x->obj) {
+			o = text_putf(out, len, o, " on %s %u ", selfprot_obj_name(x->obj),
+				      x->obj_id);
+			o = text_put(out, len, o, f->self_object ? f->self_object : "?");
+		}
+		if (x->target)
+			o = text_putf(out, len, o, " on mlwatch thread %u", x->target);
+		break;
+	}
 	case MLW_EV_SOCKET:
 		o = text_putf(out, len, o, "%s socket family=%d type=%d protocol=%d result=%d",
 			      f->socket_class ? f->socket_class : "?", ev->u.socket->family,

@@ -733,6 +733,37 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 	}
 }
 
+/* Another process aimed at mlwatch itself (detect/selfprot.h): an alert
+ * naming it, whoever it is; its repeats are counted. The kernel's path of
+ * its executable names it when it is already gone (a `kill`). */
+static void handle_self(struct collector *c, const struct event *ev, struct facts *fa)
+{
+	const struct rule *r = selfprot_rule(ev);
+	struct proc *p = ensure_proc(c, ev);
+	uint32_t loader_pid = ev->hdr.mark.loader_tgid;
+	struct alert a;
+
+	if (p && ev->kpath && ev->kpath[0])
+		proctable_set_exe(&c->pt, p, ev->kpath);
+	if (!r || !selfprot_first(&c->self, ev, r))
+		return;
+	if (ev->u.self->obj)
+		fa->self_object = sensors_obj_name(c->sensors, ev->u.self->obj, ev->u.self->obj_id);
+	memset(&a, 0, sizeof(a));
+	a.rule = r;
+	a.ev = ev;
+	a.facts = fa;
+	a.pt = &c->pt;
+	a.proc = proctable_get(&c->pt, ev->hdr.tgid);
+	a.loader = loader_pid ? proctable_get(&c->pt, loader_pid) : NULL;
+	a.loader_pid = loader_pid;
+	a.n_ancestry = proctable_ancestry(&c->pt, ev->hdr.tgid, loader_pid, a.ancestry,
+					  PROCTABLE_MAX_DEPTH);
+	a.realtime_ns = ev->hdr.ts_ns + (uint64_t)c->boot_to_real_ns;
+	a.host = c->host;
+	write_event_alert(c, &a);
+}
+
 /* One escaped line: comm, paths and socket paths are the watched
  * processes' to choose. */
 static void verbose_event(const struct event *ev, const struct facts *fa)
@@ -805,10 +836,14 @@ int collector_handle(void *ctx, void *data, size_t size)
 	case MLW_EV_SOCKET:
 		ensure_proc(c, &ev);
 		break;
+	case MLW_EV_SELF:
+		handle_self(c, &ev, &fa);
+		break;
 	default:
 		break;
 	}
-	raise_alerts(c, &ev, &fa);
+	if (ev.kind != MLW_EV_SELF)
+		raise_alerts(c, &ev, &fa);
 	/* A flood keeps the drain going for as long as it lasts: the
 	 * once-a-second work (health alerts, expiry) must not wait for it. */
 	if ((++c->handled & 1023) == 0) {
@@ -998,9 +1033,9 @@ void collector_report(struct collector *c, FILE *f)
 		received += c->st.events[k];
 	if (c->sensors && c->sensors->skel)
 		sensors_counters(c->sensors, cnt);
-	for (int i = MLW_CNT_RB_FULL_EXEC; i <= MLW_CNT_RB_FULL_SOCKET; i++)
+	for (int i = MLW_CNT_RB_FULL_EXEC; i <= MLW_CNT_RB_FULL_SELF; i++)
 		lost += cnt[i];
-	for (int i = MLW_CNT_SHED_EXEC; i <= MLW_CNT_SHED_SOCKET; i++)
+	for (int i = MLW_CNT_SHED_EXEC; i <= MLW_CNT_SHED_SELF; i++)
 		lost += cnt[i];
 	fprintf(f,
 		"mlwatch: events received %llu, alerts %llu, lost in kernel %llu, "
@@ -1013,6 +1048,8 @@ void collector_report(struct collector *c, FILE *f)
 		fprintf(f, " %s=%llu", sensors_counter_name(i), (unsigned long long)cnt[i]);
 	fprintf(f, "\nmlwatch: alerts collapsed into incident steps=%llu\n",
 		(unsigned long long)c->st.alerts_collapsed);
+	fprintf(f, "mlwatch: self-protection alerts=%llu repeats folded=%llu\n",
+		(unsigned long long)c->self.alerts, (unsigned long long)c->self.folded);
 	incident_report(&c->inc, f);
 	if (c->inv)
 		inventory_report(c->inv, f);

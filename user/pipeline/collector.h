@@ -16,6 +16,7 @@
 #include "detect/dropped.h"
 #include "detect/incident.h"
 #include "detect/rules.h"
+#include "detect/selfprot.h"
 #include "inventory/inventory.h"
 #include "forward/fanout.h"
 #include "output/sink.h"
@@ -63,6 +64,7 @@ struct collector {
 	int64_t boot_to_real_ns;
 	struct collector_stats st;
 	struct health health;  /* kernel losses, alerted while running */
+	struct selfprot self;  /* what other processes did to mlwatch */
 	uint64_t last_tick_ns; /* monotonic: collector_tick's last run */
 	/* table limits as of the last collector-limit-reached alert */
 	uint64_t limits_told[5];

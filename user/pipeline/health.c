@@ -11,12 +11,13 @@ void health_init(struct health *h, uint64_t now_ns)
 	h->last_ns[0] = h->last_ns[1] = now_ns;
 }
 
-/* What a marked lineage does: lost, it may be an attack's step. */
+/* What a marked lineage does, and what is done to mlwatch: lost, it may
+ * be an attack's step. */
 static bool vital_kind(int kind)
 {
 	return kind == MLW_EV_EXEC || kind == MLW_EV_EXEC_FAIL || kind == MLW_EV_CONNECT ||
 	       kind == MLW_EV_DUP || kind == MLW_EV_SEND || kind == MLW_EV_LINK ||
-	       kind == MLW_EV_SOCKET;
+	       kind == MLW_EV_SOCKET || kind == MLW_EV_SELF;
 }
 
 static void add(struct health_alert *a, int idx, uint64_t n)
@@ -39,7 +40,7 @@ size_t health_check(struct health *h, const uint64_t cnt[MLW_CNT_MAX], uint64_t 
 
 	for (int i = 0; i < MLW_CNT_MAX; i++)
 		d[i] = cnt[i] > h->reported[i] ? cnt[i] - h->reported[i] : 0;
-	for (int k = 1; k <= MLW_EV_SOCKET; k++)
+	for (int k = 1; k < MLW_EV_KIND_MAX; k++)
 		lost |= d[MLW_CNT_RB_FULL_EXEC + k - 1] || d[MLW_CNT_SHED_EXEC + k - 1];
 	lost |= d[MLW_CNT_PENDING_FULL] != 0;
 	if (lost && (force || now_ns - h->last_ns[0] >= HEALTH_MIN_GAP_NS)) {
@@ -49,7 +50,7 @@ size_t health_check(struct health *h, const uint64_t cnt[MLW_CNT_MAX], uint64_t 
 		a->title =
 			"The kernel could not send every record: an attack's step may be missing";
 		a->window_ns = now_ns - h->last_ns[0];
-		for (int k = 1; k <= MLW_EV_SOCKET; k++) {
+		for (int k = 1; k < MLW_EV_KIND_MAX; k++) {
 			uint64_t full = d[MLW_CNT_RB_FULL_EXEC + k - 1];
 			uint64_t shed = d[MLW_CNT_SHED_EXEC + k - 1];
 
@@ -62,7 +63,7 @@ size_t health_check(struct health *h, const uint64_t cnt[MLW_CNT_MAX], uint64_t 
 			add(a, loss[i], d[loss[i]]);
 		a->vital_lost += d[MLW_CNT_PENDING_FULL];
 		a->severity = a->vital_lost ? "high" : "medium";
-		for (int k = 1; k <= MLW_EV_SOCKET; k++) {
+		for (int k = 1; k < MLW_EV_KIND_MAX; k++) {
 			h->reported[MLW_CNT_RB_FULL_EXEC + k - 1] =
 				cnt[MLW_CNT_RB_FULL_EXEC + k - 1];
 			h->reported[MLW_CNT_SHED_EXEC + k - 1] = cnt[MLW_CNT_SHED_EXEC + k - 1];

@@ -93,6 +93,40 @@ static void test_json_parses_back(void)
 }
 
 /* The version follows "record", on the alert only, not its parts. */
+/* An alert about mlwatch itself: the act and the object it aimed at. */
+static void test_self_object_rendered(void)
+{
+	static struct mlw_self x;
+	struct alert a;
+	struct facts f;
+	struct proctable pt;
+	char text[4096];
+	cJSON *j, *o;
+
+	build(&a, &f, &pt);
+	memset(&x, 0, sizeof(x));
+	x.op = MLW_SELF_BPF;
+	x.arg = 34; /* BPF_LINK_DETACH */
+	x.obj = MLW_SELF_OBJ_LINK;
+	x.obj_id = 77;
+	ev.kind = MLW_EV_SELF;
+	ev.u.self = &x;
+	f.self_object = "handle_connect4";
+	a.rule = &selfprot_rules[SELFPROT_TAMPERED];
+	j = alert_to_json(&a);
+	o = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "event"), "object");
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "event"), "command")->valuestring,
+		  "BPF_LINK_DETACH");
+	CHECK_STR(cJSON_GetObjectItem(o, "type")->valuestring, "link");
+	CHECK(cJSON_GetObjectItem(o, "id")->valueint == 77);
+	CHECK_STR(cJSON_GetObjectItem(o, "name")->valuestring, "handle_connect4");
+	CHECK_STR(cJSON_GetObjectItem(j, "severity")->valuestring, "critical");
+	cJSON_Delete(j);
+	alert_to_text(&a, text, sizeof(text));
+	CHECK(strstr(text, "event    self bpf BPF_LINK_DETACH on link 77 handle_connect4") != NULL);
+	proctable_free(&pt);
+}
+
 static void test_json_schema_version(void)
 {
 	struct alert a;
@@ -156,6 +190,7 @@ int main(void)
 {
 	RUN(test_json_parses_back);
 	RUN(test_json_schema_version);
+	RUN(test_self_object_rendered);
 	RUN(test_text_one_alert_no_forged_lines);
 	RUN(test_text_bidi_and_c1_escaped);
 	return CHECK_DONE();

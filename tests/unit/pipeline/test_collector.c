@@ -483,6 +483,58 @@ static void test_fork_evicting_its_parent(void)
 	sink_close(&s);
 }
 
+/* A signal from a process that carries no mark: an alert naming it by the
+ * kernel's path of its program (it is gone from /proc); the same signal
+ * again from it is folded. */
+static void test_self_signal_alerts_unmarked_sender(void)
+{
+	static struct options opt;
+	struct mlw_self *x = (struct mlw_self *)rec;
+	const char exe[] = "/usr/bin/kill";
+	struct collector c;
+	struct sink s;
+	char out[256];
+	cJSON *a, *ev;
+	size_t n = sizeof(*x) + sizeof(exe);
+	int alerts;
+
+	snprintf(out, sizeof(out), "%s/self.json", dir);
+	unlink(out);
+	memset(&opt, 0, sizeof(opt));
+	netclass_init(&opt.net);
+	memset(x, 0, sizeof(*x));
+	x->hdr = hdr(MLW_EV_SELF, 0x7ffff321, 0, 0, 0);
+	memcpy(x->hdr.comm, "kill", 5);
+	x->op = MLW_SELF_SIGNAL;
+	x->arg = 9; /* SIGKILL */
+	x->target = 4242;
+	x->exe_len = sizeof(exe);
+	memcpy(x->data, exe, sizeof(exe));
+	CHECK(sink_open(&s, out, true) == 0);
+	CHECK(collector_init(&c, &opt, NULL, &s) == 0);
+	collector_handle(&c, rec, n);
+	collector_handle(&c, rec, n);
+	CHECK(c.self.alerts == 1 && c.self.folded == 1);
+	collector_free(&c);
+	sink_close(&s);
+	alerts = count_lines(out, &a);
+	CHECK(alerts == 1);
+	if (!a)
+		return;
+	ev = cJSON_GetObjectItem(a, "event");
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "rule"), "id")->valuestring,
+		  "mlwatch-signaled");
+	CHECK_STR(cJSON_GetObjectItem(a, "severity")->valuestring, "high");
+	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "process"), "pid")->valueint ==
+	      0x7ffff321);
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(a, "process"), "exe")->valuestring,
+		  "/usr/bin/kill");
+	CHECK_STR(cJSON_GetObjectItem(ev, "kind")->valuestring, "self");
+	CHECK_STR(cJSON_GetObjectItem(ev, "signal")->valuestring, "SIGKILL");
+	CHECK(cJSON_GetObjectItem(ev, "thread")->valueint == 4242);
+	cJSON_Delete(a);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -497,6 +549,7 @@ int main(void)
 	RUN(test_incident_closes_with_last_process);
 	RUN(test_fork_evicting_its_parent);
 	RUN(test_inventory_held_back_written);
+	RUN(test_self_signal_alerts_unmarked_sender);
 	{
 		char cmd[300];
 

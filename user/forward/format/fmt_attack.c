@@ -11,6 +11,8 @@ static const struct {
 } names[] = {
 	{ "T1040", "Network Sniffing" },
 	{ "T1041", "Exfiltration Over C2 Channel" },
+	{ "T1055", "Process Injection" },
+	{ "T1055.008", "Ptrace System Calls" },
 	{ "T1053", "Scheduled Task/Job" },
 	{ "T1053.003", "Cron" },
 	{ "T1059", "Command and Scripting Interpreter" },
@@ -35,6 +37,7 @@ static const struct {
 	{ "T1552.001", "Credentials In Files" },
 	{ "T1552.005", "Cloud Instance Metadata API" },
 	{ "T1562", "Impair Defenses" },
+	{ "T1562.001", "Disable or Modify Tools" },
 	{ "T1562.004", "Disable or Modify System Firewall" },
 	{ "T1562.006", "Indicator Blocking" },
 	{ "T1565", "Data Manipulation" },
