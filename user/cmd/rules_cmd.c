@@ -250,6 +250,11 @@ static int list_text(const struct ruleset *rs, FILE *out, FILE *err)
 		rule_filter_summary(&rs->allow[i], line, LINE_MAX_BYTES);
 		fprintf(out, "%-8s %s\n", i < rs->n_builtin_allow ? "built-in" : "file", line);
 	}
+	/* fixed: no rules file changes them (README, Self-protection) */
+	fprintf(out, "\n%-34s %-8s %s\n", "SELF-PROTECTION", "SEVERITY", "FIRES WHEN");
+	for (size_t i = 0; i < SELFPROT_N; i++)
+		fprintf(out, "%-34s %-8s %s\n", selfprot_rules[i].id,
+			severity_name(selfprot_rules[i].severity), selfprot_rules[i].title);
 	free(line);
 	return RULES_CMD_OK;
 }
