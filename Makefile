@@ -37,7 +37,7 @@ BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/mlwatch/*.h)
 # folders before it (tests/layout checks it on the built objects).
 SCAN_DIRS := lib scan/formats scan/pickle scan
 USER_DIRS := $(SCAN_DIRS) collect detect config sense inventory output forward/format forward \
-	     pipeline cmd
+	     cluster pipeline cmd
 src_of     = $(foreach d,$(1),$(wildcard user/$(d)/*.c))
 obj_of     = $(patsubst user/%.c,$(2)/%.o,$(call src_of,$(1)))
 # The scanner is a library of its own (it calls nothing else of mlwatch);
