@@ -164,7 +164,7 @@ int monitor_cmd(int argc, char **argv)
 		return MLW_EXIT_USAGE;
 	}
 	if ((rc = start_forwarding(&col, &opt, &outs, &fwd)) ||
-	    (rc = collector_start_inventory(&col))) {
+	    (rc = collector_start_inventory(&col)) || (rc = collector_start_identity(&col))) {
 		fanout_stop(fwd, 0);
 		fanout_free(fwd);
 		outputs_conf_free(&outs);

@@ -345,6 +345,7 @@ void proctable_reset(struct proctable *pt, struct proc *p)
 	p->n_models = 0;
 	p->inert_upto = 0;
 	p->forked_at = 0;
+	p->cgroup_id = 0;
 	list_add_tail(pt, p);
 }
 

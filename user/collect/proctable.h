@@ -81,6 +81,7 @@ struct proc {
 	uint32_t inert_upto; /* its model opens 1..inert_upto under mark_ns were all
 	                       * proven inert (the kernel's mlw_mark.models count) */
 	uint32_t forked_at;  /* its parent's model count when it forked it */
+	uint64_t cgroup_id;  /* cgroup v2 id at its latest event (0: unknown) */
 	/* table bookkeeping */
 	enum proc_class cls;
 	struct proc *next, **pprev;       /* hash chain */

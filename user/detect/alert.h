@@ -6,6 +6,7 @@
 #include "classify.h"
 #include "rules.h"
 #include "collect/proctable.h"
+#include "collect/workload.h"
 
 struct inv_scan;
 
@@ -23,6 +24,7 @@ struct alert {
 	const char *host;
 	const char *incident_id;     /* the incident this alert is a step of, or NULL */
 	const struct inv_scan *scan; /* the static scan verdict it reports, or NULL */
+	const struct workload *wl;   /* the actor's container and pod, or NULL */
 };
 
 #endif

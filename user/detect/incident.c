@@ -837,6 +837,7 @@ static struct incident *create(struct incident_table *t, const struct incident_i
 	copy_clean(inc->loader_exe, sizeof(inc->loader_exe), in->loader_exe);
 	copy_clean(inc->model_path, sizeof(inc->model_path), in->model_path);
 	copy_clean(inc->model_scan, sizeof(inc->model_scan), in->model_scan);
+	inc->cgroup_id = in->cgroup_id;
 	inc->hnext = t->buckets[b];
 	t->buckets[b] = inc;
 	list_append(t, inc);
@@ -880,6 +881,8 @@ enum incident_record incident_add(struct incident_table *t, const struct inciden
 		copy_clean(inc->model_path, sizeof(inc->model_path), in->model_path);
 	if (in->model_scan)
 		copy_clean(inc->model_scan, sizeof(inc->model_scan), in->model_scan);
+	if (!inc->cgroup_id)
+		inc->cgroup_id = in->cgroup_id;
 	list_unlink(t, inc);
 	list_append(t, inc);
 	if (!in->context) {

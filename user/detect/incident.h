@@ -106,6 +106,7 @@ struct incident_input {
 	const char *model_scan; /* the loader's static scan verdict ("clean", ...), or NULL */
 	bool context;           /* a record-only rule: a step of the lineage's story that
 	                           * opens no incident and completes no chain alone */
+	uint64_t cgroup_id;     /* the loader's cgroup v2 id (0: unknown) */
 };
 
 struct incident_step {
@@ -151,6 +152,7 @@ struct incident {
 	char loader_exe[INCIDENT_EXE_MAX];
 	char model_path[INCIDENT_MODEL_MAX];
 	char model_scan[16]; /* the static scan verdict of the loader's models, "" unknown */
+	uint64_t cgroup_id;  /* the loader's cgroup v2 id: its container and pod (0: unknown) */
 	char title[INCIDENT_TITLE_MAX];
 	int severity;       /* max of the steps, critical once a chain completes */
 	int title_severity; /* the severity the title was taken at */

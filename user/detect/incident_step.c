@@ -132,6 +132,9 @@ void incident_input_from_alert(const struct alert *a, struct incident_input *in,
 	in->model_scan = l && l->model.scanned ?
 				 scan_verdict_name((enum scan_verdict)l->model.scan_verdict) :
 				 NULL;
+	/* the loader's, or the actor's when the loader is not known (a
+	 * lineage shares its container) */
+	in->cgroup_id = l && l->cgroup_id ? l->cgroup_id : ev->hdr.cgroup_id;
 	in->summary = summary;
 	if (!len)
 		return;

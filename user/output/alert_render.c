@@ -13,6 +13,7 @@
 #include "detect/pathclass.h"
 #include "detect/selfprot.h"
 #include "record_id.h"
+#include "workload_render.h"
 #include "lib/textsan.h"
 #include "lib/timefmt.h"
 #include "scan/scan_render.h"
@@ -288,6 +289,7 @@ cJSON *alert_to_json(const struct alert *a)
 		cJSON_AddItemToArray(tags, cJSON_CreateString(a->rule->tags[i]));
 	cJSON_AddItemToObject(root, "tags", tags);
 	cJSON_AddItemToObject(root, "process", process_json(a));
+	workload_to_json(root, a->wl);
 	cJSON_AddItemToObject(root, "loader", loader_json(a));
 	for (size_t i = 0; i < a->n_ancestry; i++) {
 		const struct proc *p = proctable_get(a->pt, a->ancestry[i]);
@@ -330,6 +332,7 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 	o = text_put(out, len, o, ev->comm);
 	o = text_putf(out, len, o, " exe=");
 	o = text_put(out, len, o, a->proc && a->proc->exe ? a->proc->exe : "?");
+	o = workload_to_text(a->wl, out, len, o);
 	o = text_putf(out, len, o, "\n  loader   pid=%u exe=", a->loader_pid);
 	o = text_put(out, len, o, l && l->exe ? l->exe : "?");
 	o = text_putf(out, len, o, " model=");

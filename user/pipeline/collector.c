@@ -27,6 +27,7 @@
 #include "output/health_render.h"
 #include "output/incident_render.h"
 #include "output/inventory_render.h"
+#include "output/workload_render.h"
 #include "scan/model_inert.h"
 #include "scan/scan_render.h"
 
@@ -61,14 +62,37 @@ static bool want_text(const struct collector *c)
 	return c->sink && !c->sink->json;
 }
 
+/* The container and pod of a cgroup, for a record (never per event: a
+ * cache lookup, a walk on a miss); NULL when it is in neither. */
+static const struct workload *workload_of(struct collector *c, uint64_t cgroup_id,
+					  struct workload *wl)
+{
+	const struct cg_ident *ci;
+
+	if (!cgroup_id || !c->cg.buckets)
+		return NULL;
+	ci = cgmap_lookup(&c->cg, cgroup_id, clock_ns(CLOCK_MONOTONIC));
+	if (!ci)
+		return NULL;
+	wl->cg = *ci;
+	wl->have_pod = ci->pod_uid[0] && podwatch_get(c->pods, ci->pod_uid, &wl->pod);
+	return wl;
+}
+
 /* Every incident record (new, update, closed) goes out here. */
 static void write_incident(void *ctx, const struct incident *inc, enum incident_record st)
 {
 	struct collector *c = ctx;
 
 	if (want_json(c)) {
-		char *s = incident_to_json(inc, st, c->host, c->boot_to_real_ns);
+		struct workload wl;
+		cJSON *j = incident_json_object(inc, st, c->host, c->boot_to_real_ns);
+		char *s;
 
+		if (j)
+			workload_to_json(j, workload_of(c, inc->cgroup_id, &wl));
+		s = j ? cJSON_PrintUnformatted(j) : NULL;
+		cJSON_Delete(j);
 		if (s)
 			put_json(c, REC_INCIDENT, s, FANOUT_ALL);
 		else if (c->sink)
@@ -159,6 +183,7 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 	char sum[INCIDENT_SUMMARY_MAX + INV_SCAN_LINE];
 	struct facts fa;
 	struct alert a;
+	struct workload wl;
 	uint32_t loader_pid;
 	struct proc *p = proctable_get(&c->pt, r->pid);
 
@@ -192,6 +217,7 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 	a.realtime_ns = r->last_seen_ns;
 	a.host = c->host;
 	a.scan = &r->scan;
+	a.wl = workload_of(c, ev.hdr.cgroup_id, &wl);
 	incident_input_from_alert(&a, &in, NULL, 0);
 	snprintf(sum, sizeof(sum), "static scan: %s: %s", scan_verdict_name(r->scan.verdict),
 		 r->scan.top[0][0] ? r->scan.top[0] : "(no finding text)");
@@ -216,12 +242,15 @@ static bool raise_scan_alert(struct collector *c, const struct inv_record *r, un
 /* An inventory record (or held-back summary) to --inventory and a JSON output. */
 static void write_inv_record(struct collector *c, const struct inv_record *r)
 {
+	struct workload wl;
 	cJSON *j;
 	char *line;
 
 	if (!c->inv_sink_open && !want_json(c))
 		return;
 	j = inv_record_to_json(r);
+	if (j && r->has_open)
+		workload_to_json(j, workload_of(c, r->open.hdr.cgroup_id, &wl));
 	line = j ? cJSON_PrintUnformatted(j) : NULL;
 	if (line && c->inv_sink_open)
 		sink_line(&c->inv_sink, line);
@@ -279,8 +308,14 @@ static void inv_emit(const struct inv_record *r, void *ctx)
 			continue;
 		if (!(r->alerts & bit) || !(want_json(c) || want_text(c)))
 			continue;
-		if (want_json(c))
-			write_alert_json(c, inv_alert_to_json(r, bit), REC_ALERT, FANOUT_ALL);
+		if (want_json(c)) {
+			struct workload wl;
+			cJSON *j = inv_alert_to_json(r, bit);
+
+			if (j && r->has_open)
+				workload_to_json(j, workload_of(c, r->open.hdr.cgroup_id, &wl));
+			write_alert_json(c, j, REC_ALERT, FANOUT_ALL);
+		}
 		if (want_text(c)) {
 			char buf[8192];
 
@@ -331,6 +366,37 @@ int collector_start_inventory(struct collector *c)
 	return MLW_EXIT_OK;
 }
 
+int collector_start_identity(struct collector *c)
+{
+	struct podwatch_conf pc;
+	char why[PATH_MAX + 128];
+	int r;
+
+	if (cgmap_init(&c->cg, NULL, 0, why, sizeof(why)))
+		fprintf(stderr, "mlwatch: records name no container: %s\n", why);
+	else
+		fprintf(stderr,
+			"mlwatch: containers and pods from the cgroup v2 hierarchy at %s "
+			"(%zu cgroup%s)\n",
+			c->cg.root, c->cg.st.entries, c->cg.st.entries == 1 ? "" : "s");
+	r = podwatch_conf_env(&pc, why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, "mlwatch: Kubernetes API: %s\n", why);
+		return MLW_EXIT_USAGE;
+	}
+	if (r == 0) {
+		fprintf(stderr, "mlwatch: pod names, namespaces and labels left out: %s\n", why);
+		return MLW_EXIT_OK;
+	}
+	c->pods = podwatch_start(&pc, why, sizeof(why));
+	if (!c->pods) {
+		fprintf(stderr, "mlwatch: Kubernetes API: %s\n", why);
+		return MLW_EXIT_FAILURE;
+	}
+	fprintf(stderr, "mlwatch: watching the pods of node %s at %s\n", pc.node, pc.api);
+	return MLW_EXIT_OK;
+}
+
 void collector_poll_inventory(struct collector *c)
 {
 	if (c->inv)
@@ -345,6 +411,9 @@ int collector_forward(struct collector *c, struct fanout *f)
 
 void collector_free(struct collector *c)
 {
+	podwatch_stop(c->pods);
+	c->pods = NULL;
+	cgmap_free(&c->cg);
 	output_health_free(&c->oh);
 	if (c->inv) {
 		inventory_free(c->inv);
@@ -455,6 +524,7 @@ static struct proc *ensure_proc(struct collector *c, const struct event *ev)
 				proctable_set_args(&c->pt, p, args, (size_t)n, trunc);
 		}
 	}
+	p->cgroup_id = ev->hdr.cgroup_id; /* a store: looked up only for a record */
 	return p;
 }
 
@@ -640,6 +710,7 @@ static void handle_fork(struct collector *c, const struct event *ev)
 	child->parent = ev->hdr.tgid;
 	proctable_set_lineage(&c->pt, child, ev->hdr.mark.loader_tgid, ev->hdr.mark.mark_ns);
 	child->forked_at = ev->hdr.mark.models;
+	child->cgroup_id = ev->hdr.cgroup_id;
 	memcpy(child->comm, ev->comm, sizeof(child->comm));
 	/* looked up again: adding the child may have evicted an unmarked parent */
 	parent = proctable_get(&c->pt, ev->hdr.tgid);
@@ -674,6 +745,7 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 	uint32_t loader_pid = ev->hdr.mark.loader_tgid;
 	const struct proc *loader;
 	struct alert a;
+	struct workload wl;
 	size_t n;
 
 	const struct proc *actor = proctable_get(&c->pt, ev->hdr.tgid);
@@ -706,6 +778,7 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 					  PROCTABLE_MAX_DEPTH);
 	a.realtime_ns = ev->hdr.ts_ns + (uint64_t)c->boot_to_real_ns;
 	a.host = c->host;
+	a.wl = workload_of(c, ev->hdr.cgroup_id, &wl);
 	for (size_t i = 0; i < n; i++) {
 		struct incident_input in;
 		struct incident *inc = NULL;
@@ -860,11 +933,15 @@ int collector_handle(void *ctx, void *data, size_t size)
  * kernel's losses, at most every HEALTH_MIN_GAP_NS. */
 static size_t check_limits(struct collector *c, uint64_t now, bool force, struct health_alert *a)
 {
-	static const char *const names[5] = { "procs_refused_full_of_marked",
-					      "procs_strings_clipped", "procs_alloc_failed",
-					      "incidents_alloc_failed", "written_files_forgotten" };
+	static const char *const names[7] = { "procs_refused_full_of_marked",
+					      "procs_strings_clipped",
+					      "procs_alloc_failed",
+					      "incidents_alloc_failed",
+					      "written_files_forgotten",
+					      "cgroups_not_remembered",
+					      "pods_not_kept" };
 	struct collector_limits l;
-	uint64_t v[5];
+	uint64_t v[7];
 	bool any = false;
 
 	collector_limits(c, &l);
@@ -873,7 +950,9 @@ static size_t check_limits(struct collector *c, uint64_t now, bool force, struct
 	v[2] = l.procs_alloc_failed;
 	v[3] = l.incidents_alloc_failed;
 	v[4] = l.dropped_forgotten;
-	for (int i = 0; i < 5; i++)
+	v[5] = l.cgroups_full;
+	v[6] = l.pods_full;
+	for (int i = 0; i < 7; i++)
 		any |= v[i] > c->limits_told[i];
 	if (!any || (!force && now - c->limits_told_ns < HEALTH_MIN_GAP_NS))
 		return 0;
@@ -882,7 +961,7 @@ static size_t check_limits(struct collector *c, uint64_t now, bool force, struct
 	a->title = "A collector table is at its bound: an attack's context may be missing";
 	a->severity = "medium";
 	a->window_ns = now - c->limits_told_ns;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 7; i++) {
 		if (v[i] > c->limits_told[i]) {
 			a->counts[a->n].reason = names[i];
 			a->counts[a->n].count = v[i] - c->limits_told[i];
@@ -980,6 +1059,13 @@ void collector_limits(const struct collector *c, struct collector_limits *out)
 	out->incidents_peak_bytes = is->peak_bytes;
 	out->incidents_max_bytes = incident_table_max_bytes(&c->inc);
 	out->dropped_forgotten = c->dropped ? c->dropped->forgotten : 0;
+	out->cgroups_full = c->cg.st.full;
+	if (c->pods) {
+		struct podwatch_stats ps;
+
+		podwatch_stats(c->pods, &ps);
+		out->pods_full = ps.cache.full;
+	}
 }
 
 #define MIB(b) ((double)(b) / 1048576.0)
@@ -1022,6 +1108,47 @@ static void report_limits(const struct collector *c, FILE *f)
 			"mlwatch: WARNING: %llu processes went untracked: the process table was "
 			"full of marked live processes (raise --max-procs)\n",
 			(unsigned long long)l.procs_refused);
+}
+
+/* Identity's bounds and failures: records that went without their
+ * container or pod, and why. */
+static void report_identity(struct collector *c, FILE *f)
+{
+	const struct cgmap_stats *g = &c->cg.st;
+	struct podwatch_stats ps;
+
+	if (c->cg.buckets)
+		fprintf(f,
+			"mlwatch: cgroups: lookups=%llu unresolved=%llu deferred=%llu walks=%llu "
+			"cut=%llu errors=%llu not_remembered=%llu expired=%llu untrusted=%zu "
+			"peak=%zu of %zu, last walk %.1f ms, longest %.1f ms\n",
+			(unsigned long long)g->lookups, (unsigned long long)g->unresolved,
+			(unsigned long long)g->deferred, (unsigned long long)g->walks,
+			(unsigned long long)g->walks_cut, (unsigned long long)g->walk_errors,
+			(unsigned long long)g->full, (unsigned long long)g->expired, g->untrusted,
+			g->peak, c->cg.max, (double)g->last_walk_ns / 1e6,
+			(double)g->max_walk_ns / 1e6);
+	if (!c->pods)
+		return;
+	podwatch_stats(c->pods, &ps);
+	fprintf(f,
+		"mlwatch: pods: lists=%llu list_errors=%llu watches=%llu watch_errors=%llu "
+		"expired_410=%llu events=%llu bookmarks=%llu auth_errors=%llu bad=%llu "
+		"too_large=%llu; cache live=%zu deleted=%zu peak=%zu lookups=%llu hits=%llu "
+		"not_kept=%llu evicted=%llu expired=%llu labels_cut=%llu%s%s\n",
+		(unsigned long long)ps.lists, (unsigned long long)ps.list_errors,
+		(unsigned long long)ps.watches, (unsigned long long)ps.watch_errors,
+		(unsigned long long)ps.expired, (unsigned long long)ps.events,
+		(unsigned long long)ps.bookmarks, (unsigned long long)ps.auth_errors,
+		(unsigned long long)ps.bad, (unsigned long long)ps.too_large, ps.cache.live,
+		ps.cache.deleted, ps.cache.peak, (unsigned long long)ps.cache.lookups,
+		(unsigned long long)ps.cache.hits, (unsigned long long)ps.cache.full,
+		(unsigned long long)ps.cache.evicted, (unsigned long long)ps.cache.expired,
+		(unsigned long long)ps.cache.labels_cut, ps.last_error[0] ? "; last error: " : "",
+		ps.last_error);
+	if (!ps.synced)
+		fprintf(f, "mlwatch: WARNING: the pods of this node were never listed: records "
+			   "lacked pod names, namespaces and labels\n");
 }
 
 void collector_report(struct collector *c, FILE *f)
@@ -1070,4 +1197,5 @@ void collector_report(struct collector *c, FILE *f)
 		(unsigned long long)c->st.alerts_suppressed_inert,
 		(unsigned long long)c->st.steps_recorded);
 	report_limits(c, f);
+	report_identity(c, f);
 }

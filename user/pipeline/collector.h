@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "cluster/podwatch.h"
+#include "collect/cgmap.h"
 #include "collect/exeid.h"
 #include "collect/judge.h"
 #include "collect/proctable.h"
@@ -60,6 +62,10 @@ struct collector {
 	 * form; NULL: none */
 	struct fanout *fwd;
 	struct output_health oh;
+	/* container and pod identity (collector_start_identity); a record
+	 * looks it up, an event never does */
+	struct cgmap cg;
+	struct podwatch *pods; /* NULL: no cluster */
 	char host[256];
 	int64_t boot_to_real_ns;
 	struct collector_stats st;
@@ -67,7 +73,7 @@ struct collector {
 	struct selfprot self;  /* what other processes did to mlwatch */
 	uint64_t last_tick_ns; /* monotonic: collector_tick's last run */
 	/* table limits as of the last collector-limit-reached alert */
-	uint64_t limits_told[5];
+	uint64_t limits_told[7];
 	uint64_t limits_told_ns;
 	uint64_t handled; /* records handled: ticks run inside long drains */
 	/* set by a signal handler: stop draining, even while records keep
@@ -101,6 +107,9 @@ struct collector_limits {
 	size_t incidents_peak_bytes, incidents_max_bytes;
 	/* files written by watched lineages (DROPPED_MAX) */
 	uint64_t dropped_forgotten; /* writes forgotten before their window ended */
+	/* identity (cgmap.h, podcache.h): records without their container or pod */
+	uint64_t cgroups_full; /* cgroups not remembered: the map was at its bound */
+	uint64_t pods_full;    /* pods not kept: the cache was full of live pods */
 };
 
 int collector_init(struct collector *c, const struct options *o, struct sensors *s,
@@ -122,6 +131,11 @@ void collector_tick(struct collector *c);
 /* Loads --blocklist, opens --inventory and starts the hashing thread.
  * Returns 0, or an MLW_EXIT_* code after printing what is wrong. */
 int collector_start_inventory(struct collector *c);
+/* Container identity from the cgroup v2 mount, and pod names from the
+ * Kubernetes API when in a cluster (podwatch.h); says on stderr what it
+ * found. Returns 0, or an MLW_EXIT_* code after printing what is wrong
+ * with the API's settings. */
+int collector_start_identity(struct collector *c);
 /* Hands out finished inventory records (each main-loop turn). */
 void collector_poll_inventory(struct collector *c);
 /* At shutdown, after the last drain: closes every open incident. */

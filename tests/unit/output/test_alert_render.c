@@ -186,6 +186,86 @@ static void test_text_bidi_and_c1_escaped(void)
 	proctable_free(&pt);
 }
 
+#define CID "4c2a3f0e9b8d7c6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa9988"
+#define PUID "8a1b2c3d-4e5f-4789-abcd-ef0123456789"
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* "container" and "k8s": absent when the process is in neither, each
+ * field only when known, the API's text made safe. */
+static void test_json_workload(void)
+{
+	static struct workload wl;
+	struct alert a;
+	struct facts f;
+	struct proctable pt;
+	cJSON *j, *k, *l;
+	char *line, out[32768];
+	int lines = 0;
+
+	build(&a, &f, &pt);
+	j = alert_to_json(&a);
+	CHECK(!cJSON_GetObjectItem(j, "container") && !cJSON_GetObjectItem(j, "k8s"));
+	cJSON_Delete(j);
+
+	memset(&wl, 0, sizeof(wl));
+	strcpy(wl.cg.container_id, CID);
+	wl.cg.runtime = CG_RT_UNKNOWN;
+	a.wl = &wl;
+	j = alert_to_json(&a);
+	CHECK_STR(jstr(cJSON_GetObjectItem(j, "container"), "id"), CID);
+	CHECK(!cJSON_GetObjectItem(cJSON_GetObjectItem(j, "container"), "runtime"));
+	CHECK(!cJSON_GetObjectItem(j, "k8s"));
+	cJSON_Delete(j);
+
+	wl.cg.runtime = CG_RT_CONTAINERD;
+	strcpy(wl.cg.pod_uid, PUID);
+	j = alert_to_json(&a);
+	CHECK_STR(jstr(cJSON_GetObjectItem(j, "container"), "runtime"), "containerd");
+	k = cJSON_GetObjectItem(j, "k8s");
+	CHECK(cJSON_GetArraySize(k) == 1);
+	CHECK_STR(jstr(k, "pod_uid"), PUID);
+	cJSON_Delete(j);
+
+	wl.have_pod = true;
+	strcpy(wl.pod.uid, PUID);
+	strcpy(wl.pod.name, "trainer-0\n{\"x\":1}\xff");
+	strcpy(wl.pod.ns, "ml");
+	memcpy(wl.pod.labels, "app\0trainer\0bad\xfe\0v\n\0", 21);
+	wl.pod.labels_len = 21;
+	wl.pod.n_labels = 2;
+	wl.pod.labels_cut = true;
+	j = alert_to_json(&a);
+	line = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	CHECK(line && !strchr(line, '\n'));
+	CHECK(!utf8_sanitize(line, strlen(line), malloc(strlen(line) * 3 + 1),
+			     strlen(line) * 3 + 1));
+	j = cJSON_Parse(line);
+	k = cJSON_GetObjectItem(j, "k8s");
+	CHECK(jstr(k, "pod") && strncmp(jstr(k, "pod"), "trainer-0\n{\"x", 13) == 0);
+	CHECK_STR(jstr(k, "namespace"), "ml");
+	l = cJSON_GetObjectItem(k, "labels");
+	CHECK(cJSON_GetArraySize(l) == 2);
+	CHECK_STR(jstr(l, "app"), "trainer");
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(k, "labels_truncated")));
+	cJSON_Delete(j);
+	free(line);
+
+	alert_to_text(&a, out, sizeof(out));
+	for (char *s = out; *s; s++)
+		lines += *s == '\n';
+	CHECK(lines == 6);
+	CHECK(strstr(out, " container=" CID " (containerd) pod=ml/trainer-0\\n{") != NULL);
+	CHECK(strstr(out, " pod_uid=" PUID "\n") != NULL);
+	proctable_free(&pt);
+}
+
 int main(void)
 {
 	RUN(test_json_parses_back);
@@ -193,5 +273,6 @@ int main(void)
 	RUN(test_self_object_rendered);
 	RUN(test_text_one_alert_no_forged_lines);
 	RUN(test_text_bidi_and_c1_escaped);
+	RUN(test_json_workload);
 	return CHECK_DONE();
 }
