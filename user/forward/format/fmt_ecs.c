@@ -18,6 +18,40 @@ static void add_str(cJSON *o, const char *key, const char *v)
 		cJSON_AddStringToObject(o, key, v);
 }
 
+/* The pod a record's process runs in: orchestrator.*, labels as the
+ * "key:value" list ECS has for them. */
+static void add_orchestrator(cJSON *doc, const cJSON *rec)
+{
+	const char *uid = fmt_str(rec, "k8s.pod_uid");
+	const cJSON *l;
+	cJSON *o, *r, *arr;
+
+	if (!uid || !(o = cJSON_AddObjectToObject(doc, "orchestrator")))
+		return;
+	add_str(o, "type", "kubernetes");
+	add_str(o, "namespace", fmt_str(rec, "k8s.namespace"));
+	if (!(r = cJSON_AddObjectToObject(o, "resource")))
+		return;
+	add_str(r, "type", "pod");
+	add_str(r, "id", uid);
+	add_str(r, "name", fmt_str(rec, "k8s.pod"));
+	if (!cJSON_GetArraySize(fmt_get(rec, "k8s.labels")) ||
+	    !(arr = cJSON_AddArrayToObject(r, "label")))
+		return;
+	cJSON_ArrayForEach(l, fmt_get(rec, "k8s.labels")) {
+		struct fbuf b = { 0 };
+
+		if (!cJSON_IsString(l) || !l->string)
+			continue;
+		fbuf_puts(&b, l->string);
+		fbuf_puts(&b, ":");
+		fbuf_puts(&b, l->valuestring);
+		if (b.p)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(b.p));
+		fbuf_free(&b);
+	}
+}
+
 static bool add_int(cJSON *o, const char *key, const cJSON *from, const char *path)
 {
 	long long v;
@@ -348,8 +382,11 @@ cJSON *fmt_ecs_doc(const cJSON *rec, const struct fmt_ctx *ctx, char *why, size_
 		add_str(o, "description", fmt_str(rec, "rule.title"));
 		add_str(o, "ruleset", "mlwatch");
 	}
-	if ((s = fmt_str(rec, "container.id")) && (o = cJSON_AddObjectToObject(doc, "container")))
+	if ((s = fmt_str(rec, "container.id")) && (o = cJSON_AddObjectToObject(doc, "container"))) {
 		add_str(o, "id", s);
+		add_str(o, "runtime", fmt_str(rec, "container.runtime"));
+	}
+	add_orchestrator(doc, rec);
 	if ((o = cJSON_AddArrayToObject(doc, "tags")))
 		cJSON_ArrayForEach(tag, fmt_get(rec, "tags"))
 			if (cJSON_IsString(tag))

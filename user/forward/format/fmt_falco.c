@@ -141,6 +141,9 @@ static cJSON *output_fields(const cJSON *rec, const struct fmt_ctx *ctx, const s
 	add_int(f, "user.uid", actor, "uid");
 	add_fd(f, rec);
 	add_str(f, "container.id", fmt_str(rec, "container.id"));
+	add_str(f, "k8s.pod.name", fmt_str(rec, "k8s.pod"));
+	add_str(f, "k8s.ns.name", fmt_str(rec, "k8s.namespace"));
+	add_str(f, "k8s.pod.uid", fmt_str(rec, "k8s.pod_uid"));
 	add_str(f, "mlwatch.id", fmt_str(rec, "id"));
 	add_str(f, "mlwatch.record", fmt_str(rec, "record"));
 	add_str(f, "mlwatch.rule.id", fmt_str(rec, "rule.id"));

@@ -244,6 +244,11 @@ static cJSON *process_obj(const cJSON *rec, const cJSON *actor)
 		cJSON *c = cJSON_AddObjectToObject(p, "container");
 
 		add_str(c, "uid", o->valuestring);
+		add_str(c, "runtime", fmt_str(rec, "container.runtime"));
+		if (fmt_str(rec, "k8s.pod_uid")) {
+			add_str(c, "pod_uuid", fmt_str(rec, "k8s.pod_uid"));
+			add_str(c, "orchestrator", "Kubernetes");
+		}
 	}
 	return p;
 }

@@ -151,6 +151,34 @@ static void test_event_file_and_destination(void)
 	cJSON_Delete(j);
 }
 
+/* a process in a pod (README.md, "Containers and pods") */
+#define J_POD                                                                                       \
+	"{\"record\":\"alert\",\"time\":\"2026-01-01T00:00:00Z\",\"severity\":\"high\",\"rule\":{"  \
+	"\"id\":\"model-loader-shell\",\"title\":\"t\"},\"process\":{\"pid\":5,\"tid\":5,"          \
+	"\"ppid\":4,\"uid\":0,\"comm\":\"sh\",\"exe\":\"/bin/sh\",\"args\":[\"sh\"]},"              \
+	"\"container\":{\"id\":\"abc\",\"runtime\":\"containerd\"},\"k8s\":{\"pod_uid\":\"u-1\","   \
+	"\"pod\":\"trainer-0\",\"namespace\":\"ml\",\"labels\":{\"app\":\"trainer\",\"v\":\"2\"}}," \
+	"\"event\":{\"kind\":\"exec\"}}"
+
+static void test_container_and_pod(void)
+{
+	cJSON *j = ecs(J_POD);
+
+	CHECK_STR(jstr(j, "container.id"), "abc");
+	CHECK_STR(jstr(j, "container.runtime"), "containerd");
+	CHECK_STR(jstr(j, "orchestrator.type"), "kubernetes");
+	CHECK_STR(jstr(j, "orchestrator.namespace"), "ml");
+	CHECK_STR(jstr(j, "orchestrator.resource.type"), "pod");
+	CHECK_STR(jstr(j, "orchestrator.resource.id"), "u-1");
+	CHECK_STR(jstr(j, "orchestrator.resource.name"), "trainer-0");
+	CHECK(cJSON_GetArraySize(jpath(j, "orchestrator.resource.label")) == 2);
+	CHECK_STR(first(j, "orchestrator.resource.label"), "app:trainer");
+	cJSON_Delete(j);
+	j = ecs(J_SHELL);
+	CHECK(jpath(j, "orchestrator") == NULL && jpath(j, "container") == NULL);
+	cJSON_Delete(j);
+}
+
 static void test_threat_dedup(void)
 {
 	cJSON *j = ecs("{\"record\":\"alert\",\"time\":\"2026-01-01T00:00:00Z\",\"tags\":"
@@ -176,5 +204,6 @@ int main(void)
 	RUN(test_kinds);
 	RUN(test_event_file_and_destination);
 	RUN(test_threat_dedup);
+	RUN(test_container_and_pod);
 	return CHECK_DONE();
 }

@@ -83,9 +83,13 @@ static void test_connect(void)
 	CHECK_STR(cJSON_GetStringValue(of(j, "evt.type")), "openat");
 	cJSON_Delete(j);
 	j = falco("{\"record\":\"alert\",\"time\":\"2026-01-01T00:00:00Z\",\"container\":{\"id\":"
-		  "\"abc123\"},\"event\":{\"kind\":\"send\",\"address\":\"::1\",\"port\":53}}");
+		  "\"abc123\"},\"k8s\":{\"pod_uid\":\"u-1\",\"pod\":\"trainer-0\",\"namespace\":"
+		  "\"ml\"},\"event\":{\"kind\":\"send\",\"address\":\"::1\",\"port\":53}}");
 	CHECK_STR(cJSON_GetStringValue(of(j, "fd.name")), "[::1]:53");
 	CHECK_STR(cJSON_GetStringValue(of(j, "container.id")), "abc123");
+	CHECK_STR(cJSON_GetStringValue(of(j, "k8s.pod.name")), "trainer-0");
+	CHECK_STR(cJSON_GetStringValue(of(j, "k8s.ns.name")), "ml");
+	CHECK_STR(cJSON_GetStringValue(of(j, "k8s.pod.uid")), "u-1");
 	CHECK_STR(cJSON_GetStringValue(of(j, "evt.type")), "sendto");
 	cJSON_Delete(j);
 }

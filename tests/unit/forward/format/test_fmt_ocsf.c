@@ -125,6 +125,27 @@ static void test_severities(void)
 	cJSON_Delete(j);
 }
 
+/* a process in a pod (README.md, "Containers and pods") */
+#define J_POD                                                                                       \
+	"{\"record\":\"alert\",\"time\":\"2026-01-01T00:00:00Z\",\"severity\":\"high\",\"rule\":{"  \
+	"\"id\":\"model-loader-shell\",\"title\":\"t\"},\"process\":{\"pid\":5,\"tid\":5,"          \
+	"\"ppid\":4,\"uid\":0,\"comm\":\"sh\",\"exe\":\"/bin/sh\",\"args\":[\"sh\"]},"              \
+	"\"container\":{\"id\":\"abc\",\"runtime\":\"containerd\"},\"k8s\":{\"pod_uid\":\"u-1\","   \
+	"\"pod\":\"trainer-0\",\"namespace\":\"ml\",\"labels\":{\"app\":\"trainer\",\"v\":\"2\"}}," \
+	"\"event\":{\"kind\":\"exec\"}}"
+
+static void test_container_and_pod(void)
+{
+	cJSON *j = ocsf(J_POD);
+	const cJSON *p = jpath(cJSON_GetArrayItem(jpath(j, "evidences"), 0), "process");
+
+	CHECK_STR(jstr(p, "container.uid"), "abc");
+	CHECK_STR(jstr(p, "container.runtime"), "containerd");
+	CHECK_STR(jstr(p, "container.pod_uuid"), "u-1");
+	CHECK_STR(jstr(p, "container.orchestrator"), "Kubernetes");
+	cJSON_Delete(j);
+}
+
 static void test_connect_evidence(void)
 {
 	cJSON *j = ocsf(J_CONNECT);
@@ -146,5 +167,6 @@ int main(void)
 	RUN(test_incident);
 	RUN(test_severities);
 	RUN(test_connect_evidence);
+	RUN(test_container_and_pod);
 	return CHECK_DONE();
 }
