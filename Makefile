@@ -153,7 +153,8 @@ $(BPF_TEST_OUT)/test_model_match_bpf: tests/unit/sense/test_model_match_bpf.c \
 # blocklists) live in, built with the sanitizers.
 FUZZ_SCAN_OBJS := $(call obj_of,$(SCAN_DIRS),$(OUTPUT)/fuzz/obj)
 FUZZ_MLW_OBJS  := $(call obj_of,collect detect forward/format,$(OUTPUT)/fuzz/obj) \
-		  $(OUTPUT)/fuzz/obj/cmd/rules_cmd.o $(OUTPUT)/fuzz/obj/config/outputs_conf.o
+		  $(OUTPUT)/fuzz/obj/cmd/rules_cmd.o $(OUTPUT)/fuzz/obj/config/outputs_conf.o \
+		  $(OUTPUT)/fuzz/obj/cluster/podjson.o
 FUZZ_LIBS      := $(OUTPUT)/fuzz/libmlwatch.a $(OUTPUT)/fuzz/libmlwscan.a
 
 $(OUTPUT)/fuzz/obj/%.o: user/%.c | $(DEPS_STAMP)
