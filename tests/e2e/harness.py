@@ -500,6 +500,7 @@ class Monitor:
         self.exit_seconds = None
         self.rc = None
         self.extra_args = []
+        self.env = None       # None: the harness' own environment
         self.incidents = []
         self.inventory = []
         self.held_back = []   # inventory-held-back summaries
@@ -509,7 +510,7 @@ class Monitor:
                 "--internal-net", INTERNAL_NET] + self.extra_args
         with open(self.stdout_path, "wb") as out:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.PIPE, cwd=REPO,
+                                         stderr=subprocess.PIPE, cwd=REPO, env=self.env,
                                          start_new_session=True)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
@@ -677,15 +678,17 @@ class Scenario:
             h.update(f.read())
         return h.hexdigest()
 
-    def start(self, sentinel=False, extra_args=()):
+    def start(self, sentinel=False, extra_args=(), env=None):
         """Start mlwatch and wait for ready. sentinel=True first writes a
-        malicious pickle for liveness_sentinel(); extra_args go to mlwatch."""
+        malicious pickle for liveness_sentinel(); extra_args go to mlwatch;
+        env (a dict), when given, is mlwatch's whole environment."""
         if sentinel:
             self.sentinel_marker = self.path("SENTINEL")
             self.sentinel_model = self.make_model(
                 "pickle", "sentinel/sentinel.pkl", system="touch " + self.sentinel_marker)
         self.mon = Monitor(self.dir)
         self.mon.extra_args = list(extra_args)
+        self.mon.env = env
         self.mon.start()
 
     def listener(self):
