@@ -561,3 +561,61 @@ def test_http_failures_and_restart():
         c.true(wait_until(lambda: threading.active_count() <= threads, 3),
                "threads left after stop(): %s" % threading.enumerate())
         c.done()
+
+
+def test_kubeapi_standin():
+    """The API server stand-in of the pod-identity tests: a paged list, a
+    chunked watch from the list's version (an event, a bookmark, a 410
+    ERROR event), a 410 answer, and what the real server
+    refuses (no token, a wrong one, a watch from a version it never gave)."""
+    from receivers.kubeapi import KubeAPI, pod
+    uid = "8a1b2c3d-4e5f-4789-abcd-ef0123456789"
+    p1, p2, p3 = (pod(uid[:-1] + str(i), "p%d" % i, "ns") for i in range(3))
+    with Tmp() as d:
+        certs = Certs(d)
+        ctx = certs.client_context()
+        lists = [[p1, p2, p3]]
+        watches = [[("MODIFIED", p1), ("BOOKMARK",), ("ERROR", 410)], [("STATUS", 410)]]
+        with KubeAPI(certs, "tok", "n1", lists, watches) as api:
+            sel = "/api/v1/pods?fieldSelector=spec.nodeName%3Dn1"
+
+            def get(q, token="tok"):
+                req = urllib.request.Request(api.url + sel + q)
+                if token:
+                    req.add_header("Authorization", "Bearer " + token)
+                try:
+                    with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
+                        return r.status, r.read()
+                except urllib.error.HTTPError as e:
+                    return e.code, e.read()
+
+            c = Checks()
+            st, body = get("&limit=500")
+            page = json.loads(body)
+            c.eq((st, len(page["items"])), (200, 2), "first page")
+            cont, rv = page["metadata"].get("continue"), page["metadata"]["resourceVersion"]
+            st, body = get("&limit=500&continue=" + str(cont))
+            page2 = json.loads(body)
+            c.eq(([i["metadata"]["name"] for i in page2["items"]], page2["metadata"]
+                  .get("continue"), page2["metadata"]["resourceVersion"]), (["p2"], None, rv),
+                 "last page")
+            st, body = get("&watch=1&allowWatchBookmarks=true&resourceVersion=" + rv)
+            lines = [json.loads(x) for x in body.decode().splitlines()]
+            c.eq([x["type"] for x in lines], ["MODIFIED", "BOOKMARK", "ERROR"], "watch events")
+            c.eq(lines[2]["object"].get("code"), 410, "the ERROR event's Status code")
+            st, _ = get("&watch=1&allowWatchBookmarks=true&resourceVersion="
+                        + lines[1]["object"]["metadata"]["resourceVersion"])
+            c.eq(st, 410, "the second watch's answer")
+            c.true(not api.problems(), "problems on valid requests: %s" % api.problems())
+            c.eq(api.full_lists(), 1, "full lists")
+            c.eq(get("&limit=5", token=None)[0], 401, "no token")
+            c.eq(get("&limit=5", token="nope")[0], 401, "a wrong token")
+            st, _ = get("&watch=1&allowWatchBookmarks=true&resourceVersion=1")
+            c.true(any("never given out" in p for p in api.problems()),
+                   "a watch from an unknown version passed: %s" % api.problems())
+            c.true(any("Authorization missing" in p for p in api.problems()) and
+                   any("Authorization wrong" in p for p in api.problems()),
+                   "token problems not recorded: %s" % api.problems())
+            c.true(all("tok" not in repr(r.__dict__) for r in api.requests()),
+                   "the stand-in kept the token")
+            c.done()
