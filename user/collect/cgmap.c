@@ -271,6 +271,34 @@ void cgmap_walk(struct cgmap *m, uint64_t now_ns)
 	m->next_walk_ns = now_ns + gap;
 }
 
+/* All of it: a node with many pods has thousands of mounts. NULL when
+ * unreadable or over MOUNTINFO_MAX. */
+#define MOUNTINFO_MAX (64u << 20)
+static char *read_mountinfo(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	size_t n = 0, cap = 1 << 16;
+	char *buf = f ? malloc(cap) : NULL, *p;
+
+	while (buf) {
+		n += fread(buf + n, 1, cap - n - 1, f);
+		if (n + 1 < cap || ferror(f))
+			break;
+		if (cap >= MOUNTINFO_MAX || !(p = realloc(buf, cap * 2))) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		buf = p;
+		cap *= 2;
+	}
+	if (buf)
+		buf[n] = 0;
+	if (f)
+		fclose(f);
+	return buf;
+}
+
 int cgmap_init(struct cgmap *m, const char *root, size_t max, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof(*m));
@@ -278,18 +306,17 @@ int cgmap_init(struct cgmap *m, const char *root, size_t max, char *err, size_t 
 	if (root) {
 		snprintf(m->root, sizeof(m->root), "%s", root);
 	} else {
-		static char buf[1 << 20]; /* mountinfo of a busy host */
-		FILE *f = fopen("/proc/self/mountinfo", "re");
-		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		char *buf = read_mountinfo();
 
-		if (f)
-			fclose(f);
-		buf[n] = 0;
-		if (cgmap_find_mount(buf, m->root, sizeof(m->root))) {
+		if (!buf || cgmap_find_mount(buf, m->root, sizeof(m->root))) {
+			free(buf);
 			m->root[0] = 0;
-			snprintf(err, errlen, "no cgroup v2 hierarchy is mounted");
+			snprintf(err, errlen, "%s",
+				 buf ? "no cgroup v2 hierarchy is mounted" :
+				       "cannot read /proc/self/mountinfo");
 			return -1;
 		}
+		free(buf);
 	}
 	for (m->nbuckets = 64; m->nbuckets < m->max / 2; m->nbuckets <<= 1)
 		;

@@ -232,6 +232,24 @@ static void test_find_mount(void)
 	CHECK(cgmap_find_mount("garbage - cgroup2 \n1 2\n\n", out, sizeof(out)) == -1);
 }
 
+/* This machine's own mount table, read whole. */
+static void test_this_host(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[8192], err[128];
+	bool v2 = false;
+	struct cgmap m;
+
+	while (f && fgets(line, sizeof(line), f))
+		v2 |= strstr(line, " - cgroup2 ") != NULL;
+	if (f)
+		fclose(f);
+	CHECK(cgmap_init(&m, NULL, 0, err, sizeof(err)) == (v2 ? 0 : -1));
+	CHECK(v2 ? m.root[0] == '/' && m.st.walks == 1 && m.st.entries >= 1 :
+		   strstr(err, "no cgroup v2") != NULL);
+	cgmap_free(&m);
+}
+
 int main(void)
 {
 	RUN(test_walk_finds_containers_and_pods);
@@ -240,5 +258,6 @@ int main(void)
 	RUN(test_delegated_subtree_is_not_trusted);
 	RUN(test_bounds);
 	RUN(test_find_mount);
+	RUN(test_this_host);
 	return CHECK_DONE();
 }
