@@ -11,8 +11,8 @@ import secrets
 import time
 import uuid
 
-from harness import LOADER, PY, SAFE_PATH, Checks, Scenario, TestFailure, get, summary, \
-    with_rule
+from harness import LOADER, PY, SAFE_PATH, Checks, Scenario, TestFailure, get, mlwatch_bin, \
+    summary, with_rule
 from receivers.certs import Certs
 from receivers.kubeapi import KubeAPI, pod
 
@@ -166,6 +166,54 @@ def test_container_and_pod_from_cgroup():
             c.true("mlwatch: pods:" not in report, "a pods line without a cluster")
             c.done()
     finally:
+        left = cgs.close()
+        if left:
+            raise TestFailure("; ".join(left))
+
+
+def test_in_its_own_cgroup_namespace():
+    """mlwatch in a cgroup namespace of its own, as a DaemonSet pod is:
+    /proc/PID/cgroup paths there are relative to its own group, but the v2
+    mount it walks is the host's whole hierarchy, so the alert still names
+    the container and the pod."""
+    cid = secrets.token_hex(32)
+    uid = str(uuid.uuid4())
+    cgs = Cgroups()
+    saved = os.environ.get("MLWATCH_BIN")
+    try:
+        with Scenario("podid-ns") as sc:
+            marker = sc.path("marker")
+            model = sc.make_model("pickle", "model.pkl", system="touch " + marker)
+            own = cgs.make("system.slice/mlwatch.service")
+            # its pid into its own group, then a new cgroup namespace rooted there
+            wrapper = sc.write("mlwatch-in-cgns",
+                               '#!/bin/sh\necho $$ > %s/cgroup.procs || exit 97\n'
+                               'exec /usr/bin/unshare --cgroup %s "$@"\n' % (own, mlwatch_bin()),
+                               0o755)
+            os.environ["MLWATCH_BIN"] = wrapper
+            sc.start(env=env_without_cluster())
+            pid = sc.mon.proc.pid
+            c = Checks("mlwatch stderr: %s" % sc.mon.stderr_text()[-600:])
+            c.true(os.readlink("/proc/%d/ns/cgroup" % pid) != os.readlink("/proc/self/ns/cgroup"),
+                   "mlwatch is not in a cgroup namespace of its own")
+            with open("/proc/%d/cgroup" % pid) as f:
+                c.true("0::/\n" in f.read(), "mlwatch does not see its own group as /")
+            c.true("containers and pods from the cgroup v2 hierarchy at %s " % cgs.root
+                   in sc.mon.stderr_text(), "no line naming the v2 mount %s" % cgs.root)
+            c.done()
+            cg = cgs.make(slice_of(uid) + "/cri-containerd-%s.scope" % cid)
+            ld = load_in(sc, cgs, cg, model, marker)
+            a = shell_alert(sc, ld.pid)
+            sc.stop()
+            c = Checks("alert %r" % a)
+            c.eq(a.get("container"), {"id": cid, "runtime": "containerd"}, "alert container")
+            c.eq(a.get("k8s"), {"pod_uid": uid}, "alert k8s")
+            c.done()
+    finally:
+        if saved is None:
+            os.environ.pop("MLWATCH_BIN", None)
+        else:
+            os.environ["MLWATCH_BIN"] = saved
         left = cgs.close()
         if left:
             raise TestFailure("; ".join(left))
