@@ -299,24 +299,38 @@ static char *read_mountinfo(void)
 	return buf;
 }
 
+/* The root cgroup's id: the first kernfs node of the hierarchy. */
+#define CGROUP_ROOT_ID 1
+
+int cgmap_v2_mount(char *out, size_t len, bool *whole, char *err, size_t errlen)
+{
+	char *buf = read_mountinfo();
+	struct stat st;
+
+	*whole = false;
+	if (!buf) {
+		snprintf(err, errlen, "cannot read /proc/self/mountinfo");
+		return -1;
+	}
+	if (cgmap_find_mount(buf, out, len)) {
+		free(buf);
+		snprintf(err, errlen, "no cgroup v2 hierarchy is mounted");
+		return -1;
+	}
+	free(buf);
+	*whole = stat(out, &st) == 0 && st.st_ino == CGROUP_ROOT_ID;
+	return 0;
+}
+
 int cgmap_init(struct cgmap *m, const char *root, size_t max, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof(*m));
 	m->max = max ? max : CGMAP_DEF_MAX;
 	if (root) {
 		snprintf(m->root, sizeof(m->root), "%s", root);
-	} else {
-		char *buf = read_mountinfo();
-
-		if (!buf || cgmap_find_mount(buf, m->root, sizeof(m->root))) {
-			free(buf);
-			m->root[0] = 0;
-			snprintf(err, errlen, "%s",
-				 buf ? "no cgroup v2 hierarchy is mounted" :
-				       "cannot read /proc/self/mountinfo");
-			return -1;
-		}
-		free(buf);
+	} else if (cgmap_v2_mount(m->root, sizeof(m->root), &m->whole, err, errlen)) {
+		m->root[0] = 0;
+		return -1;
 	}
 	for (m->nbuckets = 64; m->nbuckets < m->max / 2; m->nbuckets <<= 1)
 		;

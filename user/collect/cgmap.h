@@ -51,6 +51,7 @@ struct cgmap_ent;
 
 struct cgmap {
 	char root[PATH_MAX]; /* the v2 mount walked; "" when there is none */
+	bool whole;          /* root is the hierarchy's root (cgmap_v2_mount) */
 	size_t max;
 	struct cgmap_ent **buckets;
 	size_t nbuckets; /* power of two */
@@ -79,4 +80,9 @@ void cgmap_walk(struct cgmap *m, uint64_t now_ns);
  * highest in the hierarchy ("/.." marks one above this cgroup namespace).
  * Returns 0, or -1 when there is none. */
 int cgmap_find_mount(const char *mountinfo, char *out, size_t len);
+/* That mount, from /proc/self/mountinfo; *whole: it is the hierarchy's
+ * root cgroup (id 1), so every process of the host is below it. Inside a
+ * cgroup namespace a container's own /sys/fs/cgroup is not: only the
+ * host's, mounted in, is. Returns 0, or -1 (err says why). */
+int cgmap_v2_mount(char *out, size_t len, bool *whole, char *err, size_t errlen);
 #endif

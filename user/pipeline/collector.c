@@ -377,8 +377,11 @@ int collector_start_identity(struct collector *c)
 	else
 		fprintf(stderr,
 			"mlwatch: containers and pods from the cgroup v2 hierarchy at %s "
-			"(%zu cgroup%s)\n",
-			c->cg.root, c->cg.st.entries, c->cg.st.entries == 1 ? "" : "s");
+			"(%zu cgroup%s)%s\n",
+			c->cg.root, c->cg.st.entries, c->cg.st.entries == 1 ? "" : "s",
+			c->cg.whole ? "" :
+				      "; WARNING: a part of it only (mount the host's cgroup file "
+				      "system): processes outside it name no container");
 	r = podwatch_conf_env(&pc, why, sizeof(why));
 	if (r < 0) {
 		fprintf(stderr, "mlwatch: Kubernetes API: %s\n", why);

@@ -23,6 +23,7 @@
 #include <mlwatch/events.h> /* u32 & co. for the skeleton */
 #include <mlwatch/maps.h>
 #include "enforce.h"
+#include "collect/cgmap.h"
 #include "mlwatch.skel.h"
 #include "modelpatterns.h"
 #include "sensors.h"
@@ -178,7 +179,7 @@ static int skip_missing_tracepoints(struct sensors *s)
 		s->n_skipped++;
 		if (strncmp(sec, "cgroup/", 7) == 0)
 			fprintf(stderr,
-				"mlwatch: skipping %s: no cgroup v2 hierarchy is mounted, so "
+				"mlwatch: skipping %s: no mount of the whole cgroup v2 hierarchy, so "
 				"datagram sends and io_uring connects are not seen, and connects are "
 				"read from the caller's memory\n",
 				sec);
@@ -190,30 +191,18 @@ static int skip_missing_tracepoints(struct sensors *s)
 }
 
 /* The cgroup v2 root the sock_addr hooks attach to: every process is in
- * it, hybrid hosts included (v2 at /sys/fs/cgroup/unified). -1 if none. */
+ * it, hybrid hosts included (v2 at /sys/fs/cgroup/unified). Inside a
+ * cgroup namespace (a DaemonSet pod) a container's own cgroup mount would
+ * cover that container only: the host's, mounted in, is the one. -1 when
+ * no mount is the whole hierarchy. */
 static int open_cgroup2_root(void)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[4096];
-	int fd = -1;
+	char path[PATH_MAX], err[128];
+	bool whole;
 
-	if (!f)
+	if (cgmap_v2_mount(path, sizeof(path), &whole, err, sizeof(err)) || !whole)
 		return -1;
-	while (fd < 0 && fgets(line, sizeof(line), f)) {
-		char *sep = strstr(line, " - "), *fields[6];
-		int n = 0;
-
-		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
-			continue;
-		for (char *t = strtok(line, " "); t && n < 6; t = strtok(NULL, " "))
-			fields[n++] = t;
-		/* field 4 is the root of the mount within its hierarchy: only a
-		 * mount of the whole hierarchy covers every process */
-		if (n >= 5 && strcmp(fields[3], "/") == 0)
-			fd = open(fields[4], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	fclose(f);
-	return fd;
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 static bool kernel_has_kfunc(const char *name)
