@@ -83,6 +83,9 @@ static void usage(FILE *f)
 		"  --scan-profiles FILE   extend the static scan's allowlist profiles (JSON,\n"
 		"                         docs/scan-profiles.md)\n"
 		"  --no-scan              do not scan loaded models statically (model_scan)\n"
+		"  --metrics-addr ADDR    serve Prometheus /metrics, /healthz and /readyz over\n"
+		"                         HTTP at ADDR, an IP address and port: 127.0.0.1:9464,\n"
+		"                         [::1]:9464, 0.0.0.0:9464 (docs/metrics.md)\n"
 		"  --enforce              SIGKILL a process that loaded a model when it execs\n"
 		"                         a shell, downloader, network tool, miner or a program\n"
 		"                         under /tmp, or connects to an external or metadata\n"
@@ -124,7 +127,8 @@ enum {
 	OPT_HASH_MAX,
 	OPT_INV_WINDOW,
 	OPT_INV_RATE,
-	OPT_OUTPUTS
+	OPT_OUTPUTS,
+	OPT_METRICS_ADDR
 };
 
 /* A table bound: a positive integer, clamped into [min, max] with a
@@ -172,6 +176,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 		{ "enforce", no_argument, NULL, OPT_ENFORCE },
 		{ "rules", required_argument, NULL, OPT_RULES },
 		{ "outputs", required_argument, NULL, OPT_OUTPUTS },
+		{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
 		{ "inventory", required_argument, NULL, OPT_INVENTORY },
 		{ "blocklist", required_argument, NULL, OPT_BLOCKLIST },
 		{ "hash-rate", required_argument, NULL, OPT_HASH_RATE },
@@ -345,6 +350,13 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			break;
 		case OPT_OUTPUTS:
 			o->outputs_file = optarg;
+			break;
+		case OPT_METRICS_ADDR:
+			if (listen_addr_parse(optarg, &o->metrics_addr, err, sizeof(err))) {
+				fprintf(stderr, "mlwatch: --metrics-addr '%s': %s\n", optarg, err);
+				return OPTIONS_EXIT_USAGE;
+			}
+			o->metrics_on = true;
 			break;
 		case OPT_ENFORCE:
 			o->enforce = true;

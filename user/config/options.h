@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include "collect/roots.h"
 #include "detect/netclass.h"
+#include "listen_addr.h"
 
 /* Extra model extensions a user may add with --model-ext. */
 #define OPTIONS_MAX_EXTS 64
@@ -38,6 +39,9 @@ struct options {
 	/* memory bounds; 0 (a zeroed struct) takes the tables' defaults */
 	unsigned max_procs;     /* --max-procs: process table entries */
 	unsigned max_incidents; /* --max-incidents: incidents open at once */
+	/* --metrics-addr: /metrics, /healthz and /readyz served there */
+	bool metrics_on;
+	struct listen_addr metrics_addr;
 };
 
 enum options_result { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_EXIT_USAGE };
