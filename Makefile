@@ -37,7 +37,7 @@ BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/mlwatch/*.h)
 # folders before it (tests/layout checks it on the built objects).
 SCAN_DIRS := lib scan/formats scan/pickle scan
 USER_DIRS := $(SCAN_DIRS) collect detect config sense inventory output forward/format forward \
-	     cluster pipeline cmd
+	     cluster metrics pipeline cmd
 src_of     = $(foreach d,$(1),$(wildcard user/$(d)/*.c))
 obj_of     = $(patsubst user/%.c,$(2)/%.o,$(call src_of,$(1)))
 # The scanner is a library of its own (it calls nothing else of mlwatch);
@@ -154,7 +154,8 @@ $(BPF_TEST_OUT)/test_model_match_bpf: tests/unit/sense/test_model_match_bpf.c \
 FUZZ_SCAN_OBJS := $(call obj_of,$(SCAN_DIRS),$(OUTPUT)/fuzz/obj)
 FUZZ_MLW_OBJS  := $(call obj_of,collect detect forward/format,$(OUTPUT)/fuzz/obj) \
 		  $(OUTPUT)/fuzz/obj/cmd/rules_cmd.o $(OUTPUT)/fuzz/obj/config/outputs_conf.o \
-		  $(OUTPUT)/fuzz/obj/cluster/podjson.o
+		  $(OUTPUT)/fuzz/obj/cluster/podjson.o $(OUTPUT)/fuzz/obj/config/listen_addr.o \
+		  $(OUTPUT)/fuzz/obj/metrics/httpreq.o $(OUTPUT)/fuzz/obj/metrics/expo.o
 FUZZ_LIBS      := $(OUTPUT)/fuzz/libmlwatch.a $(OUTPUT)/fuzz/libmlwscan.a
 
 $(OUTPUT)/fuzz/obj/%.o: user/%.c | $(DEPS_STAMP)
