@@ -195,6 +195,17 @@ size_t inventory_pending(const struct inventory *inv)
 	return inv->waiting;
 }
 
+void inventory_queues(struct inventory *inv, struct inv_queues *q)
+{
+	pthread_mutex_lock(&inv->mu);
+	q->scan = inv->scanq.count;
+	q->hash = inv->hashq.count;
+	pthread_mutex_unlock(&inv->mu);
+	q->inflight = inv->inflight;
+	q->waiting = inv->waiting;
+	q->cap = inv->opt.queue_len;
+}
+
 static uint64_t clock_now(clockid_t id)
 {
 	struct timespec ts;

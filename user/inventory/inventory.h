@@ -223,6 +223,14 @@ size_t inventory_poll(struct inventory *inv, inv_emit_fn emit, void *ctx);
  * is ready for the next poll). */
 size_t inventory_pending(const struct inventory *inv);
 
+/* The worker threads' queues now: jobs waiting for the scanner and for
+ * the hasher, jobs not done (inflight <= cap: at cap a load is not hashed
+ * and counted in queue_full), records waiting for a hash, and the bound. */
+struct inv_queues {
+	size_t scan, hash, inflight, waiting, cap;
+};
+void inventory_queues(struct inventory *inv, struct inv_queues *q);
+
 /* At exit: stops the worker (a file being read is abandoned at the next
  * chunk; a thread stuck in one read for stop_wait_ms is left behind),
  * then emits every record still waiting, marked INV_HASH_SHUTDOWN, every

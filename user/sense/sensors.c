@@ -571,6 +571,50 @@ void sensors_counters(struct sensors *s, uint64_t out[MLW_CNT_MAX])
 	}
 }
 
+/* A hash map's entries now, a batch at a time: the cost grows with the
+ * entries, not with the bound. -errno if the kernel cannot say. */
+static long map_entries(const struct bpf_map *map)
+{
+	enum { CHUNK = 1024 };
+	uint32_t keys[CHUNK], in = 0, out = 0;
+	size_t vsize = bpf_map__value_size(map);
+	void *vals = malloc(CHUNK * vsize);
+	long total = 0;
+	bool first = true;
+
+	if (!vals)
+		return -ENOMEM;
+	for (;;) {
+		__u32 count = CHUNK;
+		int err = bpf_map_lookup_batch(bpf_map__fd(map), first ? NULL : &in, &out, keys,
+					       vals, &count, NULL);
+
+		if (err && errno != ENOENT) {
+			total = -errno;
+			break;
+		}
+		total += count;
+		if (err) /* ENOENT: that was the last batch */
+			break;
+		in = out;
+		first = false;
+	}
+	free(vals);
+	return total;
+}
+
+int sensors_map_usage(struct sensors *s, struct sensors_map_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	if (!s->skel)
+		return -ENOENT;
+	u->marks = map_entries(s->skel->maps.marks);
+	u->unmarks = map_entries(s->skel->maps.unmarks);
+	u->marks_max = bpf_map__max_entries(s->skel->maps.marks);
+	u->unmarks_max = bpf_map__max_entries(s->skel->maps.unmarks);
+	return u->marks < 0 ? (int)u->marks : u->unmarks < 0 ? (int)u->unmarks : 0;
+}
+
 const char *sensors_counter_name(int idx)
 {
 	static const char *const names[MLW_CNT_MAX] = {

@@ -57,6 +57,13 @@ void sensors_counters(struct sensors *s, uint64_t out[MLW_CNT_MAX]);
 const char *sensors_counter_name(int idx);
 /* The name of mlwatch's program, map or link with that id, or NULL. */
 const char *sensors_obj_name(const struct sensors *s, uint32_t obj, uint32_t id);
+/* The marks and unmarks maps' entries now and their bounds. Counting walks
+ * the entries (batched): call it at most once a second. 0 or -errno. */
+struct sensors_map_usage {
+	long marks, unmarks;
+	uint32_t marks_max, unmarks_max;
+};
+int sensors_map_usage(struct sensors *s, struct sensors_map_usage *u);
 int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m);
 /* Asks the kernel to treat tgid as unmarked while its mark still is the one
  * made at mark_ns with exactly `models` model opens (struct mlw_unmark). */
