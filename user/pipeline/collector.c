@@ -120,7 +120,7 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	health_init(&c->health, clock_ns(CLOCK_MONOTONIC));
 	c->limits_told_ns = clock_ns(CLOCK_MONOTONIC);
 	c->dropped = malloc(sizeof(*c->dropped));
-	if (!c->dropped)
+	if (!c->dropped || labeltab_init(&c->alerts_by_rule, LABELTAB_DEF_ROWS))
 		return -1;
 	dropped_init(c->dropped);
 	judge_init(&c->judge);
@@ -156,6 +156,13 @@ static void write_alert_text(struct collector *c, const char *line)
 	sink_line(c->sink, line);
 }
 
+/* One alert written: counted, and by rule and severity for /metrics. */
+static void count_alert(struct collector *c, const char *rule, const char *severity)
+{
+	c->st.alerts++;
+	labeltab_add(&c->alerts_by_rule, rule, severity);
+}
+
 /* An event's alert, in every form wanted. */
 static void write_event_alert(struct collector *c, const struct alert *a)
 {
@@ -163,7 +170,7 @@ static void write_event_alert(struct collector *c, const struct alert *a)
 		write_alert_json(c, alert_to_json(a), REC_ALERT, FANOUT_ALL);
 	if (want_text(c))
 		sink_alert(c->sink, a);
-	c->st.alerts++;
+	count_alert(c, a->rule->id, severity_name(a->rule->severity));
 }
 
 /* A scan verdict is an alert like the others: on the model-open event of
@@ -274,7 +281,7 @@ static void inv_held_back(struct collector *c, const struct inv_record *r)
 			write_alert_text(c, buf);
 		}
 		if (want_json(c) || want_text(c))
-			c->st.alerts++;
+			count_alert(c, inv_rule_held_back.id, inv_rule_held_back.severity);
 	}
 	write_inv_record(c, r);
 }
@@ -322,7 +329,7 @@ static void inv_emit(const struct inv_record *r, void *ctx)
 			inv_alert_to_text(r, bit, buf, sizeof(buf));
 			write_alert_text(c, buf);
 		}
-		c->st.alerts++;
+		count_alert(c, inv_alert_rule(bit)->id, inv_alert_rule(bit)->severity);
 	}
 	if (r->complete)
 		write_inv_record(c, r);
@@ -435,6 +442,7 @@ void collector_free(struct collector *c)
 		free(c->dropped);
 		c->dropped = NULL;
 	}
+	labeltab_free(&c->alerts_by_rule);
 }
 
 /* The last process of a lineage exited: its incident, if any, closes. */
@@ -878,6 +886,7 @@ int collector_handle(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	c->st.events[ev.kind]++;
+	c->last_event_ns = ev.hdr.ts_ns;
 	if (ev.kind == MLW_EV_EXEC && (ev.hdr.flags & MLW_F_ROOT_CHECK)) {
 		check_root_argv(c, &ev);
 		return c->stop && *c->stop ? -EINTR : 0;
@@ -990,7 +999,7 @@ static void write_health_alert(struct collector *c, struct health_alert *a, size
 		write_alert_text(c, buf);
 	}
 	if (want_json(c) || want_text(c))
-		c->st.alerts++;
+		count_alert(c, a->rule_id, a->severity);
 }
 
 /* The kernel's and the outputs' losses since the last alert, said now
@@ -1028,6 +1037,8 @@ void collector_tick(struct collector *c)
 	proctable_expire(&c->pt, now);
 	incident_tick(&c->inc, now); /* records the rate limits held back */
 	check_health(c, false);
+	if (c->on_tick)
+		c->on_tick(c);
 }
 
 void collector_finish(struct collector *c)

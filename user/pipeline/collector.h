@@ -21,6 +21,7 @@
 #include "detect/selfprot.h"
 #include "inventory/inventory.h"
 #include "forward/fanout.h"
+#include "metrics/labeltab.h"
 #include "output/sink.h"
 #include "health.h"
 #include "output_health.h"
@@ -79,6 +80,14 @@ struct collector {
 	/* set by a signal handler: stop draining, even while records keep
 	 * coming faster than they are handled */
 	volatile sig_atomic_t *stop;
+	/* --metrics-addr (collector_metrics.h): called at the end of each
+	 * collector_tick, drains included (NULL: none), with the server the
+	 * snapshot goes to and the snapshot's own state */
+	void (*on_tick)(struct collector *c);
+	struct metrics_server *metrics;
+	struct collector_mx *mx;
+	struct labeltab alerts_by_rule; /* alerts written, by rule id and severity */
+	uint64_t last_event_ns;         /* boot-time ns of the last record; 0: none */
 };
 
 /*
