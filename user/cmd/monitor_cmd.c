@@ -10,8 +10,10 @@
 #include "config/outputs_conf.h"
 #include "detect/rulefile.h"
 #include "forward/fanout.h"
+#include "metrics/metrics_server.h"
 #include "output/sink.h"
 #include "pipeline/collector.h"
+#include "pipeline/collector_metrics.h"
 #include "sense/sensors.h"
 
 /* Latency bound for records the kernel sends without a wakeup. */
@@ -109,6 +111,35 @@ static int start_forwarding(struct collector *c, const struct options *o, struct
 	return MLW_EXIT_OK;
 }
 
+/* --metrics-addr: listening before the sensors load, so that /healthz
+ * answers while they attach and /readyz says when they are. */
+static int start_metrics(struct collector *c, const struct options *o, struct metrics_server **m)
+{
+	char err[256];
+
+	if (!o->metrics_on)
+		return MLW_EXIT_OK;
+	*m = metrics_server_start(&o->metrics_addr, err, sizeof(err));
+	if (!*m) {
+		fprintf(stderr, "mlwatch: --metrics-addr: %s\n", err);
+		return MLW_EXIT_OUTPUT;
+	}
+	if (collector_metrics_attach(c, *m)) {
+		fprintf(stderr, "mlwatch: out of memory\n");
+		return MLW_EXIT_FAILURE;
+	}
+	fprintf(stderr, "mlwatch: metrics at http://%s/metrics, /healthz, /readyz\n",
+		o->metrics_addr.text);
+	return MLW_EXIT_OK;
+}
+
+/* Before the collector goes: no more snapshots, the endpoint closed. */
+static void stop_metrics(struct collector *c, struct metrics_server *m)
+{
+	collector_metrics_detach(c);
+	metrics_server_stop(m);
+}
+
 /* The outputs' counters, at exit. */
 static void report_forwarding(struct fanout *f, FILE *out)
 {
@@ -138,6 +169,7 @@ int monitor_cmd(int argc, char **argv)
 	struct sink sink;
 	struct outputs_conf outs = { 0 };
 	struct fanout *fwd = NULL;
+	struct metrics_server *msrv = NULL;
 	int rc;
 
 	switch (options_parse(&opt, argc, argv)) {
@@ -164,7 +196,9 @@ int monitor_cmd(int argc, char **argv)
 		return MLW_EXIT_USAGE;
 	}
 	if ((rc = start_forwarding(&col, &opt, &outs, &fwd)) ||
-	    (rc = collector_start_inventory(&col)) || (rc = collector_start_identity(&col))) {
+	    (rc = collector_start_inventory(&col)) || (rc = collector_start_identity(&col)) ||
+	    (rc = start_metrics(&col, &opt, &msrv))) {
+		stop_metrics(&col, msrv);
 		fanout_stop(fwd, 0);
 		fanout_free(fwd);
 		outputs_conf_free(&outs);
@@ -180,6 +214,7 @@ int monitor_cmd(int argc, char **argv)
 
 	rc = sensors_start(&sensors, &opt, col.rules, collector_handle, &col);
 	if (rc) {
+		stop_metrics(&col, msrv);
 		sensors_stop(&sensors);
 		fanout_stop(fwd, 0);
 		fanout_free(fwd);
@@ -199,6 +234,7 @@ int monitor_cmd(int argc, char **argv)
 		"mlwatch: room for %u marked processes; a quarter of the %u MiB ring buffer kept for what marked processes do\n",
 		sensors.max_marks, opt.ringbuf_mb);
 	collector_print_bounds(&col, stderr);
+	metrics_server_set_ready(msrv);
 	fprintf(stderr, "mlwatch: ready\n");
 
 	while (!stop) {
@@ -216,6 +252,7 @@ int monitor_cmd(int argc, char **argv)
 		collector_poll_inventory(&col);
 		collector_tick(&col); /* once a second, however often called */
 	}
+	stop_metrics(&col, msrv); /* no snapshots while stopping */
 	/* No new records once detached, so the drain ends; nothing sent before
 	 * the signal is left unread. */
 	sensors_detach(&sensors);
