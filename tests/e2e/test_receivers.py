@@ -15,8 +15,8 @@ import urllib.request
 
 from harness import Checks, TestFailure
 from receivers.common import wait_until
-from receivers import (Certs, HttpReceiver, Rsyslog, SyslogCapture, SyslogFormatError,
-                       octet_frame, parse, parse_sd, split_octet_counted)
+from receivers import (Certs, HttpReceiver, Prometheus, Rsyslog, SyslogCapture,
+                       SyslogFormatError, octet_frame, parse, parse_sd, split_octet_counted)
 
 HOSTILE_SD = (b'[ex@32473 Quote="a\\"b" br="x\\]y" bs="c\\\\d" u="\xc3\xa9\xe2\x98\x83"]'
               b'[origin ip="127.0.0.1"]')
@@ -619,3 +619,51 @@ def test_kubeapi_standin():
             c.true(all("tok" not in repr(r.__dict__) for r in api.requests()),
                    "the stand-in kept the token")
             c.done()
+
+
+def _serve_text(body):
+    """A one-route HTTP server on 127.0.0.1 answering every GET with body
+    as Prometheus text; (server, port)."""
+    import http.server
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, srv.server_address[1]
+
+
+def test_prometheus_scrapes():
+    """The Prometheus helper: a valid exposition is up with its values
+    queryable, labels escaped as the format says; a broken one is down
+    with the parser's error. So up == 1 in test_metrics means Prometheus
+    took mlwatch's text, not that the helper looked away."""
+    good = (b'# HELP t_good_total A counter.\n# TYPE t_good_total counter\n'
+            b't_good_total{rule="a\\"b\\\\c\\nd"} 42\n')
+    bad = b'# TYPE t_bad_total counter\nt_bad_total{rule="unterminated} 1\n'
+    c = Checks()
+    servers = [_serve_text(good), _serve_text(bad)]
+    try:
+        with Prometheus({"good": "127.0.0.1:%d" % servers[0][1],
+                         "bad": "127.0.0.1:%d" % servers[1][1]}) as prom:
+            prom.wait_up("good")
+            c.eq(prom.series("t_good_total"), [({"job": "good", "instance": "127.0.0.1:%d"
+                                                 % servers[0][1], "rule": 'a"b\\c\nd'}, 42.0)],
+                 "the good target's series")
+            c.true(wait_until(lambda: (prom.target("bad") or {}).get("lastError"), 10, 0.2),
+                   "no scrape error for the broken exposition: %r" % prom.target("bad"))
+            c.eq(prom.value('up{job="bad"}'), 0.0, "up of the broken target")
+            c.eq(prom.value("t_bad_total"), None, "a series from the broken target")
+    finally:
+        for srv, _ in servers:
+            srv.shutdown()
+            srv.server_close()
+    c.done()

@@ -9,6 +9,8 @@ started and stopped by the test (processes by PID), every wait bounded.
     SyslogCapture(proto)  the syslog wire byte for byte (framing checks)
     HttpReceiver(mode)    Splunk HEC (hec), Elasticsearch _bulk (bulk), an
                           NDJSON webhook (webhook), Falcosidekick (falco)
+    Prometheus(targets)   Debian's prometheus scraping --metrics-addr (it
+                          pulls rather than receives); instant queries
 
 A forwarding test uses them like this:
 
@@ -58,8 +60,9 @@ a second beyond 6 digits, invalid UTF-8).
 from .capture import SyslogCapture
 from .certs import Certs
 from .httprecv import HttpReceiver
+from .prometheus import Prometheus
 from .rfc5424 import SyslogFormatError, octet_frame, parse, parse_sd, split_octet_counted
 from .rsyslog import Rsyslog
 
-__all__ = ["Certs", "HttpReceiver", "Rsyslog", "SyslogCapture", "SyslogFormatError",
+__all__ = ["Certs", "HttpReceiver", "Prometheus", "Rsyslog", "SyslogCapture", "SyslogFormatError",
            "octet_frame", "parse", "parse_sd", "split_octet_counted"]
