@@ -9,9 +9,11 @@ severity, the last event time). Then mlwatch is stopped (SIGSTOP) while a
 process opens a model-named file tens of thousands of times: the ring
 buffer overflows, and after SIGCONT the losses show in /metrics and in
 Prometheus by reason, as many as the report at exit counts, with the
-sensor-events-lost alert counted by rule. Hostile requests get their
-status and the endpoint keeps serving.
+sensor-events-lost alert counted by rule. Two outputs show per destination
+(one delivering, one whose webhook is down, its records spooled). Hostile
+requests get their status and the endpoint keeps serving.
 """
+import json
 import os
 import re
 import signal
@@ -104,11 +106,19 @@ def test_metrics_prometheus():
         marker = sc.path("MARKER")
         model = sc.make_model("pickle", "evil.pkl", system="touch %s" % marker)
         bait = sc.write("bait/bait.pt", "not a checkpoint\n")  # before mlwatch starts
+        # per destination: a file that takes everything, a webhook nobody
+        # listens on (its records wait in its queue and spool)
+        outs = sc.write("outputs.json", json.dumps({"outputs": [
+            {"name": "local-file", "type": "file", "url": sc.path("fwd.json"),
+             "spool_dir": sc.path("spool")},
+            {"name": "dead-hook", "type": "http", "url": "http://127.0.0.1:%d/" % free_port(),
+             "spool_dir": sc.path("spool")}]}), 0o600)
         port = free_port()
         poller = Poller(port)
         poller.start()
         try:
-            sc.start(extra_args=("--metrics-addr", "127.0.0.1:%d" % port, "--ringbuf-mb", "1"))
+            sc.start(extra_args=("--metrics-addr", "127.0.0.1:%d" % port, "--ringbuf-mb", "1",
+                                 "--outputs", outs))
         finally:
             poller.halt.set()
             poller.join(5)
@@ -152,6 +162,16 @@ def test_metrics_prometheus():
                    "the process table is empty in Prometheus")
             c.eq(prom.value('mlwatch_bpf_map_capacity{map="marks"}') is not None, True,
                  "marks map capacity")
+            # the outputs, each by name: delivered, and waiting with its destination down
+            v = prom.wait_for('mlwatch_output_delivered_total{output="local-file"}',
+                              lambda v: v >= 1)
+            c.true(v and v >= 1, "records delivered to the file output: %r" % v)
+            v = prom.wait_for('sum(mlwatch_output_queue_records{output="dead-hook"}) + '
+                              'sum(mlwatch_output_spool_records{output="dead-hook"})',
+                              lambda v: v >= 1)
+            c.true(v and v >= 1, "records waiting for the dead webhook: %r" % v)
+            c.true((prom.value('mlwatch_output_spool_bytes{output="dead-hook"}') or 0) > 0,
+                   "the dead webhook's spool is empty in Prometheus")
 
             # a forced overflow: nobody reads the ring while it fills
             before = lost(parse_metrics(http_get(port, "/metrics")[1]))
