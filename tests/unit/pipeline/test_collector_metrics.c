@@ -260,6 +260,43 @@ static void test_tick_publishes(void)
 	collector_free(&c);
 }
 
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *b = calloc(1, 1 << 20);
+
+	if (f && b)
+		fread(b, 1, (1 << 20) - 1, f);
+	if (f)
+		fclose(f);
+	return b;
+}
+
+/* Every metric the snapshot can hold (each "mlwatch_..." name in its
+ * source) has its row in docs/metrics.md. Run from the repository root. */
+static void test_documented(void)
+{
+	char *src = slurp("user/pipeline/collector_metrics.c"), *doc = slurp("docs/metrics.md");
+	int names = 0;
+
+	CHECK(src && doc && strlen(src) > 0 && strlen(doc) > 0);
+	for (const char *p = src; src && doc && (p = strstr(p, "\"mlwatch_")); p++) {
+		char name[128], row[140];
+		size_t n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz_");
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, p + 1);
+		snprintf(row, sizeof(row), "| `%s` |", name);
+		names++;
+		if (!strstr(doc, row)) {
+			printf("  %s: no row in docs/metrics.md\n", name);
+			CHECK(0);
+		}
+	}
+	CHECK(names > 40);
+	free(src);
+	free(doc);
+}
+
 int main(void)
 {
 	char model[300], out[300];
@@ -268,6 +305,7 @@ int main(void)
 		return 1;
 	RUN(test_render);
 	RUN(test_tick_publishes);
+	RUN(test_documented);
 	snprintf(model, sizeof(model), "%s/model.pkl", dir);
 	snprintf(out, sizeof(out), "%s/alerts.json", dir);
 	unlink(model);
