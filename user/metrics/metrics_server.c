@@ -217,8 +217,13 @@ static void accept_some(struct metrics_server *m)
 		if (c->fd >= 0)
 			continue;
 		fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
+			/* out of fds or memory: the connection stays in the
+			 * backlog and poll says so again at once; do not spin */
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				usleep(100000);
 			return;
+		}
 		c->fd = fd;
 		c->accepted_ns = now_ns();
 		pthread_mutex_lock(&m->mu);
