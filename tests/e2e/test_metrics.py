@@ -5,7 +5,8 @@ mlwatch starts with its metrics endpoint on a free port of 127.0.0.1 and a
 says 503; once they are, 200. Prometheus (its own config, TSDB and port,
 scrape interval 1 s) scrapes it: the target is up, and a malicious pickle
 load moves the counters it stores (records by kind, the alert by rule and
-severity, the last event time). Then mlwatch is stopped (SIGSTOP) while a
+severity, the last event time), and a process holding a model open is
+counted in both views of the marked processes. Then mlwatch is stopped (SIGSTOP) while a
 process opens a model-named file tens of thousands of times: the ring
 buffer overflows, and after SIGCONT the losses show in /metrics and in
 Prometheus by reason, as many as the report at exit counts, with the
@@ -18,6 +19,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import threading
 import time
 import urllib.error
@@ -34,6 +36,12 @@ path, n = sys.argv[1], int(sys.argv[2])
 # opens that may write are never folded into repeats: a record each
 for _ in range(n):
     os.close(os.open(path, os.O_RDWR))
+"""
+HOLDER = r"""
+import sys, time
+f = open(sys.argv[1], "rb")
+print("open", flush=True)
+time.sleep(30)
 """
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$')
 
@@ -162,6 +170,18 @@ def test_metrics_prometheus():
                    "the process table is empty in Prometheus")
             c.eq(prom.value('mlwatch_bpf_map_capacity{map="marks"}') is not None, True,
                  "marks map capacity")
+            # a process holding a model open stays marked: both views count it
+            holder = subprocess.Popen([PY, "-c", HOLDER, model], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            try:
+                holder.stdout.readline()  # the model is open
+                kmarks = prom.wait_for('mlwatch_bpf_map_entries{map="marks"}', lambda v: v >= 1)
+                umarks = prom.wait_for("mlwatch_marked_processes", lambda v: v >= 1)
+            finally:
+                holder.kill()
+                holder.wait(5)
+            c.true(kmarks and kmarks >= 1, "the kernel's marks map in Prometheus: %r" % kmarks)
+            c.true(umarks and umarks >= 1, "marked processes in Prometheus: %r" % umarks)
             # the outputs, each by name: delivered, and waiting with its destination down
             v = prom.wait_for('mlwatch_output_delivered_total{output="local-file"}',
                               lambda v: v >= 1)
