@@ -263,3 +263,41 @@ def test_metrics_prometheus():
               "(exit report: %d); Prometheus by reason %s"
               % ([r for r, _ in answered[:1]] + [200], OPENS, final, at_exit, by_reason))
         c.done()
+
+
+def _start_error(args):
+    """(exit code, stderr) of an mlwatch that must not start."""
+    from harness import mlwatch_bin
+    p = subprocess.run([mlwatch_bin()] + args, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+def test_metrics_addr_errors():
+    """A bad --metrics-addr is a usage error naming the value (2); an address
+    that cannot be bound stops mlwatch at start with the reason (7)."""
+    c = Checks("--metrics-addr errors")
+    for bad, why in (("localhost:9464", "names are not resolved"),
+                     ("127.0.0.1:0", "from 1 to 65535"),
+                     ("::1:9464", "brackets"),
+                     ("127.0.0.1", "HOST:PORT")):
+        rc, err = _start_error(["--metrics-addr", bad])
+        c.eq(rc, 2, "exit code for %s" % bad)
+        c.true("--metrics-addr '%s'" % bad in err and why in err,
+               "message for %s: %r" % (bad, err[-300:]))
+    taken = socket.socket()
+    try:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        addr = "127.0.0.1:%d" % taken.getsockname()[1]
+        rc, err = _start_error(["--metrics-addr", addr])
+        c.eq(rc, 7, "exit code for a port in use")
+        c.true("cannot listen on %s: Address already in use" % addr in err,
+               "message for a port in use: %r" % err[-300:])
+        c.true("mlwatch: ready" not in err, "started although the port is taken")
+    finally:
+        taken.close()
+    rc, err = _start_error(["--metrics-addr", "192.0.2.1:9464"])  # TEST-NET-1, not ours
+    c.eq(rc, 7, "exit code for an address not on this host")
+    c.true("cannot listen on 192.0.2.1:9464" in err, "message: %r" % err[-300:])
+    c.done()
