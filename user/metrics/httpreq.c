@@ -118,8 +118,10 @@ enum http_parse http_req_parse(const char *buf, size_t len, struct http_req *r)
 
 	memset(r, 0, sizeof(*r));
 	next = line_end(p, end, &n, &bad);
+	/* no LF yet: the line holds at least len - 1 bytes (the last may be
+	 * its CR) */
 	if (!next)
-		return len >= HTTP_LINE_MAX ? done(r, 414, route) : HTTP_NEED_MORE;
+		return len > HTTP_LINE_MAX ? done(r, 414, route) : HTTP_NEED_MORE;
 	/* the bound first: the verdict must not change as more bytes come */
 	if (n >= HTTP_LINE_MAX)
 		return done(r, 414, route);

@@ -109,9 +109,19 @@ static void test_bounds(void)
 	size_t n;
 
 	/* a request line that never ends */
-	memset(b, 'A', HTTP_LINE_MAX);
-	CHECK(status_of(b, HTTP_LINE_MAX - 1, NULL) == 0);
-	CHECK(status_of(b, HTTP_LINE_MAX, NULL) == 414);
+	memset(b, 'A', HTTP_LINE_MAX + 1);
+	CHECK(status_of(b, HTTP_LINE_MAX, NULL) == 0); /* its CRLF may come next */
+	CHECK(status_of(b, HTTP_LINE_MAX + 1, NULL) == 414);
+	/* the longest line taken: HTTP_LINE_MAX - 1 bytes and CRLF */
+	n = (size_t)snprintf(b, HTTP_REQ_MAX, "GET /metrics?");
+	memset(b + n, 'q', HTTP_LINE_MAX - 1 - n - 9);
+	n = HTTP_LINE_MAX - 1 - 9;
+	n += (size_t)snprintf(b + n, 64, " HTTP/1.0\r\n\r\n");
+	CHECK(status_of(b, n, NULL) == 200);
+	b[HTTP_LINE_MAX - 1 - 9] = 'q'; /* one more byte */
+	n = HTTP_LINE_MAX - 9;
+	n += (size_t)snprintf(b + n, 64, " HTTP/1.0\r\n\r\n");
+	CHECK(status_of(b, n, NULL) == 414);
 	/* a long target, ended */
 	n = (size_t)snprintf(b, HTTP_REQ_MAX, "GET /");
 	memset(b + n, 'a', HTTP_LINE_MAX);
