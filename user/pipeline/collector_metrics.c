@@ -72,7 +72,7 @@ static void render_events(struct collector *c, struct expo *e, const uint64_t *c
 		"Records the kernel could not send, by reason: ringbuf_full (no room), shed "
 		"(the ring past the share kept for vital records), syscall_stash_full (kind "
 		"unknown).");
-	for (int k = 1; cnt && k <= MLW_EV_SOCKET; k++) {
+	for (int k = 1; cnt && k < MLW_EV_KIND_MAX; k++) {
 		const char *kind = event_kind_name((enum mlw_event_kind)k);
 
 		expo_u64(e, L("reason", "ringbuf_full", "kind", kind),
