@@ -35,7 +35,9 @@
 
 static struct model_match_test_bpf *skel;
 static bool loaded;
-static int n_paths;
+static int n_paths, n_user;
+/* model_path_is_candidate's table, filled like the kernel's maps */
+static struct model_exts_table user_table;
 
 /* The matcher's verdict; a negative errno when the test run failed, or
  * -1000 less the program's own error code. */
@@ -96,13 +98,27 @@ static void expect_len(const char *path, u32 len, u32 want_quiet, int want)
 	int got = run_match(path, len, want_quiet, NULL);
 
 	n_paths++;
-	if (got == want)
-		return;
-	printf("FAIL %s: ", check_cur_name);
-	print_path(path);
-	printf(" len %u want_quiet %u: expected %s, got %s\n", len, want_quiet, verdict(want),
-	       verdict(got));
-	check_cur_failed = 1;
+	if (got != want) {
+		printf("FAIL %s: ", check_cur_name);
+		print_path(path);
+		printf(" len %u want_quiet %u: expected %s, got %s\n", len, want_quiet,
+		       verdict(want), verdict(got));
+		check_cur_failed = 1;
+	}
+	/* the user-space matcher (paths found in /proc at start) must agree
+	 * with the kernel on every whole path it is asked about */
+	if (want_quiet == 0 && len == strlen(path) + 1 && len <= MLW_PATH_MAX) {
+		bool user = model_path_is_candidate(&user_table, path);
+
+		n_user++;
+		if (user != (want == MODEL)) {
+			printf("FAIL %s: ", check_cur_name);
+			print_path(path);
+			printf(": the kernel says %s, model_path_is_candidate %s\n", verdict(want),
+			       user ? "MODEL" : "NONE");
+			check_cur_failed = 1;
+		}
+	}
 }
 
 static void expect(const char *path, u32 want_quiet, int want)
@@ -441,6 +457,7 @@ static void test_load(void)
 	if (!skel)
 		return;
 	skel->rodata->mlw_match_hex_blobs = true;
+	model_exts_table_fill(&user_table, NULL, 0, true);
 	model_ext_bloom_fill(bloom, NULL, 0);
 	memcpy(skel->rodata->mlw_ext_bloom, bloom, sizeof(bloom));
 	CHECK(model_match_test_bpf__load(skel) == 0);
@@ -477,7 +494,8 @@ int main(void)
 	RUN(test_blobs);
 	RUN(test_fixed_table);
 	RUN(test_lengths);
-	printf("%d paths through the kernel matcher\n", n_paths);
+	printf("%d paths through the kernel matcher, %d of them through the user-space one\n",
+	       n_paths, n_user);
 	model_match_test_bpf__destroy(skel);
 	return CHECK_DONE();
 }

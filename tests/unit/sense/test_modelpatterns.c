@@ -63,11 +63,52 @@ static void test_bloom_has_every_default(void)
 	}
 }
 
+/* The user-space matcher for files found held at start; its agreement
+ * with the kernel's on every path is test_model_match_bpf's (root). */
+static void test_user_matcher(void)
+{
+	static const char *const extra[] = { "myfmt", "x/y", "LongerThanEight" };
+	static const char blob[] =
+		"/root/.cache/huggingface/hub/models--a--b/blobs/"
+		"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct model_exts_table t;
+
+	model_exts_table_fill(&t, NULL, 0, true);
+	CHECK(model_path_is_candidate(&t, "/srv/models/model.pt"));
+	CHECK(model_path_is_candidate(&t, "/srv/a b\nc/M.PKL"));
+	CHECK(model_path_is_candidate(&t, "/srv/df.pkl.gz"));
+	CHECK(model_path_is_candidate(&t, blob));
+	CHECK(!model_path_is_candidate(&t, "/srv/release.tar.gz"));
+	CHECK(!model_path_is_candidate(&t, "/usr/lib/python3/dist-packages/x.pth"));
+	CHECK(!model_path_is_candidate(&t, "/srv/model.pkl (deleted)"));
+	CHECK(!model_path_is_candidate(&t, "/srv/notes.txt"));
+	CHECK(!model_path_is_candidate(&t, "/srv/model.myfmt"));
+	CHECK(!model_path_is_candidate(&t, ""));
+	CHECK(!model_path_is_candidate(&t, NULL));
+	/* --model-ext, a long one by its last 8 bytes; --no-hex-blobs */
+	model_exts_table_fill(&t, extra, 3, false);
+	CHECK(model_path_is_candidate(&t, "/srv/model.myfmt"));
+	CHECK(model_path_is_candidate(&t, "/srv/model.longerthaneight"));
+	CHECK(!model_path_is_candidate(&t, "/srv/model.y"));
+	CHECK(!model_path_is_candidate(&t, blob));
+	CHECK(model_path_is_candidate(&t, "/srv/models/model.pt"));
+	/* the same extension twice is one entry */
+	model_exts_table_fill(&t, (const char *const[]){ "pt", "pt" }, 2, true);
+	{
+		size_t n = 0;
+
+		for (int i = 0; model_default_exts[i]; i++)
+			n++;
+		CHECK(t.n == n);
+	}
+}
+
 int main(void)
 {
 	RUN(test_key_packing);
 	RUN(test_defaults_cover_threats);
 	RUN(test_pth_not_in_packages);
 	RUN(test_bloom_has_every_default);
+	RUN(test_user_matcher);
 	return CHECK_DONE();
 }
