@@ -22,6 +22,7 @@
 
 #include <mlwatch/events.h> /* u32 & co. for the skeleton */
 #include <mlwatch/maps.h>
+#include "collect/pidns.h"
 #include "enforce.h"
 #include "collect/cgmap.h"
 #include "mlwatch.skel.h"
@@ -455,6 +456,15 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 	libbpf_set_print(libbpf_log);
 	if ((rc = check_privileges()))
 		return rc;
+	{
+		char why[512];
+
+		/* every PID the sensors send is the host's */
+		if (pidns_check(why, sizeof(why))) {
+			fprintf(stderr, "mlwatch: %s\n", why);
+			return MLW_EXIT_PIDNS;
+		}
+	}
 	if (!exists(BTF_PATH)) {
 		fprintf(stderr,
 			"mlwatch: %s not found: this kernel was built without BTF (CONFIG_DEBUG_INFO_BTF), which the CO-RE sensors need\n",

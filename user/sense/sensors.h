@@ -17,6 +17,7 @@ enum mlw_exit_code {
 	MLW_EXIT_BPF_REFUSED = 5,
 	MLW_EXIT_TRACEFS = 6,
 	MLW_EXIT_OUTPUT = 7,
+	MLW_EXIT_PIDNS = 8, /* not in the host's PID namespace (collect/pidns.h) */
 };
 
 struct mlwatch_bpf;
