@@ -1,0 +1,210 @@
+/*
+ * /proc as the walk at start reads it: stat lines with hostile names, maps
+ * lines with spaces, escaped newlines and " (deleted)", and this process's
+ * own fds and mappings of files with such names.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "check.h"
+#include "collect/procwalk.h"
+
+static const char tail[] = " S 1 100 100 0 -1 4194560 10 0 0 0 1 2 0 0 20 0 1 0 123456 1000 "
+			   "200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
+
+static int parse(const char *head, struct procwalk_stat *st)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s%s", head, tail);
+	return procwalk_parse_stat(buf, strlen(buf), st);
+}
+
+static void test_stat(void)
+{
+	struct procwalk_stat st;
+	char buf[256];
+
+	CHECK(parse("42 (python3)", &st) == 0);
+	CHECK(st.pid == 42 && st.ppid == 1 && st.state == 'S' && st.start_ticks == 123456);
+	CHECK(st.flags == 4194560 && !(st.flags & PROCWALK_PF_KTHREAD));
+	CHECK_STR(st.comm, "python3");
+	/* a name with spaces and parentheses: up to the last ')' */
+	CHECK(parse("7 (a) S 9 (b))", &st) == 0);
+	CHECK(st.pid == 7 && st.ppid == 1 && st.start_ticks == 123456);
+	CHECK_STR(st.comm, "a) S 9 (b)");
+	CHECK(parse("7 ()", &st) == 0 && !st.comm[0]);
+	/* a kernel thread */
+	snprintf(buf, sizeof(buf),
+		 "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0");
+	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == 0);
+	CHECK(st.ppid == 0 && (st.flags & PROCWALK_PF_KTHREAD) && st.start_ticks == 1);
+	/* broken lines */
+	CHECK(procwalk_parse_stat("", 0, &st) == -EINVAL);
+	CHECK(procwalk_parse_stat("42 (x", 5, &st) == -EINVAL);
+	CHECK(procwalk_parse_stat("42 (x)", 6, &st) == -EINVAL);
+	snprintf(buf, sizeof(buf), "42 (x) S 1 2 3");
+	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == -EINVAL);
+	snprintf(buf, sizeof(buf), "x (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19");
+	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == -EINVAL);
+	snprintf(buf, sizeof(buf), "0 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19");
+	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == -EINVAL);
+	snprintf(buf, sizeof(buf), "5 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 1x9");
+	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == -EINVAL);
+	snprintf(buf, sizeof(buf), "5 (x) S -1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19");
+	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == -EINVAL);
+	/* not NUL-terminated: len is the bound */
+	memcpy(buf, "42 (python3)", 12);
+	CHECK(procwalk_parse_stat(buf, 12, &st) == -EINVAL);
+	/* this process */
+	CHECK(procwalk_read_stat((uint32_t)getpid(), &st) == 0 && st.pid == (uint32_t)getpid() &&
+	      st.ppid == (uint32_t)getppid() && st.start_ticks > 0);
+	{
+		uint32_t uid = 12345;
+
+		CHECK(procwalk_read_uid((uint32_t)getpid(), &uid) == 0 && uid == getuid());
+	}
+}
+
+static void test_maps_line(void)
+{
+	struct procwalk_map m;
+	char l[512];
+
+	strcpy(l, "7f00-7f10 r--p 00001000 fd:01 1234                       /srv/m odel.pkl\n");
+	CHECK(procwalk_parse_maps_line(l, &m));
+	CHECK(m.start == 0x7f00 && m.end == 0x7f10 && m.inode == 1234 && m.dev_major == 0xfd &&
+	      m.dev_minor == 1 && !m.deleted);
+	CHECK_STR(m.path, "/srv/m odel.pkl");
+	/* an unlinked file; a name ending in spaces */
+	strcpy(l, "7f00-7f10 r--p 00000000 08:02 99 /tmp/x.pt (deleted)\n");
+	CHECK(procwalk_parse_maps_line(l, &m) && m.deleted);
+	CHECK_STR(m.path, "/tmp/x.pt");
+	strcpy(l, "7f00-7f10 r--p 00000000 08:02 99 /tmp/x.pt  \n");
+	CHECK(procwalk_parse_maps_line(l, &m) && !m.deleted);
+	CHECK_STR(m.path, "/tmp/x.pt  ");
+	/* newlines in names are written as \012 */
+	strcpy(l, "7f00-7f10 r--p 00000000 08:02 99 /tmp/a\\012b.pkl\n");
+	CHECK(procwalk_parse_maps_line(l, &m));
+	CHECK_STR(m.path, "/tmp/a\\012b.pkl");
+	CHECK(procwalk_unescape_maps(m.path));
+	CHECK_STR(m.path, "/tmp/a\nb.pkl");
+	/* anonymous and special mappings */
+	strcpy(l, "7f00-7f10 rw-p 00000000 00:00 0 \n");
+	CHECK(procwalk_parse_maps_line(l, &m) && !m.inode && !m.path[0]);
+	strcpy(l, "7f00-7f10 rw-p 00000000 00:00 0                          [heap]");
+	CHECK(procwalk_parse_maps_line(l, &m) && !m.inode);
+	CHECK_STR(m.path, "[heap]");
+	/* not maps lines */
+	strcpy(l, "7f00-7f10 r--p 00000000 08:02\n");
+	CHECK(!procwalk_parse_maps_line(l, &m));
+	strcpy(l, "garbage\n");
+	CHECK(!procwalk_parse_maps_line(l, &m));
+	strcpy(l, "");
+	CHECK(!procwalk_parse_maps_line(l, &m));
+}
+
+static void test_suffixes(void)
+{
+	char p[64];
+
+	strcpy(p, "/m.pkl (deleted)");
+	CHECK(procwalk_cut_deleted(p));
+	CHECK_STR(p, "/m.pkl");
+	strcpy(p, "/m.pkl (deleted) (deleted)");
+	CHECK(procwalk_cut_deleted(p));
+	CHECK_STR(p, "/m.pkl (deleted)");
+	strcpy(p, " (deleted)");
+	CHECK(!procwalk_cut_deleted(p));
+	strcpy(p, "/m.pkl(deleted)");
+	CHECK(!procwalk_cut_deleted(p));
+	strcpy(p, "/a\\01");
+	CHECK(!procwalk_unescape_maps(p));
+	CHECK_STR(p, "/a\\01");
+	strcpy(p, "\\012\\012x\\0122");
+	CHECK(procwalk_unescape_maps(p));
+	CHECK_STR(p, "\n\nx\n2");
+}
+
+struct found {
+	const char *want;
+	int fds, maps;
+	bool maps_deleted;
+};
+
+static void on_fd(void *ctx, int fd, char *path)
+{
+	struct found *f = ctx;
+
+	(void)fd;
+	f->fds += !strcmp(path, f->want);
+}
+
+static void on_map(void *ctx, const struct procwalk_map *m)
+{
+	struct found *f = ctx;
+	char p[1024];
+
+	snprintf(p, sizeof(p), "%s", m->path);
+	procwalk_unescape_maps(p);
+	if (!strcmp(p, f->want)) {
+		f->maps++;
+		f->maps_deleted |= m->deleted;
+	}
+}
+
+/* A file named with a space and a newline, opened and mapped by this
+ * process, then unlinked: its fd link ends in " (deleted)", its maps line
+ * is escaped and marked deleted. */
+static void test_own_files(void)
+{
+	char dir[] = "/tmp/mlwatch-ut-pw-XXXXXX", path[256], gone[300];
+	struct found f = { 0 };
+	bool cut = true;
+	void *map;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/a b\nc.pkl", dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	CHECK(fd >= 0 && write(fd, "x", 1) == 1);
+	map = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0);
+	CHECK(map != MAP_FAILED);
+	f.want = path;
+	CHECK(procwalk_fds((uint32_t)getpid(), 4096, on_fd, &f, &cut) > 0 && !cut);
+	CHECK(procwalk_maps((uint32_t)getpid(), 100000, on_map, &f, &cut) > 0 && !cut);
+	CHECK(f.fds == 1 && f.maps == 1 && !f.maps_deleted);
+
+	unlink(path);
+	snprintf(gone, sizeof(gone), "%s (deleted)", path);
+	memset(&f, 0, sizeof(f));
+	f.want = gone;
+	procwalk_fds((uint32_t)getpid(), 4096, on_fd, &f, &cut);
+	CHECK(f.fds == 1);
+	f.want = path;
+	procwalk_maps((uint32_t)getpid(), 100000, on_map, &f, &cut);
+	CHECK(f.maps == 1 && f.maps_deleted);
+
+	/* the bounds: one fd, a few lines */
+	procwalk_fds((uint32_t)getpid(), 1, on_fd, &f, &cut);
+	CHECK(cut);
+	procwalk_maps((uint32_t)getpid(), 2, on_map, &f, &cut);
+	CHECK(cut);
+	/* a process that is not there */
+	CHECK(procwalk_fds(0x7ffffff0u, 10, on_fd, &f, &cut) < 0);
+	CHECK(procwalk_maps(0x7ffffff0u, 10, on_map, &f, &cut) < 0);
+	munmap(map, 1);
+	close(fd);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	RUN(test_stat);
+	RUN(test_maps_line);
+	RUN(test_suffixes);
+	RUN(test_own_files);
+	return CHECK_DONE();
+}
