@@ -65,6 +65,8 @@ enum mlw_event_kind {
 #define MLW_F_ADDR_USER    (1u << 10) /* connect: the address is the caller's buffer read at
                                         * exit (the kernel kept none: the connect failed early) */
 #define MLW_F_DENIED       (1u << 11) /* --enforce: the kernel refused the connect (EPERM) */
+#define MLW_F_SEEDED       (1u << 12) /* model_open: made by user space for a file a process
+                                        * held when mlwatch started (ret -1: only mapped) */
 /* clang-format on */
 
 /* Why a process is marked (mlw_mark.reason). */

@@ -78,4 +78,5 @@ def test_pidns_host_namespace_starts():
         err = sc.mon.stderr_text()
         c = Checks("host namespace")
         c.true("PID namespace" not in err, "a namespace complaint in the host's: %r" % err[-400:])
+        c.true("mlwatch: seeded " in err, "no /proc walk line at start")
         c.done()

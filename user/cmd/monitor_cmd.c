@@ -14,6 +14,7 @@
 #include "output/sink.h"
 #include "pipeline/collector.h"
 #include "pipeline/collector_metrics.h"
+#include "pipeline/seed.h"
 #include "sense/sensors.h"
 
 /* Latency bound for records the kernel sends without a wakeup. */
@@ -170,6 +171,7 @@ int monitor_cmd(int argc, char **argv)
 	struct outputs_conf outs = { 0 };
 	struct fanout *fwd = NULL;
 	struct metrics_server *msrv = NULL;
+	struct seed_stats seed;
 	int rc;
 
 	switch (options_parse(&opt, argc, argv)) {
@@ -234,6 +236,15 @@ int monitor_cmd(int argc, char **argv)
 		"mlwatch: room for %u marked processes; a quarter of the %u MiB ring buffer kept for what marked processes do\n",
 		sensors.max_marks, opt.ringbuf_mb);
 	collector_print_bounds(&col, stderr);
+	/* attached first: what forks or opens from now on is the kernel's */
+	if (seed_run(&col, &seed))
+		fprintf(stderr,
+			"mlwatch: WARNING: cannot list /proc (%s): processes already running are not "
+			"watched\n",
+			strerror(errno));
+	else
+		seed_print(&seed, stderr);
+	/* ready once what ran before is marked too */
 	metrics_server_set_ready(msrv);
 	fprintf(stderr, "mlwatch: ready\n");
 

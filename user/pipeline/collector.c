@@ -619,7 +619,8 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 	struct inert_verdict v;
 	struct proc *p;
 
-	if (ev->u.open->ret < 0)
+	/* a file held at start may be mapped only, with no fd */
+	if (ev->u.open->ret < 0 && !(h->flags & MLW_F_SEEDED))
 		return;
 	p = ensure_proc(c, ev);
 	if (!p)

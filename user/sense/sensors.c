@@ -689,6 +689,36 @@ int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m)
 				    BPF_ANY);
 }
 
+int sensors_seed_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m,
+		      struct mlw_mark *had)
+{
+	struct mlw_mark_state st = { .m = *m }, cur;
+	int err;
+
+	__atomic_fetch_or(bit_word(s->skel->bss->mlw_mark_bits, tgid), 1ull << (tgid & 63),
+			  __ATOMIC_SEQ_CST);
+	err = bpf_map__update_elem(s->skel->maps.marks, &tgid, sizeof(tgid), &st, sizeof(st),
+				   BPF_NOEXIST);
+	if (err == -EEXIST) {
+		if (bpf_map__lookup_elem(s->skel->maps.marks, &tgid, sizeof(tgid), &cur,
+					 sizeof(cur), 0) != 0)
+			return -ENOENT; /* gone meanwhile: it exited */
+		*had = cur.m;
+	}
+	return err;
+}
+
+void sensors_drop_seed_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m)
+{
+	struct mlw_mark_state cur;
+
+	if (bpf_map__lookup_elem(s->skel->maps.marks, &tgid, sizeof(tgid), &cur, sizeof(cur), 0) ==
+		    0 &&
+	    cur.m.loader_tgid == m->loader_tgid && cur.m.mark_ns == m->mark_ns &&
+	    cur.m.depth == m->depth)
+		bpf_map__delete_elem(s->skel->maps.marks, &tgid, sizeof(tgid), 0);
+}
+
 int sensors_unmark(struct sensors *s, uint32_t tgid, uint64_t mark_ns, uint32_t models)
 {
 	struct mlw_unmark u = { .mark_ns = mark_ns, .models = models };

@@ -66,6 +66,15 @@ struct sensors_map_usage {
 };
 int sensors_map_usage(struct sensors *s, struct sensors_map_usage *u);
 int sensors_set_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m);
+/* Marks tgid unless the kernel already has a mark for it: then -EEXIST,
+ * and *had is the kernel's (which wins: it is newer). 0 or -errno. */
+int sensors_seed_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m,
+		      struct mlw_mark *had);
+/* Removes tgid's mark if it is still m (same loader, time and depth): the
+ * process it was meant for exited before it was written. The bit stays:
+ * alone it costs the kernel one lookup, and clearing it could race a new
+ * mark. */
+void sensors_drop_seed_mark(struct sensors *s, uint32_t tgid, const struct mlw_mark *m);
 /* Asks the kernel to treat tgid as unmarked while its mark still is the one
  * made at mark_ns with exactly `models` model opens (struct mlw_unmark). */
 int sensors_unmark(struct sensors *s, uint32_t tgid, uint64_t mark_ns, uint32_t models);
