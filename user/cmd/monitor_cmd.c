@@ -237,7 +237,7 @@ int monitor_cmd(int argc, char **argv)
 		sensors.max_marks, opt.ringbuf_mb);
 	collector_print_bounds(&col, stderr);
 	/* attached first: what forks or opens from now on is the kernel's */
-	if (seed_run(&col, &seed))
+	if (seed_run(&col, SEED_TIME_MS, &seed))
 		fprintf(stderr,
 			"mlwatch: WARNING: cannot list /proc (%s): processes already running are not "
 			"watched\n",

@@ -76,15 +76,16 @@ int procwalk_parse_stat(const char *buf, size_t len, struct procwalk_stat *st)
 	snprintf(st->comm, sizeof(st->comm), "%.*s", (int)(close - open - 1), open + 1);
 	st->state = close[2];
 	p = close + 3;
-	/* fields 4 (ppid) to 22 (starttime) */
-	for (int i = 0; i < 19; i++)
+	/* fields 4 (ppid) to 23 (vsize) */
+	for (int i = 0; i < 20; i++)
 		if (!next_num(&p, end, &v[i]))
 			return -EINVAL;
-	if (v[0] < 0 || v[0] > UINT32_MAX || v[18] < 0)
+	if (v[0] < 0 || v[0] > UINT32_MAX || v[18] < 0 || v[19] < 0)
 		return -EINVAL;
 	st->ppid = (uint32_t)v[0];
 	st->flags = (uint32_t)v[5];
 	st->start_ticks = (uint64_t)v[18];
+	st->vsize = (uint64_t)v[19];
 	return 0;
 }
 

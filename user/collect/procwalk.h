@@ -20,6 +20,7 @@ struct procwalk_stat {
 	char state;
 	uint32_t flags;       /* PF_* */
 	uint64_t start_ticks; /* clock ticks after boot: with pid, who it is */
+	uint64_t vsize;       /* bytes of address space: a model's mapping counts */
 	char comm[MLW_COMM_LEN + 1];
 };
 

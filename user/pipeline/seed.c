@@ -31,6 +31,7 @@ struct held {
 struct seen_proc {
 	uint32_t pid, ppid;
 	uint64_t start_ticks;
+	uint64_t vsize;
 	char comm[MLW_COMM_LEN + 1];
 	bool root, notebook;
 	bool late;         /* found by a later listing: forked during the walk */
@@ -231,6 +232,7 @@ static int list_procs(struct walk *w, bool late)
 		r->pid = ps.pid;
 		r->ppid = ps.ppid;
 		r->start_ticks = ps.start_ticks;
+		r->vsize = ps.vsize;
 		r->late = late;
 		memcpy(r->comm, ps.comm, sizeof(r->comm));
 		w->st->listed++;
@@ -451,6 +453,14 @@ static void decide(struct walk *w, struct seen_proc *r)
 	}
 }
 
+static int by_vsize_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct seen_proc *r = ctx, *x = &r[*(const uint32_t *)a],
+			       *y = &r[*(const uint32_t *)b];
+
+	return x->vsize > y->vsize ? -1 : x->vsize < y->vsize;
+}
+
 static int by_start_cmp(const void *a, const void *b, void *ctx)
 {
 	const struct seen_proc *r = ctx, *x = &r[*(const uint32_t *)a],
@@ -649,14 +659,16 @@ static void feed_models(struct walk *w, struct seen_proc *r)
 	}
 }
 
-int seed_run(struct collector *c, struct seed_stats *st)
+int seed_run(struct collector *c, unsigned time_ms, struct seed_stats *st)
 {
 	struct walk w = { .c = c, .st = st, .self = (uint32_t)getpid() };
-	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), deadline = t0 + SEED_TIME_MS * 1000000ull;
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), deadline = t0 + time_ms * 1000000ull;
 	long tck = sysconf(_SC_CLK_TCK);
+	uint32_t *order;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
+	st->time_ms = time_ms;
 	w.ns_per_tick = 1000000000ull / (uint64_t)(tck > 0 ? tck : 100);
 	{
 		/* read in this order the difference cannot come out negative */
@@ -669,13 +681,21 @@ int seed_run(struct collector *c, struct seed_stats *st)
 		rc = -1;
 		goto out;
 	}
+	/* the largest address spaces first: a model's mapping is counted in
+	 * it, so if the time runs out, what is left is small processes */
+	order = malloc((w.n ? w.n : 1) * sizeof(*order));
+	for (size_t i = 0; order && i < w.n; i++)
+		order[i] = (uint32_t)i;
+	if (order)
+		qsort_r(order, w.n, sizeof(*order), by_vsize_cmp, w.r);
 	for (size_t i = 0; i < w.n; i++) {
 		if (clock_ns(CLOCK_MONOTONIC) >= deadline) {
 			st->not_examined = w.n - i;
 			break;
 		}
-		examine(&w, &w.r[i]);
+		examine(&w, &w.r[order ? order[i] : i]);
 	}
+	free(order);
 	decide_all(&w, 0);
 	/* a child forked before its parent's mark was written inherited
 	 * nothing: list again for those */
@@ -721,11 +741,11 @@ void seed_print(const struct seed_stats *st, FILE *f)
 	    st->mark_failed || st->table_refused)
 		fprintf(f,
 			"mlwatch: WARNING: /proc walk limits reached: %llu processes' files not read "
-			"(%d s spent), %llu processes not listed (over %u), %llu with fds past %d, "
+			"(%u ms spent), %llu processes not listed (over %u), %llu with fds past %d, "
 			"%llu with maps past %d lines, %llu model files not judged (past %d a "
 			"process: their loaders stay marked), %llu marks refused by the kernel, "
 			"%llu processes not in the table\n",
-			(unsigned long long)st->not_examined, SEED_TIME_MS / 1000,
+			(unsigned long long)st->not_examined, st->time_ms,
 			(unsigned long long)st->procs_cut, SEED_MAX_PROCS,
 			(unsigned long long)st->fds_cut, SEED_MAX_FDS,
 			(unsigned long long)st->maps_cut, SEED_MAX_MAP_LINES,

@@ -25,7 +25,7 @@
 #include <mlwatch/events.h>
 #include "collector.h"
 
-#define SEED_TIME_MS 10000        /* files looked at for this long at most */
+#define SEED_TIME_MS 10000        /* files looked at for this long at most (default) */
 #define SEED_MAX_PROCS (1u << 20) /* processes listed */
 #define SEED_MAX_FDS 65536        /* fds looked at per process */
 #define SEED_MAX_MAP_LINES 65536  /* maps lines per process */
@@ -47,6 +47,7 @@ struct seed_stats {
 	uint64_t unreadable;  /* processes whose fds or maps could not be read */
 	/* limits reached */
 	uint64_t not_examined;  /* the time ran out before their files were read */
+	unsigned time_ms;       /* the time allowed */
 	uint64_t procs_cut;     /* beyond SEED_MAX_PROCS: not listed */
 	uint64_t fds_cut;       /* processes with more fds than SEED_MAX_FDS */
 	uint64_t maps_cut;      /* ... more maps lines than SEED_MAX_MAP_LINES */
@@ -64,9 +65,10 @@ struct seed_stats {
 bool seed_mark_for(const struct mlw_mark *inherited, uint32_t pid, uint64_t mark_ns, bool root,
 		   bool notebook, uint32_t models, struct mlw_mark *out);
 /* Walks /proc, after sensors_start (c->sensors NULL: no kernel marks, the
- * collector's side only). Fills *st; returns 0, or -1 when /proc cannot
- * be listed (then nothing was marked). */
-int seed_run(struct collector *c, struct seed_stats *st);
+ * collector's side only), reading files for time_ms at most
+ * (SEED_TIME_MS). Fills *st; returns 0, or -1 when /proc cannot be listed
+ * (then nothing was marked). */
+int seed_run(struct collector *c, unsigned time_ms, struct seed_stats *st);
 /* The start-up lines: what was seeded and marked, and each bound reached. */
 void seed_print(const struct seed_stats *st, FILE *f);
 #endif

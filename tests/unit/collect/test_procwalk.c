@@ -28,7 +28,8 @@ static void test_stat(void)
 	char buf[256];
 
 	CHECK(parse("42 (python3)", &st) == 0);
-	CHECK(st.pid == 42 && st.ppid == 1 && st.state == 'S' && st.start_ticks == 123456);
+	CHECK(st.pid == 42 && st.ppid == 1 && st.state == 'S' && st.start_ticks == 123456 &&
+	      st.vsize == 1000);
 	CHECK(st.flags == 4194560 && !(st.flags & PROCWALK_PF_KTHREAD));
 	CHECK_STR(st.comm, "python3");
 	/* a name with spaces and parentheses: up to the last ')' */
@@ -47,13 +48,16 @@ static void test_stat(void)
 	CHECK(procwalk_parse_stat("42 (x)", 6, &st) == -EINVAL);
 	snprintf(buf, sizeof(buf), "42 (x) S 1 2 3");
 	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == -EINVAL);
-	snprintf(buf, sizeof(buf), "x (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19");
+	/* up to starttime, no vsize */
+	snprintf(buf, sizeof(buf), "5 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19");
 	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == -EINVAL);
-	snprintf(buf, sizeof(buf), "0 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19");
+	snprintf(buf, sizeof(buf), "x (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20");
 	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == -EINVAL);
-	snprintf(buf, sizeof(buf), "5 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 1x9");
+	snprintf(buf, sizeof(buf), "0 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20");
 	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == -EINVAL);
-	snprintf(buf, sizeof(buf), "5 (x) S -1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19");
+	snprintf(buf, sizeof(buf), "5 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 1x9 20");
+	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == -EINVAL);
+	snprintf(buf, sizeof(buf), "5 (x) S -1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20");
 	CHECK(procwalk_parse_stat(buf, strlen(buf), &st) == -EINVAL);
 	/* not NUL-terminated: len is the bound */
 	memcpy(buf, "42 (python3)", 12);

@@ -153,7 +153,7 @@ static void test_walk(void)
 		"\x38\x00\x00\x00\x00\x00\x00\x00"
 		"{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}  "
 		"\x00\x00\x80\x3f";
-	pid_t fd_pid, fd_kid, map_pid, twin_pid, inert_pid, root_pid, root_kid, none;
+	pid_t fd_pid, fd_kid, map_pid, twin_pid, inert_pid, root_pid, root_kid, gone_pid, none;
 	struct seed_stats ss;
 	struct proc *p;
 	char out[600];
@@ -173,9 +173,25 @@ static void test_walk(void)
 	twin_pid = holder(file(2, "notes.txt", pkl, sizeof(pkl) - 1), false, NULL, false, &none);
 	inert_pid = holder(file(3, "w.safetensors", st, sizeof(st) - 1), true, NULL, false, &none);
 	root_pid = holder(NULL, false, "seedroot", true, &root_kid);
-	CHECK(fd_pid > 0 && map_pid > 0 && twin_pid > 0 && inert_pid > 0 && root_pid > 0);
+	/* unlinked after it was opened: its link ends in " (deleted)" */
+	gone_pid = holder(file(4, "gone.pkl", pkl, sizeof(pkl) - 1), false, NULL, false, &none);
+	unlink(path_buf[4]);
+	CHECK(fd_pid > 0 && map_pid > 0 && twin_pid > 0 && inert_pid > 0 && root_pid > 0 &&
+	      gone_pid > 0);
 
-	CHECK(seed_run(&c, &ss) == 0);
+	/* no time to read files: the bound is counted, and what needs no
+	 * file (a root by name, its child) is marked still */
+	CHECK(seed_run(&c, 0, &ss) == 0);
+	CHECK(ss.not_examined == ss.listed - ss.late && !ss.examined && !ss.models &&
+	      ss.roots >= 1);
+	CHECK(!proctable_get(&c.pt, (u32)fd_pid) && !proctable_get(&c.pt, (u32)map_pid));
+	p = proctable_get(&c.pt, (u32)root_kid);
+	CHECK(p && p->loader == (u32)root_pid);
+	collector_free(&c);
+	CHECK(collector_init(&c, &opt, NULL, &s) == 0);
+
+	CHECK(seed_run(&c, SEED_TIME_MS, &ss) == 0);
+	CHECK(!ss.not_examined && ss.examined == ss.listed - ss.late);
 	CHECK(ss.loaders >= 4 && ss.roots >= 1 && ss.descendants >= 2 && ss.models >= 3);
 
 	/* held open, with a child forked before the walk */
@@ -197,18 +213,25 @@ static void test_walk(void)
 	CHECK(p && p->loader == (u32)root_pid && !p->n_models);
 	p = proctable_get(&c.pt, (u32)root_kid);
 	CHECK(p && p->loader == (u32)root_pid);
+	p = proctable_get(&c.pt, (u32)gone_pid);
+	CHECK(p && p->loader == (u32)gone_pid && p->model.path &&
+	      !strcmp(p->model.path, path_buf[4]));
 	/* the twin holds a text file: not marked, not in the table */
 	CHECK(!proctable_get(&c.pt, (u32)twin_pid));
 	/* this test process is no loader of anything */
 	CHECK(!proctable_get(&c.pt, (u32)getpid()));
 
-	for (pid_t *k = (pid_t[]){ fd_kid, root_kid, fd_pid, map_pid, twin_pid, inert_pid, root_pid,
-				   0 };
-	     *k; k++)
-		if (*k > 0)
-			kill(*k, SIGKILL);
-	while (wait(NULL) > 0)
-		;
+	{
+		pid_t all[] = { fd_kid,   root_kid,  fd_pid,   map_pid,
+				twin_pid, inert_pid, root_pid, gone_pid };
+
+		for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+			if (all[k] > 0)
+				kill(all[k], SIGKILL);
+		for (size_t k = 2; k < sizeof(all) / sizeof(all[0]); k++)
+			if (all[k] > 0)
+				waitpid(all[k], NULL, 0);
+	}
 	collector_free(&c);
 	sink_close(&s);
 	for (int i = 0; i < 4; i++)
@@ -219,6 +242,7 @@ static void test_walk(void)
 
 int main(void)
 {
+	alarm(120); /* a holder left behind must not hang the suite */
 	RUN(test_mark_rules);
 	if (geteuid() != 0) {
 		printf("SKIP test_walk: needs root (other processes' fds and maps)\n");
