@@ -45,7 +45,7 @@ struct seen_proc {
 	struct mlw_mark eff;
 };
 
-struct walk {
+struct seed_walk {
 	struct collector *c;
 	struct seed_stats *st;
 	struct model_exts_table exts;
@@ -117,7 +117,7 @@ static int by_pid_cmp(const void *a, const void *b, void *ctx)
 	return x < y ? -1 : x > y;
 }
 
-static int index_pids(struct walk *w)
+static int index_pids(struct seed_walk *w)
 {
 	uint32_t *idx = realloc(w->by_pid, (w->n ? w->n : 1) * sizeof(*idx));
 
@@ -132,7 +132,7 @@ static int index_pids(struct walk *w)
 }
 
 /* Among the records indexed (a listing in progress adds others). */
-static struct seen_proc *find(struct walk *w, uint32_t pid)
+static struct seen_proc *find(struct seed_walk *w, uint32_t pid)
 {
 	size_t lo = 0, hi = w->indexed;
 
@@ -153,7 +153,7 @@ static struct seen_proc *find(struct walk *w, uint32_t pid)
 /* Whether a root by its name (as the kernel's exec and rename hooks
  * decide) or, for an interpreter, by its command line (as the collector
  * decides for the exec the kernel sends up). */
-static void check_root(struct walk *w, struct seen_proc *r)
+static void check_root(struct seed_walk *w, struct seen_proc *r)
 {
 	const struct roots *ro = &w->c->opt->roots;
 	char args[MLW_ARGS_MAX + 1];
@@ -188,7 +188,7 @@ static void check_root(struct walk *w, struct seen_proc *r)
 }
 
 /* Adds every process of /proc not listed yet (late: a later listing). */
-static int list_procs(struct walk *w, bool late)
+static int list_procs(struct seed_walk *w, bool late)
 {
 	size_t first = w->n;
 	struct dirent *de;
@@ -258,7 +258,7 @@ static bool alive(uint32_t pid)
 	return stat(p, &st) == 0;
 }
 
-static bool is_model(struct walk *w, const char *path)
+static bool is_model(struct seed_walk *w, const char *path)
 {
 	char cut[PATH_MAX + 1];
 
@@ -278,7 +278,7 @@ static bool held_already(const struct seen_proc *r, unsigned maj, unsigned min, 
 	return false;
 }
 
-static void add_held(struct walk *w, const struct held *h)
+static void add_held(struct seed_walk *w, const struct held *h)
 {
 	struct seen_proc *r = w->cur;
 	struct held *nh;
@@ -303,7 +303,7 @@ static void add_held(struct walk *w, const struct held *h)
 
 static void on_fd(void *ctx, int fd, char *path)
 {
-	struct walk *w = ctx;
+	struct seed_walk *w = ctx;
 	struct held h = { .fd = fd, .path = path };
 	char p[64];
 	struct statx sx;
@@ -323,7 +323,7 @@ static void on_fd(void *ctx, int fd, char *path)
 
 static void on_map(void *ctx, const struct procwalk_map *m)
 {
-	struct walk *w = ctx;
+	struct seed_walk *w = ctx;
 	struct held h = { .fd = -1,
 			  .map_start = m->start,
 			  .map_end = m->end,
@@ -357,7 +357,7 @@ static void on_map(void *ctx, const struct procwalk_map *m)
 
 /* The model files r holds: its fds, then its mappings (a loader that
  * mapped the file and closed it, as safetensors does). */
-static void examine(struct walk *w, struct seen_proc *r)
+static void examine(struct seed_walk *w, struct seen_proc *r)
 {
 	bool cut = false, bad = false;
 
@@ -380,7 +380,7 @@ static void examine(struct walk *w, struct seen_proc *r)
 /* The lineage's time: the process's start, so that the same lineage gets
  * the same mark (and incident id) from every restart on this boot. Start
  * times count from boot, suspend included; marks use CLOCK_MONOTONIC. */
-static uint64_t mark_ns_of(const struct walk *w, const struct seen_proc *r)
+static uint64_t mark_ns_of(const struct seed_walk *w, const struct seen_proc *r)
 {
 	uint64_t boot = r->start_ticks * w->ns_per_tick, now = clock_ns(CLOCK_MONOTONIC);
 	uint64_t ns = boot > w->mono_off ? boot - w->mono_off : 1;
@@ -402,7 +402,7 @@ static uint32_t own_models(const struct seen_proc *r, const struct seen_proc *pa
 	return shared < r->n_held ? r->n_models : 0;
 }
 
-static void decide(struct walk *w, struct seen_proc *r)
+static void decide(struct seed_walk *w, struct seen_proc *r)
 {
 	struct sensors *s = w->c->sensors;
 	struct seen_proc *parent = r->ppid ? find(w, r->ppid) : NULL;
@@ -474,7 +474,7 @@ static int by_start_cmp(const void *a, const void *b, void *ctx)
 /* Decides records from..n-1, parents first: a parent starts no later than
  * its child; a tie (PIDs wrapped) waits for its parent. Returns how many
  * got marks the walk wrote. */
-static uint64_t decide_all(struct walk *w, size_t from)
+static uint64_t decide_all(struct seed_walk *w, size_t from)
 {
 	size_t n = w->n - from, left;
 	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
@@ -580,7 +580,7 @@ static void identity(uint32_t pid, const struct held *h, struct mlw_file *id)
 }
 
 /* r's entry in the process table, as a fork and an exec would have left it. */
-static void seed_table(struct walk *w, struct seen_proc *r)
+static void seed_table(struct seed_walk *w, struct seen_proc *r)
 {
 	struct collector *c = w->c;
 	struct seen_proc *parent = r->ppid ? find(w, r->ppid) : NULL;
@@ -619,7 +619,7 @@ static void seed_table(struct walk *w, struct seen_proc *r)
 /* Each model file r holds goes through the collector as the kernel's
  * record of its open would: judged by r's own handle, scanned,
  * inventoried, named as the lineage's model. */
-static void feed_models(struct walk *w, struct seen_proc *r)
+static void feed_models(struct seed_walk *w, struct seen_proc *r)
 {
 	struct collector *c = w->c;
 	uint32_t uid = 0;
@@ -661,7 +661,7 @@ static void feed_models(struct walk *w, struct seen_proc *r)
 
 int seed_run(struct collector *c, unsigned time_ms, struct seed_stats *st)
 {
-	struct walk w = { .c = c, .st = st, .self = (uint32_t)getpid() };
+	struct seed_walk w = { .c = c, .st = st, .self = (uint32_t)getpid() };
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC), deadline = t0 + time_ms * 1000000ull;
 	long tck = sysconf(_SC_CLK_TCK);
 	uint32_t *order;
