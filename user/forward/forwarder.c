@@ -702,6 +702,8 @@ void forwarder_halt(struct forwarder *f)
 	recq_wake(&f->q);
 	if (f->sp)
 		spool_wake(f->sp);
+	if (is_http(f))
+		tx_http_abort(&f->http);
 	if (f->writer_up)
 		pthread_join(f->writer, NULL);
 	if (f->sender_up)

@@ -1,6 +1,8 @@
 /* libcurl easy handles; the token goes only into a header, never into an
  * error message (libcurl's own messages do not carry headers). */
 #include <curl/curl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +32,41 @@ static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_
 	return t->stop && __atomic_load_n(t->stop, __ATOMIC_RELAXED);
 }
 
+/* libcurl's sockets pass through here, so that a stop can shut one down. */
+static curl_socket_t on_open(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct tx_http *t = ud;
+	curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+
+	(void)purpose;
+	pthread_mutex_lock(&t->sock_mu);
+	t->sockfd = fd;
+	pthread_mutex_unlock(&t->sock_mu);
+	return fd;
+}
+
+static int on_close(void *ud, curl_socket_t fd)
+{
+	struct tx_http *t = ud;
+
+	pthread_mutex_lock(&t->sock_mu);
+	if (t->sockfd == fd)
+		t->sockfd = -1;
+	close(fd);
+	pthread_mutex_unlock(&t->sock_mu);
+	return 0;
+}
+
+void tx_http_abort(struct tx_http *t)
+{
+	if (!t->curl)
+		return;
+	pthread_mutex_lock(&t->sock_mu);
+	if (t->sockfd >= 0)
+		shutdown(t->sockfd, SHUT_RDWR);
+	pthread_mutex_unlock(&t->sock_mu);
+}
+
 static const char *auth_scheme(enum out_type type)
 {
 	switch (type) {
@@ -49,6 +86,8 @@ int tx_http_init(struct tx_http *t, const struct output_conf *oc, const char *co
 	CURL *c;
 
 	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->sock_mu, NULL);
+	t->sockfd = -1;
 	t->oc = oc;
 	t->gzip = gzip;
 	t->stop = stop;
@@ -107,6 +146,10 @@ int tx_http_init(struct tx_http *t, const struct output_conf *oc, const char *co
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, t);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+	curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, t);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "mlwatch/" MLWATCH_VERSION);
 	if (oc->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, oc->ca_file);
@@ -180,8 +223,10 @@ long tx_http_post(struct tx_http *t, const char *body, size_t len)
 
 void tx_http_free(struct tx_http *t)
 {
-	if (t->curl)
+	if (t->curl) {
 		curl_easy_cleanup(t->curl);
+		pthread_mutex_destroy(&t->sock_mu);
+	}
 	curl_slist_free_all(t->hdrs);
 	fbuf_free(&t->body);
 	fbuf_free(&t->zbody);
