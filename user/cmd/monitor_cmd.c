@@ -20,7 +20,7 @@
 /* Latency bound for records the kernel sends without a wakeup. */
 #define POLL_TIMEOUT_MS 50
 /* At exit, the outputs get this long to deliver; the rest stays spooled. */
-#define FORWARD_DRAIN_MS 3000
+#define FORWARD_DRAIN_MS 2000
 
 static volatile sig_atomic_t stop, reload;
 
