@@ -2,11 +2,12 @@
 # What the DaemonSet's requests and limits are set from: mlwatch's memory
 # and CPU at idle and under load, run as the pod runs it (uid 0 with only
 # the DaemonSet's capabilities, the base config's outputs, rules and scan
-# profiles). Memory is the process's peak RSS (VmHWM) and the peak of a
-# memory cgroup of its own, which is what a container limit counts: it also
-# holds the BPF maps the kernel charges to it. CPU is utime+stime, sampled
-# every second; the kernel-side cost of the sensors lands on the watched
-# processes, not here (make bench measures that).
+# profiles, --metrics-addr scraped every 5 s). Memory is the process's peak
+# RSS (VmHWM) and the peak of a memory cgroup of its own, which is what a
+# container limit counts: it also holds the BPF maps the kernel charges to
+# it. CPU is utime+stime, sampled every second; the kernel-side cost of the
+# sensors lands on the watched processes, not here (make bench measures
+# that).
 #
 #   deploy/measure.sh [IDLE_S [LOAD_S]]      as root, after make mlwatch
 #   PID_MAX=4194304 deploy/measure.sh ...    size the kernel's mark maps as
@@ -72,9 +73,10 @@ EOF
 install -m 0600 deploy/base/rules.json deploy/base/scan-profiles.json "$work/etc/"
 chmod 0600 "$work/etc/outputs.json"
 
+metrics=127.0.0.1:${METRICS_PORT:-19464}
 run=(setpriv --bounding-set "-all,+${CAPS//,/,+}" -- ./mlwatch --json
 	--outputs "$work/etc/outputs.json" --rules "$work/etc/rules.json"
-	--scan-profiles "$work/etc/scan-profiles.json")
+	--scan-profiles "$work/etc/scan-profiles.json" --metrics-addr "$metrics")
 # Into the cgroup first, so that the BPF maps are charged to it.
 cat >"$work/start.sh" <<'EOF2'
 echo $$ >"$CG/cgroup.procs"
@@ -95,6 +97,11 @@ for _ in $(seq 1 300); do
 	sleep 0.1
 done
 grep -q '^mlwatch: ready' "$work/stderr" || { echo "measure: mlwatch not ready" >&2; exit 1; }
+
+# Scraped every 5 s, as a Prometheus would (more often than most do).
+bash -c "while curl -sf -o /dev/null http://$metrics/metrics; do sleep 5; done" &
+gens+=($!)
+scraper=$!
 
 hz=$(getconf CLK_TCK)
 ticks() { awk '{ print $14 + $15 }' "/proc/$mon/stat"; }
@@ -148,8 +155,8 @@ load() {
 		>/dev/null 2>&1 &
 	gens+=($!)
 	sample "$LOAD_S" "$2"
-	for p in "${gens[@]}"; do wait "$p" 2>/dev/null || true; done
-	gens=()
+	for p in "${gens[@]}"; do [ "$p" = "$scraper" ] || wait "$p" 2>/dev/null || true; done
+	gens=("$scraper")
 	sleep 10
 }
 load 0 "$work/cpu-busy"
@@ -159,6 +166,7 @@ load 1 "$work/cpu-flood"
 
 hwm=$(kib VmHWM)
 peak_cg=$(cat "$cg/$peak_file")
+ready=$(curl -s -o /dev/null -w '%{http_code}' "http://$metrics/readyz")
 t0=$(date +%s.%N)
 kill -TERM "$mon"
 wait "$mon" || true
@@ -171,4 +179,4 @@ echo "idle ${IDLE_S} s: CPU $(stats "$work/cpu-idle"); RSS $(mib $((idle_rss * 1
 echo "busy node ${LOAD_S} s: CPU $(stats "$work/cpu-busy"); peak VmHWM $(mib $((busy_hwm * 1024))) MiB, cgroup $(mib "$busy_cg") MiB"
 echo "flood ${LOAD_S} s: CPU $(stats "$work/cpu-flood")"
 echo "peak: VmHWM $(mib $((hwm * 1024))) MiB; cgroup $(mib "$peak_cg") MiB"
-echo "SIGTERM to exit: ${stop_s} s"
+echo "SIGTERM to exit: ${stop_s} s; /readyz before it: $ready"

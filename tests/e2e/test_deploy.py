@@ -273,7 +273,7 @@ def test_daemonset_probes_metrics_resources_env():
     c.true("--metrics-addr" in args and args[args.index("--metrics-addr") + 1:][:1] ==
            ["0.0.0.0:%d" % METRICS_PORT], "--metrics-addr 0.0.0.0:%d in %r" % (METRICS_PORT, args))
     for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"),
-                        ("startupProbe", "/healthz")):
+                        ("startupProbe", "/readyz")):
         g = ctr.get(probe, {}).get("httpGet", {})
         c.eq(g.get("path"), path, probe + " path")
         c.true(g.get("port") in ("metrics", METRICS_PORT), "%s port %r" % (probe, g.get("port")))
