@@ -18,7 +18,7 @@ BUILD_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcjson-dev \
 	      pkg-config make gcc libclang-rt-14-dev libssl-dev clang-format \
 	      libcurl4-openssl-dev
 TEST_PKGS  := python3 python3-torch python3-numpy python3-joblib python3-sklearn python3-h5py \
-	      iproute2 procps curl p7zip-full rsyslog rsyslog-gnutls openssl prometheus
+	      iproute2 procps curl p7zip-full rsyslog rsyslog-gnutls openssl prometheus python3-yaml
 DEPS_STAMP := $(OUTPUT)/.deps-$(shell echo $(BUILD_PKGS) $(TEST_PKGS) | md5sum | cut -c1-8)
 
 CFLAGS    ?= -g -O2
