@@ -212,8 +212,10 @@ def test_daemonset_privileges():
     c.true(us.get("rollingUpdate", {}).get("maxUnavailable") not in (None, 0, "0"),
            "maxUnavailable set")
     c.eq(us.get("rollingUpdate", {}).get("maxSurge"), 0, "maxSurge (one agent per node)")
-    c.true((pod.get("terminationGracePeriodSeconds") or 0) > 3,
-           "terminationGracePeriodSeconds %r not above mlwatch's 3 s drain"
+    # mlwatch drains its outputs for 2 s; 3.6 s from SIGTERM to exit was
+    # measured with an output that hangs (deploy/README.md)
+    c.true((pod.get("terminationGracePeriodSeconds") or 0) >= 8,
+           "terminationGracePeriodSeconds %r: want twice the 3.6 s stop measured at worst"
            % pod.get("terminationGracePeriodSeconds"))
     c.done()
 
