@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "outputs_conf.h"
+#include "lib/jsontext.h"
 #include "lib/safeopen.h"
 #include "lib/textsan.h"
 
@@ -1115,45 +1116,6 @@ static void check_unique(struct outputs_parser *p, const struct outputs_conf *c)
 
 /* ---- the file ------------------------------------------------------- */
 
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* 1-based line and column of byte offset off. */
-static void line_col(const char *text, size_t off, size_t *line, size_t *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
-
-/* cJSON turns "\u0000" into the end of the string: the rest of a path or
- * variable name would be dropped without a word. */
-static bool find_escaped_nul(const char *text, size_t len, size_t *at)
-{
-	for (size_t i = 0; i + 6 <= len; i++) {
-		size_t bs = 0;
-
-		if (text[i] != '\\' || memcmp(text + i + 1, "u0000", 5) != 0)
-			continue;
-		while (bs < i && text[i - 1 - bs] == '\\')
-			bs++;
-		if (bs % 2 == 0) {
-			*at = i;
-			return true;
-		}
-	}
-	return false;
-}
-
 static cJSON *parse_json(struct outputs_parser *p, const char *text, size_t len)
 {
 	const char *end = NULL, *nul = memchr(text, 0, len);
@@ -1161,18 +1123,18 @@ static cJSON *parse_json(struct outputs_parser *p, const char *text, size_t len)
 	cJSON *root;
 
 	if (nul) {
-		line_col(text, (size_t)(nul - text), &line, &col);
+		text_line_col(text, (size_t)(nul - text), &line, &col);
 		perr(p, NULL, "line %zu, column %zu: a NUL byte (is this a text file?)", line, col);
 		return NULL;
 	}
-	if (find_escaped_nul(text, len, &at)) {
-		line_col(text, at, &line, &col);
+	if (json_find_escaped_nul(text, len, &at)) {
+		text_line_col(text, at, &line, &col);
 		perr(p, NULL,
 		     "line %zu, column %zu: an escaped NUL character (backslash u0000) cannot appear in an outputs file",
 		     line, col);
 		return NULL;
 	}
-	while (skip < len && is_space(text[skip]))
+	while (skip < len && json_is_space(text[skip]))
 		skip++;
 	if (skip == len) {
 		perr(p, NULL, "empty file (expected {\"outputs\": [...]})");
@@ -1189,15 +1151,15 @@ static cJSON *parse_json(struct outputs_parser *p, const char *text, size_t len)
 			n++;
 		memcpy(near, text + off, n);
 		near[n] = 0;
-		line_col(text, off, &line, &col);
+		text_line_col(text, off, &line, &col);
 		perr(p, NULL, "line %zu, column %zu: invalid JSON near \"%s\"", line, col, near);
 		return NULL;
 	}
 	at = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
-	while (at < len && is_space(text[at]))
+	while (at < len && json_is_space(text[at]))
 		at++;
 	if (at < len) {
-		line_col(text, at, &line, &col);
+		text_line_col(text, at, &line, &col);
 		perr(p, NULL,
 		     "line %zu, column %zu: invalid JSON: text after the end of the object", line,
 		     col);

@@ -14,6 +14,7 @@
 
 #include "pathclass.h"
 #include "rulefile.h"
+#include "lib/jsontext.h"
 #include "lib/safeopen.h"
 #include "lib/textsan.h"
 
@@ -1247,46 +1248,6 @@ static int copy_rule(struct parser *p, struct rule *dst, const struct rule *src)
 
 /* ---- the file ------------------------------------------------------- */
 
-/* JSON's whitespace */
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* 1-based line and column of byte offset off. */
-static void line_col(const char *text, size_t off, size_t *line, size_t *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
-
-/* cJSON turns "\u0000" into the end of the string: the rest of the value
- * would be dropped without a word. */
-static bool find_escaped_nul(const char *text, size_t len, size_t *at)
-{
-	for (size_t i = 0; i + 6 <= len; i++) {
-		size_t bs = 0;
-
-		if (text[i] != '\\' || memcmp(text + i + 1, "u0000", 5) != 0)
-			continue;
-		while (bs < i && text[i - 1 - bs] == '\\')
-			bs++;
-		if (bs % 2 == 0) {
-			*at = i;
-			return true;
-		}
-	}
-	return false;
-}
-
 static const cJSON *parse_json(struct parser *p, const char *text, size_t len, cJSON **root)
 {
 	const char *end = NULL;
@@ -1295,12 +1256,12 @@ static const cJSON *parse_json(struct parser *p, const char *text, size_t len, c
 
 	*root = NULL;
 	if (nul) {
-		line_col(text, (size_t)(nul - text), &line, &col);
+		text_line_col(text, (size_t)(nul - text), &line, &col);
 		perr(p, "", "line %zu, column %zu: a NUL byte (is this a text file?)", line, col);
 		return NULL;
 	}
-	if (find_escaped_nul(text, len, &at)) {
-		line_col(text, at, &line, &col);
+	if (json_find_escaped_nul(text, len, &at)) {
+		text_line_col(text, at, &line, &col);
 		perr(p, "", "line %zu, column %zu: \"\\u0000\" cannot appear in a rules file", line,
 		     col);
 		return NULL;
@@ -1310,7 +1271,7 @@ static const cJSON *parse_json(struct parser *p, const char *text, size_t len, c
 		size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
 		size_t skip = 0;
 
-		while (skip < len && is_space(text[skip]))
+		while (skip < len && json_is_space(text[skip]))
 			skip++;
 		if (skip == len) {
 			perr(p, "",
@@ -1325,16 +1286,16 @@ static const cJSON *parse_json(struct parser *p, const char *text, size_t len, c
 			n++;
 		memcpy(near, text + off, n);
 		near[n] = 0;
-		line_col(text, off, &line, &col);
+		text_line_col(text, off, &line, &col);
 		perr(p, "", "line %zu, column %zu: invalid JSON near \"%s\"", line, col, near);
 		return NULL;
 	}
 	/* Anything after the value is a mistake too (two objects, a stray brace). */
 	at = end && end >= text && end <= text + len ? (size_t)(end - text) : len;
-	while (at < len && is_space(text[at]))
+	while (at < len && json_is_space(text[at]))
 		at++;
 	if (at < len) {
-		line_col(text, at, &line, &col);
+		text_line_col(text, at, &line, &col);
 		perr(p, "", "line %zu, column %zu: invalid JSON: text after the end of the object",
 		     line, col);
 		return NULL;
