@@ -232,7 +232,8 @@ def test_pod_names_from_api_standin():
     containerd cgroup is named with A's name, namespace and newest labels
     (a deleted pod is kept for late records); one in D's CRI-O cgroup with
     D's. Every request carried the token and this node's field selector,
-    and every watch resumed from the newest version."""
+    and every watch resumed from the newest version. Every record's host
+    is NODE_NAME (in a pod the host name is the pod's)."""
     token = secrets.token_urlsafe(32)
     ua, ub, uc, ud = (str(uuid.uuid4()) for _ in range(4))
     ca_, cd = secrets.token_hex(32), secrets.token_hex(32)
@@ -288,6 +289,8 @@ def test_pod_names_from_api_standin():
                 for i in sc.mon.incidents:
                     if get(i, "loader", "pid") == la.pid:
                         c.eq(get(i, "k8s", "pod"), "trainer-0", "A's incident k8s.pod")
+                        c.eq(i.get("host"), NODE, "A's incident host (NODE_NAME)")
+                c.eq(a.get("host"), NODE, "host is NODE_NAME, not the host name")
                 c.eq(api.full_lists(), 3, "full lists (a 410 event, then a 410 answer)")
                 c.true(any("continue" in r.query for r in api.requests("list")),
                        "the paged list was not followed (no continue request)")

@@ -21,6 +21,7 @@
 
 #include "inventory.h"
 #include "lib/budget.h"
+#include "lib/hostname.h"
 #include "lib/textsan.h"
 #include "scan/scan_render.h"
 
@@ -1475,8 +1476,8 @@ struct inventory *inventory_new(const struct inv_options *o, char *err, size_t e
 		inv->opt.max_windows = INV_MAX_CACHE;
 	if (inv->opt.host)
 		snprintf(inv->host, sizeof(inv->host), "%s", inv->opt.host);
-	else if (gethostname(inv->host, sizeof(inv->host) - 1))
-		snprintf(inv->host, sizeof(inv->host), "unknown");
+	else
+		node_host_name(inv->host, sizeof(inv->host));
 	inv->opt.host = inv->host;
 
 	for (inv->nbuckets = 16; inv->nbuckets < 2 * inv->opt.cache_entries; inv->nbuckets *= 2)

@@ -22,6 +22,7 @@
 #include "detect/incident_step.h"
 #include "detect/pathclass.h"
 #include "detect/rules.h"
+#include "lib/hostname.h"
 #include "lib/textsan.h"
 #include "output/alert_render.h"
 #include "output/health_render.h"
@@ -114,8 +115,7 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 	c->opt = o;
 	c->sensors = s;
 	c->sink = sink;
-	if (gethostname(c->host, sizeof(c->host) - 1))
-		snprintf(c->host, sizeof(c->host), "unknown");
+	node_host_name(c->host, sizeof(c->host));
 	c->boot_to_real_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	health_init(&c->health, clock_ns(CLOCK_MONOTONIC));
 	c->limits_told_ns = clock_ns(CLOCK_MONOTONIC);
