@@ -508,6 +508,9 @@ class Monitor:
     def start(self):
         argv = [mlwatch_bin(), "--json", "--output", self.output,
                 "--internal-net", INTERNAL_NET] + self.extra_args
+        # MLWATCH_E2E_ARGS (split on spaces) goes to every mlwatch a test
+        # starts: run a suite once more with --no-scan, the runtime layer alone.
+        argv += os.environ.get("MLWATCH_E2E_ARGS", "").split()
         with open(self.stdout_path, "wb") as out:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.PIPE, cwd=REPO, env=self.env,
