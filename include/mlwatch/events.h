@@ -43,6 +43,7 @@ enum mlw_event_kind {
 	MLW_EV_LINK = 10,      /* rename, link or symlink by a marked process */
 	MLW_EV_SOCKET = 11,    /* a raw or packet socket made by a marked process */
 	MLW_EV_SELF = 12,      /* another process aimed at mlwatch itself (any process) */
+	MLW_EV_PYTHON = 13,    /* a Python audit event (probe python:audit, or PySys_Audit) */
 	MLW_EV_KIND_MAX,
 };
 
@@ -67,6 +68,9 @@ enum mlw_event_kind {
 #define MLW_F_DENIED       (1u << 11) /* --enforce: the kernel refused the connect (EPERM) */
 #define MLW_F_SEEDED       (1u << 12) /* model_open: made by user space for a file a process
                                         * held when mlwatch started (ret -1: only mapped) */
+#define MLW_F_EXE_FIRST    (1u << 13) /* exec of an unmarked process whose executable (by
+                                        * identity) was not seen since start: sent once per
+                                        * program, so user space can find new interpreters */
 /* clang-format on */
 
 /* Why a process is marked (mlw_mark.reason). */
@@ -77,6 +81,8 @@ enum mlw_event_kind {
 #define MLW_MARK_NOTEBOOK  (1u << 3) /* ... an interactive one (Jupyter): shells are the user's */
 #define MLW_MARK_PAYLOAD   (1u << 4) /* made while an ancestor was loading a model: the
                                        * payload's own process, or one of its descendants */
+#define MLW_MARK_PYTHON    (1u << 5) /* it, or an ancestor, unpickled a global outside the
+                                       * allowlist (Python's pickle.find_class audit event) */
 /* clang-format on */
 
 /* root_comms values: what an exec (or rename) to that comm means. */
@@ -293,6 +299,60 @@ struct mlw_self {
 	char data[];
 };
 
+/*
+ * MLW_EV_PYTHON: one Python audit event, read in the kernel from the
+ * interpreter's own objects (bpf/python.bpf.c). `event` is the id user
+ * space gave the event's name (map `py_events`); the arguments worth
+ * keeping follow back to back in data[], each as the kernel found it:
+ * enc[] says how to read it, len[] how many bytes it has here, size[]
+ * how long the object was (in its own units), so a cut one is known.
+ */
+#define MLW_PY_ARGS 4
+/* Bytes kept of one argument (a power of two). */
+#define MLW_PY_ARG_MAX 256
+/* A pickle module or name longer than this is cut, flagged, never allowed. */
+#define MLW_PY_NAME_MAX 128
+/* Event names are looked up by their first 31 bytes. */
+#define MLW_PY_EVNAME_MAX 32
+
+/* struct mlw_python.enc[] */
+enum mlw_py_enc {
+	MLW_PY_ENC_NONE = 0,   /* not sent: None, an absent argument, a type not read */
+	MLW_PY_ENC_UTF8 = 1,   /* a str as UTF-8 (ASCII, or its cached UTF-8) */
+	MLW_PY_ENC_LATIN1 = 2, /* a str of 1-byte code points (not all ASCII) */
+	MLW_PY_ENC_UCS2 = 3,   /* a str of 2-byte code points, little-endian */
+	MLW_PY_ENC_UCS4 = 4,   /* a str of 4-byte code points, little-endian */
+	MLW_PY_ENC_BYTES = 5,  /* a bytes object's bytes */
+	MLW_PY_ENC_INT = 6,    /* an int: 8 bytes, signed, little-endian */
+	MLW_PY_ENC_SEQ = 7,    /* a list or tuple of str/bytes: the items' bytes,
+	                        * each followed by a NUL (size[]: the item count) */
+	MLW_PY_ENC_FAULT = 8,  /* could not be read (page not present, unknown layout) */
+};
+
+/* struct mlw_python.pyflags */
+/* clang-format off */
+#define MLW_PY_F_TRUNC     (1u << 0) /* an argument was cut at MLW_PY_ARG_MAX or NAME_MAX */
+#define MLW_PY_F_FAULT     (1u << 1) /* an argument could not be read */
+#define MLW_PY_F_UNSAFE    (1u << 2) /* find_class: outside the allowlist (the kernel's
+                                       * verdict); the process is marked from here on */
+#define MLW_PY_F_UPROBE    (1u << 3) /* seen by the PySys_Audit uprobe, not the USDT probe */
+#define MLW_PY_F_DENIED    (1u << 4) /* find_class: on the deny list */
+/* clang-format on */
+
+struct mlw_python {
+	struct mlw_hdr hdr;
+	u32 event;   /* the event's id (enum mlw_py_event in user space) */
+	u32 interp;  /* the interpreter it came from: user space's index (the
+	              * attach cookie), which names the binary and its version */
+	u16 pyflags; /* MLW_PY_F_* */
+	u8 nargs;    /* arguments in data[] */
+	u8 _pad;
+	u8 enc[MLW_PY_ARGS];   /* enum mlw_py_enc, per argument */
+	u16 len[MLW_PY_ARGS];  /* bytes of each argument in data[] */
+	u32 size[MLW_PY_ARGS]; /* the object's own length (characters, bytes, items) */
+	char data[];
+};
+
 /* Index of the per-reason counters in the `counters` map. */
 enum mlw_counter {
 	MLW_CNT_RB_FULL_EXEC = 0, /* ring buffer full: one per event kind, in kind order */
@@ -307,6 +367,7 @@ enum mlw_counter {
 	MLW_CNT_RB_FULL_LINK,
 	MLW_CNT_RB_FULL_SOCKET,
 	MLW_CNT_RB_FULL_SELF,
+	MLW_CNT_RB_FULL_PYTHON,
 	MLW_CNT_MARKS_FULL,   /* marks map full: a lineage went unwatched */
 	MLW_CNT_PENDING_FULL, /* per-thread syscall stash full */
 	MLW_CNT_PATH_TRUNC,   /* paths cut at MLW_PATH_MAX */
@@ -335,12 +396,19 @@ enum mlw_counter {
 	MLW_CNT_SHED_LINK,
 	MLW_CNT_SHED_SOCKET,
 	MLW_CNT_SHED_SELF,
+	MLW_CNT_SHED_PYTHON,
 	MLW_CNT_OVER_BUDGET, /* vital records of a user past its rate: sent as not vital */
+	MLW_CNT_PY_HITS,     /* audit events the Python probes saw (every event, any process) */
+	MLW_CNT_PY_REPEAT,   /* find_class of a global this process already sent: not sent */
+	MLW_CNT_PY_JUDGED,   /* find_class globals judged against the patterns (cache misses) */
+	MLW_CNT_PY_UNSAFE,   /* find_class outside the allowlist: the process was marked */
+	MLW_CNT_PY_FAULT,    /* an argument or event name the probe could not read */
+	MLW_CNT_PY_TRUNC,    /* an argument cut */
 	MLW_CNT_MAX,
 };
-_Static_assert(MLW_CNT_RB_FULL_SELF == MLW_CNT_RB_FULL_EXEC + MLW_EV_KIND_MAX - 2,
+_Static_assert(MLW_CNT_RB_FULL_PYTHON == MLW_CNT_RB_FULL_EXEC + MLW_EV_KIND_MAX - 2,
 	       "one ring-buffer-full counter per event kind, in kind order");
-_Static_assert(MLW_CNT_SHED_SELF == MLW_CNT_SHED_EXEC + MLW_EV_KIND_MAX - 2,
+_Static_assert(MLW_CNT_SHED_PYTHON == MLW_CNT_SHED_EXEC + MLW_EV_KIND_MAX - 2,
 	       "one shed counter per event kind, in kind order");
 
 /*

@@ -25,6 +25,7 @@ static const size_t min_size[MLW_EV_KIND_MAX] = {
 	[MLW_EV_LINK] = sizeof(struct mlw_link),
 	[MLW_EV_SOCKET] = sizeof(struct mlw_socket),
 	[MLW_EV_SELF] = sizeof(struct mlw_self),
+	[MLW_EV_PYTHON] = sizeof(struct mlw_python),
 };
 
 const char *event_kind_name(enum mlw_event_kind k)
@@ -54,6 +55,8 @@ const char *event_kind_name(enum mlw_event_kind k)
 		return "socket";
 	case MLW_EV_SELF:
 		return "self";
+	case MLW_EV_PYTHON:
+		return "python";
 	default:
 		return "unknown";
 	}

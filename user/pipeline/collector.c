@@ -1175,9 +1175,9 @@ void collector_report(struct collector *c, FILE *f)
 		received += c->st.events[k];
 	if (c->sensors && c->sensors->skel)
 		sensors_counters(c->sensors, cnt);
-	for (int i = MLW_CNT_RB_FULL_EXEC; i <= MLW_CNT_RB_FULL_SELF; i++)
+	for (int i = MLW_CNT_RB_FULL_EXEC; i <= MLW_CNT_RB_FULL_PYTHON; i++)
 		lost += cnt[i];
-	for (int i = MLW_CNT_SHED_EXEC; i <= MLW_CNT_SHED_SELF; i++)
+	for (int i = MLW_CNT_SHED_EXEC; i <= MLW_CNT_SHED_PYTHON; i++)
 		lost += cnt[i];
 	fprintf(f,
 		"mlwatch: events received %llu, alerts %llu, lost in kernel %llu, "

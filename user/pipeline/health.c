@@ -17,7 +17,7 @@ static bool vital_kind(int kind)
 {
 	return kind == MLW_EV_EXEC || kind == MLW_EV_EXEC_FAIL || kind == MLW_EV_CONNECT ||
 	       kind == MLW_EV_DUP || kind == MLW_EV_SEND || kind == MLW_EV_LINK ||
-	       kind == MLW_EV_SOCKET || kind == MLW_EV_SELF;
+	       kind == MLW_EV_SOCKET || kind == MLW_EV_SELF || kind == MLW_EV_PYTHON;
 }
 
 static void add(struct health_alert *a, int idx, uint64_t n)

@@ -640,6 +640,7 @@ const char *sensors_counter_name(int idx)
 		[MLW_CNT_RB_FULL_LINK] = "ringbuf_full_link",
 		[MLW_CNT_RB_FULL_SOCKET] = "ringbuf_full_socket",
 		[MLW_CNT_RB_FULL_SELF] = "ringbuf_full_self",
+		[MLW_CNT_RB_FULL_PYTHON] = "ringbuf_full_python",
 		[MLW_CNT_MARKS_FULL] = "marks_map_full",
 		[MLW_CNT_PENDING_FULL] = "pending_map_full",
 		[MLW_CNT_PATH_TRUNC] = "path_truncated",
@@ -663,7 +664,14 @@ const char *sensors_counter_name(int idx)
 		[MLW_CNT_SHED_LINK] = "shed_link",
 		[MLW_CNT_SHED_SOCKET] = "shed_socket",
 		[MLW_CNT_SHED_SELF] = "shed_self",
+		[MLW_CNT_SHED_PYTHON] = "shed_python",
 		[MLW_CNT_OVER_BUDGET] = "vital_over_budget",
+		[MLW_CNT_PY_HITS] = "python_audit_hits",
+		[MLW_CNT_PY_REPEAT] = "python_repeats",
+		[MLW_CNT_PY_JUDGED] = "python_globals_judged",
+		[MLW_CNT_PY_UNSAFE] = "python_unsafe_globals",
+		[MLW_CNT_PY_FAULT] = "python_unreadable",
+		[MLW_CNT_PY_TRUNC] = "python_truncated",
 	};
 
 	return idx >= 0 && idx < MLW_CNT_MAX && names[idx] ? names[idx] : "?";
