@@ -117,13 +117,40 @@ static const char *const sklearn_allow[] = {
 const struct pickle_profile pickle_profile_sklearn = { "sklearn", sklearn_allow,
 						       &pickle_profile_numpy };
 
+/* What a running interpreter unpickles besides models: the process pools
+ * of Python, PyTorch and joblib send tasks, functions and results as
+ * pickles all day. cloudpickle's globals build functions from code (how
+ * loky and Ray ship a function defined in __main__): allowed here, so a
+ * pickle built from them is not marked by its imports (docs/python.md). */
+static const char *const runtime_allow[] = {
+	"__main__:*", "functools:partial",
+	"multiprocessing.pool:mapstar", "multiprocessing.pool:starmapstar",
+	"multiprocessing.reduction:_rebuild_partial", "multiprocessing.resource_sharer:DupFd",
+	"multiprocessing.process:AuthenticationString",
+	"multiprocessing.connection:rebuild_connection", "multiprocessing.synchronize:*",
+	"multiprocessing.queues:*", "multiprocessing.managers:*",
+	"concurrent.futures.process:_CallItem", "concurrent.futures.process:_ResultItem",
+	"concurrent.futures.process:_process_chunk",
+	"concurrent.futures.process:_ExceptionWithTraceback",
+	"concurrent.futures.process:_rebuild_exc",
+	"torch.multiprocessing.reductions:rebuild_*", "torch.utils.data.*:*",
+	"numpy:memmap", "numpy.core.memmap:memmap",
+	"joblib._parallel_backends:*", "joblib.parallel:BatchedCalls",
+	"joblib._memmapping_reducer:*", "joblib.externals.loky.*:*",
+	"joblib.externals.cloudpickle.*:*", "cloudpickle.*:*", "cloudpickle:*", NULL,
+};
+
 /* Raw pickles of unknown origin: torch's list here, the rest by the chain
  * sklearn -> numpy -> data. Extensions of "torch" apply here too. */
 const struct pickle_profile pickle_profile_ml = { "ml", torch_allow, &pickle_profile_sklearn };
 
+const struct pickle_profile pickle_profile_runtime = { "runtime", runtime_allow,
+						       &pickle_profile_ml };
+
 static const struct pickle_profile *const builtins[] = {
 	&pickle_profile_data, &pickle_profile_torch, &pickle_profile_numpy,
-	&pickle_profile_sklearn, &pickle_profile_torchscript, &pickle_profile_ml, NULL,
+	&pickle_profile_sklearn, &pickle_profile_torchscript, &pickle_profile_ml,
+	&pickle_profile_runtime, NULL,
 };
 
 /* Known code-execution primitives: malicious whatever the profile. */
@@ -137,7 +164,13 @@ static const char *const deny[] = {
 	"builtins:exec", "builtins:eval", "builtins:compile", "builtins:__import__",
 	"builtins:getattr", "builtins:setattr", "builtins:open", "builtins:breakpoint",
 	"__builtin__:exec", "__builtin__:eval", "__builtin__:compile", "__builtin__:__import__",
-	"__builtin__:getattr", "__builtin__:open", "__builtin__:execfile", NULL,
+	"__builtin__:getattr", "__builtin__:open", "__builtin__:execfile",
+	/* a script's own namespace holds what it imported: "from os import
+	 * system" makes __main__.system os.system */
+	"__main__:system", "__main__:popen", "__main__:Popen", "__main__:check_output",
+	"__main__:check_call", "__main__:getoutput", "__main__:getstatusoutput",
+	"__main__:eval", "__main__:exec*", "__main__:spawn*", "__main__:posix_spawn*",
+	"__main__:getattr", "__main__:setattr", "__main__:open", "__main__:compile", NULL,
 };
 /* Modules that, met as a component of a dotted name (protocol 4 resolves
  * "a.b.c" by getattr), reach a denied module through another one. */
@@ -281,6 +314,29 @@ enum pickle_severity pickle_judge(const char *module, const char *name,
 		if (list_match(p->allow, module, name) || ext_match(p, module, name))
 			return PSEV_ALLOWED;
 	return PSEV_SUSPICIOUS;
+}
+
+void pickle_profile_each(const struct pickle_profile *profile,
+			 void (*fn)(const char *pat, bool allow, void *ctx), void *ctx)
+{
+	for (const char *const *d = deny; *d; d++)
+		fn(*d, false, ctx);
+	for (const struct layer *l = layers; l; l = l->prev)
+		for (char **d = l->deny; d && *d; d++)
+			fn(*d, false, ctx);
+	for (const struct pickle_profile *p = profile; p; p = p->base) {
+		for (const char *const *a = p->allow; a && *a; a++)
+			fn(*a, true, ctx);
+		for (const struct layer *l = layers; l; l = l->prev)
+			for (size_t i = 0; i < l->nexts; i++) {
+				const struct pickle_profile *t = l->exts[i].target;
+
+				if (t == p ||
+				    (p == &pickle_profile_ml && t == &pickle_profile_torch))
+					for (char **a = l->exts[i].pats; a && *a; a++)
+						fn(*a, true, ctx);
+			}
+	}
 }
 
 static const struct pickle_profile *find_in(const struct layer *l, const char *name)

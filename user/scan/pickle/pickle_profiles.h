@@ -2,6 +2,7 @@
  * against: built-in tables plus profiles loaded from JSON files. */
 #ifndef MLWATCH_PICKLE_PROFILES_H
 #define MLWATCH_PICKLE_PROFILES_H
+#include <stdbool.h>
 #include <stddef.h>
 
 enum pickle_severity { PSEV_ALLOWED = 0, PSEV_SUSPICIOUS, PSEV_MALICIOUS };
@@ -20,11 +21,24 @@ extern const struct pickle_profile pickle_profile_numpy;       /* ndarray / dtyp
 extern const struct pickle_profile pickle_profile_sklearn;     /* sklearn + joblib + numpy */
 extern const struct pickle_profile pickle_profile_torchscript; /* torch.jit.save archives */
 extern const struct pickle_profile pickle_profile_ml;          /* torch + sklearn + numpy + data */
+extern const struct pickle_profile pickle_profile_runtime;     /* ml + what process pools pickle */
 
 /* Severity of module:name under profile (NULL = none allowed). The deny
  * list (built-in and loaded) wins over any allowlist. */
 enum pickle_severity pickle_judge(const char *module, const char *name,
 				  const struct pickle_profile *profile);
+
+/*
+ * Every pattern that decides under profile, for a matcher elsewhere (the
+ * kernel's, see user/sense/): fn gets each deny pattern (allow false, the
+ * built-in and loaded ones), then each allow pattern of the profile, its
+ * bases and their loaded extensions, as "module:name" fnmatch globs. Not
+ * a pattern, so a matcher must add it itself: pickle_judge also denies a
+ * dotted name with a component such as "os" or "sys", and a glob never
+ * matches a dotted or dunder name.
+ */
+void pickle_profile_each(const struct pickle_profile *profile,
+			 void (*fn)(const char *pat, bool allow, void *ctx), void *ctx);
 
 /* What a global does when called, as far as the walker must follow it. */
 enum pickle_role {

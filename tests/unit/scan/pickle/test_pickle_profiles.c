@@ -228,6 +228,67 @@ static void test_roles(void)
 	CHECK(pickle_global_roles("numpy", "ndarray") == 0);
 }
 
+/* runtime: ml plus what process pools pickle; a script's namespace is no
+ * way around the deny list */
+static void test_runtime(void)
+{
+	const struct pickle_profile *r = &pickle_profile_runtime;
+
+	pickle_profiles_reset();
+	CHECK(pickle_profile_find("runtime") == r);
+	CHECK(pickle_judge("__main__", "f", r) == PSEV_ALLOWED);
+	CHECK(pickle_judge("__main__", "f", &pickle_profile_ml) == PSEV_SUSPICIOUS);
+	CHECK(pickle_judge("torch.multiprocessing.reductions", "rebuild_storage_fd", r) ==
+	      PSEV_ALLOWED);
+	CHECK(pickle_judge("joblib.externals.loky.process_executor", "_CallItem", r) ==
+	      PSEV_ALLOWED);
+	CHECK(pickle_judge("torch._utils", "_rebuild_tensor_v2", r) == PSEV_ALLOWED);
+	CHECK(pickle_judge("__main__", "system", r) == PSEV_MALICIOUS);
+	CHECK(pickle_judge("__main__", "execvp", r) == PSEV_MALICIOUS);
+	CHECK(pickle_judge("__main__", "__class__", r) == PSEV_SUSPICIOUS);
+	CHECK(pickle_judge("posix", "system", r) == PSEV_MALICIOUS);
+	CHECK(pickle_judge("builtins", "exec", r) == PSEV_MALICIOUS);
+	CHECK(pickle_judge("torch.storage", "_load_from_bytes", r) == PSEV_SUSPICIOUS);
+}
+
+struct each_seen {
+	int deny, allow, os_denied, main_allowed, loaded_deny, loaded_allow, order_ok;
+};
+
+static void each_cb(const char *pat, bool allow, void *ctx)
+{
+	struct each_seen *e = ctx;
+
+	if (allow)
+		e->allow++;
+	else if (e->allow)
+		e->order_ok = 0; /* every deny pattern comes first */
+	else
+		e->deny++;
+	e->os_denied += !allow && !strcmp(pat, "os:*");
+	e->main_allowed += allow && !strcmp(pat, "__main__:*");
+	e->loaded_deny += !allow && !strcmp(pat, "mymod:bad");
+	e->loaded_allow += allow && !strcmp(pat, "mypkg.layers:*");
+}
+
+static void test_each(void)
+{
+	struct each_seen e = { .order_ok = 1 };
+
+	pickle_profiles_reset();
+	CHECK(load("{\"profiles\": [{\"name\": \"torch\", \"allow\": [\"mypkg.layers:*\"]}],"
+		   " \"deny\": [\"mymod:bad\"]}") == 0);
+	pickle_profile_each(&pickle_profile_runtime, each_cb, &e);
+	CHECK(e.order_ok && e.deny > 20 && e.allow > 100);
+	CHECK(e.os_denied == 1 && e.main_allowed == 1);
+	CHECK(e.loaded_deny == 1 && e.loaded_allow == 1); /* torch's extension, through ml */
+	memset(&e, 0, sizeof(e));
+	e.order_ok = 1;
+	pickle_profile_each(&pickle_profile_data, each_cb, &e);
+	CHECK(e.main_allowed == 0 && e.loaded_allow == 0 && e.loaded_deny == 1);
+	pickle_profiles_reset();
+}
+
 int main(void)
 {
 	RUN(test_extend_builtin);
@@ -237,5 +298,7 @@ int main(void)
 	RUN(test_files);
 	RUN(test_find_builtins);
 	RUN(test_roles);
+	RUN(test_runtime);
+	RUN(test_each);
 	return CHECK_DONE();
 }
