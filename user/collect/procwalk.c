@@ -12,7 +12,8 @@
 #include "procwalk.h"
 
 /* A maps line: the fields, then a path of at most PATH_MAX bytes in which
- * each newline takes four. */
+ * each newline takes four; a path may be longer (the kernel writes it in a
+ * buffer that grows), so a line grows up to PROCWALK_LINE_CAP. */
 #define MAPS_LINE_MAX (4 * PATH_MAX + 256)
 
 /* Reads a small /proc file whole (at most len - 1 bytes), NUL-ended. */
@@ -188,7 +189,8 @@ static bool all_digits(const char *s)
 	return true;
 }
 
-long procwalk_fds(uint32_t pid, size_t max, procwalk_fd_fn fn, void *ctx, bool *cut)
+long procwalk_fds(uint32_t pid, size_t max, procwalk_fd_fn fn, void *ctx, bool *cut,
+		  uint64_t *unnamed)
 {
 	char p[64], target[PATH_MAX + 1];
 	struct dirent *de;
@@ -196,6 +198,7 @@ long procwalk_fds(uint32_t pid, size_t max, procwalk_fd_fn fn, void *ctx, bool *
 	DIR *d;
 
 	*cut = false;
+	*unnamed = 0;
 	snprintf(p, sizeof(p), "/proc/%u/fd", pid);
 	d = opendir(p);
 	if (!d)
@@ -213,6 +216,10 @@ long procwalk_fds(uint32_t pid, size_t max, procwalk_fd_fn fn, void *ctx, bool *
 		/* the link is the kernel's d_path: never followed, so a FIFO
 		 * or a FUSE file costs nothing here */
 		n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+		/* a name past PATH_MAX: the kernel will not say it, and a
+		 * model's could be one */
+		if (n < 0 && errno == ENAMETOOLONG)
+			(*unnamed)++;
 		if (n <= 0 || target[0] != '/')
 			continue;
 		target[n] = 0;
@@ -222,13 +229,41 @@ long procwalk_fds(uint32_t pid, size_t max, procwalk_fd_fn fn, void *ctx, bool *
 	return seen;
 }
 
-long procwalk_maps(uint32_t pid, size_t max_lines, procwalk_map_fn fn, void *ctx, bool *cut)
+/* The rest of a line longer than *cap bytes, into a buffer grown up to
+ * PROCWALK_LINE_CAP; false (the rest skipped) past that or without memory. */
+static bool long_line(FILE *f, char **line, size_t *cap)
 {
-	char p[64], *line = malloc(MAPS_LINE_MAX);
+	size_t n = strlen(*line);
+
+	while (n && (*line)[n - 1] != '\n' && !feof(f)) {
+		char *nl;
+
+		if (*cap >= PROCWALK_LINE_CAP || !(nl = realloc(*line, 2 * *cap))) {
+			int c;
+
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			return false;
+		}
+		*line = nl;
+		*cap *= 2;
+		if (!fgets(*line + n, (int)(*cap - n), f))
+			break;
+		n += strlen(*line + n);
+	}
+	return true;
+}
+
+long procwalk_maps(uint32_t pid, size_t max_lines, procwalk_map_fn fn, void *ctx, bool *cut,
+		   uint64_t *unnamed)
+{
+	size_t cap = MAPS_LINE_MAX;
+	char p[64], *line = malloc(cap);
 	long lines = 0;
 	FILE *f;
 
 	*cut = false;
+	*unnamed = 0;
 	if (!line)
 		return -ENOMEM;
 	snprintf(p, sizeof(p), "/proc/%u/maps", pid);
@@ -237,22 +272,16 @@ long procwalk_maps(uint32_t pid, size_t max_lines, procwalk_map_fn fn, void *ctx
 		free(line);
 		return -errno;
 	}
-	while (fgets(line, MAPS_LINE_MAX, f)) {
+	while (fgets(line, (int)cap, f)) {
 		struct procwalk_map m;
-		size_t n = strlen(line);
 
 		if ((size_t)lines >= max_lines) {
 			*cut = true;
 			break;
 		}
 		lines++;
-		if (n && line[n - 1] != '\n' && !feof(f)) {
-			/* longer than any line the kernel writes: skip it */
-			int c;
-
-			*cut = true;
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				;
+		if (!long_line(f, &line, &cap)) {
+			(*unnamed)++;
 			continue;
 		}
 		if (procwalk_parse_maps_line(line, &m) && m.inode && m.path[0])

@@ -53,16 +53,24 @@ bool procwalk_unescape_maps(char *path);
  * maps line); returns whether there was one. A file may be named so. */
 bool procwalk_cut_deleted(char *path);
 
+/* A maps line (its path) is read up to this long; longer is unnamed. */
+#define PROCWALK_LINE_CAP (1u << 20)
+
 /* Each fd of pid whose link is a path (not a socket, pipe or anon inode),
  * at most max of them (*cut when there were more): fn(ctx, fd, path).
- * Returns the number of fds looked at, or -errno (the process is gone, or
- * its fds are not ours to read). */
+ * *unnamed: fds whose name the kernel would not give (longer than
+ * PATH_MAX: anyone can make such a path). Returns the number of fds
+ * looked at, or -errno (the process is gone, or its fds are not ours to
+ * read). */
 typedef void (*procwalk_fd_fn)(void *ctx, int fd, char *path);
-long procwalk_fds(uint32_t pid, size_t max, procwalk_fd_fn fn, void *ctx, bool *cut);
+long procwalk_fds(uint32_t pid, size_t max, procwalk_fd_fn fn, void *ctx, bool *cut,
+		  uint64_t *unnamed);
 /* Each file-backed mapping of pid (inode not 0), at most max_lines lines
- * read (*cut when there were more, or a line too long to be one). */
+ * read (*cut when there were more); *unnamed: lines past
+ * PROCWALK_LINE_CAP, not read. */
 typedef void (*procwalk_map_fn)(void *ctx, const struct procwalk_map *m);
-long procwalk_maps(uint32_t pid, size_t max_lines, procwalk_map_fn fn, void *ctx, bool *cut);
+long procwalk_maps(uint32_t pid, size_t max_lines, procwalk_map_fn fn, void *ctx, bool *cut,
+		   uint64_t *unnamed);
 /* The cgroup v2 id (the group directory's inode) of pid, from its "0::"
  * line in /proc/PID/cgroup, looked up under root_fd (the v2 mount); 0 when
  * unknown. */

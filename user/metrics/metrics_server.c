@@ -190,8 +190,9 @@ static bool conn_write(struct metrics_server *m, struct conn *c)
 	return false;
 }
 
-/* Past a deadline: a request still not in gets a 408 (one try, no wait). */
-static void conn_expire(struct metrics_server *m, struct conn *c)
+/* Past a deadline, or its slot wanted: a request still not in gets a
+ * 408 (one try, no wait). */
+static void conn_expire(struct metrics_server *m, struct conn *c, bool evicted)
 {
 	if (!c->out) {
 		c->out = answer(408, TEXT, "Request Timeout\n", 16, &c->out_len);
@@ -203,20 +204,46 @@ static void conn_expire(struct metrics_server *m, struct conn *c)
 		}
 	}
 	pthread_mutex_lock(&m->mu);
-	m->st.timeouts++;
+	if (evicted)
+		m->st.evicted++;
+	else
+		m->st.timeouts++;
 	pthread_mutex_unlock(&m->mu);
 	conn_close(c);
 }
 
-static void accept_some(struct metrics_server *m)
+/* A free slot, else the one held longest, cut off: silent clients that
+ * keep every slot and dial again as each is cut must not keep a probe
+ * waiting in the backlog past its timeout. One whose request came
+ * meanwhile is answered first. */
+static struct conn *free_slot(struct metrics_server *m)
 {
+	struct conn *old = NULL;
+
 	for (size_t i = 0; i < METRICS_MAX_CONNS; i++) {
 		struct conn *c = &m->conns[i];
-		int fd;
 
-		if (c->fd >= 0)
-			continue;
-		fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c->fd < 0)
+			return c;
+		if (!old || c->accepted_ns < old->accepted_ns)
+			old = c;
+	}
+	if (!old->out && !(conn_read(m, old) && (!old->out || conn_write(m, old))))
+		conn_close(old);
+	if (old->fd >= 0)
+		conn_expire(m, old, true);
+	return old;
+}
+
+/* Takes what waits in the backlog (a bounded number a turn), each into a
+ * slot; a request already in is answered at once, without a turn of
+ * poll, so a prompt client never holds a slot. */
+static void accept_some(struct metrics_server *m)
+{
+	for (size_t i = 0; i < 2 * METRICS_MAX_CONNS; i++) {
+		struct conn *c;
+		int fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
 		if (fd < 0) {
 			/* out of fds or memory: the connection stays in the
 			 * backlog and poll says so again at once; do not spin */
@@ -224,11 +251,14 @@ static void accept_some(struct metrics_server *m)
 				usleep(100000);
 			return;
 		}
+		c = free_slot(m);
 		c->fd = fd;
 		c->accepted_ns = now_ns();
 		pthread_mutex_lock(&m->mu);
 		m->st.connections++;
 		pthread_mutex_unlock(&m->mu);
+		if (!(conn_read(m, c) && (!c->out || conn_write(m, c))))
+			conn_close(c);
 	}
 }
 
@@ -255,7 +285,7 @@ static void *serve(void *arg)
 			dl = c->accepted_ns +
 			     (c->out ? METRICS_CONN_MS : METRICS_READ_MS) * 1000000ull;
 			if (now >= dl) {
-				conn_expire(m, c);
+				conn_expire(m, c, false);
 				busy--;
 				continue;
 			}
@@ -266,10 +296,7 @@ static void *serve(void *arg)
 			pfd[n++] =
 				(struct pollfd){ .fd = c->fd, .events = c->out ? POLLOUT : POLLIN };
 		}
-		/* slots full: later clients wait in the backlog, not here */
 		if (busy < METRICS_MAX_CONNS) {
-			of[n] = NULL;
-			pfd[n++] = (struct pollfd){ .fd = m->lfd, .events = POLLIN };
 			m->was_full = false;
 		} else if (!m->was_full) {
 			m->was_full = true;
@@ -277,6 +304,9 @@ static void *serve(void *arg)
 			m->st.slots_full++;
 			pthread_mutex_unlock(&m->mu);
 		}
+		/* last: accepting may reuse the slots polled above */
+		of[n] = NULL;
+		pfd[n++] = (struct pollfd){ .fd = m->lfd, .events = POLLIN };
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			usleep(100000); /* cannot happen with valid fds; do not spin */
 		if (atomic_load(&m->stop))

@@ -4,10 +4,11 @@
  * connection. It never touches the collector's data: the main loop hands
  * it a finished text snapshot once a second (metrics_server_publish),
  * which it copies under its mutex. Bounded: METRICS_MAX_CONNS connections
- * at once (more wait in the kernel's backlog), HTTP_REQ_MAX bytes of
+ * at once (a new one takes the slot held longest), HTTP_REQ_MAX bytes of
  * request, METRICS_READ_MS for the request to arrive and METRICS_CONN_MS
  * for the whole exchange, so a slow or silent client holds a slot for
- * seconds, never the endpoint.
+ * seconds at most, and clients that take every slot again and again
+ * cannot keep a probe out.
  */
 #ifndef MLWATCH_METRICS_SERVER_H
 #define MLWATCH_METRICS_SERVER_H
@@ -34,6 +35,7 @@ struct metrics_server_stats {
 	uint64_t timeouts;                   /* closed at a deadline: slow or silent clients */
 	uint64_t write_errors;               /* the client went away mid-answer */
 	uint64_t slots_full;                 /* times every connection slot was taken */
+	uint64_t evicted;                    /* cut off then for a newer client */
 	uint64_t snapshot_bytes;             /* the /metrics body now */
 };
 

@@ -272,7 +272,9 @@ static void render_self(struct collector *c, struct expo *e)
 	one_u64(e, "mlwatch_metrics_http_timeouts_total", EXPO_COUNTER,
 		"Connections closed at a deadline (slow or silent clients).", ms.timeouts);
 	one_u64(e, "mlwatch_metrics_http_slots_full_total", EXPO_COUNTER,
-		"Times every connection slot was taken (later clients waited).", ms.slots_full);
+		"Times every connection slot was taken.", ms.slots_full);
+	one_u64(e, "mlwatch_metrics_http_evicted_total", EXPO_COUNTER,
+		"Connections cut off while every slot was taken, for a newer client.", ms.evicted);
 }
 
 void collector_metrics_render(struct collector *c, struct expo *e)

@@ -331,28 +331,32 @@ static void on_map(void *ctx, const struct procwalk_map *m)
 			  .maj = m->dev_major,
 			  .min = m->dev_minor,
 			  .path = m->path };
-	char un[PATH_MAX * 4 + 1];
+	char *un, *whole;
 	bool model;
 
 	/* the same file mapped again (its segments): one look */
 	if (held_already(w->cur, h.maj, h.min, h.ino))
 		return;
 	model = model_path_is_candidate(&w->exts, m->path);
-	snprintf(un, sizeof(un), "%s", m->path);
+	/* whole copies: a path may be longer than PATH_MAX, its name last */
+	un = strdup(m->path);
+	if (!un) {
+		w->st->unnamed++;
+		return;
+	}
 	if (procwalk_unescape_maps(un)) {
 		/* "\012" is a newline, or those four characters: either */
 		model |= model_path_is_candidate(&w->exts, un);
 		if (model)
 			h.path = un;
 	}
-	if (!model && m->deleted) {
-		char whole[PATH_MAX * 4 + 16];
-
-		snprintf(whole, sizeof(whole), "%s (deleted)", m->path);
+	if (!model && m->deleted && asprintf(&whole, "%s (deleted)", m->path) >= 0) {
 		model = model_path_is_candidate(&w->exts, whole);
+		free(whole);
 	}
 	if (model)
 		add_held(w, &h);
+	free(un);
 }
 
 /* The model files r holds: its fds, then its mappings (a loader that
@@ -360,15 +364,18 @@ static void on_map(void *ctx, const struct procwalk_map *m)
 static void examine(struct seed_walk *w, struct seen_proc *r)
 {
 	bool cut = false, bad = false;
+	uint64_t unnamed = 0;
 
 	w->cur = r;
 	w->st->examined++;
-	if (procwalk_fds(r->pid, SEED_MAX_FDS, on_fd, w, &cut) < 0)
+	if (procwalk_fds(r->pid, SEED_MAX_FDS, on_fd, w, &cut, &unnamed) < 0)
 		bad = true;
 	w->st->fds_cut += cut;
-	if (procwalk_maps(r->pid, SEED_MAX_MAP_LINES, on_map, w, &cut) < 0)
+	w->st->unnamed += unnamed;
+	if (procwalk_maps(r->pid, SEED_MAX_MAP_LINES, on_map, w, &cut, &unnamed) < 0)
 		bad = true;
 	w->st->maps_cut += cut;
+	w->st->unnamed += unnamed;
 	/* gone meanwhile is no failure: its stat is read again below */
 	if (bad && alive(r->pid))
 		w->st->unreadable++;
@@ -629,13 +636,15 @@ static void feed_models(struct seed_walk *w, struct seen_proc *r)
 	for (uint32_t i = 0; i < r->n_held; i++) {
 		const struct held *h = &r->held[i];
 		size_t pl = strnlen(h->path, MLW_PATH_MAX - 1) + 1;
+		bool cut = h->path[pl - 1] != 0;
 		size_t size = sizeof(struct mlw_open) + 2 * pl;
 		struct mlw_open *o = calloc(1, size);
 
 		if (!o)
 			return;
 		o->hdr.kind = MLW_EV_MODEL_OPEN;
-		o->hdr.flags = MLW_F_MARKED | MLW_F_SEEDED;
+		o->hdr.flags = MLW_F_MARKED | MLW_F_SEEDED |
+			       (cut ? MLW_F_PATH_TRUNC | MLW_F_KPATH_TRUNC : 0);
 		if (i == 0 && r->eff.loader_tgid == r->pid)
 			o->hdr.flags |= MLW_F_NEW_MARK;
 		o->hdr.ts_ns = clock_ns(CLOCK_MONOTONIC);
@@ -737,6 +746,12 @@ void seed_print(const struct seed_stats *st, FILE *f)
 		(unsigned long long)st->kernel_had, (unsigned long long)st->late,
 		(unsigned long long)st->gone, (unsigned long long)st->reused,
 		(unsigned long long)st->unreadable);
+	if (st->unnamed)
+		fprintf(f,
+			"mlwatch: WARNING: /proc walk: %llu open or mapped files with names "
+			"the kernel would not give (longer than %d bytes, or %u in maps): not "
+			"judged by name, their processes not marked for them\n",
+			(unsigned long long)st->unnamed, PATH_MAX - 1, PROCWALK_LINE_CAP);
 	if (st->not_examined || st->procs_cut || st->fds_cut || st->maps_cut || st->models_cut ||
 	    st->mark_failed || st->table_refused)
 		fprintf(f,

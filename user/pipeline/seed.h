@@ -45,6 +45,7 @@ struct seed_stats {
 	uint64_t reused;      /* PID reused before the mark was written: taken back */
 	uint64_t late;        /* born during the walk: found by a later listing */
 	uint64_t unreadable;  /* processes whose fds or maps could not be read */
+	uint64_t unnamed;     /* files held whose names could not be read (too long) */
 	/* limits reached */
 	uint64_t not_examined;  /* the time ran out before their files were read */
 	unsigned time_ms;       /* the time allowed */

@@ -5,8 +5,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "check.h"
 #include "collect/procwalk.h"
@@ -167,6 +169,7 @@ static void test_own_files(void)
 	char dir[] = "/tmp/mlwatch-ut-pw-XXXXXX", path[256], gone[300];
 	struct found f = { 0 };
 	bool cut = true;
+	uint64_t unnamed = 1;
 	void *map;
 	int fd;
 
@@ -177,30 +180,102 @@ static void test_own_files(void)
 	map = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0);
 	CHECK(map != MAP_FAILED);
 	f.want = path;
-	CHECK(procwalk_fds((uint32_t)getpid(), 4096, on_fd, &f, &cut) > 0 && !cut);
-	CHECK(procwalk_maps((uint32_t)getpid(), 100000, on_map, &f, &cut) > 0 && !cut);
+	CHECK(procwalk_fds((uint32_t)getpid(), 4096, on_fd, &f, &cut, &unnamed) > 0 && !cut);
+	CHECK(procwalk_maps((uint32_t)getpid(), 100000, on_map, &f, &cut, &unnamed) > 0 && !cut);
+	CHECK(unnamed == 0);
 	CHECK(f.fds == 1 && f.maps == 1 && !f.maps_deleted);
 
 	unlink(path);
 	snprintf(gone, sizeof(gone), "%s (deleted)", path);
 	memset(&f, 0, sizeof(f));
 	f.want = gone;
-	procwalk_fds((uint32_t)getpid(), 4096, on_fd, &f, &cut);
+	procwalk_fds((uint32_t)getpid(), 4096, on_fd, &f, &cut, &unnamed);
 	CHECK(f.fds == 1);
 	f.want = path;
-	procwalk_maps((uint32_t)getpid(), 100000, on_map, &f, &cut);
+	procwalk_maps((uint32_t)getpid(), 100000, on_map, &f, &cut, &unnamed);
 	CHECK(f.maps == 1 && f.maps_deleted);
 
 	/* the bounds: one fd, a few lines */
-	procwalk_fds((uint32_t)getpid(), 1, on_fd, &f, &cut);
+	procwalk_fds((uint32_t)getpid(), 1, on_fd, &f, &cut, &unnamed);
 	CHECK(cut);
-	procwalk_maps((uint32_t)getpid(), 2, on_map, &f, &cut);
+	procwalk_maps((uint32_t)getpid(), 2, on_map, &f, &cut, &unnamed);
 	CHECK(cut);
 	/* a process that is not there */
-	CHECK(procwalk_fds(0x7ffffff0u, 10, on_fd, &f, &cut) < 0);
-	CHECK(procwalk_maps(0x7ffffff0u, 10, on_map, &f, &cut) < 0);
+	CHECK(procwalk_fds(0x7ffffff0u, 10, on_fd, &f, &cut, &unnamed) < 0);
+	CHECK(procwalk_maps(0x7ffffff0u, 10, on_map, &f, &cut, &unnamed) < 0);
 	munmap(map, 1);
 	close(fd);
+	rmdir(dir);
+}
+
+struct tail {
+	const char *want; /* the path ends so */
+	int fds, maps;
+};
+
+static bool ends(const char *s, const char *t)
+{
+	size_t n = strlen(s), k = strlen(t);
+
+	return n >= k && !strcmp(s + n - k, t);
+}
+
+static void on_fd_tail(void *ctx, int fd, char *path)
+{
+	struct tail *t = ctx;
+
+	(void)fd;
+	t->fds += ends(path, t->want);
+}
+
+static void on_map_tail(void *ctx, const struct procwalk_map *m)
+{
+	struct tail *t = ctx;
+
+	t->maps += ends(m->path, t->want);
+}
+
+/* A model under a path longer than PATH_MAX (anyone can make one, a
+ * directory at a time): its fd's name the kernel will not give, so it is
+ * counted, never dropped unsaid; its maps line is read whole. */
+static void test_long_names(void)
+{
+	char dir[] = "/tmp/mlwatch-ut-pwl-XXXXXX", comp[201];
+	enum { DEPTH = PATH_MAX / 200 + 2 };
+	struct tail t = { .want = "/m.pkl" };
+	uint64_t unnamed = 0;
+	int lv[DEPTH + 1], d, fd;
+	bool cut;
+	void *map;
+
+	memset(comp, 'd', 200);
+	comp[200] = 0;
+	CHECK(mkdtemp(dir) != NULL);
+	lv[0] = open(dir, O_RDONLY | O_DIRECTORY);
+	for (int i = 0; i < DEPTH; i++) {
+		CHECK(lv[i] >= 0 && mkdirat(lv[i], comp, 0700) == 0);
+		lv[i + 1] = openat(lv[i], comp, O_RDONLY | O_DIRECTORY);
+	}
+	d = lv[DEPTH];
+	CHECK(d >= 0);
+	fd = openat(d, "m.pkl", O_RDWR | O_CREAT, 0600);
+	CHECK(fd >= 0 && write(fd, "x", 1) == 1);
+	map = mmap(NULL, 1, PROT_READ, MAP_PRIVATE, fd, 0);
+	CHECK(map != MAP_FAILED);
+	CHECK(procwalk_fds((uint32_t)getpid(), 4096, on_fd_tail, &t, &cut, &unnamed) > 0);
+	CHECK(t.fds == 0 && unnamed >= 1); /* the deepest directories too */
+	CHECK(procwalk_maps((uint32_t)getpid(), 100000, on_map_tail, &t, &cut, &unnamed) > 0);
+	CHECK(t.maps == 1 && unnamed == 0 && !cut);
+	printf("  a %d-byte path: the fd counted unnamed, the mapping read whole\n",
+	       (int)strlen(dir) + DEPTH * 201 + 6);
+	munmap(map, 1);
+	close(fd);
+	unlinkat(d, "m.pkl", 0);
+	for (int i = DEPTH; i > 0; i--) {
+		close(lv[i]);
+		unlinkat(lv[i - 1], comp, AT_REMOVEDIR);
+	}
+	close(lv[0]);
 	rmdir(dir);
 }
 
@@ -210,5 +285,6 @@ int main(void)
 	RUN(test_maps_line);
 	RUN(test_suffixes);
 	RUN(test_own_files);
+	RUN(test_long_names);
 	return CHECK_DONE();
 }
