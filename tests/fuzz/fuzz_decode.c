@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "collect/decode.h"
+#include "lib/textsan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -25,6 +26,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < ev.argc; i++)
 			if (strlen(ev.argv[i]) > MLW_ARGS_MAX)
 				__builtin_trap();
+		/* python: every argument is valid UTF-8 within its buffer */
+		for (size_t i = 0; ev.kind == MLW_EV_PYTHON && i < ev.py.n; i++) {
+			size_t n = strnlen(ev.py.arg[i], PYARGS_TEXT_MAX), bad;
+
+			if (n >= PYARGS_TEXT_MAX || ev.py.n > MLW_PY_ARGS ||
+			    !utf8_valid((const uint8_t *)ev.py.arg[i], n, &bad))
+				__builtin_trap();
+		}
 	}
 	free(rec);
 	return 0;

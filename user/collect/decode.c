@@ -11,6 +11,7 @@
 
 #include "decode.h"
 #include "pathres.h"
+#include "pyevents.h"
 
 static const size_t min_size[MLW_EV_KIND_MAX] = {
 	[MLW_EV_EXEC] = sizeof(struct mlw_exec),
@@ -270,6 +271,16 @@ int event_decode(const void *data, size_t size, struct event *ev, const char **w
 					     x->exe_len, avail);
 		break;
 	}
+	case MLW_EV_PYTHON:
+		ev->u.python = data;
+		if (py_args_decode(data, size, &ev->py, why))
+			return -1;
+		if (!pyevent_by_id(ev->py.event)) {
+			*why = "python record names an event id mlwatch does not read";
+			return -1;
+		}
+		ev->args_truncated = ev->py.truncated;
+		break;
 	default:
 		break;
 	}

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <mlwatch/events.h>
+#include "pyargs.h"
 
 /* More argv entries than this are cut and flagged; 4 KiB of argv cannot
  * hold more than 2048 non-empty ones anyway. */
@@ -36,11 +37,14 @@ struct event {
 		const struct mlw_link *link;
 		const struct mlw_socket *socket;
 		const struct mlw_self *self;
+		const struct mlw_python *python;
 	} u;
 	/* owned copies the pointers above point into */
 	char pathbuf[MLW_PATH_MAX + 1];
 	char kpathbuf[MLW_PATH_MAX + 1];
 	char argbuf[MLW_ARGS_MAX + 1];
+	/* python: the arguments as text (u.python has them as sent) */
+	struct py_args py;
 };
 
 /* Returns 0, or -1 with a static reason in *why (the record is dropped and
