@@ -121,6 +121,8 @@ void rule_filter_summary(const struct rule_filter *m, char *out, size_t len)
 	put_patterns(&w, "path", &m->path);
 	put_patterns(&w, "argv", &m->argv);
 	put_patterns(&w, "argv_contains", &m->argv_contains);
+	put_patterns(&w, "audit", &m->audit);
+	put_patterns(&w, "args", &m->args);
 	if (m->dropped)
 		put(&w, w.o ? " dropped" : "dropped");
 	if (m->runtime)
@@ -255,6 +257,11 @@ static int list_text(const struct ruleset *rs, FILE *out, FILE *err)
 	for (size_t i = 0; i < SELFPROT_N; i++)
 		fprintf(out, "%-34s %-8s %s\n", selfprot_rules[i].id,
 			severity_name(selfprot_rules[i].severity), selfprot_rules[i].title);
+	/* fixed too: a global is allowed by a scan profile (docs/python.md) */
+	fprintf(out, "\n%-34s %-8s %s\n", "PYTHON UNPICKLING", "SEVERITY", "FIRES WHEN");
+	for (size_t i = 0; i < PYRULE_N; i++)
+		fprintf(out, "%-34s %-8s %s\n", python_rules[i].id,
+			severity_name(python_rules[i].severity), python_rules[i].title);
 	free(line);
 	return RULES_CMD_OK;
 }

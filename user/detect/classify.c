@@ -7,6 +7,7 @@
 
 #include "classify.h"
 #include "pathclass.h"
+#include "pyclass.h"
 #include "collect/exeid.h"
 #include "collect/pathres.h"
 
@@ -254,6 +255,9 @@ void classify_event(const struct event *ev, const struct netclass *net, const st
 		break;
 	case MLW_EV_SOCKET:
 		f->socket_class = ev->u.socket->family == 17 /* AF_PACKET */ ? "packet" : "raw";
+		break;
+	case MLW_EV_PYTHON:
+		classify_python(ev, net, f);
 		break;
 	default:
 		break;

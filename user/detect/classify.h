@@ -8,6 +8,14 @@
 
 struct exeid;
 
+/* A pickle global as user space judges it (find_class records). */
+enum py_verdict {
+	PYV_NONE = 0, /* not a find_class record */
+	PYV_ALLOWED,  /* inside the allowlist profiles */
+	PYV_UNSAFE,   /* outside them, or a name cut or unreadable */
+	PYV_DENIED,   /* on the deny list */
+};
+
 struct facts {
 	unsigned exec_classes;    /* enum exec_class bits (exec events) */
 	enum dest_class dest;     /* connect/send: of the address; dup: of the peer */
@@ -28,8 +36,13 @@ struct facts {
 	char via[64];          /* exec through the dynamic loader: the loader's name */
 	char address[128];     /* connect/send/dup: printable address (unix: the path) */
 	unsigned port;
-	const char *self_object; /* self: the name of mlwatch's program, map or link aimed
+	const char *self_object;    /* self: the name of mlwatch's program, map or link aimed
 	                          * at (set by the collector), or NULL */
+	enum py_verdict py_verdict; /* python find_class: pickle_judge under "runtime" */
+	bool py_addr;               /* python socket.*: address, port and dest are set */
+	bool py_user_allowed;       /* find_class: the kernel flagged it, user space allowed it */
+	const char *py_interp;      /* python: the interpreter, named by the probe (set by the
+	                        * collector), or NULL */
 };
 
 /* ev: decoded event; fills f. Reads /proc for relative paths. exe (may be

@@ -94,6 +94,8 @@ const char *incident_step_name(enum incident_step_kind k)
 		[INCIDENT_STEP_FILELESS_EXEC] = "fileless_exec",
 		[INCIDENT_STEP_RUNTIME_API] = "runtime_api",
 		[INCIDENT_STEP_RAW_SOCKET] = "raw_socket",
+		[INCIDENT_STEP_PYTHON_IMPORT] = "python_import",
+		[INCIDENT_STEP_PYTHON_CALL] = "python_call",
 		[INCIDENT_STEP_OTHER] = "other",
 	};
 
@@ -681,7 +683,19 @@ static void add_origin(struct incident_table *t, struct incident *inc,
 		.severity = SEV_LOW,
 	};
 
-	if (in->root_scope) {
+	if (in->python_scope && !in->root_scope) {
+		/* the find_class step that marked it is the origin; another
+		 * alert first (the import was allowed by user space, or its
+		 * record lost) says where the lineage came from */
+		if (in->step == INCIDENT_STEP_PYTHON_IMPORT)
+			return;
+		o.rule_id = "python-unpickle";
+		o.step = INCIDENT_STEP_PYTHON_IMPORT;
+		o.tags = model_tags;
+		o.n_tags = 2;
+		snprintf(summary, sizeof(summary), "unpickled a global outside the allowlist (%s)",
+			 in->model_path && *in->model_path ? in->model_path : "memory");
+	} else if (in->root_scope) {
 		o.rule_id = "control-plane-root";
 		o.step = INCIDENT_STEP_ROOT;
 		snprintf(summary, sizeof(summary), "watched root %s",

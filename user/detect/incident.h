@@ -66,6 +66,8 @@ enum incident_step_kind {
 	INCIDENT_STEP_FILELESS_EXEC, /* a memfd or deleted file run */
 	INCIDENT_STEP_RUNTIME_API,   /* a container runtime or the kubelet contacted */
 	INCIDENT_STEP_RAW_SOCKET,
+	INCIDENT_STEP_PYTHON_IMPORT, /* Python unpickled a global outside the allowlist */
+	INCIDENT_STEP_PYTHON_CALL,   /* a payload's action, as the interpreter raised it */
 	INCIDENT_STEP_OTHER,
 	INCIDENT_STEP_KIND_MAX
 };
@@ -103,6 +105,8 @@ struct incident_input {
 	const char *loader_exe; /* may be NULL */
 	const char *model_path; /* may be NULL (unknown, or a control-plane root) */
 	bool root_scope;        /* the lineage root is a control-plane process */
+	bool python_scope;      /* the lineage was marked by what Python unpickled, not
+	                           * by a model file's open */
 	const char *model_scan; /* the loader's static scan verdict ("clean", ...), or NULL */
 	bool context;           /* a record-only rule: a step of the lineage's story that
 	                           * opens no incident and completes no chain alone */

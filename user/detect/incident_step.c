@@ -10,6 +10,7 @@
 
 #include "incident_step.h"
 #include "pathclass.h"
+#include "collect/pyevents.h"
 #include "lib/textsan.h"
 #include "scan/scan_render.h"
 
@@ -57,6 +58,9 @@ enum incident_step_kind incident_step_for_alert(const struct alert *a)
 		break;
 	case MLW_EV_SOCKET:
 		return INCIDENT_STEP_RAW_SOCKET;
+	case MLW_EV_PYTHON:
+		return ev->py.event == PYEV_FIND_CLASS ? INCIDENT_STEP_PYTHON_IMPORT :
+							 INCIDENT_STEP_PYTHON_CALL;
 	case MLW_EV_DUP:
 		if (ev->u.dup->newfd >= 0 && ev->u.dup->newfd <= 2)
 			return INCIDENT_STEP_SOCKET_STDIO;
@@ -101,6 +105,29 @@ static size_t app_endpoint(char *out, size_t len, size_t off, unsigned family,
 	return app(out, len, off, "%s:%u", f->address, f->port);
 }
 
+/* "find_class posix.system", "os.system id", "subprocess.Popen sh -c id";
+ * exec and marshal.loads by name only, so a lineage's many imports and
+ * evals after the mark are one step with a count. */
+static void python_summary(const struct event *ev, char *summary, size_t len)
+{
+	const struct py_args *a = &ev->py;
+	const struct pyevent_def *d = pyevent_by_id(a->event);
+	size_t o = 0;
+
+	if (a->event == PYEV_FIND_CLASS && a->n >= 2) {
+		app(summary, len, 0, "find_class %s.%s", a->arg[0], a->arg[1]);
+		return;
+	}
+	o = app(summary, len, o, "%s", d ? d->name : "python");
+	if (a->event == PYEV_EXEC || a->event == PYEV_MARSHAL_LOADS)
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->arg[i][0])
+			o = app(summary, len, o, " %s", a->arg[i]);
+	if (a->truncated)
+		app(summary, len, o, " (cut)");
+}
+
 void incident_input_from_alert(const struct alert *a, struct incident_input *in, char *summary,
 			       size_t len)
 {
@@ -129,6 +156,11 @@ void incident_input_from_alert(const struct alert *a, struct incident_input *in,
 	/* the mark says what the lineage is: a control-plane root that also
 	 * loaded a model is still a root (its rules are the root ones) */
 	in->root_scope = (ev->hdr.mark.reason & MLW_MARK_ROOT) != 0;
+	in->python_scope = (ev->hdr.mark.reason & (MLW_MARK_PYTHON | MLW_MARK_MODEL)) ==
+			   MLW_MARK_PYTHON;
+	/* unpickled with no model file open: from memory (a socket, a cache) */
+	if (in->python_scope && !in->model_path)
+		in->model_path = "memory";
 	in->model_scan = l && l->model.scanned ?
 				 scan_verdict_name((enum scan_verdict)l->model.scan_verdict) :
 				 NULL;
@@ -175,6 +207,9 @@ void incident_input_from_alert(const struct alert *a, struct incident_input *in,
 		break;
 	case MLW_EV_SOCKET:
 		o = app(summary, len, o, "%s socket", f->socket_class ? f->socket_class : "raw");
+		break;
+	case MLW_EV_PYTHON:
+		python_summary(ev, summary, len);
 		break;
 	default:
 		o = app(summary, len, o, "%s %s", event_kind_name(ev->kind),

@@ -26,7 +26,8 @@
 #define K_SEND KIND(MLW_EV_SEND)
 #define K_LINK KIND(MLW_EV_LINK)
 #define K_SOCKET KIND(MLW_EV_SOCKET)
-#define K_ALL (K_EXEC | K_OPEN | K_CONNECT | K_DUP | K_SEND | K_LINK | K_SOCKET)
+#define K_PYTHON KIND(MLW_EV_PYTHON)
+#define K_ALL (K_EXEC | K_OPEN | K_CONNECT | K_DUP | K_SEND | K_LINK | K_SOCKET | K_PYTHON)
 
 #define RULE_TITLE_MAX 200
 #define RULE_WINDOW_MAX 315360000u /* ten years, in seconds */
@@ -247,7 +248,7 @@ struct name {
 static const struct name kind_names[] = {
 	{ "exec", MLW_EV_EXEC },     { "connect", MLW_EV_CONNECT }, { "open", MLW_EV_OPEN },
 	{ "dup", MLW_EV_DUP },       { "send", MLW_EV_SEND },       { "link", MLW_EV_LINK },
-	{ "socket", MLW_EV_SOCKET },
+	{ "socket", MLW_EV_SOCKET }, { "python", MLW_EV_PYTHON },
 };
 static const struct name dest_names[] = {
 	{ "loopback", DEST_LOOPBACK },
@@ -262,9 +263,8 @@ static const struct name severity_names[] = {
 	{ "critical", SEV_CRITICAL },
 };
 static const struct name scope_names[] = {
-	{ "model", RULE_SCOPE_MODEL },
-	{ "root", RULE_SCOPE_ROOT },
-	{ "notebook", RULE_SCOPE_NOTEBOOK },
+	{ "model", RULE_SCOPE_MODEL },       { "root", RULE_SCOPE_ROOT },
+	{ "notebook", RULE_SCOPE_NOTEBOOK }, { "python", RULE_SCOPE_PYTHON },
 	{ "any", RULE_SCOPE_ANY },
 };
 static const struct name action_names[] = {
@@ -698,13 +698,15 @@ enum filter_key {
 	FK_DROPPED,
 	FK_RUNTIME,
 	FK_LOAD,
+	FK_AUDIT,
+	FK_ARGS,
 	FK_FAILED_TOO,
 	FK_COUNT, /* failed_too last: match only */
 };
 static const char *const filter_keys[FK_COUNT] = {
-	"kind",          "exec_class", "exec_class_not", "exe",        "path", "argv",
-	"argv_contains", "dest",       "cidr",           "port",       "open", "path_class",
-	"dropped",       "runtime",    "load",           "failed_too",
+	"kind",          "exec_class", "exec_class_not", "exe",   "path", "argv",
+	"argv_contains", "dest",       "cidr",           "port",  "open", "path_class",
+	"dropped",       "runtime",    "load",           "audit", "args", "failed_too",
 };
 /* The event kinds each condition can hold for. */
 static const unsigned filter_key_kinds[FK_COUNT] = {
@@ -715,7 +717,7 @@ static const unsigned filter_key_kinds[FK_COUNT] = {
 	[FK_PATH] = K_EXEC | K_OPEN | K_LINK,
 	[FK_ARGV] = K_EXEC,
 	[FK_ARGV_CONTAINS] = K_EXEC,
-	[FK_DEST] = K_CONNECT | K_SEND | K_DUP,
+	[FK_DEST] = K_CONNECT | K_SEND | K_DUP | K_PYTHON,
 	[FK_CIDR] = K_CONNECT | K_SEND | K_DUP,
 	[FK_PORT] = K_CONNECT | K_SEND | K_DUP,
 	[FK_OPEN] = K_OPEN | K_LINK,
@@ -724,6 +726,8 @@ static const unsigned filter_key_kinds[FK_COUNT] = {
 	[FK_DROPPED] = K_EXEC,
 	[FK_RUNTIME] = K_CONNECT | K_SEND,
 	[FK_LOAD] = K_CONNECT | K_SEND,
+	[FK_AUDIT] = K_PYTHON,
+	[FK_ARGS] = K_PYTHON,
 };
 
 static void want_kinds(struct parser *p, const cJSON *it, const char *field, unsigned *kinds)
@@ -737,7 +741,8 @@ static void want_kinds(struct parser *p, const cJSON *it, const char *field, uns
 	}
 	if (!cJSON_IsArray(it)) {
 		perr(p, field,
-		     "expected an event kind (exec, open, connect, send, dup, link, socket), "
+		     "expected an event kind (exec, open, connect, send, dup, link, socket, "
+		     "python), "
 		     "or a list of them, got %s",
 		     type_name(it));
 		return;
@@ -862,6 +867,12 @@ static void parse_filter(struct parser *p, const cJSON *obj, const char *field, 
 			if (want_name(p, it, f, "load", NAMES(load_names), &v) == 0)
 				m->load = (enum rule_load)v;
 			break;
+		case FK_AUDIT:
+			want_patterns(p, it, f, LIST_ARGV, &m->audit);
+			break;
+		case FK_ARGS:
+			want_patterns(p, it, f, LIST_ARGV, &m->args);
+			break;
 		case FK_COUNT:
 			break;
 		}
@@ -872,7 +883,7 @@ static void parse_filter(struct parser *p, const cJSON *obj, const char *field, 
 		char f[FIELD_LEN];
 
 		snprintf(f, sizeof(f), "%s.kind", field);
-		perr(p, f, "missing (exec, open, connect, send, dup, link or socket)");
+		perr(p, f, "missing (exec, open, connect, send, dup, link, socket or python)");
 	}
 	if (use != FILTER_MATCH && !obj->child)
 		perr(p, field, "empty: it would suppress every event");
@@ -1220,7 +1231,9 @@ static int copy_filter(struct parser *p, struct rule_filter *dst, const struct r
 	if (copy_patterns(p, &dst->path, &src->path, false) ||
 	    copy_patterns(p, &dst->exe, &src->exe, false) ||
 	    copy_patterns(p, &dst->argv, &src->argv, false) ||
-	    copy_patterns(p, &dst->argv_contains, &src->argv_contains, true))
+	    copy_patterns(p, &dst->argv_contains, &src->argv_contains, true) ||
+	    copy_patterns(p, &dst->audit, &src->audit, false) ||
+	    copy_patterns(p, &dst->args, &src->args, false))
 		return -1;
 	return 0;
 }
@@ -1611,6 +1624,8 @@ cJSON *rule_filter_to_json(const struct rule_filter *m, bool failed_too)
 	add_patterns(o, "path", &m->path);
 	add_patterns(o, "argv", &m->argv);
 	add_patterns(o, "argv_contains", &m->argv_contains);
+	add_patterns(o, "audit", &m->audit);
+	add_patterns(o, "args", &m->args);
 	add_names(o, "dest", m->dest_any, NAMES(dest_names), true);
 	if (m->n_cidrs && (a = cJSON_AddArrayToObject(o, "cidr")))
 		for (size_t i = 0; i < m->n_cidrs; i++) {

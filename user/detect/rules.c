@@ -10,6 +10,7 @@
 
 #include "pathclass.h"
 #include "rules.h"
+#include "collect/pyevents.h"
 
 #define KIND(k) (1u << (k))
 #define DEST(c) (1u << (c))
@@ -328,9 +329,112 @@ const struct rule builtin_rules[] = {
 		.scope = RULE_SCOPE_ROOT,
 		.match = { .kinds = KIND(MLW_EV_EXEC), .exec_any = EXEC_FILELESS },
 	},
+
+	/*
+	 * In-process actions of a lineage that unpickled a global outside the
+	 * allowlist (scope python), as the interpreter raised them: the
+	 * Python-level evidence next to the syscall-level steps.
+	 */
+	{
+		.id = "python-os-system",
+		.title = "os.system called by a process that unpickled an unsafe global",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0011.000", "AML.T0010.003", "T1059.004" },
+		.scope = RULE_SCOPE_PYTHON,
+		.match = { .kinds = KIND(MLW_EV_PYTHON), .audit = PATTERNS(P("os.system")) },
+	},
+	{
+		.id = "python-subprocess",
+		.title = "Program started from Python by a process that unpickled an unsafe global",
+		.severity = SEV_HIGH,
+		.tags = { "AML.T0011.000", "AML.T0010.003", "T1059", "T1106" },
+		.scope = RULE_SCOPE_PYTHON,
+		.match = { .kinds = KIND(MLW_EV_PYTHON),
+			   .audit = PATTERNS(P("subprocess.Popen"), P("os.exec"),
+					     P("os.posix_spawn"), P("os.spawn")) },
+	},
+	{
+		.id = "python-exec-compile",
+		.title =
+			"Code compiled or run from data by a process that unpickled an unsafe global",
+		.severity = SEV_HIGH,
+		.tags = { "AML.T0011.000", "T1059.006", "T1027" },
+		.scope = RULE_SCOPE_PYTHON,
+		.match = { .kinds = KIND(MLW_EV_PYTHON),
+			   .audit = PATTERNS(P("exec"), P("compile"), P("code.__new__")) },
+	},
+	{
+		.id = "python-socket-connect",
+		.title =
+			"Socket connected from Python by a process that unpickled an unsafe global",
+		.severity = SEV_MEDIUM,
+		.tags = { "AML.T0011.000", "T1071", "T1095" },
+		.scope = RULE_SCOPE_PYTHON,
+		.match = { .kinds = KIND(MLW_EV_PYTHON),
+			   .audit = PATTERNS(P("socket.connect"), P("socket.sendto")) },
+		/* the external one below says it, one step higher */
+		.except = (const struct rule_filter[]){ { .dest_any = DEST(DEST_EXTERNAL) |
+								      DEST(DEST_METADATA) } },
+		.n_except = 1,
+	},
+	{
+		.id = "python-socket-connect-external",
+		.title =
+			"Socket connected from Python to an external address by a process that unpickled an unsafe global",
+		.severity = SEV_HIGH,
+		.tags = { "AML.T0011.000", "AML.T0025", "T1041", "T1071" },
+		.scope = RULE_SCOPE_PYTHON,
+		.match = { .kinds = KIND(MLW_EV_PYTHON),
+			   .audit = PATTERNS(P("socket.connect"), P("socket.sendto")),
+			   .dest_any = DEST(DEST_EXTERNAL) | DEST(DEST_METADATA) },
+	},
+	{
+		.id = "python-ctypes",
+		.title =
+			"Native library or function reached through ctypes by a process that unpickled an unsafe global",
+		.severity = SEV_HIGH,
+		.tags = { "AML.T0011.000", "T1106", "T1620" },
+		.scope = RULE_SCOPE_PYTHON,
+		.match = { .kinds = KIND(MLW_EV_PYTHON),
+			   .audit = PATTERNS(P("ctypes.dlopen"), P("ctypes.dlsym"),
+					     P("ctypes.call_function")) },
+	},
+	{
+		.id = "python-marshal-loads",
+		.title = "Code object unmarshalled by a process that unpickled an unsafe global",
+		.severity = SEV_MEDIUM,
+		.tags = { "AML.T0011.000", "T1027", "T1059.006" },
+		.scope = RULE_SCOPE_PYTHON,
+		.match = { .kinds = KIND(MLW_EV_PYTHON), .audit = PATTERNS(P("marshal.loads")) },
+	},
+	{
+		.id = "python-urllib",
+		.title = "URL requested with urllib by a process that unpickled an unsafe global",
+		.severity = SEV_MEDIUM,
+		.tags = { "AML.T0011.000", "T1105", "T1071.001" },
+		.scope = RULE_SCOPE_PYTHON,
+		.match = { .kinds = KIND(MLW_EV_PYTHON), .audit = PATTERNS(P("urllib.Request")) },
+	},
 };
 
 const size_t n_builtin_rules = sizeof(builtin_rules) / sizeof(builtin_rules[0]);
+
+const struct rule python_rules[PYRULE_N] = {
+	[PYRULE_IMPORT_UNSAFE] = {
+		.id = "python-pickle-unsafe-import",
+		.title = "Python unpickled a global outside the allowlist profiles",
+		.severity = SEV_HIGH,
+		.tags = { "AML.T0011.000", "AML.T0010.003", "T1059.006" },
+		.scope = RULE_SCOPE_ANY,
+	},
+	[PYRULE_IMPORT_DENIED] = {
+		.id = "python-pickle-unsafe-import",
+		.title = "Python unpickled a global on the deny list (code execution)",
+		.severity = SEV_CRITICAL,
+		.tags = { "AML.T0011.000", "AML.T0010.003", "T1059.006" },
+		.scope = RULE_SCOPE_ANY,
+	},
+};
 
 /* Whoever does these is named, marked or not; T1562.001: Impair Defenses,
  * Disable or Modify Tools. */
@@ -446,7 +550,7 @@ const char *rule_action_name(enum rule_action a)
 
 const char *rule_scope_name(unsigned scope, char *buf, size_t len)
 {
-	static const char *const names[] = { "model", "root", "notebook" };
+	static const char *const names[] = { "model", "root", "notebook", "python" };
 	size_t o = 0;
 
 	scope &= RULE_SCOPE_ANY;
@@ -457,7 +561,7 @@ const char *rule_scope_name(unsigned scope, char *buf, size_t len)
 		return buf;
 	}
 	buf[0] = 0;
-	for (unsigned i = 0; i < 3 && o < len; i++)
+	for (unsigned i = 0; i < 4 && o < len; i++)
 		if (scope & (1u << i))
 			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "+" : "", names[i]);
 	return buf;
@@ -665,6 +769,11 @@ static unsigned event_scope(const struct event *ev)
 		s |= (r & MLW_MARK_NOTEBOOK) ? RULE_SCOPE_NOTEBOOK : RULE_SCOPE_MODEL;
 	if (r & MLW_MARK_ROOT)
 		s |= RULE_SCOPE_ROOT;
+	/* it unpickled an unsafe global: a loader, and its in-process
+	 * events are the python rules' */
+	if (r & MLW_MARK_PYTHON)
+		s |= RULE_SCOPE_PYTHON |
+		     ((r & MLW_MARK_NOTEBOOK) ? RULE_SCOPE_NOTEBOOK : RULE_SCOPE_MODEL);
 	/* Sensors from before control-plane roots set no reason: every
 	 * mark was then a model's. */
 	return s ? s : RULE_SCOPE_MODEL;
@@ -688,8 +797,31 @@ static bool is_sendlike(const struct event *ev)
 
 static bool is_net(const struct match_ctx *c)
 {
-	return (is_sendlike(c->ev) || c->ev->kind == MLW_EV_DUP) &&
+	return (is_sendlike(c->ev) || c->ev->kind == MLW_EV_DUP ||
+		(c->ev->kind == MLW_EV_PYTHON && c->f->py_addr)) &&
 	       (c->f->dest != DEST_UNIX && c->f->dest != DEST_OTHER);
+}
+
+/* python: the event's name, and any one argument (a list: its items
+ * joined with spaces, as argv is for exec) */
+static bool py_holds(const struct rule_filter *m, const struct match_ctx *c)
+{
+	const struct py_args *a = &c->ev->py;
+	const struct pyevent_def *d;
+
+	if (c->ev->kind != MLW_EV_PYTHON)
+		return false;
+	if (m->audit.n) {
+		d = pyevent_by_id(a->event);
+		if (!d || !any_pattern(&m->audit, d->name, strlen(d->name)))
+			return false;
+	}
+	if (!m->args.n)
+		return true;
+	for (size_t i = 0; i < a->n; i++)
+		if (any_pattern(&m->args, a->arg[i], strlen(a->arg[i])))
+			return true;
+	return false;
 }
 
 static bool addr_in(const struct rule_filter *m, const struct match_ctx *c)
@@ -761,6 +893,8 @@ static bool filter_holds(const struct rule_filter *m, struct match_ctx *c)
 			       ((m->path_class & RULE_PATH_PERSISTENCE) && f->persistence)))
 		return false;
 	if (m->dropped && !(ev->kind == MLW_EV_EXEC && f->exec_dropped))
+		return false;
+	if ((m->audit.n || m->args.n) && !py_holds(m, c))
 		return false;
 	if (m->path.n || m->exe.n)
 		ctx_names(c);

@@ -27,7 +27,13 @@ enum severity { SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
  * shells and downloads are normal there, so only rules for what no user
  * does by hand carry this scope. */
 #define RULE_SCOPE_NOTEBOOK (1u << 2)
-#define RULE_SCOPE_ANY (RULE_SCOPE_MODEL | RULE_SCOPE_ROOT | RULE_SCOPE_NOTEBOOK)
+/* MLW_MARK_PYTHON: it or an ancestor unpickled a global outside the
+ * allowlist, as the interpreter itself said (pickle.find_class). Such a
+ * lineage is a model loader too; the in-process rules (kind python) are
+ * for it alone: a loader of a .pt file compiles and imports all day. */
+#define RULE_SCOPE_PYTHON (1u << 3)
+#define RULE_SCOPE_ANY \
+	(RULE_SCOPE_MODEL | RULE_SCOPE_ROOT | RULE_SCOPE_NOTEBOOK | RULE_SCOPE_PYTHON)
 
 /*
  * What happens when the rule fires. alert: an alert line and an incident
@@ -100,6 +106,8 @@ struct rule_filter {
 	struct pattern_list argv_contains; /* exec: substrings of that string */
 	bool dropped;                      /* exec: the program was written by the same
 	                           * lineage moments earlier (facts->exec_dropped) */
+	struct pattern_list audit;         /* python: the audit event's name */
+	struct pattern_list args; /* python: any argument (a list's items joined by spaces) */
 };
 
 enum rule_origin { RULE_BUILTIN, RULE_OVERRIDE, RULE_ADDED };
@@ -155,6 +163,17 @@ enum selfprot_rule {
 	SELFPROT_N,
 };
 extern const struct rule selfprot_rules[SELFPROT_N];
+/* pickle.find_class of a global outside the allowlist profiles (the
+ * event that marks a process MLW_MARK_PYTHON): one rule id, critical when
+ * the deny list names the global. Fixed like the self-protection rules:
+ * a global is allowed by a profile (--scan-profiles), which the kernel's
+ * patterns are built from too, not by a rules file. */
+enum python_rule {
+	PYRULE_IMPORT_UNSAFE, /* outside the allowlist */
+	PYRULE_IMPORT_DENIED, /* on the deny list */
+	PYRULE_N,
+};
+extern const struct rule python_rules[PYRULE_N];
 /* Benign things ML processes run after a load (compilers, nvidia-smi, ...). */
 extern const struct rule_filter builtin_allow[];
 extern const size_t n_builtin_allow;

@@ -12,6 +12,7 @@
 #include "inventory_render.h"
 #include "detect/pathclass.h"
 #include "detect/selfprot.h"
+#include "collect/pyevents.h"
 #include "record_id.h"
 #include "workload_render.h"
 #include "lib/textsan.h"
@@ -100,16 +101,30 @@ static cJSON *process_json(const struct alert *a)
 	return o;
 }
 
+/* The lineage was marked by what Python unpickled: the model came through
+ * the interpreter, from its open model file or from memory. */
+static bool python_source(const struct alert *a)
+{
+	return a->ev->hdr.mark.reason & MLW_MARK_PYTHON;
+}
+
 static cJSON *loader_json(const struct alert *a)
 {
 	const struct proc *l = a->loader;
 	cJSON *o = cJSON_CreateObject(), *m = cJSON_CreateObject();
+	bool py = python_source(a), file = l && l->model.path;
+	const char *none = py ? "memory" : "";
 
 	cJSON_AddNumberToObject(o, "pid", a->loader_pid);
 	add_str(o, "exe", l && l->exe ? l->exe : "");
-	add_str(m, "path", l && l->model.path ? l->model.path : "");
-	add_str(m, "resolved_path", l && l->model.resolved_path ? l->model.resolved_path : "");
-	add_str(m, "format", model_format_name(l ? l->model.format : MF_UNKNOWN));
+	add_str(m, "path", file ? l->model.path : none);
+	add_str(m, "resolved_path", l && l->model.resolved_path ? l->model.resolved_path : none);
+	add_str(m, "format",
+		model_format_name(file ? l->model.format :
+				  py   ? MF_PICKLE :
+					 MF_UNKNOWN));
+	if (py)
+		add_str(m, "source", "python");
 	if (l && l->n_models > 1)
 		cJSON_AddNumberToObject(m, "models_loaded", l->n_models);
 	cJSON_AddItemToObject(o, "model", m);
@@ -165,6 +180,41 @@ static void self_json(cJSON *o, const struct alert *a)
 	}
 	if (x->target)
 		cJSON_AddNumberToObject(o, "thread", x->target);
+}
+
+/* A Python audit event: its name, its arguments as text, and for
+ * find_class the global and the verdicts. */
+static void python_json(cJSON *o, const struct alert *a)
+{
+	const struct py_args *p = &a->ev->py;
+	const struct pyevent_def *d = pyevent_by_id(p->event);
+	const struct facts *f = a->facts;
+	const char *v[MLW_PY_ARGS];
+
+	add_str(o, "kind", "python");
+	add_str(o, "audit", d ? d->name : "");
+	for (size_t i = 0; i < p->n; i++)
+		v[i] = p->arg[i];
+	cJSON_AddItemToObject(o, "args", str_array(v, p->n));
+	if (p->event == PYEV_FIND_CLASS && p->n >= 2) {
+		add_str(o, "module", p->arg[0]);
+		add_str(o, "name", p->arg[1]);
+		add_str(o, "verdict",
+			f->py_verdict == PYV_DENIED  ? "denied" :
+			f->py_verdict == PYV_ALLOWED ? "allowed" :
+						       "unsafe");
+		cJSON_AddBoolToObject(o, "kernel_flagged", p->pyflags & MLW_PY_F_UNSAFE);
+	}
+	if (f->py_addr) {
+		add_str(o, "address", f->address);
+		cJSON_AddNumberToObject(o, "port", f->port);
+		add_str(o, "dest_class", dest_class_name(f->dest));
+	}
+	cJSON_AddBoolToObject(o, "truncated", p->truncated);
+	cJSON_AddBoolToObject(o, "unreadable", p->fault);
+	add_str(o, "probe", p->pyflags & MLW_PY_F_UPROBE ? "uprobe" : "usdt");
+	if (f->py_interp)
+		add_str(o, "interpreter", f->py_interp);
 }
 
 static cJSON *event_json(const struct alert *a)
@@ -247,6 +297,9 @@ static cJSON *event_json(const struct alert *a)
 		break;
 	case MLW_EV_SELF:
 		self_json(o, a);
+		break;
+	case MLW_EV_PYTHON:
+		python_json(o, a);
 		break;
 	case MLW_EV_SOCKET:
 		add_str(o, "kind", "socket");
@@ -336,9 +389,15 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 	o = text_putf(out, len, o, "\n  loader   pid=%u exe=", a->loader_pid);
 	o = text_put(out, len, o, l && l->exe ? l->exe : "?");
 	o = text_putf(out, len, o, " model=");
-	o = text_put(out, len, o, l && l->model.resolved_path ? l->model.resolved_path : "?");
-	o = text_putf(out, len, o, " (%s)\n  ancestry ",
-		      model_format_name(l ? l->model.format : MF_UNKNOWN));
+	o = text_put(out, len, o,
+		     l && l->model.resolved_path ? l->model.resolved_path :
+		     python_source(a)            ? "memory" :
+						   "?");
+	o = text_putf(out, len, o, " (%s%s)\n  ancestry ",
+		      model_format_name(l && l->model.path ? l->model.format :
+					python_source(a)   ? MF_PICKLE :
+							     MF_UNKNOWN),
+		      python_source(a) ? ", via python" : "");
 	for (size_t i = 0; i < a->n_ancestry; i++) {
 		const struct proc *p = proctable_get(a->pt, a->ancestry[i]);
 
@@ -419,6 +478,28 @@ int alert_to_text(const struct alert *a, char *out, size_t len)
 		}
 		if (x->target)
 			o = text_putf(out, len, o, " on mlwatch thread %u", x->target);
+		break;
+	}
+	case MLW_EV_PYTHON: {
+		const struct py_args *p = &ev->py;
+		const struct pyevent_def *d = pyevent_by_id(p->event);
+
+		o = text_put(out, len, o, d ? d->name : "?");
+		for (size_t i = 0; i < p->n; i++) {
+			o = text_putf(out, len, o, i ? ", " : " (");
+			o = text_put(out, len, o, p->arg[i]);
+			o = text_putf(out, len, o, i + 1 == p->n ? ")" : "");
+		}
+		if (p->event == PYEV_FIND_CLASS)
+			o = text_putf(out, len, o, " [%s]",
+				      f->py_verdict == PYV_DENIED ? "denied" :
+								    "outside the allowlist");
+		if (f->py_addr)
+			o = text_putf(out, len, o, " (%s)", dest_class_name(f->dest));
+		if (p->truncated)
+			o = text_putf(out, len, o, " (truncated)");
+		if (p->fault)
+			o = text_putf(out, len, o, " (unreadable)");
 		break;
 	}
 	case MLW_EV_SOCKET:

@@ -17,6 +17,7 @@
 #include "collect/judge.h"
 #include "collect/pathres.h"
 #include "collect/procfs.h"
+#include "collect/pyevents.h"
 #include "detect/alert.h"
 #include "detect/classify.h"
 #include "detect/incident_step.h"
@@ -574,7 +575,8 @@ static bool covered_by_inert(struct collector *c, const struct event *ev)
 	const struct mlw_mark *m = &ev->hdr.mark;
 	struct proc *p = proctable_get(&c->pt, ev->hdr.tgid), *l;
 
-	if (!p || (m->reason & (MLW_MARK_ROOT | MLW_MARK_PAYLOAD)) || p->mark_ns != m->mark_ns)
+	if (!p || (m->reason & (MLW_MARK_ROOT | MLW_MARK_PAYLOAD | MLW_MARK_PYTHON)) ||
+	    p->mark_ns != m->mark_ns)
 		return false;
 	if (m->loader_tgid == ev->hdr.tgid)
 		return p->model_state == MODEL_INERT && m->models && m->models <= p->inert_upto;
@@ -673,9 +675,10 @@ static void handle_model_open(struct collector *c, const struct event *ev, const
 	}
 	/* Only a process's own model opens, all of them proven data, and only
 	 * a mark that is a model's alone (a control-plane root stays watched,
-	 * and so does the payload's own lineage). */
+	 * and so does the payload's own lineage, and a process that unpickled
+	 * an unsafe global). */
 	if (v.inert && h->mark.models && h->mark.loader_tgid == h->tgid &&
-	    !(h->mark.reason & (MLW_MARK_ROOT | MLW_MARK_PAYLOAD)) &&
+	    !(h->mark.reason & (MLW_MARK_ROOT | MLW_MARK_PAYLOAD | MLW_MARK_PYTHON)) &&
 	    p->mark_ns == h->mark.mark_ns && p->inert_upto + 1 == h->mark.models &&
 	    (p->model_state == MODEL_NONE || p->model_state == MODEL_INERT)) {
 		struct lineage_clear lc = { c, p };
@@ -818,6 +821,125 @@ static void raise_alerts(struct collector *c, const struct event *ev, const stru
 	}
 }
 
+void collector_set_py_hooks(struct collector *c, const struct collector_py_hooks *h)
+{
+	c->py = *h;
+}
+
+/* User space allowed a global the kernel flagged: the probe's verdict
+ * cache may learn it (sense/, through the hook). The process keeps its
+ * mark: it was made before this verdict, and un-marking on a pattern the
+ * kernel could not check would be failing open. */
+static void py_allow_global(struct collector *c, const char *module, const char *name)
+{
+	if (c->py.allow_global)
+		c->py.allow_global(c->py.ctx, module, name);
+}
+
+/* The process unpickled a global outside the allowlist: it is a loader
+ * (MLW_MARK_PYTHON) from here on, as if it had opened a model, and the
+ * alert is a step of its lineage's incident. The kernel marked it already
+ * unless it judged the global allowed (it may only be stricter than user
+ * space: a mismatch is counted) or its marks map was full. */
+static void py_mark(struct collector *c, struct event *ev)
+{
+	struct mlw_hdr *h = &ev->hdr;
+	struct proc *p = ensure_proc(c, ev);
+	bool marked = (h->flags & MLW_F_MARKED) && h->mark.mark_ns;
+
+	if (!(ev->py.pyflags & MLW_PY_F_UNSAFE))
+		c->st.py_kernel_missed++;
+	if (!marked || !(ev->py.pyflags & MLW_PY_F_UNSAFE)) {
+		/* a mark it already has (a model's) keeps its lineage */
+		struct mlw_mark m = { .loader_tgid = h->tgid, .mark_ns = h->ts_ns };
+
+		if (marked)
+			m = h->mark;
+		m.reason |= MLW_MARK_PYTHON | MLW_MARK_USER;
+		if (c->sensors && sensors_set_mark(c->sensors, h->tgid, &m) == 0)
+			c->st.marks_set_by_user++;
+		if (!marked)
+			h->flags |= MLW_F_NEW_MARK;
+		h->mark = m;
+		h->flags |= MLW_F_MARKED;
+	}
+	h->mark.reason |= MLW_MARK_PYTHON; /* this record may predate its own mark */
+	if (p && (h->flags & MLW_F_NEW_MARK) && p->mark_ns != h->mark.mark_ns) {
+		proctable_set_lineage(&c->pt, p, h->mark.loader_tgid, h->mark.mark_ns);
+		p->inert_upto = 0;
+		p->model_state = MODEL_CONFIRMED;
+	}
+}
+
+/* python-pickle-unsafe-import: the global, by name, on the process that
+ * unpickled it; its incident starts here (or it joins the lineage's). */
+static void py_import_alert(struct collector *c, const struct event *ev, const struct facts *fa)
+{
+	struct alert a;
+	struct workload wl;
+	struct incident_input in;
+	struct incident *inc = NULL;
+	char sum[INCIDENT_SUMMARY_MAX];
+	uint64_t dups = c->inc.st.duplicates;
+	uint32_t loader_pid = ev->hdr.mark.loader_tgid;
+
+	memset(&a, 0, sizeof(a));
+	a.rule = &python_rules[fa->py_verdict == PYV_DENIED ? PYRULE_IMPORT_DENIED :
+							      PYRULE_IMPORT_UNSAFE];
+	a.ev = ev;
+	a.facts = fa;
+	a.pt = &c->pt;
+	a.proc = proctable_get(&c->pt, ev->hdr.tgid);
+	a.loader = proctable_get(&c->pt, loader_pid);
+	a.loader_pid = loader_pid;
+	a.n_ancestry = proctable_ancestry(&c->pt, ev->hdr.tgid, loader_pid, a.ancestry,
+					  PROCTABLE_MAX_DEPTH);
+	a.realtime_ns = ev->hdr.ts_ns + (uint64_t)c->boot_to_real_ns;
+	a.host = c->host;
+	a.wl = workload_of(c, ev->hdr.cgroup_id, &wl);
+	incident_input_from_alert(&a, &in, sum, sizeof(sum));
+	incident_add(&c->inc, &in, &inc);
+	a.incident_id = inc ? inc->id : NULL;
+	if (c->inc.st.duplicates != dups) {
+		c->st.alerts_collapsed++;
+		return;
+	}
+	write_event_alert(c, &a);
+}
+
+/*
+ * A Python audit record. find_class: judged again here (pyclass.h);
+ * allowed ones are evidence only, counted and kept out of incidents.
+ * Others come from marked processes and go to the rules. Returns whether
+ * the rules should see it.
+ */
+static bool handle_python(struct collector *c, struct event *ev, struct facts *fa)
+{
+	if (c->py.interp_name)
+		fa->py_interp = c->py.interp_name(c->py.ctx, ev->py.interp);
+	if (ev->py.event != PYEV_FIND_CLASS) {
+		ensure_proc(c, ev);
+		return true;
+	}
+	if (fa->py_verdict == PYV_ALLOWED) {
+		if (ev->py.pyflags & MLW_PY_F_UNSAFE) {
+			c->st.py_user_allowed++;
+			fa->py_user_allowed = true;
+			py_allow_global(c, ev->py.arg[0], ev->py.arg[1]);
+		} else {
+			c->st.py_allowed++;
+		}
+		return false;
+	}
+	if (fa->py_verdict == PYV_DENIED)
+		c->st.py_denied++;
+	else
+		c->st.py_unsafe++;
+	py_mark(c, ev);
+	py_import_alert(c, ev, fa);
+	return true;
+}
+
 /* Another process aimed at mlwatch itself (detect/selfprot.h): an alert
  * naming it, whoever it is; its repeats are counted. The kernel's path of
  * its executable names it when it is already gone (a `kill`). */
@@ -879,6 +1001,7 @@ int collector_handle(void *ctx, void *data, size_t size)
 	static struct event ev; /* large; one record at a time */
 	struct facts fa;
 	const char *why;
+	bool rules = true;
 
 	if (event_decode(data, size, &ev, &why)) {
 		if (c->st.decode_errors++ < 10)
@@ -925,10 +1048,13 @@ int collector_handle(void *ctx, void *data, size_t size)
 	case MLW_EV_SELF:
 		handle_self(c, &ev, &fa);
 		break;
+	case MLW_EV_PYTHON:
+		rules = handle_python(c, &ev, &fa);
+		break;
 	default:
 		break;
 	}
-	if (ev.kind != MLW_EV_SELF)
+	if (ev.kind != MLW_EV_SELF && rules)
 		raise_alerts(c, &ev, &fa);
 	/* A flood keeps the drain going for as long as it lasts: the
 	 * once-a-second work (health alerts, expiry) must not wait for it. */
@@ -1205,12 +1331,16 @@ void collector_report(struct collector *c, FILE *f)
 		(unsigned long long)c->judge.st.timed_out);
 	fprintf(f,
 		"mlwatch: models may-run-code=%llu inert=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
-		"alerts suppressed (data-only load)=%llu, steps recorded=%llu\n",
+		"alerts suppressed (data-only load)=%llu, steps recorded=%llu\n"
+		"mlwatch: python find_class allowed=%llu allowed-here-flagged-by-kernel=%llu "
+		"unsafe=%llu denied=%llu missed-by-kernel=%llu\n",
 		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_inert,
 		(unsigned long long)c->st.peer_reads, (unsigned long long)c->st.marks_cleared,
 		(unsigned long long)c->st.marks_set_by_user,
 		(unsigned long long)c->st.alerts_suppressed_inert,
-		(unsigned long long)c->st.steps_recorded);
+		(unsigned long long)c->st.steps_recorded, (unsigned long long)c->st.py_allowed,
+		(unsigned long long)c->st.py_user_allowed, (unsigned long long)c->st.py_unsafe,
+		(unsigned long long)c->st.py_denied, (unsigned long long)c->st.py_kernel_missed);
 	report_limits(c, f);
 	report_identity(c, f);
 }

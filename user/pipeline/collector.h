@@ -40,6 +40,27 @@ struct collector_stats {
 	uint64_t alerts_suppressed_inert; /* in flight from a load proven data only */
 	uint64_t alerts_collapsed; /* identical to one already written: counted on the incident step */
 	uint64_t steps_recorded; /* record-only rules: incident context, no alert line */
+	/* Python find_class records, by user space's verdict */
+	uint64_t py_allowed;       /* allowed, not flagged: evidence only (one per process
+	                           * and global: the kernel sends no repeat) */
+	uint64_t py_user_allowed;  /* flagged by the kernel, allowed here: no alert, the
+	                           * mark stays (a pattern the kernel cannot express) */
+	uint64_t py_unsafe;        /* outside the allowlist: alerted */
+	uint64_t py_denied;        /* on the deny list: alerted (critical) */
+	uint64_t py_kernel_missed; /* allowed by the kernel, not here: marked from here */
+};
+
+/*
+ * What the Python probe (sense/) does for the collector, wired where both
+ * are made: user space allowed a global the kernel flagged (so the kernel
+ * may stop flagging it), and the name of an interpreter by the index its
+ * records carry. Any may be NULL.
+ */
+struct collector_py_hooks {
+	void *ctx;
+	void (*allow_global)(void *ctx, const char *module, const char *name);
+	/* "/usr/bin/python3.11 (3.11.2)", or NULL when unknown */
+	const char *(*interp_name)(void *ctx, uint32_t idx);
 };
 
 struct collector {
@@ -88,6 +109,7 @@ struct collector {
 	struct collector_mx *mx;
 	struct labeltab alerts_by_rule; /* alerts written, by rule id and severity */
 	uint64_t last_event_ns;         /* boot-time ns of the last record; 0: none */
+	struct collector_py_hooks py;   /* collector_set_py_hooks */
 };
 
 /*
@@ -125,6 +147,8 @@ int collector_init(struct collector *c, const struct options *o, struct sensors 
 		   struct sink *sink);
 /* Every record from now on also goes to f's outputs. 0, or -1 (memory). */
 int collector_forward(struct collector *c, struct fanout *f);
+/* The Python probe's hooks (copied). */
+void collector_set_py_hooks(struct collector *c, const struct collector_py_hooks *h);
 /* Fills *out; cheap (no walk), callable at any time between records. */
 void collector_limits(const struct collector *c, struct collector_limits *out);
 /* One line naming the tables' bounds, for the start-up messages. */

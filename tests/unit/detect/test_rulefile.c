@@ -229,13 +229,13 @@ static void test_error_unknown_keys(void)
 	CHECK(only_error(one_rule("{\"kind\": \"exec\"}", "\"severty\": \"low\""),
 			 "rules.json: rule \"r\": unknown key \"severty\" (expected id, title, severity, tags, scope, window, action, enabled, match, except)"));
 	CHECK(only_error(one_rule("{\"kind\": \"connect\", \"dst\": [\"external\"]}", NULL),
-			 "rules.json: rule \"r\": match: unknown key \"dst\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load, failed_too)"));
+			 "rules.json: rule \"r\": match: unknown key \"dst\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load, audit, args, failed_too)"));
 	/* exceptions and allowlist entries have no failed_too */
 	CHECK(only_error(one_rule("{\"kind\": \"connect\"}",
 				  "\"except\": [{\"failed_too\": true}]"),
-			 "rules.json: rule \"r\": except[0]: unknown key \"failed_too\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load)"));
+			 "rules.json: rule \"r\": except[0]: unknown key \"failed_too\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load, audit, args)"));
 	CHECK(only_error("{\"version\": 1, \"allow\": [{\"exe\": [\"x\"], \"Exe\": [\"y\"]}]}",
-			 "rules.json: allow[0]: unknown key \"Exe\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load)"));
+			 "rules.json: allow[0]: unknown key \"Exe\" (expected kind, exec_class, exec_class_not, exe, path, argv, argv_contains, dest, cidr, port, open, path_class, dropped, runtime, load, audit, args)"));
 	/* a repeated key: cJSON would silently keep the first */
 	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"exe\": [\"a\"], \"exe\": [\"b\"]}", NULL),
 			 "rules.json: rule \"r\": match.exe: duplicate key"));
@@ -249,7 +249,7 @@ static void test_error_types(void)
 	CHECK(only_error(one_rule("[]", NULL),
 			 "rules.json: rule \"r\": match: expected an object, got an array"));
 	CHECK(only_error(one_rule("{\"kind\": 7}", NULL),
-			 "rules.json: rule \"r\": match.kind: expected an event kind (exec, open, connect, send, dup, link, socket), or a list of them, got a number"));
+			 "rules.json: rule \"r\": match.kind: expected an event kind (exec, open, connect, send, dup, link, socket, python), or a list of them, got a number"));
 	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"exe\": \"sh\"}", NULL),
 			 "rules.json: rule \"r\": match.exe: expected an array, got a string"));
 	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"exe\": [\"sh\", 3]}", NULL),
@@ -298,11 +298,11 @@ static void test_error_names(void)
 	CHECK(only_error("{\"version\": 1, \"rules\": [{\"id\": \"r\", \"title\": \"T\", \"severity\": \"hihg\", \"match\": {\"kind\": \"dup\"}}]}",
 			 "rules.json: rule \"r\": severity: unknown severity \"hihg\" (expected low, medium, high, critical)"));
 	CHECK(only_error(one_rule("{\"kind\": \"dup\"}", "\"scope\": \"all\""),
-			 "rules.json: rule \"r\": scope: unknown scope \"all\" (expected model, root, notebook, any)"));
+			 "rules.json: rule \"r\": scope: unknown scope \"all\" (expected model, root, notebook, python, any)"));
 	CHECK(only_error(one_rule("{\"kind\": \"dup\"}", "\"action\": \"block\""),
 			 "rules.json: rule \"r\": action: unknown action \"block\" (expected alert, kill, record)"));
 	CHECK(only_error(one_rule("{\"kind\": [\"exec\", \"fork\"]}", NULL),
-			 "rules.json: rule \"r\": match.kind[1]: unknown event kind \"fork\" (expected exec, connect, open, dup, send, link, socket)"));
+			 "rules.json: rule \"r\": match.kind[1]: unknown event kind \"fork\" (expected exec, connect, open, dup, send, link, socket, python)"));
 	CHECK(only_error(one_rule("{\"kind\": \"connect\", \"dest\": [\"external\", \"extrnal\"]}",
 				  NULL),
 			 "rules.json: rule \"r\": match.dest[1]: unknown destination class \"extrnal\" (expected loopback, internal, external, metadata)"));
@@ -360,9 +360,9 @@ static void test_error_patterns(void)
 static void test_error_kinds_and_filters(void)
 {
 	CHECK(only_error(one_rule("{\"exe\": [\"sh\"]}", NULL),
-			 "rules.json: rule \"r\": match.kind: missing (exec, open, connect, send, dup, link or socket)"));
+			 "rules.json: rule \"r\": match.kind: missing (exec, open, connect, send, dup, link, socket or python)"));
 	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"dest\": [\"external\"]}", NULL),
-			 "rules.json: rule \"r\": match.dest: applies to connect, dup and send events only, not exec"));
+			 "rules.json: rule \"r\": match.dest: applies to connect, dup, send and python events only, not exec"));
 	CHECK(only_error(one_rule("{\"kind\": [\"exec\", \"open\"], \"argv\": [\"*x*\"]}", NULL),
 			 "rules.json: rule \"r\": match.argv: applies to exec events only, not open"));
 	CHECK(only_error(one_rule("{\"kind\": \"dup\", \"failed_too\": true}", NULL),

@@ -263,6 +263,10 @@ const char *fmt_model_path(const cJSON *rec)
 {
 	const char *m = nonempty(fmt_str(rec, "loader.model.path"));
 
+	/* unpickled from memory: no file to name */
+	if (m && !strcmp(m, "memory") && fmt_str(rec, "loader.model.source"))
+		return NULL;
+
 	if (!m)
 		m = nonempty(fmt_str(rec, "loader.model"));
 	if (!m)
@@ -276,7 +280,8 @@ int fmt_dest(const cJSON *rec, const char **addr, long long *port)
 	const cJSON *e = NULL;
 	unsigned char bin[16];
 
-	if (kind && (!strcmp(kind, "connect") || !strcmp(kind, "send")))
+	/* python: socket.connect/sendto carry the address Python was given */
+	if (kind && (!strcmp(kind, "connect") || !strcmp(kind, "send") || !strcmp(kind, "python")))
 		e = fmt_get(rec, "event");
 	else if (kind && !strcmp(kind, "dup"))
 		e = fmt_get(rec, "event.peer");

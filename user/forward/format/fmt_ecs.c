@@ -95,6 +95,27 @@ static bool opened_for_write(const cJSON *rec)
 	return false;
 }
 
+/* A Python audit event: a connect is network, starting a program is a
+ * process start, the rest (an import, exec, ctypes) process info. */
+static void python_category(const cJSON *rec, const char **cat, const char **type)
+{
+	static const char *const starts[] = { "os.system", "subprocess.Popen", "os.exec",
+					      "os.posix_spawn", "os.spawn" };
+	const char *a = fmt_str(rec, "event.audit");
+
+	*cat = "process";
+	*type = "info";
+	if (!a)
+		return;
+	if (!strncmp(a, "socket.", 7)) {
+		*cat = "network";
+		*type = "connection";
+	}
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+		if (!strcmp(a, starts[i]))
+			*type = "start";
+}
+
 /* event.category and event.type, by record and event kind. */
 static void categorize(cJSON *event, const cJSON *rec, unsigned kind)
 {
@@ -114,6 +135,8 @@ static void categorize(cJSON *event, const cJSON *rec, unsigned kind)
 			cat = "file", type = "change";
 		} else if (!strcmp(ek, "socket")) {
 			cat = "network";
+		} else if (!strcmp(ek, "python")) {
+			python_category(rec, &cat, &type);
 		} else {
 			cat = "process", type = !strcmp(ek, "dup") ? "change" : "info";
 		}
@@ -156,7 +179,11 @@ static void add_event(cJSON *doc, const cJSON *rec, unsigned kind)
 	add_str(e, "module", "mlwatch");
 	snprintf(ds, sizeof(ds), "mlwatch.%s", fmt_kind_name(kind));
 	add_str(e, "dataset", ds);
-	add_str(e, "action", ek);
+	/* python: the audit event's name says what was done */
+	add_str(e, "action",
+		ek && !strcmp(ek, "python") && fmt_str(rec, "event.audit") ?
+			fmt_str(rec, "event.audit") :
+			ek);
 	if (ek && fmt_int(rec, "event.result", &res))
 		add_str(e, "outcome", res < 0 ? "failure" : "success");
 	if (fmt_time_parse(fmt_str(rec, "first_seen"), &t) == 0) {

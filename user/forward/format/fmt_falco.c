@@ -101,6 +101,23 @@ static void add_fd(cJSON *f, const cJSON *rec)
 	add_str(f, "fd.name", p && *p ? p : fmt_str(rec, "event.path"));
 }
 
+/* A Python audit event: its name and its arguments joined by spaces. */
+static void add_python(cJSON *f, const cJSON *rec)
+{
+	const cJSON *args = fmt_get(rec, "event.args");
+	const char *k = fmt_str(rec, "event.kind");
+	struct fbuf b = { 0 };
+
+	if (!k || strcmp(k, "python"))
+		return;
+	add_str(f, "mlwatch.python.audit", fmt_str(rec, "event.audit"));
+	if (cJSON_IsArray(args)) {
+		fmt_join_args(&b, args, 0);
+		add_str(f, "mlwatch.python.args", b.len ? b.p : "");
+	}
+	fbuf_free(&b);
+}
+
 static void add_chains(cJSON *f, const cJSON *rec)
 {
 	const cJSON *c;
@@ -150,6 +167,7 @@ static cJSON *output_fields(const cJSON *rec, const struct fmt_ctx *ctx, const s
 	add_str(f, "mlwatch.rule.title", fmt_str(rec, "rule.title"));
 	add_str(f, "mlwatch.severity", fmt_str(rec, "severity"));
 	add_str(f, "mlwatch.event.kind", fmt_str(rec, "event.kind"));
+	add_python(f, rec);
 	add_str(f, "mlwatch.incident", fmt_str(rec, "incident"));
 	add_str(f, "mlwatch.incident.status", fmt_str(rec, "status"));
 	add_chains(f, rec);

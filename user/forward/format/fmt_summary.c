@@ -83,6 +83,11 @@ static size_t put_event(char *out, size_t len, size_t o, const cJSON *rec)
 		o = text_put(out, len, o, fmt_str(e, "path"));
 	} else if (!strcmp(k, "socket")) {
 		o = text_put(out, len, o, fmt_str(e, "class"));
+	} else if (!strcmp(k, "python")) {
+		/* "python pickle.find_class posix system", "python os.system id" */
+		o = text_put(out, len, o, fmt_str(e, "audit"));
+		o = text_putf(out, len, o, " ");
+		o = put_args(out, len, o, fmt_get(e, "args"));
 	}
 	if ((s = fmt_str(e, "enforcement"))) {
 		o = text_putf(out, len, o, " [");
