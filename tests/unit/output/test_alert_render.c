@@ -2,6 +2,8 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include "check.h"
+#include "pyrec.h"
+#include "collect/pyevents.h"
 #include "schema_check.h"
 #include "lib/textsan.h"
 #include "output/alert_render.h"
@@ -266,9 +268,80 @@ static void test_json_workload(void)
 	proctable_free(&pt);
 }
 
+/* A find_class alert: the global by name, its args as strings, the flags,
+ * and a loader whose model came from memory through Python. A hostile
+ * name cannot forge a line or a key. */
+static void test_python_find_class(void)
+{
+	static unsigned char buf[2048];
+	struct pyrec_arg args[] = { PYSTR("posix"), PYSTR("system\n{\"rule\":\"fake\"}") };
+	struct alert a;
+	struct facts f;
+	struct proctable pt;
+	struct proc *p;
+	const char *why;
+	char text[4096];
+	bool c;
+	cJSON *j, *e, *m;
+
+	memset(&a, 0, sizeof(a));
+	memset(&f, 0, sizeof(f));
+	proctable_init(&pt, 0);
+	CHECK(event_decode(buf,
+			   pyrec_make(buf, 30, PYEV_FIND_CLASS, MLW_PY_F_UNSAFE | MLW_PY_F_TRUNC,
+				      args, 2),
+			   &ev, &why) == 0);
+	ev.hdr.flags = MLW_F_MARKED;
+	ev.hdr.mark.loader_tgid = 30;
+	ev.hdr.mark.reason = MLW_MARK_PYTHON;
+	f.py_verdict = PYV_DENIED;
+	f.py_interp = "/usr/bin/python3.11 (3.11.2)";
+	p = proctable_add(&pt, 30, &c);
+	proctable_set_exe(&pt, p, "/usr/bin/python3.11");
+	a.rule = &python_rules[PYRULE_IMPORT_DENIED];
+	a.ev = &ev;
+	a.facts = &f;
+	a.pt = &pt;
+	a.proc = p;
+	a.loader = p;
+	a.loader_pid = 30;
+	a.host = "node-1";
+	j = alert_to_json(&a);
+	CHECK(schema_version_index(j) == 1 && schema_version_nested(j) == 0);
+	e = cJSON_GetObjectItem(j, "event");
+	CHECK_STR(cJSON_GetObjectItem(e, "kind")->valuestring, "python");
+	CHECK_STR(cJSON_GetObjectItem(e, "audit")->valuestring, "pickle.find_class");
+	CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(e, "args")) == 2);
+	CHECK(cJSON_IsString(cJSON_GetArrayItem(cJSON_GetObjectItem(e, "args"), 1)));
+	CHECK_STR(cJSON_GetObjectItem(e, "module")->valuestring, "posix");
+	CHECK_STR(cJSON_GetObjectItem(e, "name")->valuestring, "system\n{\"rule\":\"fake\"}");
+	CHECK_STR(cJSON_GetObjectItem(e, "verdict")->valuestring, "denied");
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(e, "kernel_flagged")));
+	CHECK(cJSON_IsTrue(cJSON_GetObjectItem(e, "truncated")));
+	CHECK(cJSON_IsFalse(cJSON_GetObjectItem(e, "unreadable")));
+	CHECK_STR(cJSON_GetObjectItem(e, "probe")->valuestring, "usdt");
+	CHECK_STR(cJSON_GetObjectItem(e, "interpreter")->valuestring,
+		  "/usr/bin/python3.11 (3.11.2)");
+	m = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "loader"), "model");
+	CHECK_STR(cJSON_GetObjectItem(m, "source")->valuestring, "python");
+	CHECK_STR(cJSON_GetObjectItem(m, "path")->valuestring, "memory");
+	CHECK_STR(cJSON_GetObjectItem(m, "format")->valuestring, "pickle");
+	CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "rule"), "id")->valuestring,
+		  "python-pickle-unsafe-import");
+	CHECK_STR(cJSON_GetObjectItem(j, "severity")->valuestring, "critical");
+	cJSON_Delete(j);
+	alert_to_text(&a, text, sizeof(text));
+	CHECK(strstr(text, "event    python pickle.find_class (posix, system\\n{") != NULL);
+	CHECK(strstr(text, "[denied] (truncated)") != NULL);
+	CHECK(strstr(text, "model=memory (pickle, via python)") != NULL);
+	CHECK(!strstr(text, "\n{\"rule\""));
+	proctable_free(&pt);
+}
+
 int main(void)
 {
 	RUN(test_json_parses_back);
+	RUN(test_python_find_class);
 	RUN(test_json_schema_version);
 	RUN(test_self_object_rendered);
 	RUN(test_text_one_alert_no_forged_lines);
