@@ -1,6 +1,6 @@
 /* Python audit records classified: the pickle verdict user space gives a
  * global (the kernel's own may only be stricter), and where a socket
- * event points. Threat model: docs/threat-model.md §2. */
+ * event points. Threat model: docs/threat-model.md §3.5. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
