@@ -15,6 +15,7 @@ from harness import LOADER, PY, SAFE_PATH, Checks, Scenario, TestFailure, get, m
     summary, with_rule
 from receivers.certs import Certs
 from receivers.kubeapi import KubeAPI, pod
+from test_restart import Holders
 
 NODE = "gpu-node-1"
 
@@ -213,6 +214,68 @@ def test_in_its_own_cgroup_namespace():
             c = Checks("alert %r" % a)
             c.eq(a.get("container"), {"id": cid, "runtime": "containerd"}, "alert container")
             c.eq(a.get("k8s"), {"pod_uid": uid}, "alert k8s")
+            c.done()
+    finally:
+        if saved is None:
+            os.environ.pop("MLWATCH_BIN", None)
+        else:
+            os.environ["MLWATCH_BIN"] = saved
+        left = cgs.close()
+        if left:
+            raise TestFailure("; ".join(left))
+
+
+def test_seeded_loader_seen_from_a_cgroup_namespace():
+    """A loader in a pod's containerd cgroup holds its model before
+    mlwatch starts; mlwatch, in a cgroup namespace of its own (a DaemonSet
+    pod), finds it in /proc at start. There the loader's /proc/PID/cgroup
+    reads "/../..." (above mlwatch's namespace), yet the seeded model's
+    inventory record and the loader's incident carry the cgroup id the
+    kernel gives (the one on the shell it runs afterwards), so they name
+    the container and the pod."""
+    cid = secrets.token_hex(32)
+    uid = str(uuid.uuid4())
+    want_c, want_k = {"id": cid, "runtime": "containerd"}, {"pod_uid": uid}
+    cgs = Cgroups()
+    saved = os.environ.get("MLWATCH_BIN")
+    try:
+        with Scenario("podid-seed-ns") as sc:
+            h = Holders(sc)
+            try:
+                model = sc.make_model("pickle", "held/model.pkl", system="true")
+                cg = cgs.make(slice_of(uid) + "/cri-containerd-%s.scope" % cid)
+                own = cgs.make("system.slice/mlwatch.service")
+                pid, _, mark = h.start("seeded", "fd", model)
+                with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                    f.write(str(pid))
+                wrapper = sc.write("mlwatch-in-cgns",
+                                   '#!/bin/sh\necho $$ > %s/cgroup.procs || exit 97\n'
+                                   'exec /usr/bin/unshare --cgroup %s "$@"\n'
+                                   % (own, mlwatch_bin()), 0o755)
+                os.environ["MLWATCH_BIN"] = wrapper
+                sc.start(env=env_without_cluster())
+                with open("/proc/%d/cgroup" % pid) as f:
+                    seen = f.read()
+                h.trigger([mark])
+                a = shell_alert(sc, pid, timeout=10)
+                sc.wait_inventory(pid)
+            finally:
+                h.stop()
+            sc.stop()
+            c = Checks("alert %r" % a)
+            c.true(cg[len(cgs.root):] in seen, "the loader is not in %s: %s" % (cg, seen))
+            c.eq(a.get("container"), want_c, "alert container (the kernel's cgroup id)")
+            c.eq(a.get("k8s"), want_k, "alert k8s")
+            inv = [r for r in sc.mon.inventory if get(r, "process", "pid") == pid]
+            c.true(inv, "no inventory record for the seeded loader %d" % pid)
+            for r in inv:
+                c.eq(r.get("container"), want_c, "seeded inventory container")
+                c.eq(r.get("k8s"), want_k, "seeded inventory k8s")
+            inc = [i for i in sc.mon.incidents if get(i, "loader", "pid") == pid]
+            c.true(inc, "no incident for the seeded loader %d" % pid)
+            for i in inc:
+                c.eq(i.get("container"), want_c, "incident container")
+                c.eq(i.get("k8s"), want_k, "incident k8s")
             c.done()
     finally:
         if saved is None:

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "procwalk.h"
@@ -292,12 +294,78 @@ long procwalk_maps(uint32_t pid, size_t max_lines, procwalk_map_fn fn, void *ctx
 	return lines;
 }
 
+#ifndef PIDFD_GET_INFO
+/* include/uapi/linux/pidfd.h (Linux 6.13): its first version, 64 bytes */
+struct pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	int32_t exit_code;
+};
+#define PIDFD_INFO_CGROUPID (1ull << 2)
+#define PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidfd_info)
+#endif
+
+/* /proc/self/ns/cgroup's inode in the host's (init) cgroup namespace:
+ * PROC_CGROUP_INIT_INO, fixed by the kernel. */
+#define CGROUP_INIT_NS_INO 0xEFFFFFFBu
+
+/* The kernel's own cgroup id of pid; 0 with *old set when it could not
+ * be had that way (a kernel without PIDFD_GET_INFO, a seccomp filter
+ * refusing pidfd_open), 0 alone when pid is gone. */
+static uint64_t pidfd_cgroup_id(uint32_t pid, bool *old)
+{
+	struct pidfd_info info = { .mask = PIDFD_INFO_CGROUPID };
+	int fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0), rc, e;
+
+	*old = false;
+	if (fd < 0) {
+		*old = errno != ESRCH;
+		return 0;
+	}
+	rc = ioctl(fd, PIDFD_GET_INFO, &info);
+	e = errno;
+	close(fd);
+	if (rc != 0) {
+		*old = e != ESRCH;
+		return 0;
+	}
+	if (!(info.mask & PIDFD_INFO_CGROUPID)) {
+		*old = true;
+		return 0;
+	}
+	return info.cgroupid;
+}
+
+uint64_t procwalk_cgroup_lookup(int root_fd, const char *rel, bool host_paths)
+{
+	struct stat st;
+
+	if (root_fd < 0 || !host_paths || rel[0] != '/')
+		return 0;
+	for (const char *c = rel + 1; *c; c = strchr(c, '/') ? strchr(c, '/') + 1 : "") {
+		size_t n = strcspn(c, "/");
+
+		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+	}
+	/* "/" alone is the root itself */
+	if (fstatat(root_fd, rel[1] ? rel + 1 : ".", &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISDIR(st.st_mode))
+		return 0;
+	return (uint64_t)st.st_ino;
+}
+
 uint64_t procwalk_cgroup_id(uint32_t pid, int root_fd)
 {
 	char p[64], buf[4096], *l;
-	struct stat st;
+	struct stat ns;
+	uint64_t id;
+	bool old;
 	long n;
 
+	if ((id = pidfd_cgroup_id(pid, &old)) || !old)
+		return id;
 	if (root_fd < 0)
 		return 0;
 	snprintf(p, sizeof(p), "/proc/%u/cgroup", pid);
@@ -311,10 +379,9 @@ uint64_t procwalk_cgroup_id(uint32_t pid, int root_fd)
 			continue;
 		if (nl)
 			*nl = 0;
-		/* "0::/" alone is the root itself */
-		if (fstatat(root_fd, l[4] ? l + 4 : ".", &st, AT_SYMLINK_NOFOLLOW) != 0)
-			return 0;
-		return (uint64_t)st.st_ino;
+		return procwalk_cgroup_lookup(root_fd, l + 3,
+					      stat("/proc/self/ns/cgroup", &ns) == 0 &&
+						      ns.st_ino == CGROUP_INIT_NS_INO);
 	}
 	return 0;
 }

@@ -71,8 +71,18 @@ long procwalk_fds(uint32_t pid, size_t max, procwalk_fd_fn fn, void *ctx, bool *
 typedef void (*procwalk_map_fn)(void *ctx, const struct procwalk_map *m);
 long procwalk_maps(uint32_t pid, size_t max_lines, procwalk_map_fn fn, void *ctx, bool *cut,
 		   uint64_t *unnamed);
-/* The cgroup v2 id (the group directory's inode) of pid, from its "0::"
- * line in /proc/PID/cgroup, looked up under root_fd (the v2 mount); 0 when
- * unknown. */
+/* The cgroup v2 id of pid, the one the kernel puts in its records: from
+ * the kernel itself (a pidfd's PIDFD_GET_INFO, Linux 6.13+), whatever
+ * cgroup namespace we are in. On older kernels, from its "0::" line in
+ * /proc/PID/cgroup looked up under root_fd (the whole v2 hierarchy's
+ * mount), but only in the host's cgroup namespace: in another one that
+ * path is relative to our namespace's root ("/../.." above it), not to the
+ * mount's. 0 when unknown. */
 uint64_t procwalk_cgroup_id(uint32_t pid, int root_fd);
+/* The fallback's lookup: the directory's inode at path rel ("/a/b", from a
+ * "0::" line) under root_fd, when host_paths (rel is relative to the
+ * hierarchy's root). 0 when not host_paths, when rel is not absolute or
+ * has a "." or ".." component (never a walk out of the mount), or when
+ * there is no such directory. */
+uint64_t procwalk_cgroup_lookup(int root_fd, const char *rel, bool host_paths);
 #endif

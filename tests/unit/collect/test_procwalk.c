@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -279,6 +280,88 @@ static void test_long_names(void)
 	rmdir(dir);
 }
 
+/* The fallback's lookup never leaves the mount it is given: a "0::" path
+ * read inside a cgroup namespace starts "/..", relative to the namespace's
+ * root, and from the mount's root it would reach a directory outside. */
+static void test_cgroup_lookup(void)
+{
+	char dir[] = "/tmp/mlwatch-ut-cg-XXXXXX", p[PATH_MAX];
+	struct stat in, out;
+	int root;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(p, sizeof(p), "%s/mnt", dir);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof(p), "%s/mnt/kubepods.slice", dir);
+	CHECK(mkdir(p, 0700) == 0 && stat(p, &in) == 0);
+	snprintf(p, sizeof(p), "%s/kubepods.slice", dir); /* beside the mount */
+	CHECK(mkdir(p, 0700) == 0 && stat(p, &out) == 0);
+	snprintf(p, sizeof(p), "%s/mnt", dir);
+	root = open(p, O_RDONLY | O_DIRECTORY);
+	CHECK(root >= 0);
+	CHECK(procwalk_cgroup_lookup(root, "/kubepods.slice", true) == in.st_ino);
+	CHECK(procwalk_cgroup_lookup(root, "/", true) != 0);
+	/* a path from inside a cgroup namespace is not one under the mount */
+	CHECK(procwalk_cgroup_lookup(root, "/kubepods.slice", false) == 0);
+	CHECK(procwalk_cgroup_lookup(root, "/../kubepods.slice", true) == 0);
+	CHECK(procwalk_cgroup_lookup(root, "/kubepods.slice/../../kubepods.slice", true) == 0);
+	CHECK(procwalk_cgroup_lookup(root, "/./kubepods.slice", true) == 0);
+	CHECK(procwalk_cgroup_lookup(root, "kubepods.slice", true) == 0);
+	CHECK(procwalk_cgroup_lookup(root, "/nothing", true) == 0);
+	CHECK(procwalk_cgroup_lookup(-1, "/kubepods.slice", true) == 0);
+	/* a name that only starts with dots is a name */
+	snprintf(p, sizeof(p), "%s/mnt/..x", dir);
+	CHECK(mkdir(p, 0700) == 0 && stat(p, &in) == 0);
+	CHECK(procwalk_cgroup_lookup(root, "/..x", true) == in.st_ino);
+	close(root);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/kubepods.slice", dir);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/mnt/kubepods.slice", dir);
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/mnt", dir);
+	rmdir(p);
+	rmdir(dir);
+}
+
+/* This process's own id: the kernel's (its cgroup directory's inode), or
+ * from the path on a kernel without PIDFD_GET_INFO; 0 for no process. */
+static void test_cgroup_id_self(void)
+{
+	char line[4096], mnt[PATH_MAX] = "", p[PATH_MAX + 4096];
+	struct stat st;
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int root;
+
+	CHECK(f != NULL);
+	while (f && fgets(line, sizeof(line), f)) {
+		char r[PATH_MAX], m[PATH_MAX];
+
+		if (strstr(line, " - cgroup2 ") &&
+		    sscanf(line, "%*s %*s %*s %4095s %4095s", r, m) == 2 && !strcmp(r, "/"))
+			snprintf(mnt, sizeof(mnt), "%s", m);
+	}
+	if (f)
+		fclose(f);
+	f = fopen("/proc/self/cgroup", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::/", 4))
+			break;
+	if (f)
+		fclose(f);
+	if (!mnt[0] || strncmp(line, "0::/", 4) || strstr(line, "/..")) {
+		printf("  no cgroup v2 mount of this namespace's root: skipped\n");
+		return;
+	}
+	line[strcspn(line, "\n")] = 0;
+	snprintf(p, sizeof(p), "%s%s", mnt, line + 3);
+	CHECK(stat(p, &st) == 0);
+	root = open(mnt, O_RDONLY | O_DIRECTORY);
+	CHECK(procwalk_cgroup_id((uint32_t)getpid(), root) == st.st_ino);
+	CHECK(procwalk_cgroup_id(0x7ffffff0u, root) == 0);
+	close(root);
+}
+
 int main(void)
 {
 	RUN(test_stat);
@@ -286,5 +369,7 @@ int main(void)
 	RUN(test_suffixes);
 	RUN(test_own_files);
 	RUN(test_long_names);
+	RUN(test_cgroup_lookup);
+	RUN(test_cgroup_id_self);
 	return CHECK_DONE();
 }
