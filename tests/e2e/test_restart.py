@@ -19,7 +19,9 @@ import subprocess
 import time
 
 from harness import (PY, Checks, Scenario, TestFailure, check_loader_fields, check_shell_exec,
-                     for_loader, get, require_rules, summary, touching)
+                     for_loader, get, require_rules, summary, touching, with_rule)
+from receivers.common import free_port, wait_until
+from test_metrics import http_get, parse_metrics
 
 # mode fd: holds the file open; map: maps it and keeps no fd; child:
 # holds it open and forks, before mlwatch starts, the child that acts;
@@ -225,4 +227,75 @@ def test_restart_mapped_and_inert_models():
             c.eq(judged.get(pid), {"inert"}, "verdict on the %s safetensors file" % what)
             near = touching(alerts, pid)
             c.true(not near, "the %s safetensors twin raised: %s" % (what, summary(near)))
+        c.done()
+
+
+# Holds open a model file whose path is longer than PATH_MAX (made level by
+# level, relative to each directory): /proc/PID/fd will not name it.
+DEEP_HOLDER = r"""
+import os, sys, time
+_, base, trig, mark = sys.argv[1:5]
+fd = os.open(base, os.O_RDONLY)
+for i in range(24):
+    os.mkdir("d" * 200, dir_fd=fd)
+    nfd = os.open("d" * 200, os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    fd = nfd
+f = os.open("model.pkl", os.O_RDWR | os.O_CREAT, 0o600, dir_fd=fd)
+os.write(f, b"\x80\x04K\x01.")
+print("READY %d" % os.getpid(), flush=True)
+end = time.monotonic() + 90
+while not os.path.exists(trig) and time.monotonic() < end:
+    time.sleep(0.05)
+"""
+
+
+def test_restart_walk_limits_are_said():
+    """A process holding a file by a path longer than PATH_MAX before
+    mlwatch starts: the walk cannot read that name, so it cannot tell a
+    model. That is said at start as a sensor-proc-walk-incomplete alert
+    where the alerts go, and exported in /metrics, not only on stderr."""
+    with Scenario("restart-limits") as sc:
+        base = sc.path("deep")
+        os.mkdir(base)
+        script = sc.write("deep_holder.py", DEEP_HOLDER)
+        port = free_port()
+        h = Holders(sc)
+        try:
+            pid, _, _ = h.start("deep", "deep", base, script=script)
+            sc.start(extra_args=["--metrics-addr", "127.0.0.1:%d" % port])
+            samples = {}
+
+            def scraped():
+                st, body = http_get(port, "/metrics")
+                if st == 200 and "mlwatch_proc_walk_files" in body:
+                    samples.update(parse_metrics(body))
+                    return True
+                return False
+            got = wait_until(scraped, 10)
+        finally:
+            h.trigger([])
+            h.stop()
+        alerts = sc.stop()
+        c = Checks("restart-limits")
+        c.true(got, "no mlwatch_proc_walk_* in /metrics")
+        unnamed = samples.get(("mlwatch_proc_walk_files", '{kind="unnamed"}'), 0)
+        c.true(unnamed >= 1, "mlwatch_proc_walk_files{kind=\"unnamed\"} is %r" % unnamed)
+        c.true(samples.get(("mlwatch_proc_walk_processes", '{state="listed"}'), 0) > 1,
+               "mlwatch_proc_walk_processes{state=\"listed\"}")
+        c.true(("mlwatch_proc_walk_duration_seconds", "") in samples, "no walk duration")
+        told = with_rule(alerts, "sensor-proc-walk-incomplete")
+        c.eq(len(told), 1, "sensor-proc-walk-incomplete alerts")
+        for a in told:
+            c.true(get(a, "sensor", "counts", "files_unnamed") == unnamed,
+                   "the alert's files_unnamed %r, /metrics %r"
+                   % (get(a, "sensor", "counts", "files_unnamed"), unnamed))
+            c.true(a.get("severity") in ("medium", "high"), "severity %r" % a.get("severity"))
+        c.true("/proc walk: %d open or mapped files with names" % unnamed
+               in sc.mon.stderr_text(), "no WARNING line on stderr")
+        c.true(samples.get(("mlwatch_alerts_total",
+                            '{rule="sensor-proc-walk-incomplete",severity="%s"}'
+                            % (told[0].get("severity") if told else "")), 0) == 1,
+               "the alert is not counted by rule in /metrics")
+        c.true(pid > 0, "holder")
         c.done()

@@ -1129,6 +1129,11 @@ static void write_health_alert(struct collector *c, struct health_alert *a, size
 		count_alert(c, a->rule_id, a->severity);
 }
 
+void collector_health_alert(struct collector *c, struct health_alert *a)
+{
+	write_health_alert(c, a, FANOUT_ALL);
+}
+
 /* The kernel's and the outputs' losses since the last alert, said now
  * (see health.h, output_health.h). */
 static void check_health(struct collector *c, bool force)

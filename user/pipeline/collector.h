@@ -27,6 +27,8 @@
 #include "output_health.h"
 #include "sense/sensors.h"
 
+struct seed_stats;
+
 struct collector_stats {
 	uint64_t events[MLW_EV_KIND_MAX];
 	uint64_t decode_errors;
@@ -110,6 +112,9 @@ struct collector {
 	struct labeltab alerts_by_rule; /* alerts written, by rule id and severity */
 	uint64_t last_event_ns;         /* boot-time ns of the last record; 0: none */
 	struct collector_py_hooks py;   /* collector_set_py_hooks */
+	/* the walk of /proc at start (seed.h), exported; NULL before it.
+	 * The caller of seed_run keeps it while the collector lives. */
+	const struct seed_stats *seed;
 };
 
 /*
@@ -161,6 +166,9 @@ int collector_handle(void *ctx, void *data, size_t size);
  * drain, from collector_handle. */
 #define COLLECTOR_TICK_NS 1000000000ull
 void collector_tick(struct collector *c);
+/* A health alert (health_render.h) written now, to every output; sets
+ * host and time. */
+void collector_health_alert(struct collector *c, struct health_alert *a);
 /* Loads --blocklist, opens --inventory and starts the hashing thread.
  * Returns 0, or an MLW_EXIT_* code after printing what is wrong. */
 int collector_start_inventory(struct collector *c);

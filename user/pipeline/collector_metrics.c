@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "collector_metrics.h"
+#include "seed.h"
 #include "collect/decode.h"
 
 struct collector_mx {
@@ -171,6 +172,55 @@ static void render_tables(struct collector *c, struct expo *e)
 		l.dropped_forgotten);
 }
 
+/* The walk of /proc at start: fixed once it is done, left out before. */
+static void render_seed(struct collector *c, struct expo *e)
+{
+	const struct seed_stats *s = c->seed;
+
+	if (!s)
+		return;
+	GAUGE(e, "mlwatch_proc_walk_processes",
+	      "The /proc walk at start: processes listed, those whose files were read "
+	      "(examined), not read as its time ran out (not_examined), not listed past its "
+	      "bound (not_listed), with fds or maps lines past their bounds (fds_cut, "
+	      "maps_cut).");
+	expo_u64(e, L("state", "listed"), s->listed);
+	expo_u64(e, L("state", "examined"), s->examined);
+	expo_u64(e, L("state", "not_examined"), s->not_examined);
+	expo_u64(e, L("state", "not_listed"), s->procs_cut);
+	expo_u64(e, L("state", "fds_cut"), s->fds_cut);
+	expo_u64(e, L("state", "maps_cut"), s->maps_cut);
+	GAUGE(e, "mlwatch_proc_walk_marked_processes",
+	      "Processes the /proc walk marked: loaders (model files held), roots, "
+	      "descendants, and those the kernel had marked already.");
+	expo_u64(e, L("as", "loader"), s->loaders);
+	expo_u64(e, L("as", "root"), s->roots);
+	expo_u64(e, L("as", "descendant"), s->descendants);
+	expo_u64(e, L("as", "kernel"), s->kernel_had);
+	GAUGE(e, "mlwatch_proc_walk_files",
+	      "Files held found by the /proc walk: model files (model), names the kernel would "
+	      "not give (unnamed: not judged), model files past the per-process bound "
+	      "(not_judged: their loaders stay marked).");
+	expo_u64(e, L("kind", "model"), s->models);
+	expo_u64(e, L("kind", "unnamed"), s->unnamed);
+	expo_u64(e, L("kind", "not_judged"), s->models_cut);
+	GAUGE(e, "mlwatch_proc_walk_errors",
+	      "The /proc walk's failures: /proc not listed (proc_unlisted), processes whose "
+	      "files could not be read (unreadable), marks the kernel refused "
+	      "(mark_refused), processes the table refused (table_refused), loaders whose "
+	      "cgroup id was not found (no_cgroup_id: no container or pod named).");
+	expo_u64(e, L("kind", "proc_unlisted"), s->list_failed);
+	expo_u64(e, L("kind", "unreadable"), s->unreadable);
+	expo_u64(e, L("kind", "mark_refused"), s->mark_failed);
+	expo_u64(e, L("kind", "table_refused"), s->table_refused);
+	expo_u64(e, L("kind", "no_cgroup_id"), s->no_cgroup);
+	GAUGE(e, "mlwatch_proc_walk_duration_seconds", "How long the /proc walk at start took.");
+	expo_f64(e, NULL, (double)s->ms / 1000.0);
+	GAUGE(e, "mlwatch_proc_walk_budget_seconds",
+	      "The time the /proc walk may spend reading files.");
+	expo_f64(e, NULL, (double)s->time_ms / 1000.0);
+}
+
 static void render_inventory(struct collector *c, struct expo *e)
 {
 	const struct inv_stats *s;
@@ -297,6 +347,7 @@ void collector_metrics_render(struct collector *c, struct expo *e)
 	render_events(c, e, have_cnt ? cnt : NULL);
 	render_alerts(c, e);
 	render_tables(c, e);
+	render_seed(c, e);
 	render_inventory(c, e);
 	render_outputs(c, e);
 	render_self(c, e);

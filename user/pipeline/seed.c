@@ -633,6 +633,7 @@ static void feed_models(struct seed_walk *w, struct seen_proc *r)
 	uint64_t cg = procwalk_cgroup_id(r->pid, c->sensors ? c->sensors->cgroup_fd : -1);
 
 	procwalk_read_uid(r->pid, &uid);
+	w->st->no_cgroup += !cg;
 	for (uint32_t i = 0; i < r->n_held; i++) {
 		const struct held *h = &r->held[i];
 		size_t pl = strnlen(h->path, MLW_PATH_MAX - 1) + 1;
@@ -687,6 +688,7 @@ int seed_run(struct collector *c, unsigned time_ms, struct seed_stats *st)
 	}
 	model_exts_table_fill(&w.exts, c->opt->extra_exts, c->opt->n_extra_exts, c->opt->hex_blobs);
 	if (list_procs(&w, false)) {
+		st->list_failed = 1;
 		rc = -1;
 		goto out;
 	}
@@ -729,7 +731,56 @@ out:
 	free(w.r);
 	free(w.by_pid);
 	st->ms = (clock_ns(CLOCK_MONOTONIC) - t0) / 1000000;
+	{
+		int e = errno; /* the caller says why /proc could not be listed */
+		struct health_alert a;
+
+		c->seed = st;
+		if (seed_health(st, &a))
+			collector_health_alert(c, &a);
+		errno = e;
+	}
 	return rc;
+}
+
+bool seed_health(const struct seed_stats *st, struct health_alert *a)
+{
+	/* a process whose files were not all read, or that could not be
+	 * marked: a loader among them is not watched */
+	const struct {
+		const char *reason;
+		uint64_t n;
+		bool whole; /* the whole process missed, not a part of its files */
+	} c[] = {
+		{ "proc_not_listed", st->list_failed, true },
+		{ "procs_not_examined_time", st->not_examined, true },
+		{ "procs_not_listed_max", st->procs_cut, true },
+		{ "marks_refused", st->mark_failed, true },
+		{ "procs_unreadable", st->unreadable, true },
+		{ "files_unnamed", st->unnamed, false },
+		{ "procs_fds_cut", st->fds_cut, false },
+		{ "procs_maps_cut", st->maps_cut, false },
+		{ "procs_not_in_table", st->table_refused, false },
+	};
+	bool whole = false;
+
+	memset(a, 0, sizeof(*a));
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		if (!c[i].n)
+			continue;
+		a->counts[a->n].reason = c[i].reason;
+		a->counts[a->n].count = c[i].n;
+		a->n++;
+		whole |= c[i].whole;
+	}
+	if (!a->n)
+		return false;
+	a->rule_id = "sensor-proc-walk-incomplete";
+	a->title = "The /proc walk at start did not read every process: a loader already "
+		   "running may not be watched";
+	a->severity = whole ? "high" : "medium";
+	a->window_ns = st->ms * 1000000ull;
+	return true;
 }
 
 void seed_print(const struct seed_stats *st, FILE *f)
@@ -740,12 +791,13 @@ void seed_print(const struct seed_stats *st, FILE *f)
 	fprintf(f,
 		"mlwatch: /proc walk: %llu processes in %llu ms, %llu model files held, "
 		"%llu descendants marked, %llu already marked by the kernel, %llu forked meanwhile, "
-		"%llu exited meanwhile, %llu PIDs reused, %llu unreadable\n",
+		"%llu exited meanwhile, %llu PIDs reused, %llu unreadable, %llu loaders without a "
+		"cgroup id\n",
 		(unsigned long long)st->listed, (unsigned long long)st->ms,
 		(unsigned long long)st->models, (unsigned long long)st->descendants,
 		(unsigned long long)st->kernel_had, (unsigned long long)st->late,
 		(unsigned long long)st->gone, (unsigned long long)st->reused,
-		(unsigned long long)st->unreadable);
+		(unsigned long long)st->unreadable, (unsigned long long)st->no_cgroup);
 	if (st->unnamed)
 		fprintf(f,
 			"mlwatch: WARNING: /proc walk: %llu open or mapped files with names "

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <mlwatch/events.h>
 #include "collector.h"
+#include "output/health_render.h"
 
 #define SEED_TIME_MS 10000        /* files looked at for this long at most (default) */
 #define SEED_MAX_PROCS (1u << 20) /* processes listed */
@@ -46,6 +47,7 @@ struct seed_stats {
 	uint64_t late;        /* born during the walk: found by a later listing */
 	uint64_t unreadable;  /* processes whose fds or maps could not be read */
 	uint64_t unnamed;     /* files held whose names could not be read (too long) */
+	uint64_t no_cgroup;   /* loaders whose cgroup id was not found: no container, no pod */
 	/* limits reached */
 	uint64_t not_examined;  /* the time ran out before their files were read */
 	unsigned time_ms;       /* the time allowed */
@@ -55,6 +57,7 @@ struct seed_stats {
 	uint64_t models_cut;    /* model files past SEED_MODELS_PER_PROC: not judged */
 	uint64_t mark_failed;   /* the kernel's map refused the mark */
 	uint64_t table_refused; /* the process table refused the entry */
+	uint64_t list_failed;   /* 1: /proc could not be listed, nothing was walked */
 	uint64_t ms;            /* how long it took */
 };
 
@@ -72,4 +75,10 @@ bool seed_mark_for(const struct mlw_mark *inherited, uint32_t pid, uint64_t mark
 int seed_run(struct collector *c, unsigned time_ms, struct seed_stats *st);
 /* The start-up lines: what was seeded and marked, and each bound reached. */
 void seed_print(const struct seed_stats *st, FILE *f);
+/* What of the walk can hide a loader already running (files not read for
+ * the time bound or any other, names the kernel would not give, marks
+ * refused, /proc not listed) as a sensor-proc-walk-incomplete alert in *a
+ * (host and time left to the caller). Returns whether there is any.
+ * seed_run writes it, so it is said where alerts go, not only on stderr. */
+bool seed_health(const struct seed_stats *st, struct health_alert *a);
 #endif

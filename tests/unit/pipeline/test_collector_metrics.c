@@ -11,6 +11,7 @@
 #include "check.h"
 #include "pipeline/collector.h"
 #include "pipeline/collector_metrics.h"
+#include "pipeline/seed.h"
 
 static unsigned char rec[16384];
 static char dir[] = "/tmp/mlwatch-ut-XXXXXX";
@@ -187,6 +188,51 @@ static void test_render(void)
 	sink_close(&s);
 }
 
+/* The walk of /proc at start: absent before it, then each of its counts,
+ * the bounds that can hide a loader among them. */
+static void test_render_seed(void)
+{
+	static struct options opt;
+	struct seed_stats st = { .listed = 3000,
+				 .examined = 2990,
+				 .not_examined = 10,
+				 .unnamed = 2,
+				 .models = 5,
+				 .loaders = 4,
+				 .unreadable = 1,
+				 .time_ms = 10000,
+				 .ms = 1500 };
+	struct collector c;
+	struct expo e;
+
+	memset(&opt, 0, sizeof(opt));
+	netclass_init(&opt.net);
+	CHECK(collector_init(&c, &opt, NULL, NULL) == 0);
+	expo_init(&e, METRICS_SNAPSHOT_MAX);
+	collector_metrics_render(&c, &e);
+	CHECK(e.buf && !strstr(e.buf, "mlwatch_proc_walk"));
+	c.seed = &st;
+	expo_reset(&e);
+	collector_metrics_render(&c, &e);
+	CHECK(e.errors == 0 && e.buf);
+	if (e.buf) {
+		CHECK(problems(e.buf) == 0);
+		CHECK(strstr(e.buf, "\nmlwatch_proc_walk_processes{state=\"listed\"} 3000\n"));
+		CHECK(strstr(e.buf, "\nmlwatch_proc_walk_processes{state=\"examined\"} 2990\n"));
+		CHECK(strstr(e.buf, "\nmlwatch_proc_walk_processes{state=\"not_examined\"} 10\n"));
+		CHECK(strstr(e.buf, "\nmlwatch_proc_walk_files{kind=\"unnamed\"} 2\n"));
+		CHECK(strstr(e.buf, "\nmlwatch_proc_walk_files{kind=\"model\"} 5\n"));
+		CHECK(strstr(e.buf, "\nmlwatch_proc_walk_marked_processes{as=\"loader\"} 4\n"));
+		CHECK(strstr(e.buf, "\nmlwatch_proc_walk_errors{kind=\"unreadable\"} 1\n"));
+		CHECK(strstr(e.buf, "\nmlwatch_proc_walk_errors{kind=\"proc_unlisted\"} 0\n"));
+		CHECK(strstr(e.buf, "\nmlwatch_proc_walk_errors{kind=\"no_cgroup_id\"} 0\n"));
+		CHECK(strstr(e.buf, "\nmlwatch_proc_walk_duration_seconds 1.500\n"));
+		CHECK(strstr(e.buf, "\nmlwatch_proc_walk_budget_seconds 10.000\n"));
+	}
+	expo_free(&e);
+	collector_free(&c);
+}
+
 static int free_port(void)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET,
@@ -304,6 +350,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	RUN(test_render);
+	RUN(test_render_seed);
 	RUN(test_tick_publishes);
 	RUN(test_documented);
 	snprintf(model, sizeof(model), "%s/model.pkl", dir);

@@ -143,6 +143,44 @@ static pid_t holder(const char *path, bool map, const char *comm, bool kid, pid_
 	return pid;
 }
 
+/* What of the walk can hide a loader is an alert: high when whole
+ * processes were missed, medium when only some of their files. */
+static void test_health(void)
+{
+	struct seed_stats st = { .listed = 10, .examined = 10, .models_cut = 3, .ms = 7 };
+	struct health_alert a;
+
+	/* past the files judged a process: its loader stays marked */
+	CHECK(!seed_health(&st, &a));
+	st.unnamed = 2;
+	CHECK(seed_health(&st, &a));
+	CHECK_STR(a.rule_id, "sensor-proc-walk-incomplete");
+	CHECK_STR(a.severity, "medium");
+	CHECK(a.n == 1 && !strcmp(a.counts[0].reason, "files_unnamed") && a.counts[0].count == 2);
+	CHECK(a.window_ns == 7000000ull);
+	st.not_examined = 4;
+	st.fds_cut = 1;
+	CHECK(seed_health(&st, &a));
+	CHECK_STR(a.severity, "high");
+	CHECK(a.n == 3 && !strcmp(a.counts[0].reason, "procs_not_examined_time") &&
+	      a.counts[0].count == 4);
+	memset(&st, 0, sizeof(st));
+	st.list_failed = 1;
+	CHECK(seed_health(&st, &a) && a.n == 1 && !strcmp(a.severity, "high"));
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *b = calloc(1, 1 << 20);
+
+	if (f && b)
+		fread(b, 1, (1 << 20) - 1, f);
+	if (f)
+		fclose(f);
+	return b;
+}
+
 static void test_walk(void)
 {
 	static struct options opt;
@@ -184,6 +222,16 @@ static void test_walk(void)
 	CHECK(seed_run(&c, 0, &ss) == 0);
 	CHECK(ss.not_examined == ss.listed - ss.late && !ss.examined && !ss.models &&
 	      ss.roots >= 1);
+	/* said where alerts go, and exported */
+	CHECK(c.seed == &ss);
+	{
+		char *o = slurp(out), want[96];
+
+		snprintf(want, sizeof(want), "\"procs_not_examined_time\":%llu",
+			 (unsigned long long)ss.not_examined);
+		CHECK(o && strstr(o, "\"sensor-proc-walk-incomplete\"") && strstr(o, want));
+		free(o);
+	}
 	CHECK(!proctable_get(&c.pt, (u32)fd_pid) && !proctable_get(&c.pt, (u32)map_pid));
 	p = proctable_get(&c.pt, (u32)root_kid);
 	CHECK(p && p->loader == (u32)root_pid);
@@ -193,6 +241,8 @@ static void test_walk(void)
 	CHECK(seed_run(&c, SEED_TIME_MS, &ss) == 0);
 	CHECK(!ss.not_examined && ss.examined == ss.listed - ss.late);
 	CHECK(ss.loaders >= 4 && ss.roots >= 1 && ss.descendants >= 2 && ss.models >= 3);
+	/* the kernel's own cgroup ids (no v2 mount is given here) */
+	CHECK(ss.no_cgroup == 0);
 
 	/* held open, with a child forked before the walk */
 	p = proctable_get(&c.pt, (u32)fd_pid);
@@ -244,6 +294,7 @@ int main(void)
 {
 	alarm(120); /* a holder left behind must not hang the suite */
 	RUN(test_mark_rules);
+	RUN(test_health);
 	if (geteuid() != 0) {
 		printf("SKIP test_walk: needs root (other processes' fds and maps)\n");
 	} else {
