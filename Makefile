@@ -155,7 +155,8 @@ FUZZ_SCAN_OBJS := $(call obj_of,$(SCAN_DIRS),$(OUTPUT)/fuzz/obj)
 FUZZ_MLW_OBJS  := $(call obj_of,collect detect forward/format,$(OUTPUT)/fuzz/obj) \
 		  $(OUTPUT)/fuzz/obj/cmd/rules_cmd.o $(OUTPUT)/fuzz/obj/config/outputs_conf.o \
 		  $(OUTPUT)/fuzz/obj/cluster/podjson.o $(OUTPUT)/fuzz/obj/config/listen_addr.o \
-		  $(OUTPUT)/fuzz/obj/metrics/httpreq.o $(OUTPUT)/fuzz/obj/metrics/expo.o
+		  $(OUTPUT)/fuzz/obj/metrics/httpreq.o $(OUTPUT)/fuzz/obj/metrics/expo.o \
+		  $(OUTPUT)/fuzz/obj/output/workload_render.o
 FUZZ_LIBS      := $(OUTPUT)/fuzz/libmlwatch.a $(OUTPUT)/fuzz/libmlwscan.a
 
 $(OUTPUT)/fuzz/obj/%.o: user/%.c | $(DEPS_STAMP)
