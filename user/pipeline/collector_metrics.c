@@ -210,7 +210,8 @@ static void render_seed(struct collector *c, struct expo *e)
 	      "(mark_refused), processes the table refused (table_refused), loaders whose "
 	      "cgroup id was not found (no_cgroup_id: no container or pod named).");
 	expo_u64(e, L("kind", "proc_unlisted"), s->list_failed);
-	expo_u64(e, L("kind", "unreadable"), s->unreadable);
+	expo_u64(e, L("kind", "unreadable"), s->unreadable - s->ancestors_unreadable);
+	expo_u64(e, L("kind", "ancestor_unreadable"), s->ancestors_unreadable);
 	expo_u64(e, L("kind", "mark_refused"), s->mark_failed);
 	expo_u64(e, L("kind", "table_refused"), s->table_refused);
 	expo_u64(e, L("kind", "no_cgroup_id"), s->no_cgroup);

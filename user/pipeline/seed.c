@@ -45,6 +45,9 @@ struct seen_proc {
 	struct mlw_mark eff;
 };
 
+/* mlwatch's own ancestors remembered: a supervisor chain is short */
+#define SEED_ANCESTORS 32
+
 struct seed_walk {
 	struct collector *c;
 	struct seed_stats *st;
@@ -54,6 +57,8 @@ struct seed_walk {
 	uint32_t *by_pid; /* indices into r, by pid */
 	size_t indexed;   /* ... of the first this many */
 	uint32_t self;
+	uint32_t ancestors[SEED_ANCESTORS]; /* mlwatch's parent, its parent ... */
+	unsigned n_ancestors;
 	uint64_t mono_off; /* CLOCK_BOOTTIME - CLOCK_MONOTONIC: start times to mark times */
 	uint64_t ns_per_tick;
 	struct seen_proc *cur; /* the process whose files are being read */
@@ -359,6 +364,26 @@ static void on_map(void *ctx, const struct procwalk_map *m)
 	free(un);
 }
 
+static bool is_ancestor(const struct seed_walk *w, uint32_t pid)
+{
+	for (unsigned i = 0; i < w->n_ancestors; i++)
+		if (w->ancestors[i] == pid)
+			return true;
+	return false;
+}
+
+static void find_ancestors(struct seed_walk *w)
+{
+	struct procwalk_stat st;
+	uint32_t pid = w->self;
+
+	while (w->n_ancestors < SEED_ANCESTORS && !procwalk_read_stat(pid, &st) && st.ppid &&
+	       st.ppid != pid) {
+		pid = st.ppid;
+		w->ancestors[w->n_ancestors++] = pid;
+	}
+}
+
 /* The model files r holds: its fds, then its mappings (a loader that
  * mapped the file and closed it, as safetensors does). */
 static void examine(struct seed_walk *w, struct seen_proc *r)
@@ -376,9 +401,13 @@ static void examine(struct seed_walk *w, struct seen_proc *r)
 		bad = true;
 	w->st->maps_cut += cut;
 	w->st->unnamed += unnamed;
-	/* gone meanwhile is no failure: its stat is read again below */
-	if (bad && alive(r->pid))
+	/* gone meanwhile is no failure: its stat is read again below. What
+	 * started mlwatch (init, a runtime's shim, a sandbox's supervisor) may
+	 * refuse even root; it is the operator's, not a loader: counted only */
+	if (bad && alive(r->pid)) {
 		w->st->unreadable++;
+		w->st->ancestors_unreadable += is_ancestor(w, r->pid);
+	}
 	w->cur = NULL;
 }
 
@@ -687,6 +716,7 @@ int seed_run(struct collector *c, unsigned time_ms, struct seed_stats *st)
 		w.mono_off = boot > mono ? boot - mono : 0;
 	}
 	model_exts_table_fill(&w.exts, c->opt->extra_exts, c->opt->n_extra_exts, c->opt->hex_blobs);
+	find_ancestors(&w);
 	if (list_procs(&w, false)) {
 		st->list_failed = 1;
 		rc = -1;
@@ -756,7 +786,7 @@ bool seed_health(const struct seed_stats *st, struct health_alert *a)
 		{ "procs_not_examined_time", st->not_examined, true },
 		{ "procs_not_listed_max", st->procs_cut, true },
 		{ "marks_refused", st->mark_failed, true },
-		{ "procs_unreadable", st->unreadable, true },
+		{ "procs_unreadable", st->unreadable - st->ancestors_unreadable, true },
 		{ "files_unnamed", st->unnamed, false },
 		{ "procs_fds_cut", st->fds_cut, false },
 		{ "procs_maps_cut", st->maps_cut, false },
@@ -791,13 +821,14 @@ void seed_print(const struct seed_stats *st, FILE *f)
 	fprintf(f,
 		"mlwatch: /proc walk: %llu processes in %llu ms, %llu model files held, "
 		"%llu descendants marked, %llu already marked by the kernel, %llu forked meanwhile, "
-		"%llu exited meanwhile, %llu PIDs reused, %llu unreadable, %llu loaders without a "
-		"cgroup id\n",
+		"%llu exited meanwhile, %llu PIDs reused, %llu unreadable (%llu of them mlwatch's "
+		"ancestors), %llu loaders without a cgroup id\n",
 		(unsigned long long)st->listed, (unsigned long long)st->ms,
 		(unsigned long long)st->models, (unsigned long long)st->descendants,
 		(unsigned long long)st->kernel_had, (unsigned long long)st->late,
 		(unsigned long long)st->gone, (unsigned long long)st->reused,
-		(unsigned long long)st->unreadable, (unsigned long long)st->no_cgroup);
+		(unsigned long long)st->unreadable, (unsigned long long)st->ancestors_unreadable,
+		(unsigned long long)st->no_cgroup);
 	if (st->unnamed)
 		fprintf(f,
 			"mlwatch: WARNING: /proc walk: %llu open or mapped files with names "

@@ -34,20 +34,22 @@
 #define SEED_CATCH_UP 3           /* listings again for children forked meanwhile */
 
 struct seed_stats {
-	uint64_t listed;      /* processes found in /proc (kernel threads not counted) */
-	uint64_t examined;    /* ... whose fds and maps were read */
-	uint64_t seeded;      /* entries put in the process table */
-	uint64_t loaders;     /* processes marked for the model files they hold */
-	uint64_t roots;       /* control-plane roots marked (by name or command line) */
-	uint64_t descendants; /* marked for an ancestor's mark */
-	uint64_t models;      /* model files found held (open or mapped) */
-	uint64_t kernel_had;  /* already marked by the kernel: its mark kept */
-	uint64_t gone;        /* exited during the walk */
-	uint64_t reused;      /* PID reused before the mark was written: taken back */
-	uint64_t late;        /* born during the walk: found by a later listing */
-	uint64_t unreadable;  /* processes whose fds or maps could not be read */
-	uint64_t unnamed;     /* files held whose names could not be read (too long) */
-	uint64_t no_cgroup;   /* loaders whose cgroup id was not found: no container, no pod */
+	uint64_t listed;               /* processes found in /proc (kernel threads not counted) */
+	uint64_t examined;             /* ... whose fds and maps were read */
+	uint64_t seeded;               /* entries put in the process table */
+	uint64_t loaders;              /* processes marked for the model files they hold */
+	uint64_t roots;                /* control-plane roots marked (by name or command line) */
+	uint64_t descendants;          /* marked for an ancestor's mark */
+	uint64_t models;               /* model files found held (open or mapped) */
+	uint64_t kernel_had;           /* already marked by the kernel: its mark kept */
+	uint64_t gone;                 /* exited during the walk */
+	uint64_t reused;               /* PID reused before the mark was written: taken back */
+	uint64_t late;                 /* born during the walk: found by a later listing */
+	uint64_t unreadable;           /* processes whose fds or maps could not be read */
+	uint64_t ancestors_unreadable; /* ... of them, mlwatch's own ancestors (what
+	                                * started it: counted, not alerted) */
+	uint64_t unnamed;              /* files held whose names could not be read (too long) */
+	uint64_t no_cgroup; /* loaders whose cgroup id was not found: no container, no pod */
 	/* limits reached */
 	uint64_t not_examined;  /* the time ran out before their files were read */
 	unsigned time_ms;       /* the time allowed */

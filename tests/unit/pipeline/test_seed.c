@@ -167,6 +167,13 @@ static void test_health(void)
 	memset(&st, 0, sizeof(st));
 	st.list_failed = 1;
 	CHECK(seed_health(&st, &a) && a.n == 1 && !strcmp(a.severity, "high"));
+	/* what started mlwatch refusing even root: counted, not alerted */
+	memset(&st, 0, sizeof(st));
+	st.unreadable = st.ancestors_unreadable = 1;
+	CHECK(!seed_health(&st, &a));
+	st.unreadable = 3;
+	CHECK(seed_health(&st, &a) && a.n == 1 && a.counts[0].count == 2);
+	CHECK_STR(a.severity, "high");
 }
 
 static char *slurp(const char *path)
