@@ -15,6 +15,7 @@
 #include "pipeline/collector.h"
 #include "pipeline/collector_metrics.h"
 #include "pipeline/seed.h"
+#include "sense/pyprobe.h"
 #include "sense/sensors.h"
 
 /* Latency bound for records the kernel sends without a wakeup. */
@@ -272,6 +273,7 @@ int monitor_cmd(int argc, char **argv)
 	collector_finish(&col);
 	fanout_stop(fwd, FORWARD_DRAIN_MS);
 	collector_report(&col, stderr);
+	pyprobe_report(sensors.py, stderr);
 	report_forwarding(fwd, stderr);
 	sensors_stop(&sensors);
 	ruleset_free((struct ruleset *)col.rules);

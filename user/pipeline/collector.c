@@ -32,6 +32,7 @@
 #include "output/workload_render.h"
 #include "scan/model_inert.h"
 #include "scan/scan_render.h"
+#include "sense/pyprobe.h"
 
 /* More rules firing on one event than this is a rules bug, not an attack. */
 #define MAX_RULES_PER_EVENT 16
@@ -1011,6 +1012,15 @@ int collector_handle(void *ctx, void *data, size_t size)
 	}
 	c->st.events[ev.kind]++;
 	c->last_event_ns = ev.hdr.ts_ns;
+	/* a program not run before (or run by a marked process): a Python
+	 * interpreter to attach to? An unmarked one is for that only. */
+	if (ev.kind == MLW_EV_EXEC && (ev.hdr.flags & (MLW_F_EXE_FIRST | MLW_F_MARKED)) &&
+	    c->sensors) {
+		pyprobe_exec(c->sensors->py, ev.hdr.tgid, ev.u.exec->file.dev, ev.u.exec->file.ino,
+			     ev.kpath ? ev.kpath : "");
+		if (!(ev.hdr.flags & (MLW_F_MARKED | MLW_F_ROOT_CHECK)))
+			return c->stop && *c->stop ? -EINTR : 0;
+	}
 	if (ev.kind == MLW_EV_EXEC && (ev.hdr.flags & MLW_F_ROOT_CHECK)) {
 		check_root_argv(c, &ev);
 		return c->stop && *c->stop ? -EINTR : 0;
@@ -1166,6 +1176,8 @@ void collector_tick(struct collector *c)
 	if (now - c->last_tick_ns < COLLECTOR_TICK_NS)
 		return;
 	c->last_tick_ns = now;
+	if (c->sensors)
+		pyprobe_tick(c->sensors->py);
 	proctable_expire(&c->pt, now);
 	incident_tick(&c->inc, now); /* records the rate limits held back */
 	check_health(c, false);

@@ -22,6 +22,7 @@ enum mlw_exit_code {
 
 struct mlwatch_bpf;
 struct ring_buffer;
+struct pyprobe;
 
 /* One of mlwatch's own programs, maps or links (MLW_SELF_OBJ_*), by the
  * id the kernel gave it and the name the object file gives it. */
@@ -43,6 +44,7 @@ struct sensors {
 	uint32_t max_marks;       /* marked processes the kernel can hold */
 	struct sensors_obj *self; /* mlwatch's own objects, told to the kernel */
 	size_t n_self;
+	struct pyprobe *py; /* the Python audit probes (pyprobe.h) */
 };
 
 typedef int (*sensors_event_fn)(void *ctx, void *data, size_t size);
@@ -56,6 +58,9 @@ int sensors_poll(struct sensors *s, int timeout_ms);
 /* Sums the per-CPU counters (enum mlw_counter). */
 void sensors_counters(struct sensors *s, uint64_t out[MLW_CNT_MAX]);
 const char *sensors_counter_name(int idx);
+/* Tells the kernel that the BPF object at fd (MLW_SELF_OBJ_*) is
+ * mlwatch's: for links attached after start. 0 or -errno. */
+int sensors_self_add(struct sensors *s, int fd, uint32_t obj, const char *name);
 /* The name of mlwatch's program, map or link with that id, or NULL. */
 const char *sensors_obj_name(const struct sensors *s, uint32_t obj, uint32_t id);
 /* The marks and unmarks maps' entries now and their bounds. Counting walks
