@@ -57,6 +57,11 @@ struct py_work {
 	struct mlw_py_evspec spec;
 	struct py_src src[MLW_PY_ARGS];
 	char fmt[PY_FMT_MAX];
+	u64 va[8];    /* PySys_Audit: the variadic registers, */
+	u64 va_stack; /* where the stack ones start, */
+	u32 va_j;     /* the next one to take */
+	u32 fmt_item, fmt_depth;
+	u8 fmt_skip, va_lost;
 	u32 off; /* bytes of data[] used */
 	u32 mod_len, name_len;
 	u8 name_odd;   /* the name has a '.' or starts with "__" */
@@ -676,138 +681,163 @@ int BPF_USDT(handle_py_audit, const char *event, void *args)
 
 /* ---- the PySys_Audit fallback ------------------------------------------ */
 
-/* The j-th variadic argument of PySys_Audit(event, format, ...), by the
- * platform's calling convention: integer registers first, then the stack
- * (at entry the return address is at sp on x86-64, nothing on arm64). */
-static __always_inline u64 py_vararg(struct pt_regs *ctx, u32 j, bool *bad)
+/* Integer registers that carry PySys_Audit's variadic arguments (after
+ * event and format); the rest are on the stack. */
+#if defined(__TARGET_ARCH_arm64)
+#define PY_VA_REGS 6
+#else
+#define PY_VA_REGS 4
+#endif
+
+/* Saves the variadic registers and where the stack ones start, by the
+ * platform's calling convention (at entry the return address is at sp on
+ * x86-64; nothing is on arm64). */
+static __always_inline bool py_save_va(struct pt_regs *ctx, struct py_work *w)
 {
 #if defined(__TARGET_ARCH_x86)
-	switch (j) {
-	case 0:
-		return ctx->dx;
-	case 1:
-		return ctx->cx;
-	case 2:
-		return ctx->r8;
-	case 3:
-		return ctx->r9;
-	default:
-		return rd64(ctx->sp + 8 + 8 * (u64)(j - 4), bad);
-	}
+	w->va[0] = ctx->dx;
+	w->va[1] = ctx->cx;
+	w->va[2] = ctx->r8;
+	w->va[3] = ctx->r9;
+	w->va_stack = ctx->sp + 8;
+	return true;
 #elif defined(__TARGET_ARCH_arm64)
 	struct user_pt_regs *r = (struct user_pt_regs *)ctx;
 
-	if (j < 6)
-		return r->regs[(2 + j) & 31];
-	return rd64(r->sp + 8 * (u64)(j - 6), bad);
+	for (int i = 0; i < PY_VA_REGS; i++)
+		w->va[i] = r->regs[2 + i];
+	w->va_stack = r->sp;
+	return true;
 #else
-	*bad = true;
-	return 0;
+	return false;
 #endif
 }
 
-/* Walks the Py_BuildValue format: each top-level unit is a tuple item
- * (one pair of outer parentheses is the tuple itself); its varargs are
- * taken from registers and stack in order. A nested group, a float, or
- * anything not known is an item that cannot be read. */
-static __noinline void py_src_format(struct pt_regs *ctx)
+/* The next variadic argument. */
+static __always_inline u64 py_va_next(struct py_work *w, bool *bad)
+{
+	u32 j = w->va_j++;
+
+	if (j < PY_VA_REGS)
+		return w->va[j & 7];
+	if (j > 64) {
+		*bad = true;
+		return 0;
+	}
+	return rd64(w->va_stack + 8 * (u64)(j - PY_VA_REGS), bad);
+}
+
+/*
+ * One character of the Py_BuildValue format: each top-level unit is a
+ * tuple item (a pair of outer parentheses is the tuple itself); its
+ * variadic arguments are taken in order. A nested group, a float, or a
+ * unit not known is an item that cannot be read (after an unknown one,
+ * nothing more can be placed). State in the work area: the verifier sees
+ * this body once.
+ */
+static long py_fmt_one(u32 i, void *unused)
 {
 	struct py_work *w = py_work();
-	u32 j = 0, item = 0, depth = 0;
-	if (!w)
-		return;
-	for (int i = 0; i < PY_FMT_MAX; i++) {
-		char c = w->fmt[i], nx = i + 1 < PY_FMT_MAX ? w->fmt[i + 1] : 0;
-		u32 how = PY_SRC_FAULT, k = item & (MLW_PY_ARGS - 1);
-		bool bad = false;
-		s64 len = -1;
-		u64 v = 0;
+	u32 how = PY_SRC_FAULT, k;
+	bool bad = false;
+	s64 len = -1;
+	u64 v = 0;
+	char c, nx;
 
-		if (!c)
-			break;
-		switch (c) {
-		case '(':
-		case '[':
-		case '{':
-			if (i == 0 && c == '(')
-				continue; /* the tuple itself */
-			if (!depth++ && item < MLW_PY_ARGS)
-				w->src[k].how = PY_SRC_FAULT;
-			if (depth == 1)
-				item++;
-			continue;
-		case ')':
-		case ']':
-		case '}':
-			if (depth)
-				depth--;
-			continue;
-		case ' ':
-		case ',':
-		case ':':
-		case '\t':
-			continue;
-		case 'O':
-		case 'S':
-		case 'N':
-			v = py_vararg(ctx, j++, &bad);
-			how = PY_SRC_OBJ;
-			if (nx == '&') { /* O&: converter, argument */
-				j++;
-				i++;
-				how = PY_SRC_FAULT;
-			}
-			break;
-		case 's':
-		case 'z':
-		case 'y':
-		case 'U':
-			v = py_vararg(ctx, j++, &bad);
-			how = v ? PY_SRC_CSTR : PY_SRC_NONE;
-			if (nx == '#') {
-				len = (s64)py_vararg(ctx, j++, &bad);
-				i++;
-			}
-			break;
-		case 'i':
-		case 'b':
-		case 'h':
-			v = (u64)(s64)(s32)py_vararg(ctx, j++, &bad);
-			how = PY_SRC_INT;
-			break;
-		case 'B':
-		case 'H':
-		case 'I':
-		case 'c':
-		case 'C':
-			v = (u32)py_vararg(ctx, j++, &bad);
-			how = PY_SRC_INT;
-			break;
-		case 'l':
-		case 'k':
-		case 'L':
-		case 'K':
-		case 'n':
-			v = py_vararg(ctx, j++, &bad);
-			how = PY_SRC_INT;
-			break;
-		case 'd':
-		case 'f':
-			break; /* in a floating-point register: not read */
-		default:
-			/* unknown: what follows cannot be placed */
-			j += 64;
-			break;
-		}
-		if (depth)
-			continue;
-		if (item < MLW_PY_ARGS) {
-			w->src[k].how = bad ? PY_SRC_FAULT : how;
-			w->src[k].v = v;
-			w->src[k].len = len;
-		}
-		item++;
+	if (!w || i >= PY_FMT_MAX - 1)
+		return 1;
+	c = w->fmt[i & (PY_FMT_MAX - 1)];
+	nx = w->fmt[(i + 1) & (PY_FMT_MAX - 1)];
+	if (!c || w->va_lost)
+		return 1;
+	if (w->fmt_skip) {
+		w->fmt_skip = 0;
+		return 0;
 	}
+	switch (c) {
+	case '(':
+	case '[':
+	case '{':
+		if (i == 0 && c == '(')
+			return 0; /* the tuple itself */
+		if (!w->fmt_depth++) {
+			if (w->fmt_item < MLW_PY_ARGS)
+				w->src[w->fmt_item & (MLW_PY_ARGS - 1)].how = PY_SRC_FAULT;
+			w->fmt_item++;
+		}
+		return 0;
+	case ')':
+	case ']':
+	case '}':
+		if (w->fmt_depth)
+			w->fmt_depth--;
+		return 0;
+	case ' ':
+	case ',':
+	case ':':
+	case '\t':
+		return 0;
+	case 'O':
+	case 'S':
+	case 'N':
+		v = py_va_next(w, &bad);
+		how = PY_SRC_OBJ;
+		if (nx == '&') { /* O&: converter, argument */
+			py_va_next(w, &bad);
+			w->fmt_skip = 1;
+			how = PY_SRC_FAULT;
+		}
+		break;
+	case 's':
+	case 'z':
+	case 'y':
+	case 'U':
+		v = py_va_next(w, &bad);
+		how = v ? PY_SRC_CSTR : PY_SRC_NONE;
+		if (nx == '#') {
+			len = (s64)py_va_next(w, &bad);
+			w->fmt_skip = 1;
+		}
+		break;
+	case 'i':
+	case 'b':
+	case 'h':
+		v = (u64)(s64)(s32)py_va_next(w, &bad);
+		how = PY_SRC_INT;
+		break;
+	case 'B':
+	case 'H':
+	case 'I':
+	case 'c':
+	case 'C':
+		v = (u32)py_va_next(w, &bad);
+		how = PY_SRC_INT;
+		break;
+	case 'l':
+	case 'k':
+	case 'L':
+	case 'K':
+	case 'n':
+		v = py_va_next(w, &bad);
+		how = PY_SRC_INT;
+		break;
+	case 'd':
+	case 'f':
+		break; /* in a floating-point register: not read */
+	default:
+		w->va_lost = 1;
+		break;
+	}
+	if (w->fmt_depth)
+		return 0;
+	k = w->fmt_item;
+	if (k < MLW_PY_ARGS) {
+		w->src[k & (MLW_PY_ARGS - 1)].how = bad ? PY_SRC_FAULT : how;
+		w->src[k & (MLW_PY_ARGS - 1)].v = v;
+		w->src[k & (MLW_PY_ARGS - 1)].len = len;
+	}
+	w->fmt_item = k + 1;
+	return 0;
 }
 
 SEC("uprobe")
@@ -819,11 +849,18 @@ int BPF_KPROBE(handle_py_sysaudit, const char *event, const char *format)
 	if (!w)
 		return 0;
 	__builtin_memset(w->fmt, 0, sizeof(w->fmt));
-	if (!w->lay.version || bpf_probe_read_user_str(w->fmt, sizeof(w->fmt), format) <= 0) {
+	w->va_j = w->fmt_item = w->fmt_depth = 0;
+	w->fmt_skip = w->va_lost = 0;
+	if (!w->lay.version || !py_save_va(ctx, w) ||
+	    bpf_probe_read_user_str(w->fmt, sizeof(w->fmt), format) <= 0) {
 		for (int i = 0; i < MLW_PY_ARGS; i++)
 			w->src[i].how = PY_SRC_FAULT;
 	} else {
-		py_src_format(ctx);
+		bpf_loop(PY_FMT_MAX, py_fmt_one, NULL, 0);
+		/* items after an unknown unit: their arguments are not known */
+		for (int i = 0; i < MLW_PY_ARGS; i++)
+			if (w->va_lost && i >= w->fmt_item)
+				w->src[i].how = PY_SRC_FAULT;
 	}
 	py_finish(w, tgid);
 	return 0;

@@ -21,7 +21,6 @@
 #include "pyelf.h"
 #include "pypattern.h"
 #include "pyprobe.h"
-#include "sensors.h"
 
 /* A dynamically linked interpreter's libpython is looked for this long
  * after its exec. */
@@ -50,7 +49,8 @@ struct lib_wait {
 
 struct pyprobe {
 	struct mlwatch_bpf *skel;
-	struct sensors *s;
+	pyprobe_link_fn on_link;
+	void *link_ctx;
 	FILE *log;
 	bool off, started, force_uprobe;
 	struct interp v[MLW_PY_INTERPS];
@@ -242,11 +242,9 @@ static void push_links(struct pyprobe *p)
 		memset(&li, 0, sizeof(li));
 		len = sizeof(li);
 		if (!bpf_obj_get_info_by_fd(fd, &li, &len) && li.prog_id &&
-		    (li.prog_id == ids[0] || li.prog_id == ids[1]) &&
-		    !sensors_obj_name(p->s, MLW_SELF_OBJ_LINK, id))
-			sensors_self_add(p->s, fd, MLW_SELF_OBJ_LINK,
-					 li.prog_id == ids[0] ? "handle_py_audit" :
-								"handle_py_sysaudit");
+		    (li.prog_id == ids[0] || li.prog_id == ids[1]))
+			p->on_link(p->link_ctx, fd, id,
+				   li.prog_id == ids[0] ? "handle_py_audit" : "handle_py_sysaudit");
 		close(fd);
 	}
 }
@@ -346,7 +344,7 @@ static int attach(struct pyprobe *p, int fd, const char *shown, const struct pye
 		p->st.uprobe++;
 	fprintf(p->log, "mlwatch: python: %s (%u.%u, %s)\n", shown, e->major, e->minor,
 		it->how == PYPROBE_USDT ? "usdt python:audit" : "uprobe PySys_Audit");
-	if (p->s)
+	if (p->on_link)
 		push_links(p);
 	return 0;
 }
@@ -483,7 +481,7 @@ static bool scan_exe(struct pyprobe *p, uint32_t pid, uint32_t kdev, uint64_t in
 	return true;
 }
 
-void pyprobe_start(struct pyprobe *p, struct sensors *s, FILE *log)
+void pyprobe_start(struct pyprobe *p, pyprobe_link_fn on_link, void *ctx, FILE *log)
 {
 	DIR *d;
 	struct dirent *de;
@@ -491,7 +489,8 @@ void pyprobe_start(struct pyprobe *p, struct sensors *s, FILE *log)
 
 	if (!p || p->off)
 		return;
-	p->s = s;
+	p->on_link = on_link;
+	p->link_ctx = ctx;
 	p->log = log;
 	if ((err = push_events(p)) || (err = push_patterns(p))) {
 		fprintf(log,

@@ -13,7 +13,6 @@
 #include <stdio.h>
 
 struct mlwatch_bpf;
-struct sensors;
 struct pyprobe;
 
 enum pyprobe_how { PYPROBE_NONE = 0, PYPROBE_USDT, PYPROBE_UPROBE };
@@ -49,9 +48,11 @@ struct pyprobe_interp_info {
  * them (no uprobes, no bpf_loop, no attach cookies), said on log. NULL:
  * out of memory (the probes are then off). */
 struct pyprobe *pyprobe_new(struct mlwatch_bpf *skel, FILE *log);
+/* Told each BPF link (fd, id) the probes make, for self-protection. */
+typedef void (*pyprobe_link_fn)(void *ctx, int fd, uint32_t id, const char *prog);
 /* After the load and attach: fills the maps, attaches every interpreter
  * running now. Never fatal; what fails is said on log. */
-void pyprobe_start(struct pyprobe *p, struct sensors *s, FILE *log);
+void pyprobe_start(struct pyprobe *p, pyprobe_link_fn on_link, void *ctx, FILE *log);
 /* An exec record flagged MLW_F_EXE_FIRST (or any exec of a marked
  * process): pid, the executed file's identity (kernel dev encoding) and
  * real path as the kernel gave it (may be ""). */

@@ -403,9 +403,13 @@ static int push_self(struct sensors *s)
 	return 0;
 }
 
-int sensors_self_add(struct sensors *s, int fd, uint32_t obj, const char *name)
+/* A link of the Python probes (attached as interpreters are found). */
+static void py_self_link(void *ctx, int fd, uint32_t id, const char *prog)
 {
-	return self_add(s, fd, obj, name);
+	struct sensors *s = ctx;
+
+	if (!sensors_obj_name(s, MLW_SELF_OBJ_LINK, id))
+		self_add(s, fd, MLW_SELF_OBJ_LINK, prog);
 }
 
 const char *sensors_obj_name(const struct sensors *s, uint32_t obj, uint32_t id)
@@ -557,7 +561,7 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 			strerror(-err));
 		return MLW_EXIT_BPF_REFUSED;
 	}
-	pyprobe_start(s->py, s, stderr);
+	pyprobe_start(s->py, py_self_link, s, stderr);
 	return MLW_EXIT_OK;
 }
 

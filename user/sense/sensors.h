@@ -58,9 +58,6 @@ int sensors_poll(struct sensors *s, int timeout_ms);
 /* Sums the per-CPU counters (enum mlw_counter). */
 void sensors_counters(struct sensors *s, uint64_t out[MLW_CNT_MAX]);
 const char *sensors_counter_name(int idx);
-/* Tells the kernel that the BPF object at fd (MLW_SELF_OBJ_*) is
- * mlwatch's: for links attached after start. 0 or -errno. */
-int sensors_self_add(struct sensors *s, int fd, uint32_t obj, const char *name);
 /* The name of mlwatch's program, map or link with that id, or NULL. */
 const char *sensors_obj_name(const struct sensors *s, uint32_t obj, uint32_t id);
 /* The marks and unmarks maps' entries now and their bounds. Counting walks
