@@ -179,6 +179,13 @@ def test_uprobe_fallback():
         c = expect_shell(sc, pid, "uprobe fallback")
         c.true(c0, "no start-up line for %s through the PySys_Audit uprobe" % INTERP)
         sc.stop()
+        # read from the registers and judged, not marked for being unreadable
+        err = sc.mon.stderr_text()
+        judged = re.search(r"python_globals_judged=(\d+)", err)
+        unread = re.search(r"python_unreadable=(\d+)", err)
+        c.true(judged and int(judged.group(1)) >= 1, "no global judged: arguments not read")
+        c.true(unread and int(unread.group(1)) == 0,
+               "arguments the uprobe could not read: %s" % (unread and unread.group(0)))
         c.done()
 
 
