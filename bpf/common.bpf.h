@@ -200,6 +200,7 @@ static __always_inline bool vital_kind(const struct mlw_hdr *h, u32 kind)
 	case MLW_EV_SEND:
 	case MLW_EV_LINK:
 	case MLW_EV_SOCKET:
+	case MLW_EV_PYTHON: /* a marked process's, or the find_class that marks */
 		return true;
 	case MLW_EV_MODEL_OPEN:
 		return h->flags & MLW_F_NEW_MARK;
@@ -217,8 +218,8 @@ static __always_inline bool open_vital(const struct mlw_mark_state *s, u32 tid);
  * ring buffer is three quarters full (see MLW_HEADROOM_SHIFT), a record
  * that is not vital is shed and counted; only then is vitality worked
  * out, and the user's budget spent. open: the mark of an open (its
- * vitality depends on the load), NULL for other records. */
-static __always_inline void emit_as(void *rec, u64 size, u32 kind,
+ * vitality depends on the load), NULL for other records. false: not sent. */
+static __always_inline bool emit_as(void *rec, u64 size, u32 kind,
 				    const struct mlw_mark_state *open)
 {
 	const struct mlw_hdr *h = rec;
@@ -233,21 +234,23 @@ static __always_inline void emit_as(void *rec, u64 size, u32 kind,
 		    !budget_take(h->uid, kind == MLW_EV_OPEN || (kind == MLW_EV_MODEL_OPEN &&
 								 !(h->flags & MLW_F_NEW_MARK)))) {
 			count(MLW_CNT_SHED_EXEC + kind - 1);
-			return;
+			return false;
 		}
 	}
 	if (kind == MLW_EV_OPEN && used < MLW_WAKEUP_BYTES)
 		flags = BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&events, rec, size & (MLW_SCRATCH_SIZE - 1), flags)) {
 		count(MLW_CNT_RB_FULL_EXEC + kind - 1);
-		return;
+		return false;
 	}
 	count(MLW_CNT_EVENTS_SENT);
+	return true;
 }
 
-static __always_inline void emit(void *rec, u64 size, u32 kind)
+/* false: shed or lost (counted) */
+static __always_inline bool emit(void *rec, u64 size, u32 kind)
 {
-	emit_as(rec, size, kind, NULL);
+	return emit_as(rec, size, kind, NULL);
 }
 
 /* Reads a user string into dst (at most MLW_PATH_MAX bytes). Returns its
@@ -320,8 +323,10 @@ static __always_inline bool in_load(const struct mlw_mark_state *s, u32 tid)
 
 	if ((s->m.reason & MLW_MARK_PAYLOAD) || bit_test(mlw_taint_bits, tid))
 		return true;
+	/* a global outside the allowlist: the payload runs right after */
 	if (!s->model_file)
-		return false;
+		return (s->m.reason & MLW_MARK_PYTHON) &&
+		       bpf_ktime_get_ns() - s->model_ns < MLW_LOAD_GRACE_NS;
 	age = bpf_ktime_get_ns() - s->model_ns;
 	if (age < MLW_LOAD_GRACE_NS)
 		return true;

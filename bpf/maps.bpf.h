@@ -264,6 +264,64 @@ struct {
 	__type(value, u8);
 } self_tids SEC(".maps") __weak;
 
+/*
+ * Python audit probes (bpf/python.bpf.c), filled by user/sense/pyprobe.c:
+ * per interpreter (the attach cookie) where CPython keeps what the probe
+ * reads; the events read, by name; the allowlist as the kernel matches it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MLW_PY_INTERPS);
+	__type(key, u32);
+	__type(value, struct mlw_py_layout);
+} py_layouts SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct mlw_py_evkey);
+	__type(value, struct mlw_py_evspec);
+} py_events SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MLW_PY_PATTERNS);
+	__type(key, u32);
+	__type(value, struct mlw_py_pattern);
+} py_patterns SEC(".maps") __weak;
+
+/* Globals judged (full names -> enum mlw_py_verdict): a pool's repeated
+ * globals are judged once. User space writes ALLOW for a global it allowed
+ * that the kernel's patterns could not (pyprobe_allow_global). */
+#define MLW_PY_VERDICTS 4096
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MLW_PY_VERDICTS);
+	__type(key, struct mlw_py_global);
+	__type(value, u8);
+} py_verdicts SEC(".maps") __weak;
+
+/* (process, global) already sent: a repeat is counted (MLW_CNT_PY_REPEAT),
+ * not sent. An evicted entry is only sent again. */
+#define MLW_PY_SEEN 16384
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MLW_PY_SEEN);
+	__type(key, struct mlw_py_seen_key);
+	__type(value, u8);
+} py_seen SEC(".maps") __weak;
+
+/* Programs (by identity) already executed since start: the first exec of
+ * each is flagged MLW_F_EXE_FIRST, so user space can look for a Python
+ * interpreter in it. User space deletes an entry it could not examine. */
+#define MLW_EXE_SEEN 16384
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MLW_EXE_SEEN);
+	__type(key, struct mlw_exe_key);
+	__type(value, u8);
+} exe_seen SEC(".maps") __weak;
+
 struct mlw_scratch {
 	u8 buf[MLW_SCRATCH_SIZE];
 };

@@ -110,12 +110,30 @@ static __always_inline u32 read_args(char *dst, struct task_struct *task, struct
 	return (u32)len;
 }
 
+/* The first exec of this program (by identity) since start? Only then is
+ * an unmarked exec sent, so user space can look for a Python interpreter
+ * in it (a renamed or copied binary too). Racing execs may both say yes. */
+static __always_inline bool exe_first(struct file *file, struct mlw_exe_key *k)
+{
+	u8 one = 1;
+
+	if (!file)
+		return false;
+	k->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	k->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	if (bpf_map_lookup_elem(&exe_seen, k))
+		return false;
+	bpf_map_update_elem(&exe_seen, k, &one, BPF_ANY);
+	return true;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	u32 tgid = current_tgid();
 	u32 old = old_pid, hflags = 0, fl, al;
 	struct mlw_mark_state *mark;
+	struct mlw_exe_key ek = {};
 	struct file *file;
 	struct mlw_exec *ev;
 	long n;
@@ -129,18 +147,21 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	}
 
 	mark = lookup_mark(tgid);
+	file = BPF_CORE_READ(bprm, file);
 	if (!mark) {
 		struct mlw_comm_key k;
 		u32 *what;
 
+		if (exe_first(file, &ek))
+			hflags = MLW_F_EXE_FIRST;
 		__builtin_memcpy(k.comm, task->comm, sizeof(k.comm));
 		what = bpf_map_lookup_elem(&root_comms, &k);
-		if (!what)
+		if (!what && !hflags)
 			return 0;
-		if (*what & MLW_ROOT_MARK)
+		if (what && (*what & MLW_ROOT_MARK))
 			mark = mark_root(tgid, *what);
-		else
-			hflags = MLW_F_ROOT_CHECK; /* user space decides by argv */
+		else if (what)
+			hflags |= MLW_F_ROOT_CHECK; /* user space decides by argv */
 	}
 	ev = scratch_buf();
 	if (!ev)
@@ -148,7 +169,6 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	fill_hdr(&ev->hdr, MLW_EV_EXEC, mark);
 	ev->hdr.flags |= hflags;
 	ev->old_tid = old;
-	file = BPF_CORE_READ(bprm, file);
 	file_identity(file, &ev->file);
 	n = bpf_probe_read_kernel_str(ev->data, MLW_PATH_MAX, BPF_CORE_READ(bprm, filename));
 	if (n <= 0) {
@@ -168,7 +188,10 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	    enforce_exec(task, bprm, &ev->file, ev->kpath_len ? ev->data + fl + al : NULL,
 			 ev->hdr.flags & MLW_F_KPATH_TRUNC, mark->m.reason))
 		ev->hdr.flags |= MLW_F_KILLED;
-	emit(ev, sizeof(*ev) + fl + al + (ev->kpath_len & (MLW_PATH_MAX - 1)), MLW_EV_EXEC);
+	/* shed: the program is looked at on its next exec */
+	if (!emit(ev, sizeof(*ev) + fl + al + (ev->kpath_len & (MLW_PATH_MAX - 1)), MLW_EV_EXEC) &&
+	    (hflags & MLW_F_EXE_FIRST))
+		bpf_map_delete_elem(&exe_seen, &ek);
 	return 0;
 }
 

@@ -3,6 +3,8 @@
  * mlwatch's cost above this is its own work. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h> /* the USDT attach needs its maps */
 
 #define EMPTY(sec, name)             \
 	SEC(sec) int name(void *ctx) \
@@ -56,5 +58,8 @@ PASS("cgroup/connect4", c_connect4)
 PASS("cgroup/connect6", c_connect6)
 PASS("cgroup/sendmsg4", c_sendmsg4)
 PASS("cgroup/sendmsg6", c_sendmsg6)
+
+/* python:audit of the interpreter named on floor's command line */
+EMPTY("usdt", p_audit)
 
 char LICENSE[] SEC("license") = "GPL";

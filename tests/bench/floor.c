@@ -3,7 +3,9 @@
  * not have (open/creat on arm64, io_uring's before 6.0) and attaches the
  * cgroup hooks to the cgroup v2 root (argv[2]); any other failure is fatal,
  * so a floor that measures nothing cannot pass for a cheap one. Needs
- * tracefs mounted (tests/bench/run.sh does that). */
+ * tracefs mounted (tests/bench/run.sh does that). argv[3], if given: a
+ * Python interpreter whose python:audit probe gets the empty USDT
+ * program (else it is not loaded). */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,8 +31,8 @@ int main(int argc, char **argv)
 	struct bpf_program *prog;
 	int n = 0, cg;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: floor FLOOR.bpf.o CGROUP2_ROOT\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: floor FLOOR.bpf.o CGROUP2_ROOT [PYTHON]\n");
 		return 2;
 	}
 	cg = open(argv[2], O_RDONLY | O_DIRECTORY);
@@ -48,6 +50,10 @@ int main(int argc, char **argv)
 		char p[512];
 		struct stat st;
 
+		if (!strcmp(sec, "usdt")) {
+			bpf_program__set_autoload(prog, argc == 4);
+			continue;
+		}
 		if (!strncmp(sec, "tp_btf/", 7)) {
 			snprintf(p, sizeof(p), "btf_trace_%s", sec + 7);
 			if (!vmlinux || btf__find_by_name_kind(vmlinux, p, BTF_KIND_TYPEDEF) < 0) {
@@ -77,6 +83,8 @@ int main(int argc, char **argv)
 			continue;
 		if (!strncmp(bpf_program__section_name(prog), "cgroup/", 7))
 			l = bpf_program__attach_cgroup(prog, cg);
+		else if (!strcmp(bpf_program__section_name(prog), "usdt"))
+			l = bpf_program__attach_usdt(prog, -1, argv[3], "python", "audit", NULL);
 		else
 			l = bpf_program__attach(prog);
 		if (!l || n == 64) {

@@ -12,12 +12,14 @@ ARCH=$(uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 OPEN_N=${OPEN_N:-200000}
 CONNECT_N=${CONNECT_N:-20000}
 EXEC_N=${EXEC_N:-2000}
+PYTORCH_N=${PYTORCH_N:-15}
+PYPOOL_N=${PYPOOL_N:-20000}
 MANY_N=${MANY_N:-50000}
 STORM_N=${STORM_N:-20000}
 mkdir -p "$OUT"
 
 cc -O2 -Wall -Werror -o "$OUT/opbench" tests/bench/opbench.c -lpthread
-clang -g -O2 -target bpf -D__TARGET_ARCH_"$ARCH" -Ivmlinux/"$ARCH" -c tests/bench/floor.bpf.c -o "$OUT/floor.bpf.o"
+clang -g -O2 -target bpf -D__TARGET_ARCH_"$ARCH" -Ivmlinux/"$ARCH" -Ibpf -c tests/bench/floor.bpf.c -o "$OUT/floor.bpf.o"
 cc -O2 -Wall -Werror -o "$OUT/floor" tests/bench/floor.c -lbpf
 /usr/bin/python3 -c "import pickle; pickle.dump({'w': list(range(10))}, open('$OUT/bench-model.pkl', 'wb'))"
 
@@ -68,18 +70,28 @@ stop_bg() {
 # monitored / mean(bare before, bare after), and the table shows the
 # median over ROUNDS rounds.
 ROUNDS=${ROUNDS:-7}
-read -r -a OPS <<< "${OPS:-open openmany connect forkexec}"
-declare -A N=([open]=$OPEN_N [openmany]=$MANY_N [connect]=$CONNECT_N [forkexec]=$EXEC_N)
+read -r -a OPS <<< "${OPS:-open openmany connect forkexec pytorch pypool}"
+declare -A N=([open]=$OPEN_N [openmany]=$MANY_N [connect]=$CONNECT_N [forkexec]=$EXEC_N
+	      [pytorch]=$PYTORCH_N [pypool]=$PYPOOL_N)
 declare -A LABEL=([open]="openat+close, same file" [openmany]="openat+close, a new file each time"
-		  [connect]="connect (loopback)" [forkexec]="fork+exec")
+		  [connect]="connect (loopback)" [forkexec]="fork+exec"
+		  [pytorch]="python3 -c 'import torch'" [pypool]="multiprocessing Pool task (pickled)")
 declare -A ratios ns
 manydir=$(mktemp -d /tmp/mlwatch-bench-files.XXXXXX)
-run_op() { "$OUT/opbench" "$1" "$((N[$1] / 5))" --dir "$manydir" "${@:2}"; }
+# The Python ones run under the audit probes (the floor's is an empty
+# program on python:audit of the same interpreter).
+PYBIN=$(readlink -f /usr/bin/python3)
+run_op() {
+	case $1 in
+	py*) /usr/bin/python3 tests/bench/pybench.py "$1" "$((N[$1] / 5 > 0 ? N[$1] / 5 : 1))" "${@:2}" ;;
+	*) "$OUT/opbench" "$1" "$((N[$1] / 5))" --dir "$manydir" "${@:2}" ;;
+	esac
+}
 
 for r in $(seq 1 "$ROUNDS"); do
 	for op in "${OPS[@]}"; do
 		b0=$(run_op "$op")
-		start_bg floor "$OUT/floor.log" "$OUT/floor" "$OUT/floor.bpf.o" "$CGROUP2"; F=$BG
+		start_bg floor "$OUT/floor.log" "$OUT/floor" "$OUT/floor.bpf.o" "$CGROUP2" "$PYBIN"; F=$BG
 		f=$(run_op "$op")
 		stop_bg "$F"
 		start_bg mlwatch "$OUT/mlwatch.log" ./mlwatch --json --output /dev/null; M=$BG

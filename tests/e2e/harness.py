@@ -286,10 +286,16 @@ def shape_problems(a, t0=None):
             p.append("ancestry repeats a pid: %r" % pids)
     ev = a.get("event")
     kind = get(ev, "kind")
-    if kind not in ("exec", "connect", "send", "open", "dup", "link", "socket"):
+    if kind not in ("exec", "connect", "send", "open", "dup", "link", "socket", "python"):
         p.append("event.kind %r unknown" % (kind,))
     if rid in RULES and kind not in RULES[rid]:
         p.append("rule %s carries event.kind %r, want one of %r" % (rid, kind, RULES[rid]))
+    if kind == "python":
+        # the interpreter's own audit event (bpf/python.bpf.c, docs/python.md)
+        if not (isinstance(ev.get("audit"), str) and ev.get("audit")):
+            p.append("python event.audit missing")
+        if not is_str_list(ev.get("args")):
+            p.append("python event.args %r not a list of strings" % (ev.get("args"),))
     if kind == "exec":
         if not isinstance(ev.get("filename"), str):
             p.append("exec event.filename missing")

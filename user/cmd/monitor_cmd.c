@@ -1,6 +1,7 @@
 /* The monitor: load the sensors, run the pipeline on their records until
  * SIGINT or SIGTERM, reload the rules on SIGHUP. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "pipeline/collector.h"
 #include "pipeline/collector_metrics.h"
 #include "pipeline/seed.h"
+#include "sense/pyprobe.h"
 #include "sense/sensors.h"
 
 /* Latency bound for records the kernel sends without a wakeup. */
@@ -161,6 +163,25 @@ static void report_forwarding(struct fanout *f, FILE *out)
 	}
 }
 
+/* The collector's view of the Python probes (pipeline/ may not call sense/
+ * back through the sensors it was given). */
+static void py_allow_global(void *ctx, const char *module, const char *name)
+{
+	pyprobe_allow_global(((struct sensors *)ctx)->py, module, name);
+}
+
+static const char *py_interp_name(void *ctx, uint32_t idx)
+{
+	static char name[PATH_MAX + 32]; /* the collector is one thread */
+	struct pyprobe_interp_info in;
+
+	if (!pyprobe_interp(((struct sensors *)ctx)->py, idx, &in))
+		return NULL;
+	snprintf(name, sizeof(name), "%s (%u.%u, %s)", in.path, in.major, in.minor,
+		 in.how == PYPROBE_USDT ? "usdt" : "uprobe");
+	return name;
+}
+
 int monitor_cmd(int argc, char **argv)
 {
 	static struct options opt;
@@ -191,6 +212,9 @@ int monitor_cmd(int argc, char **argv)
 		return MLW_EXIT_FAILURE;
 	}
 	col.stop = &stop;
+	collector_set_py_hooks(&col, &(struct collector_py_hooks){ .ctx = &sensors,
+								   .allow_global = py_allow_global,
+								   .interp_name = py_interp_name });
 	col.rules = load_rules(&opt);
 	if (!col.rules) {
 		collector_free(&col);
@@ -272,6 +296,7 @@ int monitor_cmd(int argc, char **argv)
 	collector_finish(&col);
 	fanout_stop(fwd, FORWARD_DRAIN_MS);
 	collector_report(&col, stderr);
+	pyprobe_report(sensors.py, stderr);
 	report_forwarding(fwd, stderr);
 	sensors_stop(&sensors);
 	ruleset_free((struct ruleset *)col.rules);

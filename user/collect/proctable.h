@@ -78,10 +78,12 @@ struct proc {
 	enum model_state model_state;
 	struct model_rec model; /* the first model it opened (loaders only) */
 	unsigned n_models;
-	uint32_t inert_upto; /* its model opens 1..inert_upto under mark_ns were all
+	uint32_t inert_upto;   /* its model opens 1..inert_upto under mark_ns were all
 	                       * proven inert (the kernel's mlw_mark.models count) */
-	uint32_t forked_at;  /* its parent's model count when it forked it */
-	uint64_t cgroup_id;  /* cgroup v2 id at its latest event (0: unknown) */
+	uint32_t forked_at;    /* its parent's model count when it forked it */
+	uint64_t cgroup_id;    /* cgroup v2 id at its latest event (0: unknown) */
+	uint64_t py_custom_ns; /* loaders: the mark_ns of a python mark set by custom
+	                        * classes only (0: none, or an unsafe global since) */
 	/* table bookkeeping */
 	enum proc_class cls;
 	struct proc *next, **pprev;       /* hash chain */

@@ -7,6 +7,7 @@
 
 #include "options.h"
 #include "collect/proctable.h"
+#include "collect/pylayout.h"
 #include "detect/incident.h"
 
 /* 1 MiB is enough for bursts from a few marked lineages; 1 GiB is a typo. */
@@ -372,6 +373,10 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			return OPTIONS_EXIT_OK;
 		case 'V':
 			printf("mlwatch %s\n", MLWATCH_VERSION);
+			printf("python: CPython %s (default builds; not debug or free-threaded), "
+			       "through the python:audit USDT probe, else a uprobe on PySys_Audit "
+			       "(x86-64, arm64)\n",
+			       pylayout_versions());
 			return OPTIONS_EXIT_OK;
 		default:
 			usage(stderr);

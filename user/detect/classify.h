@@ -12,7 +12,9 @@ struct exeid;
 enum py_verdict {
 	PYV_NONE = 0, /* not a find_class record */
 	PYV_ALLOWED,  /* inside the allowlist profiles */
-	PYV_UNSAFE,   /* outside them, or a name cut or unreadable */
+	PYV_UNSAFE,   /* outside them: a standard-library global, or a name cut or unreadable */
+	PYV_CUSTOM,   /* outside them, from a module not in the standard library (a
+	               * user's own class, torch.save(model)): watched, not alerted */
 	PYV_DENIED,   /* on the deny list */
 };
 
@@ -39,6 +41,8 @@ struct facts {
 	const char *self_object;    /* self: the name of mlwatch's program, map or link aimed
 	                          * at (set by the collector), or NULL */
 	enum py_verdict py_verdict; /* python find_class: pickle_judge under "runtime" */
+	bool py_custom_lineage;     /* its lineage's python mark came from custom
+	                             * classes only: the python rules do not apply */
 	bool py_addr;               /* python socket.*: address, port and dest are set */
 	bool py_user_allowed;       /* find_class: the kernel flagged it, user space allowed it */
 	const char *py_interp;      /* python: the interpreter, named by the probe (set by the

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "pyclass.h"
+#include "pystdlib.h"
 #include "collect/pyevents.h"
 #include "scan/pickle/pickle_profiles.h"
 
@@ -21,7 +22,9 @@ enum py_verdict pyclass_judge(const char *module, const char *name, bool incompl
 	case PSEV_SUSPICIOUS:
 		break;
 	}
-	return PYV_UNSAFE;
+	/* what a payload calls lives in the standard library; a class of the
+	 * user's own (or a library's) is rebuilt, not run: watched only */
+	return incomplete || py_stdlib_module(module) ? PYV_UNSAFE : PYV_CUSTOM;
 }
 
 /* The address as Python was given it: an IP, a host name (resolved after

@@ -759,7 +759,7 @@ static int event_result(const struct event *ev)
 	}
 }
 
-static unsigned event_scope(const struct event *ev)
+static unsigned event_scope(const struct event *ev, const struct facts *f)
 {
 	unsigned r = ev->hdr.mark.reason, s = 0;
 
@@ -772,7 +772,7 @@ static unsigned event_scope(const struct event *ev)
 	/* it unpickled an unsafe global: a loader, and its in-process
 	 * events are the python rules' */
 	if (r & MLW_MARK_PYTHON)
-		s |= RULE_SCOPE_PYTHON |
+		s |= (f && f->py_custom_lineage ? 0 : RULE_SCOPE_PYTHON) |
 		     ((r & MLW_MARK_NOTEBOOK) ? RULE_SCOPE_NOTEBOOK : RULE_SCOPE_MODEL);
 	/* Sensors from before control-plane roots set no reason: every
 	 * mark was then a model's. */
@@ -785,7 +785,7 @@ static void ctx_init(struct match_ctx *c, const struct event *ev, const struct f
 	c->ev = ev;
 	c->f = f;
 	c->actor_exe = actor_exe && *actor_exe ? actor_exe : NULL;
-	c->scope = event_scope(ev);
+	c->scope = event_scope(ev, f);
 	c->result = event_result(ev);
 	c->names_done = c->argv_done = c->suppressing = false;
 }

@@ -32,6 +32,7 @@
 #include "output/workload_render.h"
 #include "scan/model_inert.h"
 #include "scan/scan_render.h"
+#include "sense/pyprobe.h"
 
 /* More rules firing on one event than this is a rules bug, not an attack. */
 #define MAX_RULES_PER_EVENT 16
@@ -915,6 +916,8 @@ static void py_import_alert(struct collector *c, const struct event *ev, const s
  */
 static bool handle_python(struct collector *c, struct event *ev, struct facts *fa)
 {
+	struct proc *loader;
+
 	if (c->py.interp_name)
 		fa->py_interp = c->py.interp_name(c->py.ctx, ev->py.interp);
 	if (ev->py.event != PYEV_FIND_CLASS) {
@@ -931,13 +934,40 @@ static bool handle_python(struct collector *c, struct event *ev, struct facts *f
 		}
 		return false;
 	}
+	py_mark(c, ev);
+	loader = proctable_get(&c->pt, ev->hdr.mark.loader_tgid);
+	if (fa->py_verdict == PYV_CUSTOM) {
+		/* a class of the user's own: watched like any loader, not
+		 * alerted; the python rules stay off while nothing unsafe
+		 * follows in the lineage (py_custom_lineage) */
+		c->st.py_custom++;
+		if (loader && (ev->hdr.flags & MLW_F_NEW_MARK) &&
+		    ev->hdr.mark.reason ==
+			    (MLW_MARK_PYTHON | (ev->hdr.mark.reason & MLW_MARK_USER)))
+			loader->py_custom_ns = ev->hdr.mark.mark_ns;
+		return false;
+	}
+	if (loader)
+		loader->py_custom_ns = 0;
 	if (fa->py_verdict == PYV_DENIED)
 		c->st.py_denied++;
 	else
 		c->st.py_unsafe++;
-	py_mark(c, ev);
 	py_import_alert(c, ev, fa);
 	return true;
+}
+
+/* Whether the event's lineage was marked by custom classes only (see
+ * handle_python); unknown lineages get the python rules (fail closed). */
+static void py_custom_lineage(struct collector *c, const struct event *ev, struct facts *fa)
+{
+	const struct proc *loader;
+
+	if (!(ev->hdr.mark.reason & MLW_MARK_PYTHON))
+		return;
+	loader = proctable_get(&c->pt, ev->hdr.mark.loader_tgid);
+	fa->py_custom_lineage = loader && loader->py_custom_ns &&
+				loader->py_custom_ns == ev->hdr.mark.mark_ns;
 }
 
 /* Another process aimed at mlwatch itself (detect/selfprot.h): an alert
@@ -1011,6 +1041,15 @@ int collector_handle(void *ctx, void *data, size_t size)
 	}
 	c->st.events[ev.kind]++;
 	c->last_event_ns = ev.hdr.ts_ns;
+	/* a program not run before (or run by a marked process): a Python
+	 * interpreter to attach to? An unmarked one is for that only. */
+	if (ev.kind == MLW_EV_EXEC && (ev.hdr.flags & (MLW_F_EXE_FIRST | MLW_F_MARKED)) &&
+	    c->sensors) {
+		pyprobe_exec(c->sensors->py, ev.hdr.tgid, ev.u.exec->file.dev, ev.u.exec->file.ino,
+			     ev.kpath ? ev.kpath : "");
+		if (!(ev.hdr.flags & (MLW_F_MARKED | MLW_F_ROOT_CHECK)))
+			return c->stop && *c->stop ? -EINTR : 0;
+	}
 	if (ev.kind == MLW_EV_EXEC && (ev.hdr.flags & MLW_F_ROOT_CHECK)) {
 		check_root_argv(c, &ev);
 		return c->stop && *c->stop ? -EINTR : 0;
@@ -1054,8 +1093,10 @@ int collector_handle(void *ctx, void *data, size_t size)
 	default:
 		break;
 	}
-	if (ev.kind != MLW_EV_SELF && rules)
+	if (ev.kind != MLW_EV_SELF && rules) {
+		py_custom_lineage(c, &ev, &fa);
 		raise_alerts(c, &ev, &fa);
+	}
 	/* A flood keeps the drain going for as long as it lasts: the
 	 * once-a-second work (health alerts, expiry) must not wait for it. */
 	if ((++c->handled & 1023) == 0) {
@@ -1166,6 +1207,8 @@ void collector_tick(struct collector *c)
 	if (now - c->last_tick_ns < COLLECTOR_TICK_NS)
 		return;
 	c->last_tick_ns = now;
+	if (c->sensors)
+		pyprobe_tick(c->sensors->py);
 	proctable_expire(&c->pt, now);
 	incident_tick(&c->inc, now); /* records the rate limits held back */
 	check_health(c, false);
@@ -1338,14 +1381,15 @@ void collector_report(struct collector *c, FILE *f)
 		"mlwatch: models may-run-code=%llu inert=%llu peer_reads=%llu, marks cleared=%llu set_by_user=%llu, "
 		"alerts suppressed (data-only load)=%llu, steps recorded=%llu\n"
 		"mlwatch: python find_class allowed=%llu allowed-here-flagged-by-kernel=%llu "
-		"unsafe=%llu denied=%llu missed-by-kernel=%llu\n",
+		"unsafe=%llu denied=%llu custom=%llu missed-by-kernel=%llu\n",
 		(unsigned long long)c->st.models_confirmed, (unsigned long long)c->st.models_inert,
 		(unsigned long long)c->st.peer_reads, (unsigned long long)c->st.marks_cleared,
 		(unsigned long long)c->st.marks_set_by_user,
 		(unsigned long long)c->st.alerts_suppressed_inert,
 		(unsigned long long)c->st.steps_recorded, (unsigned long long)c->st.py_allowed,
 		(unsigned long long)c->st.py_user_allowed, (unsigned long long)c->st.py_unsafe,
-		(unsigned long long)c->st.py_denied, (unsigned long long)c->st.py_kernel_missed);
+		(unsigned long long)c->st.py_denied, (unsigned long long)c->st.py_custom,
+		(unsigned long long)c->st.py_kernel_missed);
 	report_limits(c, f);
 	report_identity(c, f);
 }

@@ -49,6 +49,8 @@ struct collector_stats {
 	                           * mark stays (a pattern the kernel cannot express) */
 	uint64_t py_unsafe;        /* outside the allowlist: alerted */
 	uint64_t py_denied;        /* on the deny list: alerted (critical) */
+	uint64_t py_custom;        /* outside it, not the standard library (a user's class):
+	                            * watched, not alerted */
 	uint64_t py_kernel_missed; /* allowed by the kernel, not here: marked from here */
 };
 

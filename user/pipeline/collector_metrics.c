@@ -8,6 +8,7 @@
 #include "collector_metrics.h"
 #include "seed.h"
 #include "collect/decode.h"
+#include "sense/pyprobe.h"
 
 struct collector_mx {
 	struct expo e;
@@ -328,6 +329,46 @@ static void render_self(struct collector *c, struct expo *e)
 		"Connections cut off while every slot was taken, for a newer client.", ms.evicted);
 }
 
+/* The Python audit probes: which interpreters they cover, which they
+ * refused and why, the allowlist as the kernel holds it, and what user
+ * space made of find_class records. */
+static void render_python(struct collector *c, struct expo *e)
+{
+	struct pyprobe_stats ps;
+
+	if (c->sensors && c->sensors->py) {
+		pyprobe_stats(c->sensors->py, &ps);
+		GAUGE(e, "mlwatch_python_interpreters",
+		      "Python interpreter binaries: attached through the python:audit probe "
+		      "(usdt) or PySys_Audit (uprobe), or not covered, by reason.");
+		expo_u64(e, L("state", "usdt"), ps.usdt);
+		expo_u64(e, L("state", "uprobe"), ps.uprobe);
+		expo_u64(e, L("state", "no_probe"), ps.not_covered);
+		expo_u64(e, L("state", "debug_build"), ps.refused_debug);
+		expo_u64(e, L("state", "free_threaded"), ps.refused_free_threaded);
+		expo_u64(e, L("state", "unknown_version"), ps.refused_version);
+		expo_u64(e, L("state", "table_full"), ps.refused_full);
+		expo_u64(e, L("state", "attach_failed"), ps.attach_failed);
+		GAUGE(e, "mlwatch_python_patterns",
+		      "The allowlist as the kernel matches it: patterns it holds, allow "
+		      "patterns it cannot express (left out: it marks instead), deny patterns "
+		      "matched wider.");
+		expo_u64(e, L("state", "held"), ps.patterns);
+		expo_u64(e, L("state", "left_out"), ps.patterns_left_out);
+		expo_u64(e, L("state", "widened"), ps.patterns_widened);
+	}
+	COUNTER(e, "mlwatch_python_globals_total",
+		"find_class records judged in user space, by verdict: allowed, allowed here "
+		"though the kernel marked (allowed_here), custom (a class outside the standard "
+		"library: watched, not alerted), unsafe, denied, missed by the kernel.");
+	expo_u64(e, L("verdict", "allowed"), c->st.py_allowed);
+	expo_u64(e, L("verdict", "allowed_here"), c->st.py_user_allowed);
+	expo_u64(e, L("verdict", "custom"), c->st.py_custom);
+	expo_u64(e, L("verdict", "unsafe"), c->st.py_unsafe);
+	expo_u64(e, L("verdict", "denied"), c->st.py_denied);
+	expo_u64(e, L("verdict", "missed_by_kernel"), c->st.py_kernel_missed);
+}
+
 void collector_metrics_render(struct collector *c, struct expo *e)
 {
 	uint64_t cnt[MLW_CNT_MAX];
@@ -352,6 +393,7 @@ void collector_metrics_render(struct collector *c, struct expo *e)
 	render_inventory(c, e);
 	render_outputs(c, e);
 	render_self(c, e);
+	render_python(c, e);
 }
 
 /* The marks maps are counted by walking them: once a second at most, and

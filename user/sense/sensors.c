@@ -27,6 +27,7 @@
 #include "collect/cgmap.h"
 #include "mlwatch.skel.h"
 #include "modelpatterns.h"
+#include "pyprobe.h"
 #include "sensors.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -290,7 +291,8 @@ static int attach_all(struct sensors *s)
 	bpf_object__for_each_program(prog, s->skel->obj) {
 		struct bpf_link *link;
 
-		if (!bpf_program__autoload(prog))
+		/* the Python probes are attached per binary (pyprobe.c) */
+		if (!bpf_program__autoload(prog) || !bpf_program__autoattach(prog))
 			continue;
 		if (strncmp(bpf_program__section_name(prog), "cgroup/", 7) == 0)
 			link = bpf_program__attach_cgroup(prog, s->cgroup_fd);
@@ -401,6 +403,15 @@ static int push_self(struct sensors *s)
 	return 0;
 }
 
+/* A link of the Python probes (attached as interpreters are found). */
+static void py_self_link(void *ctx, int fd, uint32_t id, const char *prog)
+{
+	struct sensors *s = ctx;
+
+	if (!sensors_obj_name(s, MLW_SELF_OBJ_LINK, id))
+		self_add(s, fd, MLW_SELF_OBJ_LINK, prog);
+}
+
 const char *sensors_obj_name(const struct sensors *s, uint32_t obj, uint32_t id)
 {
 	for (size_t i = 0; s && i < s->n_self; i++)
@@ -508,6 +519,7 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 	}
 	if ((rc = choose_open_match(s, o)))
 		return rc;
+	s->py = pyprobe_new(s->skel, stderr);
 	if ((rc = skip_missing_tracepoints(s)))
 		return rc;
 
@@ -549,6 +561,7 @@ int sensors_start(struct sensors *s, const struct options *o, const struct rules
 			strerror(-err));
 		return MLW_EXIT_BPF_REFUSED;
 	}
+	pyprobe_start(s->py, py_self_link, s, stderr);
 	return MLW_EXIT_OK;
 }
 
@@ -744,6 +757,7 @@ void sensors_detach(struct sensors *s)
 {
 	if (!s->skel)
 		return;
+	pyprobe_detach(s->py);
 	for (int i = 0; i < s->skel->skeleton->prog_cnt; i++) {
 		struct bpf_link **link = s->skel->skeleton->progs[i].link;
 
@@ -759,6 +773,8 @@ void sensors_stop(struct sensors *s)
 	s->cgroup_fd = -1;
 	ring_buffer__free(s->rb);
 	s->rb = NULL;
+	pyprobe_free(s->py);
+	s->py = NULL;
 	if (s->skel)
 		mlwatch_bpf__destroy(s->skel); /* detaches every link */
 	s->skel = NULL;

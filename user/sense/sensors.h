@@ -22,6 +22,7 @@ enum mlw_exit_code {
 
 struct mlwatch_bpf;
 struct ring_buffer;
+struct pyprobe;
 
 /* One of mlwatch's own programs, maps or links (MLW_SELF_OBJ_*), by the
  * id the kernel gave it and the name the object file gives it. */
@@ -43,6 +44,7 @@ struct sensors {
 	uint32_t max_marks;       /* marked processes the kernel can hold */
 	struct sensors_obj *self; /* mlwatch's own objects, told to the kernel */
 	size_t n_self;
+	struct pyprobe *py; /* the Python audit probes (pyprobe.h) */
 };
 
 typedef int (*sensors_event_fn)(void *ctx, void *data, size_t size);

@@ -195,7 +195,8 @@ static void test_denied_global_then_shell_one_incident(void)
 	free_all(a, n, inc);
 }
 
-/* A global outside the allowlist that no deny pattern names: high. */
+/* A standard-library global outside the allowlist that no deny pattern
+ * names (a gadget the scanner's deny list does not know): high. */
 static void test_unknown_global_high(void)
 {
 	struct collector c;
@@ -205,7 +206,7 @@ static void test_unknown_global_high(void)
 
 	start(&c, &s);
 	collector_handle(&c, rec,
-			 find_class("mypkg.layers", "Custom", MLW_PY_F_UNSAFE, PY_PID,
+			 find_class("pydoc", "pipepager", MLW_PY_F_UNSAFE, PY_PID,
 				    MLW_MARK_PYTHON));
 	stop(&c, &s);
 	n = read_out(a, 4, &inc);
@@ -214,7 +215,41 @@ static void test_unknown_global_high(void)
 		CHECK_STR(str_at(a[0], "severity", NULL, NULL), "high");
 		CHECK_STR(str_at(a[0], "event", "verdict", NULL), "unsafe");
 	}
-	CHECK(c.st.py_unsafe == 1);
+	CHECK(c.st.py_unsafe == 1 && c.st.py_custom == 0);
+	free_all(a, n, inc);
+}
+
+/* A class of the user's own (torch.save(model)): the kernel marked it,
+ * user space keeps the mark, raises nothing, and the python rules stay
+ * off for that lineage; the loader rules still see its shell. Once an
+ * unsafe global follows in the same lineage, the python rules apply. */
+static void test_custom_class_watched_not_alerted(void)
+{
+	struct collector c;
+	struct sink s;
+	cJSON *a[8], *inc;
+	int n;
+
+	start(&c, &s);
+	collector_handle(&c, rec,
+			 find_class("mypkg.layers", "Custom", MLW_PY_F_UNSAFE, PY_PID,
+				    MLW_MARK_PYTHON));
+	collector_handle(&c, rec, py_event(PYEV_MARSHAL_LOADS, "x", PY_PID, MLW_MARK_PYTHON));
+	collector_handle(&c, rec, py_event(PYEV_EXEC, "", PY_PID, MLW_MARK_PYTHON));
+	CHECK(c.st.alerts == 0 && c.st.py_custom == 1);
+	collector_handle(&c, rec, exec_sh(PY_PID, PY_PID, MLW_MARK_PYTHON));
+	CHECK(c.st.alerts == 1); /* the loader's shell: model scope */
+	collector_handle(&c, rec,
+			 find_class("posix", "system", MLW_PY_F_UNSAFE | MLW_PY_F_DENIED, PY_PID,
+				    MLW_MARK_PYTHON));
+	collector_handle(&c, rec, py_event(PYEV_OS_SYSTEM, "id", PY_PID, MLW_MARK_PYTHON));
+	stop(&c, &s);
+	n = read_out(a, 8, &inc);
+	CHECK(n == 3);
+	if (n == 3) {
+		CHECK_STR(str_at(a[1], "rule", "id", NULL), "python-pickle-unsafe-import");
+		CHECK_STR(str_at(a[2], "rule", "id", NULL), "python-os-system");
+	}
 	free_all(a, n, inc);
 }
 
@@ -332,6 +367,7 @@ int main(void)
 		return 1;
 	RUN(test_denied_global_then_shell_one_incident);
 	RUN(test_unknown_global_high);
+	RUN(test_custom_class_watched_not_alerted);
 	RUN(test_allowed_globals_silent);
 	RUN(test_kernel_flagged_user_allowed);
 	RUN(test_kernel_missed_denied);

@@ -170,7 +170,12 @@ static const char *const deny[] = {
 	"__main__:system", "__main__:popen", "__main__:Popen", "__main__:check_output",
 	"__main__:check_call", "__main__:getoutput", "__main__:getstatusoutput",
 	"__main__:eval", "__main__:exec*", "__main__:spawn*", "__main__:posix_spawn*",
-	"__main__:getattr", "__main__:setattr", "__main__:open", "__main__:compile", NULL,
+	"__main__:getattr", "__main__:setattr", "__main__:open", "__main__:compile",
+	/* libraries' own ways to run code: outside the standard library, so
+	 * only a name here gets them an alert at run time */
+	"numpy.testing._private.utils:runstring", "numpy.testing:runstring",
+	"torch.hub:load", "torch.hub:_load_local", "torch.utils.cpp_extension:load",
+	"torch.utils.cpp_extension:load_inline", NULL,
 };
 /* Modules that, met as a component of a dotted name (protocol 4 resolves
  * "a.b.c" by getattr), reach a denied module through another one. */
