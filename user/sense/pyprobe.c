@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -218,13 +219,18 @@ static int push_patterns(struct pyprobe *p)
 /* ---- self-protection ----------------------------------------------------- */
 
 /* The links of the Python programs (one per probe location of a USDT
- * attach) go to self_ids, so detaching one is reported. */
+ * attach) go to self_ids, so detaching one is reported. They are found
+ * among mlwatch's own descriptors (/proc/self/fdinfo names each link's id
+ * and program): opening links by id would reach other processes' links,
+ * which a second mlwatch reports as inspected. */
 static void push_links(struct pyprobe *p)
 {
 	struct bpf_prog_info pi;
-	uint32_t len = sizeof(pi), ids[2] = { 0 }, id = 0;
+	uint32_t len, ids[2] = { 0 };
 	struct bpf_program *progs[] = { p->skel->progs.handle_py_audit,
 					p->skel->progs.handle_py_sysaudit };
+	struct dirent *de;
+	DIR *d;
 
 	for (int i = 0; i < 2; i++) {
 		memset(&pi, 0, sizeof(pi));
@@ -233,20 +239,29 @@ static void push_links(struct pyprobe *p)
 		    !bpf_obj_get_info_by_fd(bpf_program__fd(progs[i]), &pi, &len))
 			ids[i] = pi.id;
 	}
-	while (!bpf_link_get_next_id(id, &id)) {
-		struct bpf_link_info li;
-		int fd = bpf_link_get_fd_by_id(id);
+	d = opendir("/proc/self/fdinfo");
+	while (d && (de = readdir(d))) {
+		char path[64], line[128];
+		unsigned link_id = 0, prog_id = 0;
+		int fd = atoi(de->d_name);
+		FILE *f;
 
-		if (fd < 0)
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd == dirfd(d))
 			continue;
-		memset(&li, 0, sizeof(li));
-		len = sizeof(li);
-		if (!bpf_obj_get_info_by_fd(fd, &li, &len) && li.prog_id &&
-		    (li.prog_id == ids[0] || li.prog_id == ids[1]))
-			p->on_link(p->link_ctx, fd, id,
-				   li.prog_id == ids[0] ? "handle_py_audit" : "handle_py_sysaudit");
-		close(fd);
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "link_id: %u", &link_id) != 1)
+				sscanf(line, "prog_id: %u", &prog_id);
+		fclose(f);
+		if (link_id && prog_id && (prog_id == ids[0] || prog_id == ids[1]))
+			p->on_link(p->link_ctx, fd, link_id,
+				   prog_id == ids[0] ? "handle_py_audit" : "handle_py_sysaudit");
 	}
+	if (d)
+		closedir(d);
 }
 
 /* ---- looking at a binary ------------------------------------------------- */
