@@ -268,7 +268,9 @@ def shape_problems(a, t0=None):
                 if not (isinstance(m.get(k), str) and m.get(k)):
                     p.append("loader.model.%s missing" % k)
             rp = m.get("resolved_path")
-            if isinstance(rp, str) and not rp.startswith("/"):
+            # unpickled from memory (docs/python.md): no file to name
+            memory = m.get("source") == "python" and m.get("path") == rp == "memory"
+            if isinstance(rp, str) and not rp.startswith("/") and not memory:
                 p.append("loader.model.resolved_path %r not absolute" % rp)
     anc = a.get("ancestry")
     if not (isinstance(anc, list) and anc):

@@ -106,8 +106,9 @@ static size_t app_endpoint(char *out, size_t len, size_t off, unsigned family,
 }
 
 /* "find_class posix.system", "os.system id", "subprocess.Popen sh -c id";
- * exec and marshal.loads by name only, so a lineage's many imports and
- * evals after the mark are one step with a count. */
+ * exec, marshal.loads and code.__new__ by name only, so a lineage's many
+ * imports and evals after the mark are one step with a count (importing
+ * numpy makes some 300 code objects). */
 static void python_summary(const struct event *ev, char *summary, size_t len)
 {
 	const struct py_args *a = &ev->py;
@@ -119,7 +120,7 @@ static void python_summary(const struct event *ev, char *summary, size_t len)
 		return;
 	}
 	o = app(summary, len, o, "%s", d ? d->name : "python");
-	if (a->event == PYEV_EXEC || a->event == PYEV_MARSHAL_LOADS)
+	if (a->event == PYEV_EXEC || a->event == PYEV_MARSHAL_LOADS || a->event == PYEV_CODE_NEW)
 		return;
 	for (size_t i = 0; i < a->n; i++)
 		if (a->arg[i][0])

@@ -346,9 +346,12 @@ static void test_in_process_rules_python_scope(void)
 	collector_handle(&c, rec, py_event(PYEV_OS_SYSTEM, "id", PY_PID, MLW_MARK_PYTHON));
 	collector_handle(&c, rec, py_event(PYEV_EXEC, "", PY_PID, MLW_MARK_PYTHON));
 	collector_handle(&c, rec, py_event(PYEV_EXEC, "", PY_PID, MLW_MARK_PYTHON));
+	/* an import makes code objects by the hundred, each named: one step */
+	collector_handle(&c, rec, py_event(PYEV_CODE_NEW, "f1", PY_PID, MLW_MARK_PYTHON));
+	collector_handle(&c, rec, py_event(PYEV_CODE_NEW, "f2", PY_PID, MLW_MARK_PYTHON));
 	stop(&c, &s);
 	n = read_out(a, 8, &inc);
-	CHECK(n == 2); /* the second exec is a count on its step */
+	CHECK(n == 3); /* the second exec and code.__new__ are counts on their steps */
 	if (n == 2) {
 		const cJSON *args = cJSON_GetObjectItem(cJSON_GetObjectItem(a[0], "event"), "args");
 
@@ -357,6 +360,7 @@ static void test_in_process_rules_python_scope(void)
 		CHECK(cJSON_GetArraySize(args) == 1);
 		CHECK_STR(cJSON_GetArrayItem(args, 0)->valuestring, "id");
 		CHECK_STR(str_at(a[1], "rule", "id", NULL), "python-exec-compile");
+		CHECK_STR(str_at(a[2], "event", "audit", NULL), "code.__new__");
 	}
 	free_all(a, n, inc);
 }

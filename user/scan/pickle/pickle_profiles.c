@@ -134,6 +134,9 @@ static const char *const runtime_allow[] = {
 	"concurrent.futures.process:_ExceptionWithTraceback",
 	"concurrent.futures.process:_rebuild_exc",
 	"torch.multiprocessing.reductions:rebuild_*", "torch.utils.data.*:*",
+	/* the storage class rebuild_typed_storage is given: a DataLoader's
+	 * batches from its workers name it */
+	"torch.storage:UntypedStorage", "torch.storage:TypedStorage",
 	"numpy:memmap", "numpy.core.memmap:memmap",
 	"joblib._parallel_backends:*", "joblib.parallel:BatchedCalls",
 	"joblib._memmapping_reducer:*", "joblib.externals.loky.*:*",

@@ -243,6 +243,10 @@ static void test_runtime(void)
 	CHECK(pickle_judge("joblib.externals.loky.process_executor", "_CallItem", r) ==
 	      PSEV_ALLOWED);
 	CHECK(pickle_judge("torch._utils", "_rebuild_tensor_v2", r) == PSEV_ALLOWED);
+	/* a DataLoader's batches from its workers (torch 1.13) */
+	CHECK(pickle_judge("torch.storage", "UntypedStorage", r) == PSEV_ALLOWED);
+	CHECK(pickle_judge("torch.storage", "UntypedStorage", &pickle_profile_ml) ==
+	      PSEV_SUSPICIOUS);
 	CHECK(pickle_judge("__main__", "system", r) == PSEV_MALICIOUS);
 	CHECK(pickle_judge("__main__", "execvp", r) == PSEV_MALICIOUS);
 	CHECK(pickle_judge("__main__", "__class__", r) == PSEV_SUSPICIOUS);
