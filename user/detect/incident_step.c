@@ -120,7 +120,10 @@ static void python_summary(const struct event *ev, char *summary, size_t len)
 		return;
 	}
 	o = app(summary, len, o, "%s", d ? d->name : "python");
-	if (a->event == PYEV_EXEC || a->event == PYEV_MARSHAL_LOADS || a->event == PYEV_CODE_NEW)
+	/* by name only, so the many an import makes fold into one step with
+	 * a count (the first one's alert keeps its arguments) */
+	if (a->event == PYEV_EXEC || a->event == PYEV_MARSHAL_LOADS || a->event == PYEV_CODE_NEW ||
+	    a->event == PYEV_COMPILE)
 		return;
 	for (size_t i = 0; i < a->n; i++)
 		if (a->arg[i][0])

@@ -349,10 +349,13 @@ static void test_in_process_rules_python_scope(void)
 	/* an import makes code objects by the hundred, each named: one step */
 	collector_handle(&c, rec, py_event(PYEV_CODE_NEW, "f1", PY_PID, MLW_MARK_PYTHON));
 	collector_handle(&c, rec, py_event(PYEV_CODE_NEW, "f2", PY_PID, MLW_MARK_PYTHON));
+	/* and compiles, each of its own source (namedtuple): one step too */
+	collector_handle(&c, rec, py_event(PYEV_COMPILE, "src1", PY_PID, MLW_MARK_PYTHON));
+	collector_handle(&c, rec, py_event(PYEV_COMPILE, "src2", PY_PID, MLW_MARK_PYTHON));
 	stop(&c, &s);
 	n = read_out(a, 8, &inc);
-	CHECK(n == 3); /* the second exec and code.__new__ are counts on their steps */
-	if (n == 2) {
+	CHECK(n == 4); /* repeats of exec, code.__new__ and compile are counts on their steps */
+	if (n == 4) {
 		const cJSON *args = cJSON_GetObjectItem(cJSON_GetObjectItem(a[0], "event"), "args");
 
 		CHECK_STR(str_at(a[0], "rule", "id", NULL), "python-os-system");
@@ -361,6 +364,10 @@ static void test_in_process_rules_python_scope(void)
 		CHECK_STR(cJSON_GetArrayItem(args, 0)->valuestring, "id");
 		CHECK_STR(str_at(a[1], "rule", "id", NULL), "python-exec-compile");
 		CHECK_STR(str_at(a[2], "event", "audit", NULL), "code.__new__");
+		CHECK_STR(str_at(a[3], "event", "audit", NULL), "compile");
+		args = cJSON_GetObjectItem(cJSON_GetObjectItem(a[3], "event"), "args");
+		CHECK(cJSON_GetArraySize(args) >= 1 &&
+		      !strcmp(cJSON_GetArrayItem(args, 0)->valuestring, "src1"));
 	}
 	free_all(a, n, inc);
 }

@@ -125,6 +125,12 @@ const struct pickle_profile pickle_profile_sklearn = { "sklearn", sklearn_allow,
 static const char *const runtime_allow[] = {
 	"__main__:*", "functools:partial",
 	"multiprocessing.pool:mapstar", "multiprocessing.pool:starmapstar",
+	/* spawn and forkserver start methods (DDP, DataLoader with
+	 * multiprocessing_context="spawn") send the process object itself */
+	"multiprocessing.pool:worker", "multiprocessing.context:SpawnProcess",
+	"multiprocessing.context:ForkServerProcess", "multiprocessing.context:ForkProcess",
+	"multiprocessing.popen_spawn_posix:_DupFd", "multiprocessing.popen_forkserver:_DupFd",
+	"torch.multiprocessing.spawn:_wrap",
 	"multiprocessing.reduction:_rebuild_partial", "multiprocessing.resource_sharer:DupFd",
 	"multiprocessing.process:AuthenticationString",
 	"multiprocessing.connection:rebuild_connection", "multiprocessing.synchronize:*",

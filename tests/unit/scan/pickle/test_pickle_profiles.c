@@ -249,6 +249,9 @@ static void test_runtime(void)
 	      PSEV_SUSPICIOUS);
 	CHECK(pickle_judge("__main__", "system", r) == PSEV_MALICIOUS);
 	CHECK(pickle_judge("__main__", "execvp", r) == PSEV_MALICIOUS);
+	/* spawn and forkserver pools send the process object */
+	CHECK(pickle_judge("multiprocessing.context", "SpawnProcess", r) == PSEV_ALLOWED);
+	CHECK(pickle_judge("multiprocessing.popen_spawn_posix", "_DupFd", r) == PSEV_ALLOWED);
 	CHECK(pickle_judge("__main__", "__class__", r) == PSEV_SUSPICIOUS);
 	CHECK(pickle_judge("posix", "system", r) == PSEV_MALICIOUS);
 	CHECK(pickle_judge("builtins", "exec", r) == PSEV_MALICIOUS);
