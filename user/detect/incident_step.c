@@ -121,10 +121,16 @@ static void python_summary(const struct event *ev, char *summary, size_t len)
 	}
 	o = app(summary, len, o, "%s", d ? d->name : "python");
 	/* by name only, so the many an import makes fold into one step with
-	 * a count (the first one's alert keeps its arguments) */
-	if (a->event == PYEV_EXEC || a->event == PYEV_MARSHAL_LOADS || a->event == PYEV_CODE_NEW ||
-	    a->event == PYEV_COMPILE)
+	 * a count (the first one's alert keeps its arguments); a compile by
+	 * its file name: namedtuple's "<string>" folds, a payload's own name
+	 * is a step of its own */
+	if (a->event == PYEV_EXEC || a->event == PYEV_MARSHAL_LOADS || a->event == PYEV_CODE_NEW)
 		return;
+	if (a->event == PYEV_COMPILE) {
+		if (a->n >= 2 && a->arg[1][0])
+			app(summary, len, o, " %s", a->arg[1]);
+		return;
+	}
 	for (size_t i = 0; i < a->n; i++)
 		if (a->arg[i][0])
 			o = app(summary, len, o, " %s", a->arg[i]);
